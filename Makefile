@@ -68,5 +68,9 @@ restore: install
 	@test -n "$(FILE)" || { echo "usage: make restore FILE=path/to/backup" >&2; exit 2; }
 	$(MANAGE) restore "$(FILE)"
 
+# Runs every bench/*_bench.py and writes BENCHMARKS.md (takes a while).
+bench: install
+	$(BIN)/python bench/run_all.py
+
 clean:
 	rm -rf var staticfiles db.sqlite3 db.sqlite3-* screenshots artifacts
