@@ -92,14 +92,20 @@ class Command(BaseCommand):
                 continue
             imported += len(result.created)
             skipped += len(result.skipped)
-            note = f", {len(result.skipped)} already imported" if result.skipped else ""
-            self.stdout.write(
-                self.style.SUCCESS(
+            if result.created:
+                note = (
+                    f", {len(result.skipped)} already imported"
+                    if result.skipped
+                    else ""
+                )
+                message = (
                     f"{path}: imported {len(result.created)} postmortem(s) with "
                     f"{result.timeline_entries} timeline entries and "
                     f"{result.action_items} action items{note}"
                 )
-            )
+            else:
+                message = f"{path}: nothing new, {len(result.skipped)} already imported"
+            self.stdout.write(self.style.SUCCESS(message))
 
         summary = (
             f"{len(files)} file(s): {imported} postmortem(s) imported, "
