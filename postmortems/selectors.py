@@ -20,7 +20,9 @@ def incident_list(*, user) -> QuerySet[Incident]:
         user, Postmortem.objects.filter(incident=OuterRef("pk"))
     )
     return (
-        Incident.objects.select_related("team", "postmortem")
+        Incident.objects.select_related(
+            "team", "postmortem", "commander", "comms_lead", "ops_lead", "scribe"
+        )
         .prefetch_related("services")
         .annotate(postmortem_visible=Exists(visible))
         .order_by("-started_at", "-pk")
@@ -48,7 +50,7 @@ def postmortem_list(*, user) -> QuerySet[Postmortem]:
     """Postmortems the user may read, for list pages."""
     queryset = Postmortem.objects.select_related(
         "incident", "incident__team", "author", "template"
-    ).prefetch_related("incident__services")
+    ).prefetch_related("incident__services", "reviewers")
     return visible_postmortems(user, queryset).order_by("-incident__started_at", "-pk")
 
 

@@ -231,7 +231,7 @@ def test_postmortem_list_runs_a_fixed_number_of_queries(
     editor_client, team, count, django_assert_max_num_queries
 ):
     _seed_list(team, count)
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(11):
         response = editor_client.get(
             reverse("postmortems:postmortem_list"), {"service": "svc"}
         )
