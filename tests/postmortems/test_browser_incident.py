@@ -55,6 +55,26 @@ def _add(page, time: str, kind: str, text: str) -> None:
 def test_browser_timeline_add_edit_delete_without_reload(
     page, live_server, login, screenshot_dir, scene
 ):
+    # Script errors and CSP violations show up as console errors; failed loads
+    # are checked by URL (the site has no favicon yet, which is not this page's).
+    console_errors, failed = [], []
+    page.on(
+        "console",
+        lambda msg: (
+            console_errors.append(msg.text)
+            if msg.type == "error"
+            and not msg.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
+    page.on(
+        "response",
+        lambda r: (
+            failed.append(r.url)
+            if r.status >= 400 and not r.url.endswith("/favicon.ico")
+            else None
+        ),
+    )
     login(page, "editor")
     page.goto(f"{live_server.url}{scene.get_absolute_url()}")
     expect(page.get_by_text("No timeline entries yet.")).to_be_visible()
@@ -103,6 +123,9 @@ def test_browser_timeline_add_edit_delete_without_reload(
     expect(rows).to_have_count(4)
     expect(page.locator(".metric").first).to_contain_text("TTD = detected − started")
     page.screenshot(path=str(screenshot_dir / "incident_page.png"), full_page=True)
+    # No script errors, no Content-Security-Policy violations, no failed requests.
+    assert console_errors == []
+    assert failed == []
 
 
 def test_browser_declare_incident_form(page, live_server, login, screenshot_dir, scene):

@@ -359,3 +359,24 @@ def test_incident_history_lists_edits_of_timestamps(editor_client, team):
     html = editor_client.get(incident.get_absolute_url()).content.decode()
     assert "1 May 10:00 → 1 May 09:55" in html
     assert "“Edited”" in html
+
+
+def test_incident_page_includes_findings_and_similar_panels_once_they_exist(
+    editor_client, team, settings, tmp_path
+):
+    """GIVEN the findings and insights apps ship their panel templates
+    THEN the incident page shows them, with the incident in their context."""
+    (tmp_path / "postmortems").mkdir()
+    (tmp_path / "postmortems" / "_incident_findings.html").write_text(
+        '<section id="findings">Findings for {{ incident.reference }}</section>'
+    )
+    (tmp_path / "insights").mkdir()
+    (tmp_path / "insights" / "_incident_similar.html").write_text(
+        '<section id="similar">Similar to {{ incident.title }}</section>'
+    )
+    engine = settings.TEMPLATES[0]
+    settings.TEMPLATES = [{**engine, "DIRS": [tmp_path, *engine["DIRS"]]}]
+    incident = factories.IncidentFactory(team=team, title="Pool exhausted")
+    html = editor_client.get(incident.get_absolute_url()).content.decode()
+    assert f"Findings for {incident.reference}" in html
+    assert "Similar to Pool exhausted" in html
