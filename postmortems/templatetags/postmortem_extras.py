@@ -36,3 +36,30 @@ def get_count(mapping: dict | None, key: str) -> int:
     if not mapping:
         return 0
     return mapping.get(key, 0)
+
+
+@register.inclusion_tag("postmortems/_incident_postmortem.html", takes_context=True)
+def incident_postmortem_card(context, incident) -> dict:
+    """The incident page's postmortem card: its status, or a "Write" button.
+
+    Usage in templates/postmortems/incident_detail.html:
+    ``{% load postmortem_extras %}{% incident_postmortem_card incident %}``
+    """
+    from postmortems.models import Postmortem
+    from postmortems.permissions import can_create_postmortem, can_view_postmortem
+
+    user = context["request"].user
+    try:
+        postmortem = incident.postmortem
+    except Postmortem.DoesNotExist:
+        postmortem = None
+    return {
+        "incident": incident,
+        "postmortem": (
+            postmortem
+            if postmortem is not None and can_view_postmortem(user, postmortem)
+            else None
+        ),
+        "hidden": postmortem is not None and not can_view_postmortem(user, postmortem),
+        "can_create": postmortem is None and can_create_postmortem(user, incident),
+    }

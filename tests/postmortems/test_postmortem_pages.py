@@ -693,3 +693,38 @@ def test_print_page_has_the_document_and_no_navigation(editor_client, draft_post
     assert 'class="topbar"' not in html and "Sign out" not in html
     assert "css/postmortem.css" in html and "@media print" not in html
     assert "Post comment" not in html
+
+
+# --- the incident page's postmortem card ------------------------------------------
+
+
+def _render_card(user, incident) -> str:
+    from django.template import Context, Template
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/")
+    request.user = user
+    template = Template(
+        "{% load postmortem_extras %}{% incident_postmortem_card incident %}"
+    )
+    return template.render(Context({"request": request, "incident": incident}))
+
+
+def test_incident_postmortem_card_offers_to_write_one_to_team_editors(
+    team, editor, viewer
+):
+    incident = factories.IncidentFactory(team=team)
+    new_url = reverse("postmortems:postmortem_new", args=[incident.pk])
+    assert f'href="{new_url}"' in _render_card(editor, incident)
+    html = _render_card(viewer, incident)
+    assert new_url not in html and "No postmortem yet." in html
+
+
+def test_incident_postmortem_card_links_the_postmortem_or_hides_a_private_draft(
+    draft_postmortem, editor, other_team
+):
+    html = _render_card(editor, draft_postmortem.incident)
+    assert draft_postmortem.get_absolute_url() in html and "Draft" in html
+    outsider = factories.UserFactory(username="o", role=Role.EDITOR, teams=[other_team])
+    html = _render_card(outsider, draft_postmortem.incident)
+    assert draft_postmortem.get_absolute_url() not in html
