@@ -129,3 +129,14 @@ def draft_postmortem(team, editor, reviewer):
         author=editor,
         reviewers=[reviewer],
     )
+
+
+@pytest.fixture
+def starter_templates(db):
+    """The three shipped templates, even after a transactional test flushed them."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("postmortems.migrations.0002_starter_templates")
+    migration.create_templates(apps, None)

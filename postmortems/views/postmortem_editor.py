@@ -166,6 +166,7 @@ def _conflict_response(
             "postmortem": current,
             "rows": rows,
             "differing": sum(1 for row in rows if row["differs"]),
+            "same": [row["label"] for row in rows if not row["differs"]],
             "base_version": conflict.base_version,
             "latest": latest,
             "reposted": reposted,

@@ -53,10 +53,13 @@ def document_context(postmortem: Postmortem) -> dict:
     multi_day, timeline_days = _timeline_days(incident.timeline.all())
     end = incident.resolved_at or incident.mitigated_at
     hypotheses = list(postmortem.hypotheses.all())
+    sections = postmortem.section_items
     return {
         "postmortem": postmortem,
         "incident": incident,
-        "sections": postmortem.section_items,
+        "sections": sections,
+        # The figures are shown with the template's impact section, where it sits.
+        "impact_section": next((s for s in sections if s["key"] == "impact"), None),
         "duration": (end - incident.started_at) if end else None,
         "timeline_multi_day": multi_day,
         "timeline_days": timeline_days,
@@ -148,6 +151,7 @@ def postmortem_history(request: HttpRequest, pk: int) -> HttpResponse:
             "newer": newer,
             "diffs": diffs,
             "changed_count": sum(1 for diff in diffs if diff.changed),
+            "unchanged": [diff.label for diff in diffs if not diff.changed],
         },
     )
 
