@@ -10,7 +10,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -31,7 +30,6 @@ from postmortems.models import (
 from postmortems.permissions import (
     PUBLIC_STATUSES,
     can_edit_incident,
-    can_view_postmortem,
     has_role,
     is_admin,
     team_ids,
@@ -245,25 +243,12 @@ def render_incident_page(
     user = request.user
     entries = list(incident.timeline.all())
     postmortem = _postmortem_of(incident)
-    visible_postmortem = (
-        postmortem if postmortem and can_view_postmortem(user, postmortem) else None
-    )
     can_edit = can_edit_incident(user, incident)
     can_correct = can_correct_timestamps(user, incident)
-    write_url = None
-    if postmortem is None and can_edit:
-        try:
-            write_url = reverse("postmortems:postmortem_create", args=[incident.pk])
-        except NoReverseMatch:
-            # The postmortem editor ships separately; until then, no button.
-            write_url = None
     context = {
         **timeline_context(
             request, incident, entries, editing=editing, edit_form=edit_form
         ),
-        "postmortem": visible_postmortem,
-        "postmortem_hidden": postmortem is not None and visible_postmortem is None,
-        "write_postmortem_url": write_url,
         "can_correct": can_correct,
         "timestamps_locked": postmortem is not None
         and postmortem.status in PUBLIC_STATUSES,
