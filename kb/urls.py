@@ -5,9 +5,11 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from actions.api import ActionItemViewSet
 from kb import views
 
 router = DefaultRouter()
+router.register("action-items", ActionItemViewSet, basename="action-item")
 
 urlpatterns = [
     path("", views.home, name="home"),
