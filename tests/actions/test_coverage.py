@@ -96,7 +96,7 @@ def test_postmortem_panel_inline_create_returns_the_updated_panel(
 ):
     url = reverse("actions:postmortem_item_new", args=[sev1_postmortem.pk])
     form = editor_client.get(url, HTTP_HX_REQUEST="true")
-    assert 'hx-post="%s"' % url in form.content.decode()
+    assert f'hx-post="{url}"' in form.content.decode()
     response = editor_client.post(
         url,
         {
