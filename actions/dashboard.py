@@ -158,7 +158,8 @@ def compute_dashboard(
         totals["total"] += n
         if is_open:
             totals["open"] += n
-        if status in totals:
+        # "open" is both a status and the open group: count statuses apart.
+        if status in ("done", "wont_do", "blocked", "in_progress"):
             totals[status] += n
         if row["overdue"]:
             totals["overdue"] += n
