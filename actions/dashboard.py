@@ -125,6 +125,7 @@ def compute_dashboard(
     *,
     today: dt.date,
     summary_rows: list[dict],
+    high_sev_open: int,
     owner_rows: list[dict],
     quarter_rows: list[dict],
     teams: list[dict],
@@ -135,7 +136,8 @@ def compute_dashboard(
     """Add up the grouped rows.
 
     ``summary_rows``: ``{"team_id", "status", "category", "overdue", "age",
-    "high_sev", "n"}``, one per group (``age`` is empty for closed items).
+    "n"}``, one per group (``age`` is empty for closed items). ``high_sev_open``:
+    open items from SEV0/SEV1 incidents.
     ``owner_rows``: open overdue items per owner ``{"owner_id", "username",
     "name", "n"}``. ``quarter_rows``: per quarter label ``{"label", "total",
     "on_time"}``. ``teams``: ``{"id", "slug", "name"}``. ``waiting_rows``:
@@ -150,7 +152,6 @@ def compute_dashboard(
     per_team: dict[int, dict] = {}
     ages = dict.fromkeys((key for key, _ in AGE_BUCKETS), 0)
     categories = {key: {"open": 0, "done": 0, "total": 0} for key, _ in CATEGORIES}
-    high_sev = 0
     for row in summary_rows:
         n = row["n"]
         status = row["status"]
@@ -178,8 +179,6 @@ def compute_dashboard(
         bucket["total"] += n
         bucket["open"] += n if is_open else 0
         bucket["done"] += n if status == "done" else 0
-        if is_open and row["high_sev"]:
-            high_sev += n
 
     board.totals = {
         key: {"count": value, "query": _query(base, **_TOTAL_FILTERS[key])}
@@ -267,7 +266,7 @@ def compute_dashboard(
         for key, counts in categories.items()
     ]
     board.high_sev_open = {
-        "count": high_sev,
+        "count": high_sev_open,
         "query": _query(base, state="open", severity=["SEV0", "SEV1"]),
     }
 

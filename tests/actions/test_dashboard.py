@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from actions import selectors
 from actions.dashboard import quarter_bounds, recent_quarters
 from actions.models import ActionItem, Category, Status
+from actions.sql import utc_offset_segments
 from postmortems.models import Severity
 from tests import factories
 
@@ -268,3 +269,17 @@ def test_recent_quarters_cover_six_quarters_up_to_yesterday():
         "2026 Q1",
     ]
     assert quarter_bounds(2026, 4) == (dt.date(2026, 10, 1), dt.date(2026, 12, 31))
+
+
+def test_utc_offset_segments_find_daylight_saving_changes():
+    berlin = zoneinfo.ZoneInfo("Europe/Berlin")
+    segments = utc_offset_segments(
+        berlin,
+        dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        dt.datetime(2026, 12, 31, tzinfo=dt.UTC),
+    )
+    assert segments == [
+        (dt.datetime(2026, 3, 29, 1, 0, tzinfo=dt.UTC), 3600),
+        (dt.datetime(2026, 10, 25, 1, 0, tzinfo=dt.UTC), 7200),
+        (None, 3600),
+    ]
