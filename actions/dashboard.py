@@ -135,8 +135,10 @@ def compute_dashboard(
 ) -> Dashboard:
     """Add up the grouped rows.
 
-    ``summary_rows``: ``{"team_id", "status", "category", "overdue", "age",
-    "n"}``, one per group (``age`` is empty for closed items). ``high_sev_open``:
+    ``summary_rows``: ``{"team_id", "status", "category", "n", "overdue", "lt30",
+    "gt90"}``, one per (team, status, category): ``n`` items, of which
+    ``overdue`` are open and past due, and, of the open ones, ``lt30`` are under
+    30 days old and ``gt90`` over 90. ``high_sev_open``:
     open items from SEV0/SEV1 incidents.
     ``owner_rows``: open overdue items per owner ``{"owner_id", "username",
     "name", "n"}``. ``quarter_rows``: per quarter label ``{"label", "total",
@@ -162,17 +164,18 @@ def compute_dashboard(
         # "open" is both a status and the open group: count statuses apart.
         if status in ("done", "wont_do", "blocked", "in_progress"):
             totals[status] += n
-        if row["overdue"]:
-            totals["overdue"] += n
+        totals["overdue"] += row["overdue"]
         counts = per_team.setdefault(
             row["team_id"], {"open": 0, "overdue": 0, "done": 0, "total": 0}
         )
         counts["total"] += n
         counts["open"] += n if is_open else 0
-        counts["overdue"] += n if row["overdue"] else 0
+        counts["overdue"] += row["overdue"]
         counts["done"] += n if status == "done" else 0
-        if is_open and row["age"] in ages:
-            ages[row["age"]] += n
+        if is_open:
+            ages["lt30"] += row["lt30"]
+            ages["gt90"] += row["gt90"]
+            ages["30-90"] += n - row["lt30"] - row["gt90"]
         bucket = categories.setdefault(
             row["category"], {"open": 0, "done": 0, "total": 0}
         )

@@ -4,6 +4,7 @@ API, so a number on the dashboard and the list it links to always agree."""
 import datetime as dt
 
 import django_filters
+from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import F, Q
 from django.utils import timezone
@@ -26,10 +27,16 @@ class ActionItemFilter(django_filters.FilterSet):
     team = django_filters.ModelChoiceFilter(
         queryset=Team.objects.all(), to_field_name="slug", empty_label="All teams"
     )
+    # A text box with suggestions, not a <select>: rendering hundreds of options
+    # through widget templates would cost more than the list itself.
     owner = django_filters.ModelChoiceFilter(
-        queryset=get_user_model().objects.order_by("first_name", "username"),
+        queryset=get_user_model().objects.all(),
         to_field_name="username",
-        empty_label="Anyone",
+        label="Owner",
+        help_text="Username of the owner.",
+        widget=forms.TextInput(
+            attrs={"list": "owner-options", "placeholder": "username"}
+        ),
     )
     owner_none = django_filters.BooleanFilter(
         field_name="owner", lookup_expr="isnull", label="Without an owner"

@@ -42,10 +42,23 @@ def _querystring(request: HttpRequest, **drop) -> str:
     return params.urlencode()
 
 
+def _page_of(queryset, number):
+    """One page of ``queryset``: ordered ids first, then the full rows of those.
+
+    Sorting only ids keeps the sort narrow at 50,000 items; the wide rows (with
+    their joins) are read for the page alone. Always three queries.
+    """
+    page = Paginator(queryset.values_list("pk", flat=True), PAGE_SIZE).get_page(number)
+    ids = list(page.object_list)
+    rows = queryset.order_by().in_bulk(ids)
+    page.object_list = [rows[pk] for pk in ids if pk in rows]
+    return page
+
+
 def item_list(request: HttpRequest) -> HttpResponse:
     filterset = _filtered(request)
     queryset = filterset.qs if filterset.is_bound else filterset.queryset
-    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = _page_of(queryset, request.GET.get("page"))
     return render(
         request,
         "actions/actionitem_list.html",
@@ -56,6 +69,7 @@ def item_list(request: HttpRequest) -> HttpResponse:
             "query": _querystring(request),
             "export_query": _querystring(request),
             "more_open": any(request.GET.get(k) for k in MORE_FILTERS),
+            "owner_options": selectors.owner_options(),
             "can_create": selectors.can_create_items(request.user),
             "today": timezone.localdate(),
         },
