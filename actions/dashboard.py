@@ -125,7 +125,6 @@ def compute_dashboard(
     *,
     today: dt.date,
     summary_rows: list[dict],
-    high_sev_open: int,
     owner_rows: list[dict],
     quarter_rows: list[dict],
     teams: list[dict],
@@ -136,10 +135,10 @@ def compute_dashboard(
     """Add up the grouped rows.
 
     ``summary_rows``: ``{"team_id", "status", "category", "n", "overdue", "lt30",
-    "gt90"}``, one per (team, status, category): ``n`` items, of which
-    ``overdue`` are open and past due, and, of the open ones, ``lt30`` are under
-    30 days old and ``gt90`` over 90. ``high_sev_open``:
-    open items from SEV0/SEV1 incidents.
+    "gt90", "high_sev"}``, one per (team, status, category): ``n`` items, of
+    which ``overdue`` are open and past due, and, of the open ones, ``lt30`` are
+    under 30 days old, ``gt90`` over 90 and ``high_sev`` from SEV0/SEV1
+    incidents.
     ``owner_rows``: open overdue items per owner ``{"owner_id", "username",
     "name", "n"}``. ``quarter_rows``: per quarter label ``{"label", "total",
     "on_time"}``. ``teams``: ``{"id", "slug", "name"}``. ``waiting_rows``:
@@ -154,6 +153,7 @@ def compute_dashboard(
     per_team: dict[int, dict] = {}
     ages = dict.fromkeys((key for key, _ in AGE_BUCKETS), 0)
     categories = {key: {"open": 0, "done": 0, "total": 0} for key, _ in CATEGORIES}
+    high_sev_open = 0
     for row in summary_rows:
         n = row["n"]
         status = row["status"]
@@ -173,6 +173,7 @@ def compute_dashboard(
         counts["overdue"] += row["overdue"]
         counts["done"] += n if status == "done" else 0
         if is_open:
+            high_sev_open += row["high_sev"]
             ages["lt30"] += row["lt30"]
             ages["gt90"] += row["gt90"]
             ages["30-90"] += n - row["lt30"] - row["gt90"]
