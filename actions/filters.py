@@ -13,6 +13,10 @@ from actions.models import OPEN_STATUSES, ActionItem, Category, Priority, Status
 from postmortems.models import Severity, Team
 
 
+def _yes_no(yes: str, no: str) -> forms.Select:
+    return forms.Select(choices=[("", "Any"), ("true", yes), ("false", no)])
+
+
 class ActionItemFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         label="Search", method="filter_q", help_text="Words in the title."
@@ -39,12 +43,18 @@ class ActionItemFilter(django_filters.FilterSet):
         ),
     )
     owner_none = django_filters.BooleanFilter(
-        field_name="owner", lookup_expr="isnull", label="Without an owner"
+        field_name="owner",
+        lookup_expr="isnull",
+        label="Without an owner",
+        widget=_yes_no("Unassigned only", "Assigned only"),
     )
     category = django_filters.MultipleChoiceFilter(choices=Category.choices)
     priority = django_filters.MultipleChoiceFilter(choices=Priority.choices)
     overdue = django_filters.BooleanFilter(
-        method="filter_overdue", label="Overdue", help_text="Open and past due."
+        method="filter_overdue",
+        label="Overdue",
+        help_text="Open and past due.",
+        widget=_yes_no("Overdue only", "Not overdue"),
     )
     due_after = django_filters.DateFilter(
         field_name="due_date", lookup_expr="gte", label="Due from"
@@ -71,7 +81,9 @@ class ActionItemFilter(django_filters.FilterSet):
         empty_label="Any age",
     )
     done_on_time = django_filters.BooleanFilter(
-        method="filter_done_on_time", label="Done by its due date"
+        method="filter_done_on_time",
+        label="Done by its due date",
+        widget=_yes_no("Done on time", "Not done on time"),
     )
     ordering = django_filters.OrderingFilter(
         fields=(

@@ -142,8 +142,16 @@ def action_item_list(*, user) -> QuerySet[ActionItem]:
     queryset = ActionItem.objects.select_related(
         "team", "owner", "postmortem", "postmortem__incident"
     )
-    return visible_action_items(user, queryset).order_by(
-        F("due_date").asc(nulls_last=True), "pk"
+    # Open items first (what needs attention), then by due date.
+    return (
+        visible_action_items(user, queryset)
+        .alias(
+            closed=SqlCase(
+                When(status__in=OPEN_STATUSES, then=Value(0)),
+                default=Value(1),
+            )
+        )
+        .order_by("closed", F("due_date").asc(nulls_last=True), "pk")
     )
 
 

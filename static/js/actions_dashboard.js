@@ -41,7 +41,11 @@
     }
     new Chart(canvas, {
       type: "bar",
-      data: { labels: series.labels, datasets: options.datasets },
+      data: {
+        labels: series.labels,
+        // Few bars stay bars, not slabs.
+        datasets: options.datasets.map((d) => ({ maxBarThickness: 34, ...d })),
+      },
       options: {
         maintainAspectRatio: false,
         indexAxis: options.horizontal ? "y" : "x",
@@ -87,6 +91,8 @@
     }],
     tooltip: { callbacks: { label: (ctx) => (ctx.raw === null ? "nothing came due" : ctx.raw + "% on time") } },
   });
+  // Long category names wrap onto two lines instead of tilting.
+  data.category.labels = data.category.labels.map((label) => label.split(" / "));
   bar("chart-category", data.category, {
     stacked: true,
     datasets: [
