@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -310,6 +311,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "postmortems.outbox_relay",
         "schedule": 60.0,
         "options": {"expires": 50},
+    },
+    # Action-item reminders each morning; expires well before the next day's run.
+    "action-item-reminders": {
+        "task": "actions.send_reminders",
+        "schedule": crontab(hour=7, minute=0),
+        "options": {"expires": 6 * 60 * 60},
     },
 }
 
