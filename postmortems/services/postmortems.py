@@ -305,14 +305,26 @@ def _require_reviewer(actor):
 def postmortem_approve(
     *, postmortem: Postmortem, actor, comment: str = ""
 ) -> WorkflowEvent:
-    """A named reviewer (not the author) approves a postmortem in review."""
+    """A named reviewer (not the author) approves a postmortem in review.
+
+    The action-item coverage policy must be met (e.g. SEV0/SEV1 need a detection
+    and a prevention item).
+    """
+    from actions.services import coverage_check
+
+    require_reviewer = _require_reviewer(actor)
+
+    def check(current: Postmortem) -> None:
+        require_reviewer(current)
+        coverage_check(postmortem=current)
+
     return _transition(
         postmortem=postmortem,
         actor=actor,
         allowed_from=[PostmortemStatus.IN_REVIEW],
         to_status=PostmortemStatus.APPROVED,
         reason="Approved",
-        check=_require_reviewer(actor),
+        check=check,
         comment=comment.strip(),
     )
 

@@ -7,6 +7,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.text import slugify
 
+from actions.selectors import postmortem_action_items_context
 from postmortems import permissions, selectors
 from postmortems.diff import document_diff
 from postmortems.export import render_markdown_export
@@ -82,6 +83,7 @@ def postmortem_detail(request: HttpRequest, pk: int) -> HttpResponse:
     can_submit = permissions.can_submit_postmortem(user, postmortem)
     context = {
         **document_context(postmortem),
+        **postmortem_action_items_context(user=user, postmortem=postmortem),
         "steps": [
             {
                 "status": step,

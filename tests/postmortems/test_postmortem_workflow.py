@@ -309,6 +309,34 @@ def test_postmortem_approve_by_a_named_reviewer(draft_postmortem, editor, review
     )
 
 
+def test_postmortem_approve_sev1_needs_detection_and_prevention_items(
+    draft_postmortem, editor, reviewer
+):
+    """GIVEN a SEV1 postmortem in review with only a detection item
+    WHEN the reviewer approves THEN it is refused, naming prevention, and stays in
+    review; with a prevention item added the same approval goes through."""
+    from actions.models import Category
+
+    draft_postmortem.incident.severity = "SEV1"
+    draft_postmortem.incident.save()
+    team = draft_postmortem.incident.team
+    factories.ActionItemFactory(
+        postmortem=draft_postmortem, team=team, category=Category.DETECTION
+    )
+    _submit_clean(draft_postmortem, editor)
+    with pytest.raises(ValidationError, match="Missing: prevention"):
+        postmortem_approve(postmortem=draft_postmortem, actor=reviewer)
+    draft_postmortem.refresh_from_db()
+    assert draft_postmortem.status == PostmortemStatus.IN_REVIEW
+
+    factories.ActionItemFactory(
+        postmortem=draft_postmortem, team=team, category=Category.PREVENTION
+    )
+    postmortem_approve(postmortem=draft_postmortem, actor=reviewer)
+    draft_postmortem.refresh_from_db()
+    assert draft_postmortem.status == PostmortemStatus.APPROVED
+
+
 def test_postmortem_approve_a_draft_is_refused(draft_postmortem, reviewer):
     with pytest.raises(ValidationError):
         postmortem_approve(postmortem=draft_postmortem, actor=reviewer)
