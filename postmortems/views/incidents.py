@@ -82,6 +82,23 @@ def _postmortem_of(incident: Incident):
         return None
 
 
+# The postmortem editor's "new" page, under whichever name it is installed.
+WRITE_POSTMORTEM_URL_NAMES = (
+    "postmortems:postmortem_create",
+    "postmortems:postmortem_new",
+)
+
+
+def _write_postmortem_url(incident: Incident) -> str | None:
+    for name in WRITE_POSTMORTEM_URL_NAMES:
+        try:
+            return reverse(name, args=[incident.pk])
+        except NoReverseMatch:
+            continue
+    # The postmortem editor is not installed: no button rather than a broken link.
+    return None
+
+
 def _timestamps_locked(incident: Incident) -> bool:
     postmortem = _postmortem_of(incident)
     return postmortem is not None and postmortem.status in PUBLIC_STATUSES
@@ -250,13 +267,9 @@ def render_incident_page(
     )
     can_edit = can_edit_incident(user, incident)
     can_correct = can_correct_timestamps(user, incident)
-    write_url = None
-    if postmortem is None and can_edit:
-        try:
-            write_url = reverse("postmortems:postmortem_create", args=[incident.pk])
-        except NoReverseMatch:
-            # The postmortem editor ships separately; until then, no button.
-            write_url = None
+    write_url = (
+        _write_postmortem_url(incident) if postmortem is None and can_edit else None
+    )
     context = {
         **timeline_context(
             request, incident, entries, editing=editing, edit_form=edit_form
