@@ -229,12 +229,12 @@ def test_incident_detail_in_berlin_across_the_dst_change(client, team):
     assert "TTR = resolved − started = 2 h" in html
 
 
-def test_incident_detail_offers_to_write_the_postmortem_only_when_possible(
+def test_incident_detail_offers_to_write_the_postmortem_to_team_editors(
     editor_client, client, viewer, team
 ):
     incident = factories.IncidentFactory(team=team)
     html = editor_client.get(incident.get_absolute_url()).content.decode()
-    url = reverse("postmortems:postmortem_new", args=[incident.pk])
+    url = reverse("postmortems:postmortem_create", args=[incident.pk])
     assert f'href="{url}"' in html
     client.force_login(viewer)
     assert "Write the postmortem" not in (
