@@ -127,8 +127,12 @@ def test_browser_postmortem_written_reviewed_published_and_exported(
     row.locator("input[name=hyp_test]").fill("No deploy since the day before")
     page.locator("#section-root_cause").scroll_into_view_if_needed()
     page.screenshot(path=str(screenshot_dir / "postmortem-editor-warning.png"))
-    page.evaluate("window.scrollTo(0, 0)")
-    page.screenshot(path=str(screenshot_dir / "postmortem-editor.png"), full_page=True)
+    # A viewport as tall as the page keeps the sticky save bar at the bottom.
+    size = page.viewport_size
+    height = page.evaluate("document.documentElement.scrollHeight")
+    page.set_viewport_size({"width": size["width"], "height": height})
+    page.screenshot(path=str(screenshot_dir / "postmortem-editor.png"))
+    page.set_viewport_size(size)
 
     # ...and goes away once the sentence describes the system instead.
     root.fill(
