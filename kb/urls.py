@@ -6,8 +6,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from kb import views
+from postmortems import api as postmortems_api
 
 router = DefaultRouter()
+router.register("teams", postmortems_api.TeamViewSet, basename="team")
+router.register("services", postmortems_api.ServiceViewSet, basename="service")
+router.register("incidents", postmortems_api.IncidentViewSet, basename="incident")
+router.register("postmortems", postmortems_api.PostmortemViewSet, basename="postmortem")
 
 urlpatterns = [
     path("", views.home, name="home"),
