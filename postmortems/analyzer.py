@@ -195,12 +195,24 @@ def _mask_code(text: str) -> str:
 # --- subject detection --------------------------------------------------------
 
 _WORD = re.compile(r"[@\w][\w'’.-]*")
-_CLAUSE_BREAK = re.compile(r"[.!?;:\n]\s|[.!?;:]$|\n|,\s*(?:but|and|so|while)\s")
+_CLAUSE_BREAK = re.compile(
+    r"[.!?;:]\s|[.!?;:]$|\n\s*\n|\n\s*[-*+]\s|,\s*(?:but|so|while)\s"
+)
 
 
-def _subject_before(text: str, index: int) -> tuple[str, int] | None:
-    """The head word of the clause's subject right before ``index``, and its offset."""
-    start = max(0, index - 120)
+_CONJUNCTIONS = frozenset({"and", "but", "or", "then", "yet", "so", "nor"})
+
+
+def _person_subject(text: str, index: int, known: _People) -> int | None:
+    """Where the person who is the subject of the verb at ``index`` is named.
+
+    Returns the offset to start the hit at, or None when the subject is not a
+    person. The subject is the head word right before the verb ("the on-call
+    engineer should have"); after a conjunction the subject was given earlier in
+    the clause ("he was careless, assumed it was a blip and should have"), and the
+    hit then starts at the verb.
+    """
+    start = max(0, index - 160)
     window = text[start:index]
     breaks = list(_CLAUSE_BREAK.finditer(window))
     offset = breaks[-1].end() if breaks else 0
@@ -209,9 +221,18 @@ def _subject_before(text: str, index: int) -> tuple[str, int] | None:
         words.pop()
     if not words:
         return None
-    word = words[-1].group(0).rstrip(".")
+    head = words[-1]
+    if head.group(0).lower() in _CONJUNCTIONS:
+        earlier = [w for w in words[:-1] if known.is_person_word(_bare(w.group(0)))]
+        return index if earlier else None
+    if known.is_person_word(_bare(head.group(0))):
+        return start + head.start()
+    return None
+
+
+def _bare(word: str) -> str:
     # "Alice's" / "the team's" as a subject would be odd; use the bare word.
-    return re.sub(r"['’]s$", "", word), start + words[-1].start()
+    return re.sub(r"['’]s$", "", word.rstrip(".,"))
 
 
 # --- the rules ----------------------------------------------------------------
@@ -333,6 +354,8 @@ def analyze(text: str | None, *, people: Iterable[str] = ()) -> list[BlameHit]:
         rf"(?:{person_any}|\b(?:he|she)\b)\s+(?:\w+ly\s+)?(?:{_CAUSE_VERBS})\b",
         rf"\b(?:root[\s-]+cause|culprit|the\s+cause)\s*(?:was|is|:|-|–)\s*"
         rf"(?:{person_any})",
+        rf"\b(?:error|mistake|fault|slip|blunder|oversight)s?\s+(?:made\s+)?by\s+"
+        rf"(?:{person_any}|\b(?:{PRONOUN_OBJECTS})\b)",
     ]
     for pattern in cause_patterns:
         for match in re.finditer(pattern, masked, re.IGNORECASE):
@@ -366,28 +389,31 @@ def analyze(text: str | None, *, people: Iterable[str] = ()) -> list[BlameHit]:
 
     for match in _HUMAN_ERROR.finditer(masked):
         before = masked[max(0, match.start() - 60) : match.start()]
-        after = masked[match.end() : match.end() + 40]
+        after = masked[match.end() : match.end() + 80]
         if (
             _CAUSE_BEFORE.search(before)
             or _CAUSE_AFTER.search(after)
             or (_LINE_LABEL.search(before) and re.match(r"\s*[.:]?\s*$", after[:2]))
         ):
-            add(match.start(), match.end(), "human_error")
+            # "operator error by Chen": the hit names the person too.
+            by_person = re.match(rf"\s+by\s+{person_any}", after, re.IGNORECASE)
+            end = match.end() + (by_person.end() if by_person else 0)
+            add(match.start(), end, "human_error")
 
     for match in _COUNTERFACTUAL.finditer(masked):
         if _PASSIVE_PARTICIPLE.match(masked, match.end() - len(match["after"] or "")):
             continue
-        subject = _subject_before(masked, match.start())
-        if subject and known.is_person_word(subject[0]):
-            add(subject[1], match.end(), "counterfactual")
+        begin = _person_subject(masked, match.start(), known)
+        if begin is not None:
+            add(begin, match.end(), "counterfactual")
 
     for match in _FORGOT.finditer(masked):
         add(match.start(), match.end(), "forgot")
 
     for match in _PERSON_FAILED.finditer(masked):
-        subject = _subject_before(masked, match.start())
-        if subject and known.is_person_word(subject[0]):
-            add(subject[1], match.end(), "person_failed")
+        begin = _person_subject(masked, match.start(), known)
+        if begin is not None:
+            add(begin, match.end(), "person_failed")
 
     for match in _JUDGEMENT.finditer(masked):
         add(match.start(), match.end(), "judgement")

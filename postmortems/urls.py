@@ -52,7 +52,7 @@ urlpatterns += [
     path(
         "incidents/<int:pk>/postmortem/new/",
         postmortem_editor.postmortem_new,
-        name="postmortem_new",
+        name="postmortem_create",
     ),
     path(
         "postmortems/<int:pk>/edit/",

@@ -151,3 +151,27 @@ def test_analyze_fields_labels_each_hit_with_its_field():
 def test_analyze_empty_text_has_no_hits():
     assert analyze("") == []
     assert analyze(None) == []
+
+
+def test_analyze_finds_the_subject_of_a_coordinated_verb():
+    """GIVEN "he was careless, assumed it was a blip and should have escalated"
+    THEN "should have" is about "he", even though "and" comes right before it."""
+    text = (
+        "Honestly, this was operator error by Chen: he was careless,\n"
+        "  assumed it was a blip and should have escalated straight away."
+    )
+    hits = analyze(text, people=["Chen Wei"])
+    assert [(hit.rule, hit.text) for hit in hits] == [
+        ("human_error", "operator error by Chen"),
+        ("judgement", "careless"),
+        ("counterfactual", "should have escalated"),
+    ]
+    # A thing before the conjunction is not a person.
+    assert analyze("The job started late and should have finished by 02:00.") == []
+
+
+def test_analyze_reads_across_soft_wrapped_markdown_lines():
+    text = "- The on-call engineer\n  should have paged the database team."
+    [hit] = analyze(text)
+    assert hit.rule == "counterfactual"
+    assert analyze("- The batch job\n  should have finished by 02:00.") == []

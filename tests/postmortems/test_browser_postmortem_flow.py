@@ -1,23 +1,29 @@
 """End to end in Chromium: a new user writes, reviews, publishes and exports."""
 
-import datetime as dt
 import re
 
 import pytest
 import yaml
 from playwright.sync_api import expect
 
-from postmortems.models import PostmortemStatus, Role, Severity, TimelineKind
+from postmortems.models import PostmortemStatus, Role
 from tests import factories
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+LIFECYCLE = {
+    "started_at": "10:00",
+    "detected_at": "10:01",
+    "acknowledged_at": "10:04",
+    "mitigated_at": "10:31",
+    "resolved_at": "10:44",
+}
 TIMELINE = [
-    (0, TimelineKind.ALERT, "HighErrorRate fired for checkout (5xx above 5%)"),
-    (4, TimelineKind.ESCALATION, "Payments on-call paged; incident declared SEV1"),
-    (12, TimelineKind.DIAGNOSIS, "Connection pool at 50/50 on every checkout pod"),
-    (31, TimelineKind.MITIGATION, "Pool raised to 200 through the config service"),
-    (44, TimelineKind.RECOVERY, "Error rate back under 0.1%; monitoring"),
+    ("10:01", "alert", "`HighErrorRate` fired for checkout (5xx above 5%)"),
+    ("10:04", "escalation", "Payments on-call paged; incident declared SEV1"),
+    ("10:12", "diagnosis", "Connection pool at 50/50 on every checkout pod"),
+    ("10:31", "mitigation", "Pool raised to 200 through the config service"),
+    ("10:44", "recovery", "Error rate back under 0.1%; monitoring"),
 ]
 
 
@@ -51,36 +57,35 @@ def test_browser_postmortem_written_reviewed_published_and_exported(
     _name(reviewer, "Amara", "Okafor")
     factories.UserFactory(username="chen", first_name="Chen", last_name="Wei",
                           role=Role.REVIEWER, teams=[team])  # fmt: skip
-    checkout = factories.ServiceFactory(
-        slug="checkout-web", name="Checkout Web", team=team
-    )
-    payments = factories.ServiceFactory(
-        slug="payments-api", name="Payments API", team=team
-    )
-    # TODO(lead): switch to the incidents branch's create page once merged: log in,
-    # open /incidents/new/, fill title, severity SEV1, team and services, save.
-    incident = factories.IncidentFactory(
-        team=team,
-        title="Checkout returned 502s during the spring sale",
-        severity=Severity.SEV1,
-        services=[checkout, payments],
-    )
-    # TODO(lead): add these five entries through the incident page's htmx timeline
-    # editor once merged, instead of the factory.
-    for minutes, kind, text in TIMELINE:
-        factories.TimelineEntryFactory(
-            incident=incident,
-            occurred_at=incident.started_at + dt.timedelta(minutes=minutes),
-            kind=kind,
-            text=text,
-            author=editor,
-        )
+    factories.ServiceFactory(slug="checkout-web", name="Checkout Web", team=team)
+    factories.ServiceFactory(slug="payments-api", name="Payments API", team=team)
 
+    # A new user declares the incident...
     login(page, "editor")
-    page.goto(f"{live_server.url}{incident.get_absolute_url()}")
-    # TODO(lead): click "Write the postmortem" on the incident page once
-    # incident_detail.html includes {% incident_postmortem_card incident %}.
-    page.goto(f"{live_server.url}/incidents/{incident.pk}/postmortem/new/")
+    page.goto(f"{live_server.url}/incidents/new/")
+    page.fill("#id_title", "Checkout returned 502s during the spring sale")
+    page.check("input[name=severity][value=SEV1]")
+    page.check("text=Checkout Web")
+    page.check("text=Payments API")
+    for field, time in LIFECYCLE.items():
+        page.fill(f"#id_{field}", f"2026-05-01T{time}")
+    page.click(".form-actions button[type=submit]")
+    expect(page.locator("h1")).to_have_text(
+        "Checkout returned 502s during the spring sale"
+    )
+    # ...adds five timeline entries without a page reload...
+    rows = page.locator("#timeline-entries li.tl-entry")
+    for count, (time, kind, text) in enumerate(TIMELINE, start=1):
+        page.fill("#id_new-occurred_at", f"2026-05-01T{time}")
+        page.select_option("#id_new-kind", kind)
+        page.fill("#id_new-text", text)
+        page.click("#timeline-add button[type=submit]")
+        expect(rows).to_have_count(count)
+    # ...and starts the postmortem from the incident page.
+    page.locator(".page-header").get_by_role(
+        "button", name="Write the postmortem"
+    ).click()
+    page.wait_for_url(re.compile(r"/incidents/\d+/postmortem/new/$"))
     page.get_by_label("Google SRE").check()
     page.get_by_label("Amara Okafor").check()
     page.get_by_role("button", name="Start the draft").click()
@@ -127,8 +132,12 @@ def test_browser_postmortem_written_reviewed_published_and_exported(
     row.locator("input[name=hyp_test]").fill("No deploy since the day before")
     page.locator("#section-root_cause").scroll_into_view_if_needed()
     page.screenshot(path=str(screenshot_dir / "postmortem-editor-warning.png"))
-    page.evaluate("window.scrollTo(0, 0)")
-    page.screenshot(path=str(screenshot_dir / "postmortem-editor.png"), full_page=True)
+    # A viewport as tall as the page keeps the sticky save bar at the bottom.
+    size = page.viewport_size
+    height = page.evaluate("document.documentElement.scrollHeight")
+    page.set_viewport_size({"width": size["width"], "height": height})
+    page.screenshot(path=str(screenshot_dir / "postmortem-editor.png"))
+    page.set_viewport_size(size)
 
     # ...and goes away once the sentence describes the system instead.
     root.fill(

@@ -221,7 +221,7 @@ def test_postmortem_new_offers_the_templates_and_only_reviewers(
 ):
     incident = factories.IncidentFactory(team=team)
     response = editor_client.get(
-        reverse("postmortems:postmortem_new", args=[incident.pk])
+        reverse("postmortems:postmortem_create", args=[incident.pk])
     )
     html = response.content.decode()
     for name in ("Google SRE", "Reason for Outage (RFO)", "Configuration change"):
@@ -236,7 +236,7 @@ def test_postmortem_new_creates_the_draft_and_opens_the_editor(
     incident = factories.IncidentFactory(team=team)
     rfo = factories.PostmortemTemplate.objects.get(slug="rfo")
     response = editor_client.post(
-        reverse("postmortems:postmortem_new", args=[incident.pk]),
+        reverse("postmortems:postmortem_create", args=[incident.pk]),
         {"template": rfo.pk, "reviewers": [reviewer.pk]},
     )
     pm = incident.postmortem
@@ -247,7 +247,7 @@ def test_postmortem_new_creates_the_draft_and_opens_the_editor(
 
 
 def test_postmortem_new_when_one_exists_goes_to_it(editor_client, draft_postmortem):
-    url = reverse("postmortems:postmortem_new", args=[draft_postmortem.incident.pk])
+    url = reverse("postmortems:postmortem_create", args=[draft_postmortem.incident.pk])
     response = editor_client.get(url)
     assert response.status_code == 302
     assert response["Location"] == draft_postmortem.get_absolute_url()
@@ -256,7 +256,7 @@ def test_postmortem_new_when_one_exists_goes_to_it(editor_client, draft_postmort
 def test_postmortem_new_is_forbidden_to_a_viewer(client, team, viewer):
     incident = factories.IncidentFactory(team=team)
     client.force_login(viewer)
-    url = reverse("postmortems:postmortem_new", args=[incident.pk])
+    url = reverse("postmortems:postmortem_create", args=[incident.pk])
     assert client.get(url).status_code == 403
     assert client.post(url, {"template": 1}).status_code == 403
 
@@ -714,7 +714,7 @@ def test_incident_postmortem_card_offers_to_write_one_to_team_editors(
     team, editor, viewer
 ):
     incident = factories.IncidentFactory(team=team)
-    new_url = reverse("postmortems:postmortem_new", args=[incident.pk])
+    new_url = reverse("postmortems:postmortem_create", args=[incident.pk])
     assert f'href="{new_url}"' in _render_card(editor, incident)
     html = _render_card(viewer, incident)
     assert new_url not in html and "No postmortem yet." in html
