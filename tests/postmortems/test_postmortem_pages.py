@@ -139,7 +139,7 @@ def test_postmortem_detail_shows_the_document_parts(editor_client, draft_postmor
         "Mitigation track",
         "HighErrorRate fired",
         "Alert on pool saturation",
-        'id="action-items"',
+        'id="action-items-panel"',
     ):
         assert expected in html, expected
 
