@@ -82,7 +82,7 @@ def test_browser_postmortem_written_reviewed_published_and_exported(
         page.click("#timeline-add button[type=submit]")
         expect(rows).to_have_count(count)
     # ...and starts the postmortem from the incident page.
-    page.locator(".page-header").get_by_role(
+    page.locator("#postmortem").get_by_role(
         "button", name="Write the postmortem"
     ).click()
     page.wait_for_url(re.compile(r"/incidents/\d+/postmortem/new/$"))
@@ -150,6 +150,23 @@ def test_browser_postmortem_written_reviewed_published_and_exported(
     page.get_by_role("button", name="Save", exact=True).click()
     page.wait_for_url(re.compile(r"/postmortems/\d+/$"))
     expect(page.locator(".flash")).to_contain_text("Saved as version 2")
+
+    # A SEV1 needs a detection and a prevention item before approval: the author
+    # adds them inline on the postmortem page.
+    expect(page.locator("p.coverage-missing")).to_be_visible()
+    for title, category in (
+        ("Alert on connection-pool saturation", "detection"),
+        ("Size connection pools from load tests", "prevention"),
+    ):
+        page.locator("#action-items-panel").get_by_role(
+            "button", name="Add item"
+        ).click()
+        form = page.locator("#action-items-panel form.inline-item-form")
+        form.get_by_label("Title").fill(title)
+        form.get_by_label("Category").select_option(category)
+        form.get_by_role("button", name="Add item").click()
+        expect(page.locator("#action-items-panel")).to_contain_text(title)
+    expect(page.locator("p.coverage-ok")).to_be_visible()
 
     # Submitting: no blame left, so no acknowledgement is asked for.
     expect(page.locator("input[name=acknowledge_blame]")).to_have_count(0)
