@@ -301,3 +301,86 @@ def test_dashboard_runs_a_fixed_number_of_queries(
     assert board.totals["total"]["count"] == 62
     assert len(board.waiting_review) == 30
     assert len(board.overdue_by_owner) == 30
+
+
+def _board_links(board):
+    """Every (count, query) pair the dashboard shows as a link."""
+    yield from ((v["count"], v["query"]) for v in board.totals.values())
+    for row in board.by_team:
+        yield row["open"], row["open_query"]
+        yield row["overdue"], row["overdue_query"]
+        yield row["done"], row["done_query"]
+        yield row["total"], row["total_query"]
+    yield from ((o["count"], o["query"]) for o in board.overdue_by_owner)
+    yield from ((b["count"], b["query"]) for b in board.age_buckets)
+    for quarter in board.on_time_by_quarter:
+        yield quarter["total"], quarter["total_query"]
+        yield quarter["on_time"], quarter["on_time_query"]
+    for category in board.by_category:
+        yield category["open"], category["open_query"]
+        yield category["done"], category["done_query"]
+        yield category["total"], category["total_query"]
+    yield board.high_sev_open["count"], board.high_sev_open["query"]
+
+
+@pytest.mark.parametrize("team_slug", [None, "payments"])
+def test_dashboard_every_number_matches_the_list_it_links_to(
+    editor_client, editor, team, other_team, team_slug
+):
+    """GIVEN items of two teams, open and closed, late and on time, old and new
+    WHEN each number on the dashboard is followed to its filtered list
+    THEN the list holds exactly that many items."""
+    today = timezone.localdate()
+    now = timezone.now()
+    severities = [Severity.SEV0, Severity.SEV1, Severity.SEV2, Severity.SEV3]
+    statuses = list(Status.values)
+    for index in range(40):
+        item_team = team if index % 3 else other_team
+        postmortem = None
+        if index % 4:
+            postmortem = factories.PostmortemFactory(
+                incident__team=item_team,
+                incident__severity=severities[index % 4],
+                status=PostmortemStatus.PUBLISHED,
+            )
+        status = statuses[index % len(statuses)]
+        due = today + dt.timedelta(days=20 - 9 * index)
+        ActionItem.objects.create(
+            title=f"item {index}",
+            team=item_team,
+            owner=editor if index % 5 == 0 else None,
+            category=["detection", "prevention", "process"][index % 3],
+            status=status,
+            status_reason="why",
+            verification_note="ok",
+            postmortem=postmortem,
+            due_date=due,
+            created_at=now - dt.timedelta(days=7 * index),
+            completed_at=now - dt.timedelta(days=9 * index - 3 * (index % 2))
+            if status == Status.DONE
+            else None,
+        )
+    params = {"team": team_slug} if team_slug else {}
+    board = editor_client.get("/actions/dashboard/", params).context["board"]
+    checked = 0
+    for count, query in _board_links(board):
+        listed = editor_client.get(f"/actions/?{query}").context["page"].paginator
+        assert listed.count == count, query
+        checked += 1
+    assert checked > 40
+    assert board.totals["overdue"]["count"] > 0
+
+
+def test_admin_pages_for_action_models_load(client, admin_user, team):
+    factories.ActionItemFactory(team=team)
+    client.force_login(admin_user)
+    for url in (
+        "/admin/actions/actionitem/",
+        "/admin/actions/actionitem/1/history/",
+        "/admin/actions/coveragepolicy/",
+        "/admin/actions/coveragepolicy/add/",
+        "/admin/actions/duepolicy/",
+        "/admin/actions/leadershipreview/add/",
+        "/admin/actions/reminderlog/",
+    ):
+        assert client.get(url).status_code == 200, url
