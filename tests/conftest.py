@@ -6,6 +6,20 @@ from postmortems.models import Role
 from tests import factories
 
 
+def pytest_collection_modifyitems(items):
+    """Transactional tests empty every table afterwards, including the rows data
+    migrations ship (templates, due policies, the failure taxonomy). Serialized
+    rollback puts those rows back before each such test."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker is None or not marker.kwargs.get("transaction"):
+            continue
+        if "serialized_rollback" not in marker.kwargs:
+            item.add_marker(
+                pytest.mark.django_db(**marker.kwargs, serialized_rollback=True)
+            )
+
+
 @pytest.fixture(autouse=True)
 def _celery_eager(settings):
     """Tasks run inline in tests; on-commit enqueueing is checked explicitly."""
@@ -15,6 +29,12 @@ def _celery_eager(settings):
     app.conf.task_eager_propagates = True
     yield
     app.conf.task_always_eager = False
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    """PBKDF2 costs about half a second per user; tests need no strong hashing."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
@@ -103,3 +123,34 @@ def login(live_server):
         page.wait_for_url(lambda url: "/accounts/login/" not in url)
 
     return _login
+
+
+# Postmortem documents (tests/postmortems/).
+@pytest.fixture
+def other_reviewer(team):
+    return factories.UserFactory(
+        username="reviewer2", first_name="Rita", role=Role.REVIEWER, teams=[team]
+    )
+
+
+@pytest.fixture
+def draft_postmortem(team, editor, reviewer):
+    """A team draft written by ``editor``, with ``reviewer`` named to review it."""
+    service = factories.ServiceFactory(slug="checkout", name="Checkout", team=team)
+    return factories.PostmortemFactory(
+        incident__team=team,
+        incident__services=[service],
+        author=editor,
+        reviewers=[reviewer],
+    )
+
+
+@pytest.fixture
+def starter_templates(db):
+    """The three shipped templates, even after a transactional test flushed them."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("postmortems.migrations.0002_starter_templates")
+    migration.create_templates(apps, None)
