@@ -53,6 +53,8 @@ class ActionItemForm(forms.ModelForm):
             "tracker_url": "Tracker URL",
         }
         help_texts = {
+            "status_reason": "",
+            "verification_note": "",
             "due_date": "Leave empty to use the priority's default "
             "(P0 7 days, P1 30, P2 90, P3 180 unless an admin changed it).",
         }

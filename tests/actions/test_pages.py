@@ -140,7 +140,7 @@ def test_item_status_blocked_without_reason_shows_the_error(editor_client, edito
         {"status": "blocked", "status_reason": " "},
     )
     assert response.status_code == 400
-    assert "Say why this item blocked" in response.content.decode()
+    assert "Say why this item is blocked" in response.content.decode()
     item.refresh_from_db()
     assert item.status == Status.OPEN
 
