@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from actions import services
 from actions.models import ActionItem, Decision, Status
 from postmortems.models import PostmortemStatus, Role, Severity
 from tests import factories
@@ -384,3 +385,23 @@ def test_admin_pages_for_action_models_load(client, admin_user, team):
         "/admin/actions/reminderlog/",
     ):
         assert client.get(url).status_code == 200, url
+
+
+def test_item_decision_in_an_existing_review_is_listed_on_the_review(client, team):
+    lead = factories.UserFactory(username="lead", role=Role.REVIEWER, teams=[team])
+    review = services.leadership_review_create(
+        date=timezone.localdate(), recorded_by=lead, attendees=[lead]
+    )
+    item = factories.ActionItemFactory(team=team, priority="P2")
+    client.force_login(lead)
+    form = client.get(item.get_absolute_url()).content.decode()
+    assert f'<option value="{review.pk}">' in form
+    response = client.post(
+        reverse("actions:item_decision", args=[item.pk]),
+        {"review": review.pk, "decision": Decision.ESCALATE, "note": "Customer risk"},
+    )
+    assert response.status_code == 302
+    item.refresh_from_db()
+    assert item.priority == "P1"
+    page = client.get(review.get_absolute_url()).content.decode()
+    assert item.title in page and "Escalate" in page
