@@ -405,3 +405,23 @@ def test_item_decision_in_an_existing_review_is_listed_on_the_review(client, tea
     assert item.priority == "P1"
     page = client.get(review.get_absolute_url()).content.decode()
     assert item.title in page and "Escalate" in page
+
+
+@pytest.mark.parametrize("url", ["/actions/mine/", "/actions/export.csv"])
+def test_my_items_and_export_run_a_fixed_number_of_queries(
+    editor_client, editor, team, url, django_assert_max_num_queries
+):
+    factories.ActionItemFactory(team=team, owner=editor)
+
+    def fetch():
+        response = editor_client.get(url)
+        body = getattr(response, "streaming_content", None)
+        return b"".join(body) if body is not None else response.content
+
+    with django_assert_max_num_queries(12) as few:
+        fetch()
+    postmortem = factories.PostmortemFactory(incident__team=team)
+    for _ in range(15):
+        factories.ActionItemFactory(team=team, owner=editor, postmortem=postmortem)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert fetch().count(b"Add alerting on pool saturation") == 16
