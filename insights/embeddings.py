@@ -181,7 +181,8 @@ def pool_chunks(
     np.add.at(
         pooled,
         np.asarray(owners),
-        chunk_vectors.astype(np.float64) * np.asarray(weights, dtype=np.float64)[:, None],
+        chunk_vectors.astype(np.float64)
+        * np.asarray(weights, dtype=np.float64)[:, None],
     )
     return normalise_rows(pooled)
 
@@ -229,7 +230,9 @@ class FakeEmbedder:
             offsets = [(i, i + 1) for i in range(len(tokens))]
             chunks = [
                 normalise_rows(self._encode_tokens(tokens[s:e])[None, :])[0] * n
-                for s, e, n in chunk_spans(offsets, self.max_tokens, CHUNK_OVERLAP_TOKENS)
+                for s, e, n in chunk_spans(
+                    offsets, self.max_tokens, CHUNK_OVERLAP_TOKENS
+                )
             ]
             rows.append(np.sum(chunks, axis=0))
         if not rows:
