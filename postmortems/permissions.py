@@ -1,0 +1,99 @@
+"""Who may see and do what. Roles rank viewer < editor < reviewer < admin.
+
+A draft (anything not yet published or approved) is private to its incident's team,
+its author, its reviewers and admins. Other people get a 404 for it, not a 403, so
+that its existence does not leak.
+"""
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Q, QuerySet
+
+from postmortems.models import Postmortem, PostmortemStatus, Profile, Role
+
+PUBLIC_STATUSES = (PostmortemStatus.APPROVED, PostmortemStatus.PUBLISHED)
+
+
+def profile_for(user: AbstractBaseUser | AnonymousUser) -> Profile | None:
+    """The user's profile, created as a viewer the first time it is needed."""
+    if not user.is_authenticated:
+        return None
+    try:
+        return user.profile
+    except Profile.DoesNotExist:
+        role = Role.ADMIN if user.is_superuser else Role.VIEWER
+        profile, _ = Profile.objects.get_or_create(user=user, defaults={"role": role})
+        return profile
+
+
+def has_role(user, role: str) -> bool:
+    profile = profile_for(user)
+    if profile is None:
+        return False
+    return user.is_superuser or profile.has_role(role)
+
+
+def is_admin(user) -> bool:
+    return has_role(user, Role.ADMIN)
+
+
+def team_ids(user) -> set[int]:
+    """Ids of the teams the user belongs to (cached on the user object)."""
+    if not user.is_authenticated:
+        return set()
+    cached = getattr(user, "_kb_team_ids", None)
+    if cached is None:
+        profile = profile_for(user)
+        cached = set(profile.teams.values_list("pk", flat=True))
+        user._kb_team_ids = cached
+    return cached
+
+
+def visible_postmortems(user, queryset: QuerySet[Postmortem]) -> QuerySet[Postmortem]:
+    """Restrict ``queryset`` to the postmortems ``user`` may read."""
+    if not user.is_authenticated:
+        return queryset.none()
+    if is_admin(user):
+        return queryset
+    return queryset.filter(
+        Q(status__in=PUBLIC_STATUSES)
+        | Q(incident__team_id__in=team_ids(user))
+        | Q(author=user)
+        | Q(reviewers=user)
+    ).distinct()
+
+
+def can_view_postmortem(user, postmortem: Postmortem) -> bool:
+    if not user.is_authenticated:
+        return False
+    if postmortem.status in PUBLIC_STATUSES or is_admin(user):
+        return True
+    if postmortem.author_id == user.pk or postmortem.incident.team_id in team_ids(user):
+        return True
+    return postmortem.reviewers.filter(pk=user.pk).exists()
+
+
+def can_edit_incident(user, incident) -> bool:
+    """Editors of the incident's team (and admins) change incidents and timelines."""
+    if is_admin(user):
+        return True
+    return has_role(user, Role.EDITOR) and incident.team_id in team_ids(user)
+
+
+def can_edit_postmortem(user, postmortem: Postmortem) -> bool:
+    """Editors of the team, the author and admins edit until it is approved."""
+    if postmortem.status in PUBLIC_STATUSES and not is_admin(user):
+        return False
+    if is_admin(user):
+        return True
+    if not has_role(user, Role.EDITOR):
+        return False
+    return postmortem.author_id == user.pk or postmortem.incident.team_id in team_ids(
+        user
+    )
+
+
+def can_review_postmortem(user, postmortem: Postmortem) -> bool:
+    """Only a named reviewer who is not the author approves or sends back."""
+    if not has_role(user, Role.REVIEWER) or postmortem.author_id == user.pk:
+        return False
+    return postmortem.reviewers.filter(pk=user.pk).exists()

@@ -1,0 +1,105 @@
+"""Fixtures shared by every test."""
+
+import pytest
+
+from postmortems.models import Role
+from tests import factories
+
+
+@pytest.fixture(autouse=True)
+def _celery_eager(settings):
+    """Tasks run inline in tests; on-commit enqueueing is checked explicitly."""
+    from kb.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def team(db):
+    return factories.TeamFactory(slug="payments", name="Payments")
+
+
+@pytest.fixture
+def other_team(db):
+    return factories.TeamFactory(slug="identity", name="Identity")
+
+
+@pytest.fixture
+def editor(team):
+    return factories.UserFactory(username="editor", role=Role.EDITOR, teams=[team])
+
+
+@pytest.fixture
+def reviewer(team):
+    return factories.UserFactory(username="reviewer", role=Role.REVIEWER, teams=[team])
+
+
+@pytest.fixture
+def viewer(team):
+    return factories.UserFactory(username="viewer", role=Role.VIEWER, teams=[team])
+
+
+@pytest.fixture
+def admin_user(db):
+    user = factories.UserFactory(username="admin", role=Role.ADMIN)
+    user.is_staff = True
+    user.is_superuser = True
+    user.save()
+    return user
+
+
+@pytest.fixture
+def editor_client(client, editor):
+    client.force_login(editor)
+    return client
+
+
+# Browser tests: Debian's chromium, never a downloaded browser.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    import shutil
+
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("Browser tests need Debian's chromium (apt-get install chromium).")
+    return {
+        **browser_type_launch_args,
+        "executable_path": executable,
+        "args": CHROMIUM_ARGS,
+    }
+
+
+@pytest.fixture
+def screenshot_dir():
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture
+def login(live_server):
+    """Sign ``user`` in through the real login form of ``page``."""
+
+    def _login(page, username: str, password: str = "pw") -> None:
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit]")
+        page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+    return _login

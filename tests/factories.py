@@ -1,0 +1,145 @@
+"""Deterministic factory_boy factories shared by every test."""
+
+import datetime as dt
+
+import factory
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from actions.models import ActionItem, Category, Priority
+from postmortems.models import (
+    Incident,
+    Postmortem,
+    PostmortemTemplate,
+    Profile,
+    Role,
+    Service,
+    Severity,
+    Team,
+    TimelineEntry,
+    TimelineKind,
+)
+
+BASE_TIME = dt.datetime(2026, 5, 1, 10, 0, tzinfo=dt.UTC)
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Team
+        django_get_or_create = ("slug",)
+
+    slug = factory.Sequence(lambda n: f"team-{n}")
+    name = factory.Sequence(lambda n: f"Team {n}")
+
+
+class ServiceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Service
+        django_get_or_create = ("slug",)
+
+    slug = factory.Sequence(lambda n: f"service-{n}")
+    name = factory.Sequence(lambda n: f"Service {n}")
+    team = factory.SubFactory(TeamFactory)
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Sequence(lambda n: f"First{n}")
+    last_name = "Tester"
+    email = factory.LazyAttribute(lambda o: f"{o.username}@example.com")
+    password = factory.PostGenerationMethodCall("set_password", "pw")
+
+    @factory.post_generation
+    def role(self, create, extracted, **kwargs):
+        if not create:
+            return
+        self.save()
+        profile, _ = Profile.objects.get_or_create(user=self)
+        profile.role = extracted or Role.EDITOR
+        profile.save()
+
+    @factory.post_generation
+    def teams(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.profile.teams.set(extracted)
+
+
+class IncidentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Incident
+        skip_postgeneration_save = True
+
+    title = factory.Sequence(lambda n: f"Checkout errors {n}")
+    severity = Severity.SEV2
+    team = factory.SubFactory(TeamFactory)
+    started_at = BASE_TIME
+    detected_at = factory.LazyAttribute(
+        lambda o: o.started_at + dt.timedelta(minutes=5)
+    )
+    acknowledged_at = factory.LazyAttribute(
+        lambda o: o.started_at + dt.timedelta(minutes=9)
+    )
+    mitigated_at = factory.LazyAttribute(
+        lambda o: o.started_at + dt.timedelta(minutes=40)
+    )
+    resolved_at = factory.LazyAttribute(lambda o: o.started_at + dt.timedelta(hours=2))
+
+    @factory.post_generation
+    def services(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.services.set(extracted)
+
+
+class TimelineEntryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TimelineEntry
+
+    incident = factory.SubFactory(IncidentFactory)
+    occurred_at = factory.LazyAttribute(lambda o: o.incident.started_at)
+    kind = TimelineKind.ALERT
+    text = "HighErrorRate fired for checkout"
+
+
+def google_sre_template() -> PostmortemTemplate:
+    return PostmortemTemplate.objects.get(slug="google-sre")
+
+
+class PostmortemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Postmortem
+        skip_postgeneration_save = True
+
+    incident = factory.SubFactory(IncidentFactory)
+    template = factory.LazyFunction(google_sre_template)
+    author = factory.SubFactory(UserFactory)
+    sections = factory.LazyFunction(
+        lambda: {
+            "summary": "Checkout returned errors for 40 minutes.",
+            "root_cause": "A connection pool limit was lower than peak concurrency.",
+            "trigger": "A marketing campaign doubled traffic.",
+        }
+    )
+
+    @factory.post_generation
+    def reviewers(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.reviewers.set(extracted)
+
+
+class ActionItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ActionItem
+
+    title = factory.Sequence(lambda n: f"Add alerting on pool saturation {n}")
+    category = Category.DETECTION
+    priority = Priority.P1
+    team = factory.SubFactory(TeamFactory)
+    owner = factory.SubFactory(UserFactory)
+    due_date = factory.LazyFunction(
+        lambda: timezone.localdate() + dt.timedelta(days=30)
+    )
