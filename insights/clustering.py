@@ -52,7 +52,7 @@ class Params:
     zero_shot_threshold: float = 0.55
     classifier_threshold: float = 0.35
     profile_temperature: float = 0.05
-    profile_weight: float = 1.0
+    profile_weight: float = 2.0
     cluster_distance_threshold: float = 0.65
     min_cluster_size: int = 2
     join_threshold: float = 0.7
@@ -119,12 +119,20 @@ def _soft_profile(similarities: np.ndarray, temperature: float) -> np.ndarray:
 def profile(
     vectors: np.ndarray, anchors: np.ndarray, params: Params = Params()
 ) -> np.ndarray:
-    """Map vectors into the profiled space: ``[v ; w * softmax(v @ anchors.T / t)]``."""
+    """Map vectors into the profiled space.
+
+    ``[v ; w * max(0, best) * softmax(v @ anchors.T / t)]``: the soft profile is
+    scaled by the best anchor similarity, so an item unlike every description
+    gets little pull from the anchor it happens to be least unlike.
+    """
     vectors = np.asarray(vectors, dtype=np.float32)
-    if len(anchors) == 0:
+    if len(anchors) < 2:
+        # A profile over one anchor is a constant: it would only add noise.
         return normalise_rows(vectors)
-    soft = _soft_profile(vectors @ anchors.T, params.profile_temperature)
-    return normalise_rows(np.hstack([vectors, params.profile_weight * soft]))
+    similarities = vectors @ anchors.T
+    soft = _soft_profile(similarities, params.profile_temperature)
+    scale = params.profile_weight * np.clip(similarities.max(axis=1), 0.0, 1.0)
+    return normalise_rows(np.hstack([vectors, scale[:, None] * soft]))
 
 
 def anchors_of(classes: Sequence[KnownClass]) -> np.ndarray:
