@@ -7,7 +7,7 @@ MANAGE := $(BIN)/python manage.py
 # Re-install whenever a requirements file changes.
 DEPS := $(VENV)/.deps-installed
 
-.PHONY: install demo serve-dev test test-browser test-postgres lint format migrate clean bench
+.PHONY: install demo serve test test-browser test-postgres lint format migrate clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ demo: migrate
 	@$(BIN)/celery -A kb worker --pool=solo --loglevel=WARNING & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(MANAGE) runserver 127.0.0.1:8000
+
+serve: install
+	deploy/serve.sh
 
 test: install
 	$(BIN)/python -m pytest

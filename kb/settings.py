@@ -189,7 +189,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
-            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            "kb.storage.StaticStorage"
             if env_bool("KB_STATIC_MANIFEST", not DEBUG)
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
@@ -206,10 +206,12 @@ SECURE_HSTS_PRELOAD = env_bool("KB_HSTS_PRELOAD", not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
-SESSION_COOKIE_SECURE = not DEBUG
+# Secure cookies need HTTPS; KB_SECURE_COOKIES=0 only for a production-shaped run
+# on plain http://127.0.0.1 (make serve, load tests).
+SESSION_COOKIE_SECURE = env_bool("KB_SECURE_COOKIES", not DEBUG)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-CSRF_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
