@@ -112,6 +112,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "kb.middleware.LoginRequiredMiddleware",
     "kb.middleware.UserTimezoneMiddleware",
+    "kb.middleware.PermissionDeniedAuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -259,6 +260,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {},
+    "EXCEPTION_HANDLER": "postmortems.audit.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Hindsight API",
@@ -284,7 +286,9 @@ if CELERY_BROKER_URL == "filesystem://":
 else:
     # A killed worker's unacknowledged message comes back after this many seconds.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env_int("KB_CELERY_VISIBILITY_TIMEOUT", 3600)
+        "visibility_timeout": env_int("KB_CELERY_VISIBILITY_TIMEOUT", 3600),
+        "socket_connect_timeout": 2,
+        "socket_timeout": 5,
     }
 CELERY_RESULT_BACKEND = env.str("KB_CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_ALWAYS_EAGER = env_bool("KB_CELERY_EAGER", False)
@@ -299,7 +303,15 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("KB_CELERY_SOFT_TIME_LIMIT", 1800)
 CELERY_TASK_TIME_LIMIT = env_int("KB_CELERY_TIME_LIMIT", 1900)
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_BEAT_SCHEDULE: dict = {
+# Fail fast when the broker is down: the outbox keeps the task (postmortems/outbox.py).
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    "outbox-relay": {
+        "task": "postmortems.outbox_relay",
+        "schedule": 60.0,
+        "options": {"expires": 50},
+    },
     # Nightly insights run; expires well before the next one is due.
     "insights-nightly": {
         "task": "insights.tasks.run_insights_nightly",

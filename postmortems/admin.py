@@ -85,3 +85,22 @@ class TimelineEntryAdmin(admin.ModelAdmin):
     list_display = ("incident", "occurred_at", "kind", "source")
     list_filter = ("kind", "source")
     search_fields = ("text",)
+
+
+@admin.register(models.SecurityEvent)
+class SecurityEventAdmin(admin.ModelAdmin):
+    """Read-only: the security log is append-only for every role, admins included."""
+
+    list_display = ("created_at", "kind", "username", "ip_address", "method", "path")
+    list_filter = ("kind",)
+    search_fields = ("username", "path")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,3 +1,8 @@
+from postmortems.models.audit import (
+    AppendOnlyError,
+    SecurityEvent,
+    SecurityEventKind,
+)
 from postmortems.models.incident import (
     LIFECYCLE_FIELDS,
     SEVERITY_DEFINITIONS,
@@ -9,6 +14,7 @@ from postmortems.models.incident import (
     TimelineSource,
 )
 from postmortems.models.org import ROLE_RANK, Profile, Role, Service, Team
+from postmortems.models.outbox import OutboxTask
 from postmortems.models.postmortem import (
     Comment,
     ContributingFactor,
@@ -23,6 +29,9 @@ from postmortems.models.postmortem import (
 )
 
 __all__ = [
+    "AppendOnlyError",
+    "SecurityEvent",
+    "SecurityEventKind",
     "LIFECYCLE_FIELDS",
     "ROLE_RANK",
     "SEVERITY_DEFINITIONS",
@@ -34,6 +43,7 @@ __all__ = [
     "HypothesisTrack",
     "Incident",
     "IncidentStatus",
+    "OutboxTask",
     "Postmortem",
     "PostmortemStatus",
     "PostmortemTemplate",
