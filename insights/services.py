@@ -199,7 +199,10 @@ def class_inputs(
     """Known classes for the pipeline: described ones embedded, proposed ones
     with their stored centroids."""
     described = [c for c in classes if c.description.strip() and not c.is_proposed]
-    texts = [description_text({"name": c.name, "description": c.description}) for c in described]
+    texts = [
+        description_text({"name": c.name, "description": c.description})
+        for c in described
+    ]
     vectors, _, _ = cached_vectors(texts=texts, embedder=embedder)
     by_slug = {c.slug: vectors[i] for i, c in enumerate(described)}
     return [
@@ -216,14 +219,16 @@ def class_inputs(
 # --- Runs ---------------------------------------------------------------------
 
 
+@transaction.atomic
 def insight_run_request(
     *, user=None, kind: str = RunKind.FULL, postmortem_id: int | None = None
 ) -> InsightRun:
-    """Record a pending run and enqueue it once the transaction commits.
+    """Record a pending run and enqueue it (outbox) once the transaction commits.
 
     A full run already waiting or running is returned instead of a second one.
     """
     from insights import tasks
+    from postmortems import outbox
 
     if kind == RunKind.FULL:
         active = (
@@ -241,7 +246,7 @@ def insight_run_request(
         requested_by=user if getattr(user, "is_authenticated", False) else None,
         model_name=settings.KB_EMBEDDING_MODEL,
     )
-    transaction.on_commit(lambda: tasks.run_insights.delay(run.pk))
+    outbox.enqueue(tasks.run_insights, run_id=run.pk)
     return run
 
 
@@ -421,7 +426,9 @@ def _execute_full(run: InsightRun, embedder: Embedder) -> str:
     )
     timings["save"] = time.perf_counter() - mark
     timings["total"] = time.perf_counter() - started
-    counts.update(postmortems=len(items), embedded=embedded, cached=len(items) - embedded)
+    counts.update(
+        postmortems=len(items), embedded=embedded, cached=len(items) - embedded
+    )
     _finish(
         run,
         RunStatus.SUCCEEDED,
@@ -552,7 +559,9 @@ def _execute_single(run: InsightRun, embedder: Embedder) -> str:
         PostmortemClassification.objects.filter(model_name=embedder.model_name)
         .exclude(postmortem_id=postmortem.pk)
         .exclude(embedding=None)
-        .values_list("postmortem_id", "source", "failure_class__slug", "embedding__vector")
+        .values_list(
+            "postmortem_id", "source", "failure_class__slug", "embedding__vector"
+        )
         .order_by("postmortem_id")
     )
     other_ids = [row[0] for row in others]
@@ -561,19 +570,26 @@ def _execute_single(run: InsightRun, embedder: Embedder) -> str:
         if others
         else np.zeros((0, len(vector)), dtype=np.float32)
     )
-    current = PostmortemClassification.objects.filter(
-        postmortem_id=postmortem.pk
-    ).select_related("failure_class").first()
+    current = (
+        PostmortemClassification.objects.filter(postmortem_id=postmortem.pk)
+        .select_related("failure_class")
+        .first()
+    )
     classes = _known_classes()
     if current is not None and current.is_confirmed:
         assignment = None
     else:
         confirmed_rows = [
-            i for i, row in enumerate(others)
+            i
+            for i, row in enumerate(others)
             if row[1] == ClassificationSource.CONFIRMED and row[2]
         ]
         previous = {}
-        if current and current.source == ClassificationSource.CLUSTER and current.failure_class:
+        if (
+            current
+            and current.source == ClassificationSource.CLUSTER
+            and current.failure_class
+        ):
             previous[postmortem.pk] = current.failure_class.slug
         result = clustering.classify(
             ids=[postmortem.pk] + [other_ids[i] for i in confirmed_rows],
@@ -684,10 +700,14 @@ def failure_class_accept(
     failure_class.status = ClassStatus.ACCEPTED
     if name.strip():
         failure_class.name = name.strip()
-    failure_class.description = description.strip() or failure_class.description or (
-        "Postmortems about " + ", ".join(failure_class.terms) + "."
-        if failure_class.terms
-        else ""
+    failure_class.description = (
+        description.strip()
+        or failure_class.description
+        or (
+            "Postmortems about " + ", ".join(failure_class.terms) + "."
+            if failure_class.terms
+            else ""
+        )
     )
     failure_class.save()
     return failure_class

@@ -17,7 +17,7 @@ logger = logging.getLogger(__name__)
     retry_backoff_max=300,
     max_retries=5,
 )
-def run_insights(run_id: int) -> str:
+def run_insights(*, run_id: int) -> str:
     """Execute one insights run (full or single postmortem)."""
     if not InsightRun.objects.filter(pk=run_id).exists():
         return "gone"

@@ -6,108 +6,304 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('postmortems', '0002_starter_templates'),
+        ("postmortems", "0002_starter_templates"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='EmbeddingCache',
+            name="EmbeddingCache",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('model_name', models.CharField(max_length=200)),
-                ('text_hash', models.CharField(max_length=64)),
-                ('dimension', models.PositiveSmallIntegerField()),
-                ('vector', models.BinaryField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("model_name", models.CharField(max_length=200)),
+                ("text_hash", models.CharField(max_length=64)),
+                ("dimension", models.PositiveSmallIntegerField()),
+                ("vector", models.BinaryField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('model_name', 'text_hash'), name='embedding_unique_text')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("model_name", "text_hash"), name="embedding_unique_text"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='FailureClass',
+            name="FailureClass",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=80, unique=True)),
-                ('name', models.CharField(max_length=120)),
-                ('description', models.TextField(blank=True, help_text='Two to four sentences describing the failure; the classifier compares postmortems with it.')),
-                ('status', models.CharField(choices=[('proposed', 'Proposed'), ('accepted', 'Accepted'), ('merged', 'Merged')], default='accepted', max_length=10)),
-                ('origin', models.CharField(choices=[('taxonomy', 'Starter taxonomy'), ('person', 'Created by a person'), ('cluster', 'Proposed by clustering')], default='person', max_length=10)),
-                ('terms', models.JSONField(blank=True, default=list)),
-                ('centroid', models.BinaryField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('merged_into', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='insights.failureclass')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("slug", models.SlugField(max_length=80, unique=True)),
+                ("name", models.CharField(max_length=120)),
+                (
+                    "description",
+                    models.TextField(
+                        blank=True,
+                        help_text="Two to four sentences describing the failure; the classifier compares postmortems with it.",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("proposed", "Proposed"),
+                            ("accepted", "Accepted"),
+                            ("merged", "Merged"),
+                        ],
+                        default="accepted",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "origin",
+                    models.CharField(
+                        choices=[
+                            ("taxonomy", "Starter taxonomy"),
+                            ("person", "Created by a person"),
+                            ("cluster", "Proposed by clustering"),
+                        ],
+                        default="person",
+                        max_length=10,
+                    ),
+                ),
+                ("terms", models.JSONField(blank=True, default=list)),
+                ("centroid", models.BinaryField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "merged_into",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="insights.failureclass",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'failure classes',
-                'ordering': ['name', 'pk'],
+                "verbose_name_plural": "failure classes",
+                "ordering": ["name", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='InsightRun',
+            name="InsightRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('full', 'All postmortems'), ('single', 'One postmortem')], default='full', max_length=8)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('skipped', 'Skipped (inputs unchanged)')], default='pending', max_length=10)),
-                ('fingerprint', models.CharField(blank=True, max_length=64)),
-                ('model_name', models.CharField(blank=True, max_length=200)),
-                ('params', models.JSONField(blank=True, default=dict)),
-                ('counts', models.JSONField(blank=True, default=dict)),
-                ('timings', models.JSONField(blank=True, default=dict)),
-                ('progress', models.PositiveSmallIntegerField(default=0)),
-                ('progress_note', models.CharField(blank=True, max_length=200)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('heartbeat_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('postmortem', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='postmortems.postmortem')),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("full", "All postmortems"),
+                            ("single", "One postmortem"),
+                        ],
+                        default="full",
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("skipped", "Skipped (inputs unchanged)"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("fingerprint", models.CharField(blank=True, max_length=64)),
+                ("model_name", models.CharField(blank=True, max_length=200)),
+                ("params", models.JSONField(blank=True, default=dict)),
+                ("counts", models.JSONField(blank=True, default=dict)),
+                ("timings", models.JSONField(blank=True, default=dict)),
+                ("progress", models.PositiveSmallIntegerField(default=0)),
+                ("progress_note", models.CharField(blank=True, max_length=200)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("heartbeat_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "postmortem",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="postmortems.postmortem",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
-                'indexes': [models.Index(fields=['kind', 'status', '-finished_at'], name='insights_in_kind_6f2c65_idx')],
+                "ordering": ["-created_at", "-pk"],
+                "indexes": [
+                    models.Index(
+                        fields=["kind", "status", "-finished_at"],
+                        name="insights_in_kind_6f2c65_idx",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='PostmortemClassification',
+            name="PostmortemClassification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(choices=[('confirmed', 'Confirmed by a person'), ('classifier', 'Learned from confirmed examples'), ('taxonomy', 'Matched a class description'), ('cluster', 'Clustered with similar postmortems'), ('none', 'Fits no class yet')], default='none', max_length=10)),
-                ('confidence', models.FloatField(default=0.0)),
-                ('confirmed_at', models.DateTimeField(blank=True, null=True)),
-                ('model_name', models.CharField(blank=True, max_length=200)),
-                ('text_hash', models.CharField(blank=True, max_length=64)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('confirmed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('embedding', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='insights.embeddingcache')),
-                ('failure_class', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='classifications', to='insights.failureclass')),
-                ('postmortem', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='classification', to='postmortems.postmortem')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("confirmed", "Confirmed by a person"),
+                            ("classifier", "Learned from confirmed examples"),
+                            ("taxonomy", "Matched a class description"),
+                            ("cluster", "Clustered with similar postmortems"),
+                            ("none", "Fits no class yet"),
+                        ],
+                        default="none",
+                        max_length=10,
+                    ),
+                ),
+                ("confidence", models.FloatField(default=0.0)),
+                ("confirmed_at", models.DateTimeField(blank=True, null=True)),
+                ("model_name", models.CharField(blank=True, max_length=200)),
+                ("text_hash", models.CharField(blank=True, max_length=64)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "confirmed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "embedding",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="insights.embeddingcache",
+                    ),
+                ),
+                (
+                    "failure_class",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="classifications",
+                        to="insights.failureclass",
+                    ),
+                ),
+                (
+                    "postmortem",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="classification",
+                        to="postmortems.postmortem",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['postmortem_id'],
-                'indexes': [models.Index(fields=['failure_class', 'source'], name='insights_po_failure_bdc04f_idx')],
+                "ordering": ["postmortem_id"],
+                "indexes": [
+                    models.Index(
+                        fields=["failure_class", "source"],
+                        name="insights_po_failure_bdc04f_idx",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SimilarPostmortem',
+            name="SimilarPostmortem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('score', models.FloatField()),
-                ('rank', models.PositiveSmallIntegerField()),
-                ('postmortem', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='similar_links', to='postmortems.postmortem')),
-                ('similar', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='postmortems.postmortem')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("score", models.FloatField()),
+                ("rank", models.PositiveSmallIntegerField()),
+                (
+                    "postmortem",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="similar_links",
+                        to="postmortems.postmortem",
+                    ),
+                ),
+                (
+                    "similar",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="postmortems.postmortem",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['postmortem_id', 'rank'],
-                'constraints': [models.UniqueConstraint(fields=('postmortem', 'similar'), name='similar_unique_pair')],
+                "ordering": ["postmortem_id", "rank"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("postmortem", "similar"), name="similar_unique_pair"
+                    )
+                ],
             },
         ),
     ]
