@@ -43,7 +43,7 @@ logger = logging.getLogger(__name__)
 SIMILAR_LIMIT = 5
 # Errors worth retrying: the database was briefly locked or unreachable.
 TRANSIENT_ERRORS = (OperationalError,)
-FAKE_MODEL_NAME = "fake-hashing-bow"
+FAKE_MODEL_PREFIX = "fake-"
 SECTION_KEYS = ("root_cause", "trigger")
 
 _embedders: dict[tuple[str, str], Embedder] = {}
@@ -70,7 +70,8 @@ def get_embedder() -> Embedder:
     key = (name, path)
     embedder = _embedders.get(key)
     if embedder is None:
-        if name == FAKE_MODEL_NAME:
+        if name.startswith(FAKE_MODEL_PREFIX):
+            # Tests and offline demos: deterministic hashing, no model at all.
             embedder = FakeEmbedder(model_name=name)
         else:
             from insights.embeddings import SentenceTransformerEmbedder
@@ -126,7 +127,13 @@ def fingerprint(
     payload = {
         "model": model_name,
         "params": params,
-        "classes": [[c.slug, c.status, c.description] for c in classes],
+        # Proposed classes are the pipeline's own output: only people's classes
+        # (and their edits) are inputs.
+        "classes": [
+            [c.slug, c.status, c.name, c.description]
+            for c in classes
+            if not c.is_proposed
+        ],
         "confirmed": sorted(confirmed.items()),
         "items": [[pk, digest] for pk, digest in items],
     }
