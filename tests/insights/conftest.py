@@ -56,9 +56,9 @@ ROOT_CAUSES = {
         "An expired TLS certificate broke the handshake; renewal was never automated.",
     ],
     "indexer": [
-        "The search indexer rebalanced shards and redelivered batches, duplicating documents.",
-        "A shard rebalance made the search indexer redeliver batches; documents duplicated.",
-        "Duplicated documents: the search indexer redelivered batches during a rebalance.",
+        "The search indexer rebalanced shards and redelivered batches twice.",
+        "A shard rebalance made the search indexer redeliver batches; duplicates.",
+        "Duplicated documents: the search indexer redelivered batches again.",
     ],
     "leap": [
         "A leap second made the kernel clock misbehave and NTP drift followed.",

@@ -188,9 +188,15 @@ def test_postmortem_changed_classifies_one_postmortem(
 
 def test_cached_vectors_embed_each_text_once(fake_model):
     embedder = services.get_embedder()
-    texts = [ROOT_CAUSES["indexer"][0], ROOT_CAUSES["indexer"][0], ROOT_CAUSES["cert"][0]]
+    texts = [
+        ROOT_CAUSES["indexer"][0],
+        ROOT_CAUSES["indexer"][0],
+        ROOT_CAUSES["cert"][0],
+    ]
     _, _, embedded = services.cached_vectors(texts=texts, embedder=embedder)
-    again, rows, embedded_again = services.cached_vectors(texts=texts, embedder=embedder)
+    again, rows, embedded_again = services.cached_vectors(
+        texts=texts, embedder=embedder
+    )
     assert (embedded, embedded_again) == (2, 0)
     assert EmbeddingCache.objects.count() == 2 and again.shape == (3, 384)
     assert rows[0].pk == rows[1].pk
@@ -215,7 +221,10 @@ def test_failure_class_curation_keeps_slugs(fake_model, corpus_postmortems, edit
     assert proposed.status == ClassStatus.MERGED and proposed.merged_into == capacity
     moved = [p.pk for p in corpus_postmortems["indexer"][:1]]
     new = services.failure_class_split(
-        failure_class=capacity, postmortem_ids=moved, name="Log volume full", user=editor
+        failure_class=capacity,
+        postmortem_ids=moved,
+        name="Log volume full",
+        user=editor,
     )
     assert new.slug == "log-volume-full"
     row = PostmortemClassification.objects.get(postmortem_id=moved[0])
