@@ -247,6 +247,13 @@ def insight_run_request(
         )
         if active is not None and not _is_stale(active):
             return active
+        if active is not None:
+            # Its worker died and no retry took it over: say so, start afresh.
+            _finish(
+                active,
+                RunStatus.FAILED,
+                error="The worker running it stopped reporting; a new run replaced it.",
+            )
     run = InsightRun.objects.create(
         kind=kind,
         postmortem_id=postmortem_id,
