@@ -112,6 +112,10 @@ class ClassReport:
     def recurring(self) -> bool:
         return self.count >= RECURRING_MIN_INCIDENTS
 
+    @property
+    def done_actions(self) -> int:
+        return self.action_status.get(DONE, 0)
+
 
 @dataclass
 class FactorStats:
