@@ -51,6 +51,7 @@ class IncidentRow:
     revenue_usd: float | None = None
     error_budget_pct: float | None = None
     duration_minutes: float | None = None
+    class_confirmed: bool = False
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,21 @@ class Recurrence:
     incident: IncidentRow
     earlier_incidents: int
     done_items: int
+
+    @property
+    def confirmed(self) -> bool:
+        """A person confirmed the recurring incident's class (not inferred)."""
+        return self.incident.class_confirmed
+
+
+@dataclass(frozen=True)
+class RecurredClass:
+    """One class that recurred after remediation: its latest recurrence."""
+
+    class_slug: str
+    class_name: str
+    latest: Recurrence
+    times: int
 
 
 @dataclass
@@ -135,6 +151,22 @@ class Report:
     factors: FactorStats
     unclassified: int
     score_formula: str = SCORE_FORMULA
+
+    @property
+    def recurred_classes(self) -> list[RecurredClass]:
+        """One entry per class, latest recurrence first; for the headline."""
+        seen: dict[str, RecurredClass] = {}
+        for recurrence in self.recurred_after_remediation:  # newest first
+            known = seen.get(recurrence.class_slug)
+            if known is None:
+                seen[recurrence.class_slug] = RecurredClass(
+                    recurrence.class_slug, recurrence.class_name, recurrence, 1
+                )
+            else:
+                seen[recurrence.class_slug] = RecurredClass(
+                    known.class_slug, known.class_name, known.latest, known.times + 1
+                )
+        return list(seen.values())
 
     @property
     def recurring(self) -> list[ClassReport]:

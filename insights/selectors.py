@@ -56,6 +56,7 @@ def report_data(*, user, now: dt.datetime | None = None) -> report.Report:
                 revenue_usd=_float(postmortem.impact_revenue_usd),
                 error_budget_pct=_float(postmortem.impact_error_budget_pct),
                 duration_minutes=duration,
+                class_confirmed=bool(classification and classification.is_confirmed),
             )
         )
     ids = [row.postmortem_id for row in incidents]

@@ -150,3 +150,19 @@ def test_quarter_range_fills_empty_quarters():
     start = dt.datetime(2025, 11, 30, tzinfo=dt.UTC)
     end = dt.datetime(2026, 7, 1, tzinfo=dt.UTC)
     assert quarter_range(start, end) == ["2025-Q4", "2026-Q1", "2026-Q2", "2026-Q3"]
+
+
+def test_recurred_classes_keep_one_line_per_class_with_the_latest():
+    incidents = [
+        _incident(1, 300),
+        _incident(2, 100),
+        _incident(3, 10, class_confirmed=True),
+    ]
+    actions = [_done(10, 1, 250), _done(11, 2, 50)]
+    report = build_report(
+        incidents=incidents, actions=actions, factors=[], classes=[], now=NOW
+    )
+    assert len(report.recurred_after_remediation) == 2
+    [line] = report.recurred_classes
+    assert (line.times, line.latest.incident.postmortem_id) == (2, 3)
+    assert line.latest.confirmed
