@@ -312,6 +312,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 50},
     },
+    # Action-item reminders each morning; expires well before the next day's run.
+    "action-item-reminders": {
+        "task": "actions.send_reminders",
+        "schedule": crontab(hour=7, minute=0),
+        "options": {"expires": 6 * 60 * 60},
+    },
     # Nightly insights run; expires well before the next one is due.
     "insights-nightly": {
         "task": "insights.tasks.run_insights_nightly",
