@@ -264,13 +264,34 @@ def insight_run_request(
     return run
 
 
-def postmortem_changed(*, postmortem_id: int) -> None:
+def postmortem_changed(*, postmortem_id: int) -> InsightRun | None:
     """Hook for postmortem services: classify one saved postmortem after commit.
 
     Call it inside the transaction that saves the postmortem (or its
-    contributing factors); the task runs only if that transaction commits.
+    contributing factors); the task runs only if that transaction commits. An
+    edit that leaves the text insights reads unchanged queues nothing.
     """
-    insight_run_request(kind=RunKind.SINGLE, postmortem_id=postmortem_id)
+    postmortem = (
+        Postmortem.objects.filter(pk=postmortem_id)
+        .prefetch_related("contributing_factors")
+        .first()
+    )
+    if postmortem is None:
+        return None
+    text = postmortem_text(
+        postmortem.sections,
+        [f.description for f in postmortem.contributing_factors.all()],
+    )
+    if not text:
+        return None
+    unchanged = PostmortemClassification.objects.filter(
+        postmortem_id=postmortem_id,
+        model_name=settings.KB_EMBEDDING_MODEL,
+        text_hash=text_hash(text),
+    ).exists()
+    if unchanged:
+        return None
+    return insight_run_request(kind=RunKind.SINGLE, postmortem_id=postmortem_id)
 
 
 def _is_stale(run: InsightRun) -> bool:
