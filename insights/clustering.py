@@ -53,7 +53,13 @@ class Params:
     classifier_threshold: float = 0.35
     profile_temperature: float = 0.05
     profile_weight: float = 2.0
-    cluster_distance_threshold: float = 0.65
+    # None: each run picks the cut (cosine distance) with the best silhouette
+    # within cluster_threshold_range; density differs between corpora.
+    cluster_distance_threshold: float | None = None
+    cluster_threshold_range: tuple[float, float] = (0.45, 0.7)
+    # Used when there are too few leftovers for a silhouette to mean anything.
+    default_distance_threshold: float = 0.6
+    silhouette_sample: int = 2000
     min_cluster_size: int = 2
     join_threshold: float = 0.7
     min_corrections: int = 2
@@ -390,19 +396,51 @@ def _agglomerate(profiled, rest, params) -> list[list[int]]:
     """Group the leftover items; returns groups ordered by their first item."""
     if len(rest) < max(2, params.min_cluster_size):
         return []
-    from sklearn.cluster import AgglomerativeClustering
+    from scipy.cluster.hierarchy import fcluster, linkage
 
-    labels = AgglomerativeClustering(
-        n_clusters=None,
-        distance_threshold=params.cluster_distance_threshold,
-        metric="cosine",
-        linkage="average",
-    ).fit_predict(profiled[rest])
+    points = np.asarray(profiled[rest], dtype=np.float64)
+    tree = linkage(points, method="average", metric="cosine")
+    threshold = params.cluster_distance_threshold
+    if threshold is None:
+        threshold = cut_by_silhouette(points, tree, params)
+    labels = fcluster(tree, t=threshold, criterion="distance")
     groups: dict[int, list[int]] = {}
     for i, label in zip(rest, labels, strict=True):
         groups.setdefault(int(label), []).append(i)
     kept = [g for g in groups.values() if len(g) >= params.min_cluster_size]
     return sorted(kept, key=lambda g: g[0])
+
+
+def cut_by_silhouette(points: np.ndarray, tree: np.ndarray, params: Params) -> float:
+    """The cut of the average-linkage tree with the best cosine silhouette.
+
+    Candidates are every 0.025 within ``cluster_threshold_range``; the silhouette
+    is computed on a fixed sample of at most ``silhouette_sample`` points, so the
+    choice is deterministic and cheap. Too few points: the default cut.
+    """
+    from scipy.cluster.hierarchy import fcluster
+    from sklearn.metrics import silhouette_score
+
+    n = len(points)
+    if n < 10:
+        return params.default_distance_threshold
+    index = np.arange(n)
+    if n > params.silhouette_sample:
+        rng = np.random.default_rng(0)
+        index = np.sort(rng.choice(n, size=params.silhouette_sample, replace=False))
+    sample = normalise_rows(points[index]).astype(np.float64)
+    distances = np.clip(1.0 - sample @ sample.T, 0.0, 2.0)
+    np.fill_diagonal(distances, 0.0)
+    low, high = params.cluster_threshold_range
+    best, best_score = params.default_distance_threshold, -np.inf
+    for threshold in np.round(np.arange(low, high + 1e-9, 0.025), 3):
+        labels = fcluster(tree, t=threshold, criterion="distance")[index]
+        if not 2 <= len(set(labels)) <= len(index) - 1:
+            continue
+        score = silhouette_score(distances, labels, metric="precomputed")
+        if score > best_score:
+            best, best_score = float(threshold), score
+    return best
 
 
 def _class_documents(texts, slugs, new_groups):
