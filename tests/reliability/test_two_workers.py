@@ -12,6 +12,8 @@ from tests.reliability import scenario
 
 pytestmark = pytest.mark.slow
 
+APP = "tests.reliability.celery_app"
+
 TASKS = 24
 RUN_TASK = "insights.tasks.run_insights"
 
@@ -33,9 +35,7 @@ def test_two_workers_share_one_queue_and_run_each_task_once(env, tmp_path):
     classification or embedding row is duplicated."""
     logs = [tmp_path / "worker-a.log", tmp_path / "worker-b.log"]
     workers = [
-        procs.celery_worker(
-            env, name=f"worker{n}", log=log, app="tests.insights.celery_slow"
-        )
+        procs.celery_worker(env, name=f"worker{n}", log=log, app=APP)
         for n, log in enumerate(logs)
     ]
     try:
