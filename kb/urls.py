@@ -6,8 +6,25 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from kb import views
+from postmortems.findings import api as findings_api
 
 router = DefaultRouter()
+router.register("findings", findings_api.FindingViewSet, basename="finding")
+router.register(
+    "integrations/alertmanager",
+    findings_api.AlertmanagerWebhookViewSet,
+    basename="integration-alertmanager",
+)
+router.register(
+    "integrations/pagerduty",
+    findings_api.PagerDutyWebhookViewSet,
+    basename="integration-pagerduty",
+)
+router.register(
+    "integrations/robusta",
+    findings_api.RobustaWebhookViewSet,
+    basename="integration-robusta",
+)
 
 urlpatterns = [
     path("", views.home, name="home"),

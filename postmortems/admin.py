@@ -85,3 +85,7 @@ class TimelineEntryAdmin(admin.ModelAdmin):
     list_display = ("incident", "occurred_at", "kind", "source")
     list_filter = ("kind", "source")
     search_fields = ("text",)
+
+
+# Findings and API keys register their own admin classes.
+from postmortems.findings import admin as findings_admin  # noqa: E402, F401

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from postmortems.views import incidents, postmortems
 
@@ -11,4 +11,5 @@ urlpatterns = [
     path(
         "postmortems/<int:pk>/", postmortems.postmortem_detail, name="postmortem_detail"
     ),
+    path("", include("postmortems.findings.urls")),
 ]

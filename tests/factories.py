@@ -8,6 +8,8 @@ from django.utils import timezone
 
 from actions.models import ActionItem, Category, Priority
 from postmortems.models import (
+    Finding,
+    FindingSource,
     Incident,
     Postmortem,
     PostmortemTemplate,
@@ -143,3 +145,24 @@ class ActionItemFactory(factory.django.DjangoModelFactory):
     due_date = factory.LazyFunction(
         lambda: timezone.localdate() + dt.timedelta(days=30)
     )
+
+
+class FindingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Finding
+
+    incident = factory.SubFactory(IncidentFactory)
+    team = factory.LazyAttribute(lambda o: o.incident.team)
+    source = FindingSource.API
+    analyzer = "api-tracer"
+    analyzer_version = "2.1.0"
+    fingerprint = factory.Sequence(lambda n: f"fp-{n}")
+    dedupe_key = factory.LazyAttribute(lambda o: f"{o.analyzer}:{o.fingerprint}")
+    severity = "high"
+    title = factory.Sequence(lambda n: f"Checkout p99 latency above SLO {n}")
+    summary = "p99 latency rose from 300 ms to 4 s after the 10:02 deploy."
+    root_cause = "Connection pool exhausted on payments-api."
+    first_seen_at = factory.LazyAttribute(
+        lambda o: o.incident.detected_at or o.incident.started_at
+    )
+    last_seen_at = factory.LazyAttribute(lambda o: o.first_seen_at)

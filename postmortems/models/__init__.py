@@ -1,3 +1,16 @@
+from postmortems.models.api_key import ApiKey, ApiKeyScope, IdempotencyRecord
+from postmortems.models.finding import (
+    EvidenceKind,
+    Finding,
+    FindingMatch,
+    FindingSeverity,
+    FindingSource,
+    FindingSuggestion,
+    RootCauseVerdict,
+    SuggestionCategory,
+    SuggestionKind,
+    SuggestionStatus,
+)
 from postmortems.models.incident import (
     LIFECYCLE_FIELDS,
     SEVERITY_DEFINITIONS,
@@ -23,6 +36,19 @@ from postmortems.models.postmortem import (
 )
 
 __all__ = [
+    "ApiKey",
+    "ApiKeyScope",
+    "EvidenceKind",
+    "Finding",
+    "FindingMatch",
+    "FindingSeverity",
+    "FindingSource",
+    "FindingSuggestion",
+    "IdempotencyRecord",
+    "RootCauseVerdict",
+    "SuggestionCategory",
+    "SuggestionKind",
+    "SuggestionStatus",
     "LIFECYCLE_FIELDS",
     "ROLE_RANK",
     "SEVERITY_DEFINITIONS",
