@@ -407,21 +407,12 @@ def _upsert(
         update_fields=update_fields,
     )
     ids = {row.dedupe_key: row.pk for row in rows}
-    # Link parents sent by dedupe key, and children that arrived before them.
+    # Link parents sent by dedupe key. Only rows this transaction already holds are
+    # updated; children that arrived before their parent are linked by the
+    # follow-up task, so the request never takes locks out of dedupe-key order.
     needs_parent = [row.pk for row in rows if row.parent_key and row.parent_id is None]
-    if needs_parent or keys:
-        Finding.objects.filter(
-            Q(pk__in=needs_parent)
-            | Q(team_id=team.pk, parent_key__in=keys, parent__isnull=True)
-        ).update(
-            parent_id=Subquery(
-                Finding.objects.filter(
-                    team_id=OuterRef("team_id"), dedupe_key=OuterRef("parent_key")
-                )
-                .exclude(pk=OuterRef("pk"))
-                .values("pk")[:1]
-            )
-        )
+    if needs_parent:
+        Finding.objects.filter(pk__in=needs_parent).update(parent_id=_parent_by_key())
     return [
         IngestedFinding(
             index=record.index,
@@ -432,6 +423,17 @@ def _upsert(
         )
         for record in records
     ]
+
+
+def _parent_by_key() -> Subquery:
+    """The id of the finding whose dedupe key is this row's parent_key."""
+    return Subquery(
+        Finding.objects.filter(
+            team_id=OuterRef("team_id"), dedupe_key=OuterRef("parent_key")
+        )
+        .exclude(pk=OuterRef("pk"))
+        .values("pk")[:1]
+    )
 
 
 def _enqueue_follow_up(finding_ids: list[int]) -> None:
@@ -542,30 +544,34 @@ def findings_ingest(
 
     result = IngestResult()
     opened: set[int] = set()
+    # Open missing incidents in key order: two batches opening the same ones then
+    # wait for each other in the same order instead of deadlocking.
+    first_of_key: dict[tuple[str, str], FindingRecord] = {}
     for record in records:
-        if record.incident_id:
-            continue
-        hit = key_incidents.get((record.incident_source, record.incident_key))
-        if hit is None:
-            incident, created = _incident_open(
-                team=team,
-                spec=IncidentSpec(
-                    source=record.incident_source,
-                    key=record.incident_key,
-                    title=record.title[:200],
-                    severity=INCIDENT_SEVERITY[record.severity],
-                    started_at=record.started_at or now,
-                    detected_at=now,
-                ),
-            )
-            hit = key_incidents[(record.incident_source, record.incident_key)] = (
-                incident.pk,
-                team.pk,
-            )
-            if created:
-                opened.add(record.index)
-                result.incidents_opened.append(incident.pk)
-        record.incident_id = hit[0]
+        ref = (record.incident_source, record.incident_key)
+        if record.incident_key and ref not in key_incidents:
+            first_of_key.setdefault(ref, record)
+    for ref in sorted(first_of_key):
+        record = first_of_key[ref]
+        incident, created = _incident_open(
+            team=team,
+            spec=IncidentSpec(
+                source=record.incident_source,
+                key=record.incident_key,
+                title=record.title[:200],
+                severity=INCIDENT_SEVERITY[record.severity],
+                started_at=record.started_at or now,
+                detected_at=now,
+            ),
+        )
+        key_incidents[ref] = (incident.pk, team.pk)
+        if created:
+            opened.add(record.index)
+            result.incidents_opened.append(incident.pk)
+    for record in records:
+        if not record.incident_id:
+            ref = (record.incident_source, record.incident_key)
+            record.incident_id = key_incidents[ref][0]
 
     result.findings = _upsert(
         team=team,
@@ -751,6 +757,7 @@ def findings_follow_up(*, finding_ids: list[int]) -> str:
     )
     if not findings:
         return "no findings (deleted?)"
+    findings_link_waiting_children(findings=findings)
     linked = findings_link_services(findings=findings)
     entries = findings_record_timeline(findings=findings)
     suggestions = findings_sync_suggestions(findings=findings)
@@ -759,6 +766,36 @@ def findings_follow_up(*, finding_ids: list[int]) -> str:
         f"{len(findings)} findings: {linked} service links, {entries} timeline "
         f"entries, {suggestions} suggestions, {matches} matches"
     )
+
+
+def findings_link_waiting_children(*, findings: list[Finding]) -> int:
+    """Link parents and children that arrived apart (in either order).
+
+    Runs after commit, so of a parent and child written concurrently by two
+    requests, the later one's task sees both.
+    """
+    linked = 0
+    orphans = sorted(f.pk for f in findings if f.parent_key and f.parent_id is None)
+    if orphans:
+        linked += Finding.objects.filter(pk__in=orphans).update(
+            parent_id=_parent_by_key()
+        )
+    keys_by_team: dict[int, list[str]] = {}
+    for finding in findings:
+        keys_by_team.setdefault(finding.team_id, []).append(finding.dedupe_key)
+    for team_id, keys in keys_by_team.items():
+        waiting = list(
+            Finding.objects.filter(
+                team_id=team_id, parent_key__in=keys, parent__isnull=True
+            )
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if waiting:
+            linked += Finding.objects.filter(pk__in=waiting).update(
+                parent_id=_parent_by_key()
+            )
+    return linked
 
 
 def findings_link_services(*, findings: list[Finding]) -> int:

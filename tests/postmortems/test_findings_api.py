@@ -226,7 +226,7 @@ def test_findings_for_another_teams_incident_are_403(
 
 
 def test_findings_chain_by_dedupe_key_in_one_batch_and_across_requests(
-    client, findings_key, checkout
+    client, findings_key, checkout, django_capture_on_commit_callbacks
 ):
     parent = finding(1)
     child = finding(
@@ -241,7 +241,8 @@ def test_findings_chain_by_dedupe_key_in_one_batch_and_across_requests(
     post(client, grandchild, findings_key)
     assert Finding.objects.get(analyzer="disk-probe").parent is None
 
-    response = post(client, [child, parent], findings_key)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(client, [child, parent], findings_key)
 
     assert response.status_code == 201
     root = Finding.objects.get(analyzer="api-tracer")
