@@ -7,7 +7,7 @@ MANAGE := $(BIN)/python manage.py
 # Re-install whenever a requirements file changes.
 DEPS := $(VENV)/.deps-installed
 
-.PHONY: install demo serve-dev test test-browser test-postgres lint format migrate clean bench
+.PHONY: install demo serve backup restore test test-browser test-postgres lint format migrate clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,9 @@ demo: migrate
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(MANAGE) runserver 127.0.0.1:8000
 
+serve: install
+	deploy/serve.sh
+
 test: install
 	$(BIN)/python -m pytest
 
@@ -56,6 +59,18 @@ lint: install
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+backup: install
+	$(MANAGE) backup
+
+# make restore FILE=var/backups/hindsight-....sqlite3 (or .pgdump)
+restore: install
+	@test -n "$(FILE)" || { echo "usage: make restore FILE=path/to/backup" >&2; exit 2; }
+	$(MANAGE) restore "$(FILE)"
+
+# Runs every bench/*_bench.py and writes BENCHMARKS.md (takes a while).
+bench: install
+	$(BIN)/python bench/run_all.py
 
 clean:
 	rm -rf var staticfiles db.sqlite3 db.sqlite3-* screenshots artifacts

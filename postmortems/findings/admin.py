@@ -51,16 +51,39 @@ class ApiKeyAdmin(APIKeyModelAdmin):
         return ", ".join(obj.scopes or [])
 
     def save_model(self, request, obj, form, change) -> None:
-        # On creation the parent shows the secret once, as a message.
-        if obj.revoked and obj.revoked_at is None:
-            obj.revoke()
-        super().save_model(request, obj, form, change)
+        if not change:
+            # The service records the creation; the secret is shown once, here.
+            api_key, secret = services.api_key_create(
+                name=obj.name,
+                team=obj.team,
+                scopes=obj.scopes,
+                expires_at=obj.expiry_date,
+                request=request,
+            )
+            obj.pk = api_key.pk
+            obj.prefix = api_key.prefix
+            obj.hashed_key = api_key.hashed_key
+            obj.created = api_key.created
+            obj._state.adding = False
+            messages.warning(
+                request,
+                f"The API key for {api_key.name} is: {secret} . Store it now: it "
+                "is not shown again.",
+            )
+            return
+        was_revoked = ApiKey.objects.filter(pk=obj.pk, revoked=True).exists()
+        if obj.revoked and not was_revoked:
+            obj.revoked = False  # the service revokes and records it
+            obj.save()
+            services.api_key_revoke(api_key=obj, request=request)
+            return
+        obj.save()
 
     @admin.action(description="Revoke the selected API keys")
     def revoke_selected(self, request, queryset) -> None:
         count = 0
-        for api_key in queryset.filter(revoked=False):
-            services.api_key_revoke(api_key=api_key)
+        for api_key in queryset.filter(revoked=False).select_related("team"):
+            services.api_key_revoke(api_key=api_key, request=request)
             count += 1
         self.message_user(request, f"Revoked {count} API key(s).", messages.SUCCESS)
 

@@ -28,6 +28,7 @@ from rest_framework.authentication import SessionAuthentication
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from postmortems.audit import security_event_record
 from postmortems.findings import selectors, services, validation
 from postmortems.findings.auth import (
     ApiKeyAuthentication,
@@ -35,6 +36,7 @@ from postmortems.findings.auth import (
     CanReadFindings,
     HasAlertsWriteScope,
     HasFindingsWriteScope,
+    principal,
 )
 from postmortems.findings.integrations import alertmanager, pagerduty, robusta
 from postmortems.findings.records import PayloadInvalid
@@ -51,7 +53,7 @@ from postmortems.findings.serializers import (
     PagerDutyWebhookSerializer,
     RobustaFindingSerializer,
 )
-from postmortems.models import Finding
+from postmortems.models import ApiKey, Finding, SecurityEventKind
 
 logger = logging.getLogger(__name__)
 
@@ -68,8 +70,15 @@ class ApiError(exceptions.APIException):
         super().__init__(detail=detail, code=code)
 
 
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
 def api_exception_handler(exc, context):
-    """DRF's handler, with domain errors mapped and a uniform JSON body."""
+    """DRF's handler, with domain errors mapped and a uniform JSON body.
+
+    Refused writes go to the security log (as postmortems.audit's handler does),
+    naming the API key rather than a user.
+    """
     if isinstance(exc, validation.BatchInvalid):
         exc = ApiError(400, "invalid", str(exc), items=exc.items)
     elif isinstance(exc, PayloadInvalid):
@@ -80,6 +89,19 @@ def api_exception_handler(exc, context):
         exc = ApiError(422, "auto_incidents_disabled", str(exc))
     elif isinstance(exc, services.IdempotencyKeyReused):
         exc = ApiError(422, "idempotency_key_reused", str(exc))
+    request = context.get("request")
+    if (
+        request is not None
+        and getattr(exc, "status_code", None) == status.HTTP_403_FORBIDDEN
+        and request.method not in SAFE_METHODS
+    ):
+        api_key = request.auth if isinstance(request.auth, ApiKey) else None
+        security_event_record(
+            kind=SecurityEventKind.PERMISSION_DENIED,
+            request=request,
+            username=principal(api_key) if api_key else "",
+            reason=str(getattr(exc, "detail", exc)),
+        )
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -515,13 +537,25 @@ def _check_signature(request, body: bytes) -> None:
             "(KB_PAGERDUTY_WEBHOOK_SECRETS); every delivery is refused.",
         )
     if not header:
+        _signature_rejected(request, "signature_missing")
         raise ApiError(401, "signature_missing", "X-PagerDuty-Signature is missing.")
     if not pagerduty.verify_signature(body, header, secrets):
+        _signature_rejected(request, "signature_mismatch")
         raise ApiError(
             401,
             "signature_mismatch",
             "X-PagerDuty-Signature does not match the body for any configured secret.",
         )
+
+
+def _signature_rejected(request, reason: str) -> None:
+    security_event_record(
+        kind=SecurityEventKind.WEBHOOK_SIGNATURE_REJECTED,
+        request=request,
+        username=principal(request.auth),
+        source="pagerduty",
+        reason=reason,
+    )
 
 
 class RobustaWebhookViewSet(_IntegrationViewSet):

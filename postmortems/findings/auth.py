@@ -13,20 +13,22 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.throttling import SimpleRateThrottle
 
-from postmortems.models import ApiKey, ApiKeyScope, Profile, Role
+from postmortems.models import ApiKey, ApiKeyScope, SecurityEventKind
 
 KEYWORDS = ("api-key", "bearer")
 
 
 class ApiKeyUser:
-    """``request.user`` for a request made with an API key: a viewer of its team.
+    """``request.user`` for a request made with an API key.
 
-    Not a database user: nothing is ever attributed to it (history rows record no
-    user for machine writes).
+    A machine, not a person: ``is_authenticated`` is False, so every check written
+    for people (postmortems.permissions, the history and security logs, which
+    attribute rows to users) treats it as anonymous. Machine endpoints check
+    ``request.auth`` (the ApiKey) and its scopes instead.
     """
 
-    is_authenticated = True
-    is_anonymous = False
+    is_authenticated = False
+    is_anonymous = True
     is_active = True
     is_staff = False
     is_superuser = False
@@ -35,10 +37,7 @@ class ApiKeyUser:
 
     def __init__(self, api_key: ApiKey):
         self.api_key = api_key
-        self.username = f"api-key:{api_key.prefix}"
-        # Read by postmortems.permissions.team_ids / has_role.
-        self._kb_team_ids = {api_key.team_id}
-        self.profile = Profile(role=Role.VIEWER)
+        self.username = principal(api_key)
 
     def __str__(self) -> str:
         return f"API key {self.api_key.name} ({self.api_key.prefix})"
@@ -54,6 +53,11 @@ class ApiKeyUser:
 
     def has_module_perms(self, app_label) -> bool:
         return False
+
+
+def principal(api_key: ApiKey) -> str:
+    """How the security log names a key."""
+    return f"api-key:{api_key.prefix}"
 
 
 def key_from_header(header: str) -> str | None:
@@ -90,25 +94,42 @@ class ApiKeyAuthentication(BaseAuthentication):
         if not getattr(view, "accepts_api_keys", False):
             return None
         if not key:
-            raise exceptions.AuthenticationFailed(
+            self._reject(
+                request,
+                None,
                 "The Authorization header has no key after its keyword.",
-                code="invalid_key",
+                "invalid_key",
             )
         api_key = api_key_lookup(key)
         if api_key is None:
-            raise exceptions.AuthenticationFailed(
-                "This API key is not valid.", code="invalid_key"
-            )
+            self._reject(request, None, "This API key is not valid.", "invalid_key")
         if api_key.revoked:
-            raise exceptions.AuthenticationFailed(
-                "This API key has been revoked.", code="revoked_key"
+            self._reject(
+                request, api_key, "This API key has been revoked.", "revoked_key"
             )
         if api_key.has_expired:
-            raise exceptions.AuthenticationFailed(
+            self._reject(
+                request,
+                api_key,
                 f"This API key expired at {api_key.expiry_date:%Y-%m-%d %H:%M} UTC.",
-                code="expired_key",
+                "expired_key",
             )
         return ApiKeyUser(api_key), api_key
+
+    @staticmethod
+    def _reject(request, api_key: ApiKey | None, message: str, code: str):
+        # Imported here: postmortems.audit imports DRF's views, which import this
+        # module through DEFAULT_AUTHENTICATION_CLASSES.
+        from postmortems.audit import security_event_record
+
+        # The Django request: DRF's request.user would authenticate all over again.
+        security_event_record(
+            kind=SecurityEventKind.API_KEY_REJECTED,
+            request=request._request,
+            username=principal(api_key) if api_key else "",
+            reason=code,
+        )
+        raise exceptions.AuthenticationFailed(message, code=code)
 
     def authenticate_header(self, request) -> str:
         return 'Api-Key realm="hindsight"'

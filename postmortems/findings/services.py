@@ -16,7 +16,6 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Q, Subquery
@@ -25,6 +24,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from actions.models import ActionItem, DuePolicy, Priority
+from postmortems import outbox
+from postmortems.audit import security_event_record
 from postmortems.findings.integrations import pagerduty
 from postmortems.findings.integrations.alertmanager import AlertGroup
 from postmortems.findings.integrations.pagerduty import PagerDutyEvent
@@ -46,6 +47,7 @@ from postmortems.models import (
     IncidentStatus,
     Postmortem,
     RootCauseVerdict,
+    SecurityEventKind,
     Service,
     SuggestionStatus,
     Team,
@@ -135,6 +137,9 @@ def api_key_create(
     team: Team,
     scopes: list[str],
     expires_at: dt.datetime | None = None,
+    actor=None,
+    request=None,
+    via: str = "",
 ) -> tuple[ApiKey, str]:
     """Create a key; returns the row and the secret, which is never stored."""
     unknown = set(scopes) - set(ApiKeyScope.values)
@@ -142,16 +147,40 @@ def api_key_create(
         raise ValueError(f"Unknown scopes: {', '.join(sorted(unknown))}.")
     if not scopes:
         raise ValueError("Give the key at least one scope.")
-    return ApiKey.objects.create_key(
+    api_key, secret = ApiKey.objects.create_key(
         name=name, team=team, scopes=sorted(set(scopes)), expiry_date=expires_at
     )
+    security_event_record(
+        kind=SecurityEventKind.API_KEY_CREATED,
+        request=request,
+        user=actor,
+        username="" if actor or request else via,
+        **_key_detail(api_key),
+    )
+    return api_key, secret
 
 
-def api_key_revoke(*, api_key: ApiKey) -> None:
+def api_key_revoke(*, api_key: ApiKey, actor=None, request=None, via: str = "") -> None:
     """Revoke for good: requests with the key get 401 from now on."""
     api_key.revoke()
     api_key.save(update_fields=["revoked", "revoked_at"])
-    logger.info("Revoked API key %s (%s)", api_key.prefix, api_key.name)
+    security_event_record(
+        kind=SecurityEventKind.API_KEY_REVOKED,
+        request=request,
+        user=actor,
+        username="" if actor or request else via,
+        **_key_detail(api_key),
+    )
+
+
+def _key_detail(api_key: ApiKey) -> dict:
+    return {
+        "prefix": api_key.prefix,
+        "name": api_key.name,
+        "team": api_key.team.slug,
+        "scopes": api_key.scopes,
+        "expires": api_key.expiry_date.isoformat() if api_key.expiry_date else None,
+    }
 
 
 # -- Idempotency-Key ----------------------------------------------------------------
@@ -437,12 +466,11 @@ def _parent_by_key() -> Subquery:
 
 
 def _enqueue_follow_up(finding_ids: list[int]) -> None:
+    """Timeline, suggestions and matches: recorded with the write, sent on commit."""
     from postmortems.findings import tasks
 
     if finding_ids:
-        transaction.on_commit(
-            partial(tasks.findings_follow_up.delay, finding_ids=finding_ids)
-        )
+        outbox.enqueue(tasks.findings_follow_up, finding_ids=finding_ids)
 
 
 # -- Native findings ----------------------------------------------------------------

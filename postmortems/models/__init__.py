@@ -1,4 +1,9 @@
 from postmortems.models.api_key import ApiKey, ApiKeyScope, IdempotencyRecord
+from postmortems.models.audit import (
+    AppendOnlyError,
+    SecurityEvent,
+    SecurityEventKind,
+)
 from postmortems.models.finding import (
     EvidenceKind,
     Finding,
@@ -22,6 +27,7 @@ from postmortems.models.incident import (
     TimelineSource,
 )
 from postmortems.models.org import ROLE_RANK, Profile, Role, Service, Team
+from postmortems.models.outbox import OutboxTask
 from postmortems.models.postmortem import (
     Comment,
     ContributingFactor,
@@ -36,6 +42,9 @@ from postmortems.models.postmortem import (
 )
 
 __all__ = [
+    "AppendOnlyError",
+    "SecurityEvent",
+    "SecurityEventKind",
     "ApiKey",
     "ApiKeyScope",
     "EvidenceKind",
@@ -60,6 +69,7 @@ __all__ = [
     "HypothesisTrack",
     "Incident",
     "IncidentStatus",
+    "OutboxTask",
     "Postmortem",
     "PostmortemStatus",
     "PostmortemTemplate",

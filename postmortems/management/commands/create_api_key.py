@@ -48,7 +48,11 @@ class Command(BaseCommand):
                 raise CommandError("--expires-in-days must be at least 1.")
             expires_at = timezone.now() + dt.timedelta(days=expires_in_days)
         api_key, secret = api_key_create(
-            name=name, team=owner, scopes=scopes, expires_at=expires_at
+            name=name,
+            team=owner,
+            scopes=scopes,
+            expires_at=expires_at,
+            via="manage.py create_api_key",
         )
         expiry = f"{expires_at:%Y-%m-%d %H:%M} UTC" if expires_at else "never"
         self.stdout.write(

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("actions", "0002_default_due_policies"),
-        ("postmortems", "0002_starter_templates"),
+        ("postmortems", "0004_security_log"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,70 @@
+"""Enqueue Celery tasks durably (the transactional outbox pattern).
+
+``enqueue(task, **kwargs)`` writes an ``OutboxTask`` row in the caller's transaction
+and sends the task to the broker after commit. When the broker is unreachable the
+save still succeeds at once; the row stays pending and ``relay_pending()`` (run every
+minute by beat, and by ``manage.py relay_outbox``) sends it when the broker is back.
+Tasks must be idempotent: a task may be sent twice if the process dies between the
+broker accepting it and the row being deleted.
+"""
+
+import datetime as dt
+import logging
+
+from celery import Task, current_app
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from kombu.exceptions import KombuError
+
+from postmortems.models.outbox import OutboxTask
+
+logger = logging.getLogger(__name__)
+
+# Errors that mean "the broker is not there", as opposed to a bug in the task.
+BROKER_ERRORS = (KombuError, ConnectionError, OSError, TimeoutError)
+# Fresh rows are being sent by their own on-commit hook; leave them to it.
+RELAY_GRACE = dt.timedelta(seconds=30)
+
+
+def enqueue(task: Task, /, **kwargs) -> OutboxTask:
+    """Record ``task(**kwargs)`` with the current transaction; send it on commit."""
+    row = OutboxTask.objects.create(task_name=task.name, kwargs=kwargs)
+    transaction.on_commit(lambda: send(row.pk))
+    return row
+
+
+def send(outbox_id: int) -> bool:
+    """Send one recorded task; True when the broker accepted it."""
+    row = OutboxTask.objects.filter(pk=outbox_id).first()
+    if row is None:
+        return True  # already sent by someone else
+    task = current_app.tasks[row.task_name]
+    try:
+        task.apply_async(kwargs=row.kwargs, retry=False)
+    except BROKER_ERRORS as exc:
+        logger.warning(
+            "Broker unavailable; %s stays pending in the outbox: %s", row.task_name, exc
+        )
+        OutboxTask.objects.filter(pk=row.pk).update(
+            attempts=F("attempts") + 1, last_error=f"{exc.__class__.__name__}: {exc}"
+        )
+        return False
+    OutboxTask.objects.filter(pk=row.pk).delete()
+    return True
+
+
+def relay_pending(*, limit: int = 500) -> int:
+    """Send tasks still pending after the grace period; returns how many were sent."""
+    cutoff = timezone.now() - RELAY_GRACE
+    ids = list(
+        OutboxTask.objects.filter(created_at__lt=cutoff)
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    sent = 0
+    for outbox_id in ids:
+        if not send(outbox_id):
+            break  # the broker is still down: stop, the next run tries again
+        sent += 1
+    return sent

@@ -1,0 +1,44 @@
+"""Every page carries the security headers; production cookies are locked down."""
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("path", ["/accounts/login/", "/incidents/", "/healthz"])
+def test_security_headers_on_every_page(client, editor, path):
+    client.force_login(editor)
+    response = client.get(path)
+    csp = response["Content-Security-Policy"]
+    directives = dict(
+        (part.strip().split(" ", 1) + [""])[:2] for part in csp.split(";") if part
+    )
+    assert directives["object-src"] == "'none'"
+    assert directives["base-uri"] == "'none'"
+    assert directives["frame-ancestors"] == "'none'"
+    assert "'unsafe-inline'" not in directives["script-src"]
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["X-Frame-Options"] == "DENY"
+
+
+def test_pages_have_no_inline_script(client, editor):
+    client.force_login(editor)
+    html = client.get("/incidents/").content.decode()
+    for chunk in html.split("<script")[1:]:
+        tag = chunk.split(">", 1)[0]
+        assert "src=" in tag or 'type="application/json"' in tag, tag
+
+
+def test_hsts_and_secure_cookies_in_production(settings, client, editor):
+    settings.DEBUG = False
+    settings.SECURE_HSTS_SECONDS = 31536000
+    settings.SESSION_COOKIE_SECURE = True
+    settings.CSRF_COOKIE_SECURE = True
+    response = client.post(
+        "/accounts/login/", {"username": "editor", "password": "pw"}, secure=True
+    )
+    cookie = response.cookies["sessionid"]
+    assert cookie["secure"] and cookie["httponly"] and cookie["samesite"] == "Lax"
+    page = client.get("/accounts/login/", secure=True)
+    assert page["Strict-Transport-Security"].startswith("max-age=31536000")

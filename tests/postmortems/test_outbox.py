@@ -1,0 +1,104 @@
+"""Follow-on tasks survive a broker outage: recorded with the write, sent later."""
+
+import datetime as dt
+
+import pytest
+from celery import shared_task
+from django.db import transaction
+
+from postmortems import outbox
+from postmortems.models import OutboxTask
+
+pytestmark = pytest.mark.django_db
+
+CALLS: list[int] = []
+
+
+@shared_task(name="tests.outbox_probe")
+def outbox_probe(*, value: int) -> None:
+    CALLS.append(value)
+
+
+@pytest.fixture(autouse=True)
+def _reset_calls():
+    CALLS.clear()
+
+
+@pytest.fixture
+def broker_down():
+    """Point Celery at a port where nothing listens, with eager mode off."""
+    from kb.celery import app
+
+    original_url, original_eager = app.conf.broker_url, app.conf.task_always_eager
+    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    app.conf.task_always_eager = False
+    app._pool = None
+    yield
+    app.conf.broker_url, app.conf.task_always_eager = original_url, original_eager
+    app._pool = None
+
+
+def _age(row: OutboxTask) -> None:
+    OutboxTask.objects.filter(pk=row.pk).update(
+        created_at=row.created_at - dt.timedelta(minutes=5)
+    )
+
+
+def test_outbox_enqueue_sends_only_after_commit(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            outbox.enqueue(outbox_probe, value=1)
+            assert CALLS == []
+    assert CALLS == [1]
+    assert OutboxTask.objects.count() == 0
+
+
+def test_outbox_rolled_back_write_sends_nothing(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        with pytest.raises(RuntimeError), transaction.atomic():
+            outbox.enqueue(outbox_probe, value=1)
+            raise RuntimeError("the save failed")
+    assert CALLS == []
+    assert OutboxTask.objects.count() == 0
+
+
+def test_outbox_broker_down_keeps_the_task_pending(
+    broker_down, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        outbox.enqueue(outbox_probe, value=7)
+    row = OutboxTask.objects.get()
+    assert row.attempts == 1
+    assert "Error" in row.last_error
+    assert CALLS == []
+
+
+def test_outbox_relay_sends_pending_tasks_once_the_broker_is_back(
+    broker_down, django_capture_on_commit_callbacks
+):
+    """GIVEN two tasks saved while the broker was down
+    WHEN the broker is back and the relay runs twice
+    THEN each task ran exactly once and nothing is left pending."""
+    from kb.celery import app
+
+    with django_capture_on_commit_callbacks(execute=True):
+        outbox.enqueue(outbox_probe, value=1)
+        outbox.enqueue(outbox_probe, value=2)
+    for row in OutboxTask.objects.all():
+        _age(row)
+    assert outbox.relay_pending() == 0  # still down: nothing sent, nothing lost
+    assert OutboxTask.objects.count() == 2
+
+    app.conf.task_always_eager = True  # "the broker is back"
+    assert outbox.relay_pending() == 2
+    assert outbox.relay_pending() == 0
+    assert sorted(CALLS) == [1, 2]
+    assert OutboxTask.objects.count() == 0
+
+
+def test_outbox_relay_leaves_fresh_rows_to_their_own_commit_hook():
+    row = OutboxTask.objects.create(task_name=outbox_probe.name, kwargs={"value": 3})
+    assert outbox.relay_pending() == 0
+    _age(row)
+    assert outbox.relay_pending() == 1
+    assert CALLS == [3]
