@@ -138,7 +138,11 @@ class FindingInputSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=300)
     summary = serializers.CharField(max_length=20000, required=False)
     root_cause = RootCauseInputSerializer(required=False)
-    evidence = EvidenceInputSerializer(many=True, required=False, max_length=50)
+    evidence = serializers.ListField(
+        child=EvidenceInputSerializer(),
+        required=False,
+        max_length=validation.MAX_EVIDENCE,
+    )
     started_at = serializers.DateTimeField(required=False)
     ended_at = serializers.DateTimeField(required=False)
     parent_id = serializers.IntegerField(required=False)
@@ -148,13 +152,17 @@ class FindingInputSerializer(serializers.Serializer):
         help_text="The parent finding's dedupe key (analyzer:fingerprint); it may "
         "arrive later.",
     )
-    suggested_actions = SuggestedActionInputSerializer(
-        many=True, required=False, max_length=20
+    suggested_actions = serializers.ListField(
+        child=SuggestedActionInputSerializer(),
+        required=False,
+        max_length=validation.MAX_ACTIONS,
     )
 
 
 class FindingBatchInputSerializer(serializers.Serializer):
-    findings = FindingInputSerializer(many=True, max_length=validation.MAX_BATCH)
+    findings = serializers.ListField(
+        child=FindingInputSerializer(), min_length=1, max_length=validation.MAX_BATCH
+    )
 
 
 class IngestedFindingSerializer(serializers.Serializer):

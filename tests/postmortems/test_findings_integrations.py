@@ -7,7 +7,13 @@ import json
 import pytest
 
 from postmortems.findings.integrations import pagerduty
-from postmortems.models import Finding, Incident, IncidentStatus, TimelineEntry
+from postmortems.models import (
+    Finding,
+    Incident,
+    IncidentStatus,
+    SecurityEvent,
+    TimelineEntry,
+)
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -494,6 +500,9 @@ def test_pagerduty_wrong_signature_is_401(client, alerts_key, pd_secrets):
     assert response.status_code == 401
     assert response.json()["error"] == "signature_mismatch"
     assert Incident.objects.count() == 0
+    event = SecurityEvent.objects.get(kind="webhook_signature_rejected")
+    assert event.detail == {"source": "pagerduty", "reason": "signature_mismatch"}
+    assert event.username.startswith("api-key:")
 
 
 def test_pagerduty_signature_over_a_changed_body_is_401(client, alerts_key, pd_secrets):
