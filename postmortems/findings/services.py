@@ -12,12 +12,14 @@ same order and cannot deadlock.
 """
 
 import datetime as dt
+import functools
 import hashlib
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -377,81 +379,147 @@ def _upsert(
     now: dt.datetime,
     update_fields: list[str] = UPDATE_FIELDS,
     parent_keys: dict[int, str] | None = None,
-    existing: dict[str, int] | None = None,
 ) -> list[IngestedFinding]:
-    """Insert or update ``records`` (incident ids already set); few queries."""
+    """Insert or update ``records`` (incident ids already set) in one statement."""
     by_key: dict[str, FindingRecord] = {}
     for record in records:
         by_key[record.dedupe_key] = record  # the last copy of a key wins
-    keys = sorted(by_key)
-    if existing is None:
-        existing = dict(
-            Finding.objects.filter(team=team, dedupe_key__in=keys).values_list(
-                "dedupe_key", "pk"
-            )
-        )
     parent_keys = parent_keys or {}
     rows = []
-    for key in keys:
+    for key in sorted(by_key):
         record = by_key[key]
-        service = record.service or ""
-        candidates = record.meta.get("service_candidates") or [service]
+        candidates = record.meta.get("service_candidates") or [record.service]
         service_id = next(
             (service_ids[name] for name in candidates if name in service_ids), None
         )
         rows.append(
-            Finding(
-                team_id=team.pk,
-                incident_id=record.incident_id,
-                source=source,
-                analyzer=record.analyzer,
-                analyzer_version=record.analyzer_version,
-                fingerprint=record.fingerprint,
-                dedupe_key=key,
-                service_id=service_id,
-                severity=record.severity,
-                title=record.title,
-                summary=record.summary,
-                root_cause=record.root_cause,
-                root_cause_class=record.root_cause_class,
-                root_cause_confidence=record.root_cause_confidence,
-                evidence=record.evidence,
-                suggested_actions=record.suggested_actions,
-                meta=record.meta,
-                raw=record.raw,
-                started_at=record.started_at,
-                ended_at=record.ended_at,
-                parent_id=record.parent_id,
-                parent_key=record.parent_dedupe_key
+            {
+                "team_id": team.pk,
+                "incident_id": record.incident_id,
+                "source": source,
+                "analyzer": record.analyzer,
+                "analyzer_version": record.analyzer_version,
+                "fingerprint": record.fingerprint,
+                "dedupe_key": key,
+                "service_id": service_id,
+                "severity": record.severity,
+                "title": record.title,
+                "summary": record.summary,
+                "root_cause": record.root_cause,
+                "root_cause_class": record.root_cause_class,
+                "root_cause_confidence": record.root_cause_confidence,
+                "evidence": record.evidence,
+                "suggested_actions": record.suggested_actions,
+                "meta": record.meta,
+                "raw": record.raw,
+                "started_at": record.started_at,
+                "ended_at": record.ended_at,
+                "parent_id": record.parent_id,
+                "parent_key": record.parent_dedupe_key
                 or parent_keys.get(record.parent_id or 0, ""),
-                opened_incident=record.index in opened,
-                first_seen_at=now,
-                last_seen_at=now,
-            )
+                "opened_incident": record.index in opened,
+                "first_seen_at": now,
+                "last_seen_at": now,
+                "verdict": "",
+                "verdict_by_id": None,
+                "verdict_at": None,
+            }
         )
-    Finding.objects.bulk_create(
-        rows,
-        update_conflicts=True,
-        unique_fields=["team", "dedupe_key"],
-        update_fields=update_fields,
-    )
-    ids = {row.dedupe_key: row.pk for row in rows}
+    columns = [Finding._meta.get_field(name).column for name in update_fields]
+    if connection.vendor == "postgresql":
+        written = _write_postgresql(rows, columns)
+    else:
+        written = _write_generic(team, rows, update_fields)
     # Link parents sent by dedupe key. Only rows this transaction already holds are
     # updated; children that arrived before their parent are linked by the
     # follow-up task, so the request never takes locks out of dedupe-key order.
-    needs_parent = [row.pk for row in rows if row.parent_key and row.parent_id is None]
+    needs_parent = [
+        written[row["dedupe_key"]][0]
+        for row in rows
+        if row["parent_key"] and row["parent_id"] is None
+    ]
     if needs_parent:
         Finding.objects.filter(pk__in=needs_parent).update(parent_id=_parent_by_key())
     return [
         IngestedFinding(
             index=record.index,
-            id=ids[record.dedupe_key],
+            id=written[record.dedupe_key][0],
             dedupe_key=record.dedupe_key,
             incident_id=by_key[record.dedupe_key].incident_id,
-            created=record.dedupe_key not in existing,
+            created=written[record.dedupe_key][1],
         )
         for record in records
     ]
+
+
+def _write_generic(
+    team: Team, rows: list[dict], update_fields: list[str]
+) -> dict[str, tuple[int, bool]]:
+    """Any database: ``bulk_create(update_conflicts=True)``; dedupe key -> (id, new)."""
+    existing = set(
+        Finding.objects.filter(
+            team=team, dedupe_key__in=[row["dedupe_key"] for row in rows]
+        ).values_list("dedupe_key", flat=True)
+    )
+    objects = [Finding(**row) for row in rows]
+    Finding.objects.bulk_create(
+        objects,
+        update_conflicts=True,
+        unique_fields=["team", "dedupe_key"],
+        update_fields=update_fields,
+    )
+    return {obj.dedupe_key: (obj.pk, obj.dedupe_key not in existing) for obj in objects}
+
+
+def _write_postgresql(rows: list[dict], update_columns: list[str]) -> dict:
+    """PostgreSQL: one ``INSERT ... SELECT FROM jsonb_to_recordset(...) ON CONFLICT
+    DO UPDATE ... RETURNING``; dedupe key -> (id, new).
+
+    The batch travels as one JSON parameter, encoded by the json module's C code and
+    parsed by PostgreSQL, instead of Django adapting every value of every row in
+    Python (which dominated the time of a 500-finding batch). ``xmax = 0`` tells
+    inserted rows from updated ones, so no query looks for existing rows first.
+    """
+    table, fields = _finding_columns()
+    names = ", ".join(quote(column) for column, _ in fields)
+    record = ", ".join(f"{quote(column)} {kind}" for column, kind in fields)
+    updates = ", ".join(
+        f"{quote(column)} = EXCLUDED.{quote(column)}" for column in update_columns
+    )
+    sql = (
+        f"INSERT INTO {quote(table)} ({names}) "
+        f"SELECT {names} FROM jsonb_to_recordset(%s::jsonb) AS r({record}) "
+        # Rows lock in dedupe-key order: concurrent batches cannot deadlock.
+        f"ORDER BY r.{quote('dedupe_key')} "
+        f"ON CONFLICT ({quote('team_id')}, {quote('dedupe_key')}) "
+        f"DO UPDATE SET {updates} "
+        f"RETURNING {quote('id')}, {quote('dedupe_key')}, (xmax = 0)"
+    )
+    payload = json.dumps(rows, default=_json_default, separators=(",", ":"))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [payload])
+        return {key: (pk, inserted) for pk, key, inserted in cursor.fetchall()}
+
+
+def _json_default(value):
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def quote(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+@functools.cache
+def _finding_columns() -> tuple[str, list[tuple[str, str]]]:
+    """The findings table and its (column, SQL type) pairs, from the model."""
+    fields = [
+        (field.column, field.db_type(connection))
+        for field in Finding._meta.concrete_fields
+        if not field.primary_key
+    ]
+    return Finding._meta.db_table, fields
 
 
 def _parent_by_key() -> Subquery:
@@ -546,10 +614,16 @@ def findings_ingest(
         if parent_ids
         else {}
     )
-    existing = dict(
-        Finding.objects.filter(
-            team=team, dedupe_key__in={r.dedupe_key for r in records}
-        ).values_list("dedupe_key", "pk")
+    # Only to refuse a finding named as its own parent (by id).
+    existing = (
+        dict(
+            Finding.objects.filter(
+                team=team,
+                dedupe_key__in={r.dedupe_key for r in records if r.parent_id},
+            ).values_list("dedupe_key", "pk")
+        )
+        if parent_ids
+        else {}
     )
     for record in records:
         if record.service and record.service not in service_ids:
@@ -609,7 +683,6 @@ def findings_ingest(
         opened=opened,
         now=now,
         parent_keys=parent_keys,
-        existing=existing,
     )
     _enqueue_follow_up(result.finding_ids)
     return result

@@ -66,9 +66,14 @@ class Finding(models.Model):
     JSON lists); ``raw`` is the payload exactly as received.
     """
 
-    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="findings")
+    # No single-column indexes on team and incident: the unique (team, dedupe_key)
+    # and the (incident, first_seen_at) indexes lead with them, and every index
+    # slows the batch inserts down.
+    team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, related_name="findings", db_index=False
+    )
     incident = models.ForeignKey(
-        Incident, on_delete=models.CASCADE, related_name="findings"
+        Incident, on_delete=models.CASCADE, related_name="findings", db_index=False
     )
     source = models.CharField(
         max_length=16, choices=FindingSource.choices, default=FindingSource.API
@@ -129,6 +134,7 @@ class Finding(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,  # only read when a user is deleted
     )
     verdict_at = models.DateTimeField(null=True, blank=True)
 
