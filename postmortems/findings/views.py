@@ -38,10 +38,13 @@ def _after_action(request: HttpRequest, incident: Incident) -> HttpResponse:
 
 @require_GET
 def incident_findings(request: HttpRequest, pk: int) -> HttpResponse:
-    """The findings partial on its own (htmx refresh, or a lazy load)."""
+    """An incident's findings: the partial for htmx (refresh or lazy load), a page
+    of its own otherwise."""
     incident = get_object_or_404(Incident.objects.select_related("team"), pk=pk)
     context = selectors.incident_findings_context(user=request.user, incident=incident)
-    return render(request, PARTIAL, context)
+    if request.htmx:
+        return render(request, PARTIAL, context)
+    return render(request, "postmortems/finding_incident.html", context)
 
 
 @require_GET
@@ -137,12 +140,6 @@ def analyzer_scorecards(request: HttpRequest) -> HttpResponse:
     chart = {
         "labels": [f"{c.analyzer} {c.version}".strip() for c in cards],
         "confirmed": [c.confirmed_percent for c in cards],
-        "lead_minutes": [
-            None
-            if c.median_lead_seconds is None
-            else round(c.median_lead_seconds / 60, 1)
-            for c in cards
-        ],
     }
     return render(
         request,

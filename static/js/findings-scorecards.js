@@ -18,6 +18,7 @@ document.addEventListener("DOMContentLoaded", () => {
       ],
     },
     options: {
+      animation: false,
       indexAxis: "y",
       maintainAspectRatio: false,
       scales: { x: { min: 0, max: 100, title: { display: true, text: "%" } } },

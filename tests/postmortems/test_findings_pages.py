@@ -72,9 +72,10 @@ def test_incident_findings_partial_shows_the_investigation_tree(
     parent, child = chain
     client.force_login(viewer)
 
-    response = client.get(partial_url(incident))
+    response = client.get(partial_url(incident), headers=HTMX)
 
     assert response.status_code == 200
+    assert "<html" not in response.content.decode()  # just the partial
     tree = response.context["finding_tree"]
     assert [node.finding for node in tree] == [parent]
     assert [node.finding for node in tree[0].children] == [child]
@@ -91,6 +92,19 @@ def test_incident_findings_partial_shows_the_investigation_tree(
     # A viewer sees no buttons.
     assert "Add to timeline" not in page
     assert "Accept" not in page
+
+
+def test_incident_findings_page_without_htmx_is_a_whole_page(
+    client, viewer, incident, chain
+):
+    client.force_login(viewer)
+
+    response = client.get(partial_url(incident))
+
+    page = response.content.decode()
+    assert "<html" in page
+    assert f"Findings: {incident.title}" in page
+    assert 'id="incident-findings"' in page
 
 
 def test_incident_findings_partial_empty_state(client, viewer, incident):
