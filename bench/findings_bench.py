@@ -145,8 +145,7 @@ def main() -> None:
     parser.add_argument("--singles", type=int, default=3000)
     parser.add_argument("--batches", type=int, default=60, help="batches of 500")
     parser.add_argument("--threads", type=int, default=4, help="client threads")
-    parser.add_argument("--worker-class", default="gthread")
-    parser.add_argument("--worker-threads", type=int, default=8)
+    parser.add_argument("--worker-threads", type=int, default=4)
     args = parser.parse_args()
 
     database = f"hindsight_bench_findings_{os.getpid()}"
@@ -192,22 +191,24 @@ def main() -> None:
         _, key = api_key_create(name="bench", team=team, scopes=["findings:write"])
 
         port = free_port()
-        command = [
-            GUNICORN,
-            "kb.wsgi:application",
-            "--workers",
-            "2",
-            "--worker-class",
-            args.worker_class,
-            "--threads",
-            str(args.worker_threads),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-        ]
-        log("server: " + " ".join(command[1:]))
-        server = subprocess.Popen(command, cwd=ROOT, env=env)
+        # The production gunicorn settings (gthread), two workers.
+        server_env = {
+            **env,
+            "KB_BIND": f"127.0.0.1:{port}",
+            "KB_WEB_WORKERS": "2",
+            "KB_WEB_THREADS": str(args.worker_threads),
+        }
+        command = [GUNICORN, "-c", "deploy/gunicorn.conf.py", "--log-level", "warning"]
+        log(
+            f"server: gunicorn -c deploy/gunicorn.conf.py (2 workers x "
+            f"{args.worker_threads} threads, gthread) on 127.0.0.1:{port}"
+        )
+        server = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=server_env,
+            stdout=subprocess.DEVNULL,  # the access log
+        )
         deadline = time.monotonic() + 30
         while True:
             try:
