@@ -418,6 +418,23 @@ def test_findings_oversized_body_is_413(client, findings_key, settings):
     assert Finding.objects.count() == 0
 
 
+def test_findings_declared_length_over_the_limit_is_413_before_reading(
+    client, findings_key, settings
+):
+    settings.KB_API_MAX_BODY_BYTES = 2000
+
+    response = client.post(
+        URL,
+        data="{}",
+        content_type="application/json",
+        headers={"Authorization": f"Api-Key {findings_key}"},
+        CONTENT_LENGTH="50000000",
+    )
+
+    assert response.status_code == 413
+    assert response.json()["detail"].startswith("The body is 50000000 bytes")
+
+
 def test_findings_body_over_djangos_upload_limit_but_within_ours_is_accepted(
     client, findings_key, checkout, settings
 ):
