@@ -144,8 +144,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--singles", type=int, default=3000)
     parser.add_argument("--batches", type=int, default=60, help="batches of 500")
-    parser.add_argument("--threads", type=int, default=4, help="client threads")
-    parser.add_argument("--worker-threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=16, help="client threads")
+    parser.add_argument(
+        "--worker-threads", type=int, default=8, help="gunicorn threads per worker"
+    )
     args = parser.parse_args()
 
     database = f"hindsight_bench_findings_{os.getpid()}"

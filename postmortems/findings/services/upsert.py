@@ -317,24 +317,9 @@ def _write_postgresql(rows: list[dict], update_columns: list[str]) -> dict:
     Python (which dominated the time of a 500-finding batch). ``xmax = 0`` tells
     inserted rows from updated ones, so no query looks for existing rows first.
     """
-    table, fields = _finding_columns()
-    names = ", ".join(quote(column) for column, _ in fields)
-    record = ", ".join(f"{quote(column)} {kind}" for column, kind in fields)
-    updates = ", ".join(
-        f"{quote(column)} = EXCLUDED.{quote(column)}" for column in update_columns
-    )
-    sql = (
-        f"INSERT INTO {quote(table)} ({names}) "
-        f"SELECT {names} FROM jsonb_to_recordset(%s::jsonb) AS r({record}) "
-        # Rows lock in dedupe-key order: concurrent batches cannot deadlock.
-        f"ORDER BY r.{quote('dedupe_key')} "
-        f"ON CONFLICT ({quote('team_id')}, {quote('dedupe_key')}) "
-        f"DO UPDATE SET {updates} "
-        f"RETURNING {quote('id')}, {quote('dedupe_key')}, (xmax = 0)"
-    )
     payload = json.dumps(rows, default=_json_default, separators=(",", ":"))
     with connection.cursor() as cursor:
-        cursor.execute(sql, [payload])
+        cursor.execute(_upsert_sql(tuple(update_columns)), [payload])
         return {key: (pk, inserted) for pk, key, inserted in cursor.fetchall()}
 
 
@@ -344,19 +329,29 @@ def _json_default(value):
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def quote(name: str) -> str:
-    return connection.ops.quote_name(name)
-
-
 @functools.cache
-def _finding_columns() -> tuple[str, list[tuple[str, str]]]:
-    """The findings table and its (column, SQL type) pairs, from the model."""
+def _upsert_sql(update_columns: tuple[str, ...]) -> str:
+    """The upsert statement, built once per process from the model's columns."""
+    quote = connection.ops.quote_name
     fields = [
         (field.column, field.db_type(connection))
         for field in Finding._meta.concrete_fields
         if not field.primary_key
     ]
-    return Finding._meta.db_table, fields
+    names = ", ".join(quote(column) for column, _ in fields)
+    record = ", ".join(f"{quote(column)} {kind}" for column, kind in fields)
+    updates = ", ".join(
+        f"{quote(column)} = EXCLUDED.{quote(column)}" for column in update_columns
+    )
+    return (
+        f"INSERT INTO {quote(Finding._meta.db_table)} ({names}) "
+        f"SELECT {names} FROM jsonb_to_recordset(%s::jsonb) AS r({record}) "
+        # Rows lock in dedupe-key order: concurrent batches cannot deadlock.
+        f"ORDER BY r.{quote('dedupe_key')} "
+        f"ON CONFLICT ({quote('team_id')}, {quote('dedupe_key')}) "
+        f"DO UPDATE SET {updates} "
+        f"RETURNING {quote('id')}, {quote('dedupe_key')}, (xmax = 0)"
+    )
 
 
 def parent_by_key() -> Subquery:
