@@ -270,8 +270,10 @@ class FindingViewSet(
     ordering_fields = ["first_seen_at", "id"]
 
     def get_queryset(self):
-        api_key = self.request.auth if self.request.auth is not None else None
-        return selectors.finding_list(api_key=api_key)
+        auth = self.request.auth
+        return selectors.finding_list(
+            api_key=auth if isinstance(auth, ApiKey) else None
+        )
 
     def get_serializer_class(self):
         if self.action == "retrieve":
