@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -335,6 +336,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "postmortems.findings.purge_idempotency_records",
         "schedule": 3600.0,
         "options": {"expires": 1800},
+    },
+    # Action-item reminders each morning; expires well before the next day's run.
+    "action-item-reminders": {
+        "task": "actions.send_reminders",
+        "schedule": crontab(hour=7, minute=0),
+        "options": {"expires": 6 * 60 * 60},
     },
 }
 

@@ -5,10 +5,17 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from actions.api import ActionItemViewSet
 from kb import views
+from postmortems import api as postmortems_api
 from postmortems.findings import api as findings_api
 
 router = DefaultRouter()
+router.register("teams", postmortems_api.TeamViewSet, basename="team")
+router.register("services", postmortems_api.ServiceViewSet, basename="service")
+router.register("incidents", postmortems_api.IncidentViewSet, basename="incident")
+router.register("postmortems", postmortems_api.PostmortemViewSet, basename="postmortem")
+router.register("action-items", ActionItemViewSet, basename="action-item")
 router.register("findings", findings_api.FindingViewSet, basename="finding")
 router.register(
     "integrations/alertmanager",

@@ -97,3 +97,33 @@ def can_review_postmortem(user, postmortem: Postmortem) -> bool:
     if not has_role(user, Role.REVIEWER) or postmortem.author_id == user.pk:
         return False
     return postmortem.reviewers.filter(pk=user.pk).exists()
+
+
+def can_create_postmortem(user, incident) -> bool:
+    """Whoever may edit the incident may start its postmortem."""
+    return can_edit_incident(user, incident)
+
+
+def can_submit_postmortem(user, postmortem: Postmortem) -> bool:
+    """A draft goes to review by someone who may edit it."""
+    return postmortem.status == PostmortemStatus.DRAFT and can_edit_postmortem(
+        user, postmortem
+    )
+
+
+def can_publish_postmortem(user, postmortem: Postmortem) -> bool:
+    """After approval, the author or an admin publishes."""
+    if postmortem.status != PostmortemStatus.APPROVED:
+        return False
+    return postmortem.author_id == user.pk or is_admin(user)
+
+
+def can_comment_postmortem(user, postmortem: Postmortem) -> bool:
+    """Authors, reviewers, the team's editors and admins discuss a postmortem."""
+    if not can_view_postmortem(user, postmortem):
+        return False
+    if is_admin(user) or postmortem.author_id == user.pk:
+        return True
+    if postmortem.reviewers.filter(pk=user.pk).exists():
+        return True
+    return has_role(user, Role.EDITOR) and postmortem.incident.team_id in team_ids(user)

@@ -1,16 +1,30 @@
 """Reads of incidents and postmortems, eager-loading what pages and serializers use."""
 
-from django.db.models import Prefetch, QuerySet
+from dataclasses import dataclass
+from datetime import datetime
 
-from postmortems.models import Incident, Postmortem, TimelineEntry
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+
+from postmortems.metrics import LIFECYCLE_LABELS
+from postmortems.models import LIFECYCLE_FIELDS, Incident, Postmortem, TimelineEntry
 from postmortems.permissions import visible_postmortems
 
 
 def incident_list(*, user) -> QuerySet[Incident]:
-    """Incidents for list pages, with team, services and postmortem status."""
+    """Incidents for list pages, with team, services and postmortem status.
+
+    ``postmortem_visible`` says whether the user may read the incident's
+    postmortem; a private draft of another team is not even named on the list.
+    """
+    visible = visible_postmortems(
+        user, Postmortem.objects.filter(incident=OuterRef("pk"))
+    )
     return (
-        Incident.objects.select_related("team", "postmortem")
+        Incident.objects.select_related(
+            "team", "postmortem", "commander", "comms_lead", "ops_lead", "scribe"
+        )
         .prefetch_related("services")
+        .annotate(postmortem_visible=Exists(visible))
         .order_by("-started_at", "-pk")
     )
 
@@ -36,5 +50,295 @@ def postmortem_list(*, user) -> QuerySet[Postmortem]:
     """Postmortems the user may read, for list pages."""
     queryset = Postmortem.objects.select_related(
         "incident", "incident__team", "author", "template"
-    ).prefetch_related("incident__services")
+    ).prefetch_related("incident__services", "reviewers")
     return visible_postmortems(user, queryset).order_by("-incident__started_at", "-pk")
+
+
+def timeline_entries(*, incident: Incident) -> QuerySet[TimelineEntry]:
+    """An incident's timeline in time order, with authors."""
+    return incident.timeline.select_related("author").order_by("occurred_at", "pk")
+
+
+@dataclass(frozen=True)
+class TimestampChange:
+    changed_at: datetime
+    user: object
+    field: str
+    label: str
+    old: datetime | None
+    new: datetime | None
+    reason: str
+
+
+def incident_timestamp_changes(*, incident: Incident) -> list[TimestampChange]:
+    """Every change of a lifecycle timestamp after the incident was declared,
+    newest first, with who made it and why (from simple-history)."""
+    records = list(
+        incident.history.select_related("history_user").order_by(
+            "history_date", "history_id"
+        )
+    )
+    changes = []
+    pairs = zip(records, records[1:], strict=False)
+    for previous, record in reversed(list(pairs)):
+        delta = record.diff_against(previous, included_fields=LIFECYCLE_FIELDS)
+        for change in sorted(
+            delta.changes, key=lambda c: LIFECYCLE_FIELDS.index(c.field)
+        ):
+            changes.append(
+                TimestampChange(
+                    changed_at=record.history_date,
+                    user=record.history_user,
+                    field=change.field,
+                    label=LIFECYCLE_LABELS[change.field].capitalize(),
+                    old=change.old,
+                    new=change.new,
+                    reason=record.history_change_reason or "",
+                )
+            )
+    return changes
+
+
+# --- Postmortem documents (editor, review, history, export) -------------------
+
+
+def postmortem_detail(*, pk: int, user) -> Postmortem:
+    """One postmortem the user may read, with everything its page shows.
+
+    Raises Postmortem.DoesNotExist when it does not exist *or* is not visible.
+    """
+    from actions.models import ActionItem
+    from postmortems.models import Comment, Hypothesis, WorkflowEvent
+
+    queryset = Postmortem.objects.select_related(
+        "incident", "incident__team", "author", "template"
+    ).prefetch_related(
+        "incident__services",
+        "reviewers",
+        "contributing_factors",
+        Prefetch(
+            "hypotheses", queryset=Hypothesis.objects.select_related("settled_by")
+        ),
+        Prefetch(
+            "workflow_events",
+            queryset=WorkflowEvent.objects.select_related("actor"),
+        ),
+        Prefetch(
+            "comments",
+            queryset=Comment.objects.select_related("author").order_by(
+                "created_at", "pk"
+            ),
+        ),
+        Prefetch(
+            "incident__timeline",
+            queryset=TimelineEntry.objects.select_related("author"),
+        ),
+        Prefetch(
+            "action_items",
+            queryset=ActionItem.objects.select_related("owner").order_by(
+                "due_date", "pk"
+            ),
+        ),
+    )
+    return visible_postmortems(user, queryset).get(pk=pk)
+
+
+def known_people_names() -> list[str]:
+    """Names of everyone with an account, for the blameless-language check."""
+    from django.contrib.auth import get_user_model
+
+    names: set[str] = set()
+    rows = get_user_model().objects.filter(is_active=True)
+    for first, last in rows.values_list("first_name", "last_name"):
+        full = f"{first} {last}".strip()
+        if full:
+            names.add(full)
+    return sorted(names)
+
+
+def postmortem_text_fields(*, postmortem: Postmortem) -> list[tuple[str, str, str]]:
+    """Every piece of prose in a postmortem as (field key, label, text)."""
+    fields = [
+        (f"section:{item['key']}", item["title"], item["text"])
+        for item in postmortem.section_items
+    ]
+    fields += [
+        (f"why:{number}", f"Why #{number}", why)
+        for number, why in enumerate(postmortem.five_whys or [], start=1)
+    ]
+    fields += [
+        (f"factor:{number}", f"Contributing factor {number}", factor.description)
+        for number, factor in enumerate(postmortem.contributing_factors.all(), 1)
+    ]
+    for number, hyp in enumerate(postmortem.hypotheses.all(), start=1):
+        fields.append((f"hypothesis:{number}", f"Hypothesis {number}", hyp.text))
+        fields.append(
+            (f"hypothesis-test:{number}", f"Test of hypothesis {number}", hyp.test)
+        )
+    return fields
+
+
+def postmortem_blame_hits(
+    *, postmortem: Postmortem, people: list[str] | None = None
+) -> list[dict]:
+    """Blameless-language hits over every text of the postmortem."""
+    from postmortems.analyzer import analyze_fields
+
+    if people is None:
+        people = known_people_names()
+    return analyze_fields(postmortem_text_fields(postmortem=postmortem), people=people)
+
+
+def reviewer_choices(*, exclude=None):
+    """People who may be named reviewers (reviewers and admins), by name."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Q
+
+    from postmortems.models import Role
+
+    queryset = (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(Q(profile__role__in=[Role.REVIEWER, Role.ADMIN]) | Q(is_superuser=True))
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )
+    if exclude is not None:
+        queryset = queryset.exclude(pk=exclude.pk)
+    return queryset
+
+
+def people_choices():
+    """Everyone who can be named in a document (settled by, ...), by name."""
+    from django.contrib.auth import get_user_model
+
+    return (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .order_by("first_name", "last_name", "username")
+    )
+
+
+def postmortem_versions(*, postmortem: Postmortem):
+    """Every saved version, newest first, with who saved it."""
+    return postmortem.history.select_related("history_user").order_by(
+        "-history_date", "-history_id"
+    )
+
+
+def postmortem_document_fields(*, postmortem, template) -> list:
+    """A postmortem or one of its history rows as labelled text fields."""
+    from postmortems.diff import document_fields
+
+    return document_fields(
+        template_sections=template.sections,
+        sections=postmortem.sections,
+        five_whys=postmortem.five_whys,
+        impact={
+            "users_affected": postmortem.impact_users_affected,
+            "revenue_usd": postmortem.impact_revenue_usd,
+            "error_budget_pct": postmortem.impact_error_budget_pct,
+            "regions": postmortem.impact_regions,
+        },
+    )
+
+
+def postmortem_comment_threads(*, postmortem: Postmortem) -> list[dict]:
+    """Comments grouped by section (template order, then general), replies nested."""
+    comments = list(postmortem.comments.all())
+    replies: dict[int, list] = {}
+    for comment in comments:
+        if comment.parent_id:
+            replies.setdefault(comment.parent_id, []).append(comment)
+    roots = [comment for comment in comments if not comment.parent_id]
+    groups = [{"key": "", "title": "Whole document"}] + [
+        {"key": item["key"], "title": item["title"]}
+        for item in postmortem.template.sections
+    ]
+    for group in groups:
+        group["threads"] = [
+            {"comment": root, "replies": replies.get(root.pk, [])}
+            for root in roots
+            if root.section == group["key"]
+        ]
+        group["count"] = sum(1 + len(t["replies"]) for t in group["threads"])
+    return groups
+
+
+def postmortem_root_cause_class(*, postmortem: Postmortem) -> str | None:
+    """The root-cause class when one is known; None until insights provides one.
+
+    The insights work replaces this body (e.g. a confirmed RootCauseClass slug);
+    the Markdown export already writes whatever it returns.
+    """
+    return None
+
+
+def postmortem_export_data(*, postmortem: Postmortem) -> dict:
+    """Plain data for postmortems.export (front matter and body)."""
+    incident = postmortem.incident
+
+    def person(user) -> str | None:
+        if user is None:
+            return None
+        return user.get_full_name() or user.get_username()
+
+    return {
+        "title": incident.title,
+        "incident": incident.reference,
+        "severity": incident.severity,
+        "services": [service.name for service in incident.services.all()],
+        "team": incident.team.name,
+        "template": postmortem.template.name,
+        "status": postmortem.status,
+        "author": person(postmortem.author),
+        "reviewers": [person(user) for user in postmortem.reviewers.all()],
+        "started": incident.started_at,
+        "detected": incident.detected_at,
+        "acknowledged": incident.acknowledged_at,
+        "mitigated": incident.mitigated_at,
+        "resolved": incident.resolved_at,
+        "published": postmortem.published_at,
+        "root_cause_class": postmortem_root_cause_class(postmortem=postmortem),
+        "impact": {
+            "users_affected": postmortem.impact_users_affected,
+            "revenue_usd": postmortem.impact_revenue_usd,
+            "error_budget_pct": postmortem.impact_error_budget_pct,
+            "regions": list(postmortem.impact_regions or []),
+        },
+        "sections": postmortem.section_items,
+        "five_whys": list(postmortem.five_whys or []),
+        "contributing_factors": [
+            {"kind": factor.get_kind_display(), "description": factor.description}
+            for factor in postmortem.contributing_factors.all()
+        ],
+        "hypotheses": [
+            {
+                "track": hyp.get_track_display(),
+                "status": hyp.get_status_display(),
+                "text": hyp.text,
+                "test": hyp.test,
+                "settled_by": person(hyp.settled_by),
+                "settled_at": hyp.settled_at.isoformat() if hyp.settled_at else None,
+            }
+            for hyp in postmortem.hypotheses.all()
+        ],
+        "timeline": [
+            {
+                "at": entry.occurred_at.isoformat(),
+                "kind": entry.get_kind_display(),
+                "text": entry.text,
+            }
+            for entry in incident.timeline.all()
+        ],
+        "action_items": [
+            {
+                "title": item.title,
+                "status": item.status,
+                "priority": item.priority,
+                "owner": person(item.owner),
+                "due_date": item.due_date,
+            }
+            for item in postmortem.action_items.all()
+        ],
+    }

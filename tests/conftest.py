@@ -52,6 +52,12 @@ def _celery_eager(settings):
     app.conf.task_always_eager = False
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    """PBKDF2 costs about half a second per user; tests need no strong hashing."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def team(db):
     return factories.TeamFactory(slug="payments", name="Payments")
@@ -138,6 +144,37 @@ def login(live_server):
         page.wait_for_url(lambda url: "/accounts/login/" not in url)
 
     return _login
+
+
+# Postmortem documents (tests/postmortems/).
+@pytest.fixture
+def other_reviewer(team):
+    return factories.UserFactory(
+        username="reviewer2", first_name="Rita", role=Role.REVIEWER, teams=[team]
+    )
+
+
+@pytest.fixture
+def draft_postmortem(team, editor, reviewer):
+    """A team draft written by ``editor``, with ``reviewer`` named to review it."""
+    service = factories.ServiceFactory(slug="checkout", name="Checkout", team=team)
+    return factories.PostmortemFactory(
+        incident__team=team,
+        incident__services=[service],
+        author=editor,
+        reviewers=[reviewer],
+    )
+
+
+@pytest.fixture
+def starter_templates(db):
+    """The three shipped templates, even after a transactional test flushed them."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("postmortems.migrations.0002_starter_templates")
+    migration.create_templates(apps, None)
 
 
 # Findings and API keys (postmortems.findings).

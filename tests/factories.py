@@ -8,8 +8,13 @@ from django.utils import timezone
 
 from actions.models import ActionItem, Category, Priority
 from postmortems.models import (
+    Comment,
+    ContributingFactor,
+    ContributingFactorKind,
     Finding,
     FindingSource,
+    Hypothesis,
+    HypothesisTrack,
     Incident,
     Postmortem,
     PostmortemTemplate,
@@ -145,6 +150,34 @@ class ActionItemFactory(factory.django.DjangoModelFactory):
     due_date = factory.LazyFunction(
         lambda: timezone.localdate() + dt.timedelta(days=30)
     )
+
+
+class ContributingFactorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ContributingFactor
+
+    postmortem = factory.SubFactory(PostmortemFactory)
+    kind = ContributingFactorKind.TECHNICAL
+    description = factory.Sequence(lambda n: f"Pool size not load-tested {n}")
+    position = factory.Sequence(lambda n: n)
+
+
+class HypothesisFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Hypothesis
+
+    postmortem = factory.SubFactory(PostmortemFactory)
+    track = HypothesisTrack.DIAGNOSIS
+    text = factory.Sequence(lambda n: f"The release leaks connections {n}")
+
+
+class CommentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Comment
+
+    postmortem = factory.SubFactory(PostmortemFactory)
+    author = factory.SubFactory(UserFactory)
+    body = factory.Sequence(lambda n: f"Could we add the pool graph here? {n}")
 
 
 class FindingFactory(factory.django.DjangoModelFactory):

@@ -42,13 +42,13 @@ from postmortems.findings.integrations import alertmanager, pagerduty, robusta
 from postmortems.findings.records import PayloadInvalid
 from postmortems.findings.serializers import (
     AlertmanagerWebhookSerializer,
-    ErrorSerializer,
     FindingBatchInputSerializer,
     FindingDetailSerializer,
     FindingIngestBatchResponseSerializer,
     FindingIngestSingleResponseSerializer,
     FindingInputSerializer,
     FindingSerializer,
+    FindingsErrorSerializer,
     IntegrationResponseSerializer,
     PagerDutyWebhookSerializer,
     RobustaFindingSerializer,
@@ -199,20 +199,24 @@ def _request_hash(request, body: bytes) -> str:
 
 
 ERRORS = {
-    400: OpenApiResponse(ErrorSerializer, description="Bad JSON or invalid payload."),
+    400: OpenApiResponse(
+        FindingsErrorSerializer, description="Bad JSON or invalid payload."
+    ),
     401: OpenApiResponse(
-        ErrorSerializer, description="Missing, unknown, revoked or expired API key."
+        FindingsErrorSerializer,
+        description="Missing, unknown, revoked or expired API key.",
     ),
     403: OpenApiResponse(
-        ErrorSerializer,
+        FindingsErrorSerializer,
         description="The key lacks the scope, or the data is another team's.",
     ),
     413: OpenApiResponse(
-        ErrorSerializer, description="Body over KB_API_MAX_BODY_BYTES, or >1,000 items."
+        FindingsErrorSerializer,
+        description="Body over KB_API_MAX_BODY_BYTES, or >1,000 items.",
     ),
-    415: OpenApiResponse(ErrorSerializer, description="Not JSON."),
+    415: OpenApiResponse(FindingsErrorSerializer, description="Not JSON."),
     429: OpenApiResponse(
-        ErrorSerializer, description="Rate limit for this key; see Retry-After."
+        FindingsErrorSerializer, description="Rate limit for this key; see Retry-After."
     ),
 }
 
@@ -251,7 +255,8 @@ class _MachineApi:
             200: FindingDetailSerializer,
             **_errors(401, 403, 429),
             404: OpenApiResponse(
-                ErrorSerializer, description="No such finding (or another team's)."
+                FindingsErrorSerializer,
+                description="No such finding (or another team's).",
             ),
         },
     ),
@@ -323,7 +328,7 @@ class FindingViewSet(
             ),
             **_errors(400, 401, 403, 413, 415, 429),
             422: OpenApiResponse(
-                ErrorSerializer,
+                FindingsErrorSerializer,
                 description="Idempotency-Key reused with a different body.",
             ),
         },
@@ -441,7 +446,7 @@ class _IntegrationViewSet(_MachineApi, viewsets.ViewSet):
 INTEGRATION_ERRORS = {
     **_errors(400, 401, 403, 413, 415, 429),
     422: OpenApiResponse(
-        ErrorSerializer,
+        FindingsErrorSerializer,
         description="Unknown key and the team does not allow automatic incidents.",
     ),
 }
@@ -502,7 +507,7 @@ class PagerDutyWebhookViewSet(_IntegrationViewSet):
             202: IntegrationResponseSerializer,
             **INTEGRATION_ERRORS,
             401: OpenApiResponse(
-                ErrorSerializer,
+                FindingsErrorSerializer,
                 description="Missing/invalid API key, or a missing or wrong "
                 "X-PagerDuty-Signature.",
             ),

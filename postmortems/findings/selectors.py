@@ -70,7 +70,7 @@ def _tree(findings: list[Finding], on_timeline: set[int]) -> list[FindingNode]:
 
 
 def incident_findings_context(*, user, incident: Incident) -> dict:
-    """Everything ``postmortems/_incident_findings.html`` shows, in a few queries."""
+    """Everything ``postmortems/_finding_section.html`` shows, in a few queries."""
     findings = list(
         Finding.objects.filter(incident=incident)
         .select_related("service", "verdict_by", "parent", "parent__incident")

@@ -22,7 +22,7 @@ ALERT_STATUSES = [("firing", "firing"), ("resolved", "resolved")]
 # -- Read API -----------------------------------------------------------------------
 
 
-class RootCauseSerializer(serializers.Serializer):
+class FindingRootCauseSerializer(serializers.Serializer):
     text = serializers.CharField()
     failure_class = serializers.CharField(allow_blank=True)
     confidence = serializers.FloatField(allow_null=True)
@@ -61,7 +61,7 @@ class FindingSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    def get_root_cause(self, finding: Finding) -> RootCauseSerializer:
+    def get_root_cause(self, finding: Finding) -> FindingRootCauseSerializer:
         return {
             "text": finding.root_cause,
             "failure_class": finding.root_cause_class,
@@ -188,15 +188,15 @@ class FindingIngestBatchResponseSerializer(serializers.Serializer):
     findings = IngestedFindingSerializer(many=True)
 
 
-class ItemErrorsSerializer(serializers.Serializer):
+class FindingItemErrorsSerializer(serializers.Serializer):
     index = serializers.IntegerField()
     errors = serializers.DictField(help_text="Field name to messages (nested).")
 
 
-class ErrorSerializer(serializers.Serializer):
+class FindingsErrorSerializer(serializers.Serializer):
     error = serializers.CharField(help_text="A stable code, e.g. invalid, bad_json.")
     detail = serializers.CharField()
-    items = ItemErrorsSerializer(
+    items = FindingItemErrorsSerializer(
         many=True, required=False, help_text="Per item, per field (batch errors)."
     )
     errors = serializers.DictField(

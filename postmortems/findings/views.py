@@ -24,7 +24,7 @@ from postmortems.models import (
     SuggestionCategory,
 )
 
-PARTIAL = "postmortems/_incident_findings.html"
+PARTIAL = "postmortems/_finding_section.html"
 
 
 def _after_action(request: HttpRequest, incident: Incident) -> HttpResponse:

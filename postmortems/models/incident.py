@@ -1,10 +1,12 @@
 """Incidents and their timelines."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
+from postmortems.metrics import lifecycle_errors
 from postmortems.models.org import Service, Team
 
 
@@ -117,9 +119,19 @@ class Incident(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("postmortems:incident_detail", args=[self.pk])
 
+    def clean(self) -> None:
+        errors = lifecycle_errors(self.lifecycle)
+        if errors:
+            raise ValidationError(errors)
+
     @property
     def reference(self) -> str:
         return f"INC-{self.pk}"
+
+    @property
+    def lifecycle(self) -> dict:
+        """The lifecycle timestamps by field name, in order."""
+        return {name: getattr(self, name) for name in LIFECYCLE_FIELDS}
 
 
 class TimelineKind(models.TextChoices):

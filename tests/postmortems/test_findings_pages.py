@@ -107,6 +107,22 @@ def test_incident_findings_page_without_htmx_is_a_whole_page(
     assert 'id="incident-findings"' in page
 
 
+def test_incident_page_shows_the_findings_section(client, editor, incident, chain):
+    parent, child = chain
+    client.force_login(editor)
+
+    response = client.get(incident.get_absolute_url())
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="incident-findings"' in page
+    assert parent.title in page and child.title in page
+    # The section's forms carry the CSRF token (an inclusion tag has its own
+    # context) and post back through htmx.
+    timeline_form = page.index(f'action="/findings/{parent.pk}/timeline/"')
+    assert 'name="csrfmiddlewaretoken"' in page[timeline_form : timeline_form + 600]
+
+
 def test_incident_findings_partial_empty_state(client, viewer, incident):
     client.force_login(viewer)
 

@@ -4,8 +4,8 @@ Ingestion does only the write in the request: incidents found or opened, finding
 upserted (``ingest``, ``upsert``). Everything else (timeline entries, service links,
 draft suggestions, matches to past incidents) runs in ``tasks.findings_follow_up``
 (``follow_up``), recorded in the outbox with the write. People's decisions are in
-``decisions``; ``decisions._action_item_create`` is the one place that creates
-action items (switch it to ``actions.services.action_item_create``).
+``decisions`` (accepted suggestions become action items through
+``actions.services.action_item_create``).
 """
 
 from postmortems.findings.services.api_keys import api_key_create, api_key_revoke

@@ -1,18 +1,16 @@
 """What people decide about findings: timeline, verdicts, suggestions."""
 
-import datetime as dt
-
 from django.db import transaction
 from django.utils import timezone
 
-from actions.models import ActionItem, DuePolicy, Priority
+from actions.models import ActionItem
+from actions.services import action_item_create
 from postmortems.models import (
     Finding,
     FindingSuggestion,
     Postmortem,
     RootCauseVerdict,
     SuggestionStatus,
-    Team,
     TimelineEntry,
     TimelineKind,
     TimelineSource,
@@ -53,35 +51,6 @@ def finding_set_verdict(*, finding: Finding, verdict: str, user) -> Finding:
     return finding
 
 
-def _action_item_create(
-    *,
-    title: str,
-    description: str,
-    category: str,
-    team: Team,
-    postmortem: Postmortem | None,
-    created_by,
-) -> ActionItem:
-    """Create the action item for an accepted suggestion.
-
-    Stand-in for ``actions.services.action_item_create`` until the actions branch is
-    merged: switch this one function to it then.
-    """
-    policy = DuePolicy.objects.filter(priority=Priority.P2).first()
-    return ActionItem.objects.create(
-        title=title[:200],
-        description=description,
-        category=category,
-        priority=Priority.P2,
-        team=team,
-        postmortem=postmortem,
-        created_by=created_by,
-        due_date=timezone.localdate() + dt.timedelta(days=policy.days)
-        if policy
-        else None,
-    )
-
-
 @transaction.atomic
 def finding_suggestion_accept(
     *, suggestion: FindingSuggestion, user, category: str | None = None
@@ -101,8 +70,8 @@ def finding_suggestion_accept(
     finding = suggestion.finding
     incident = finding.incident
     target = f"\n\nTarget: `{suggestion.target}`" if suggestion.target else ""
-    item = _action_item_create(
-        title=suggestion.title,
+    item = action_item_create(
+        title=suggestion.title[:200],
         description=(
             f"Suggested by analyzer {finding.analyzer} {finding.analyzer_version} "
             f"({suggestion.get_kind_display().lower()}) in the finding "

@@ -1,0 +1,832 @@
+"""Parse postmortems written elsewhere: Markdown in the Google SRE template, JSONL.
+
+Pure: text in, plain records out, no ORM. Every problem names the file and the line
+so that the person importing can fix it; a file with any problem is not imported
+at all (``postmortems.services.imports`` enforces that).
+
+Markdown (one postmortem per file)::
+
+    ---                                   optional front matter, ``key: value``
+    title: Checkout outage                (or a ``# Title`` line)
+    date: 2025-10-21 14:51                (or a ``Date: ...`` line before ``##``)
+    severity: SEV1
+    team: payments
+    services: checkout, payments-api
+    ---
+    ## Summary / ## Impact / ## Root Causes / ## Trigger / ## Resolution /
+    ## Detection / ## Action Items / ## Lessons Learned (### What went well,
+    ### What went wrong, ### Where we got lucky) / ## Timeline /
+    ## Supporting information
+
+Summary, Impact and Root Causes are required. Timeline lines are
+``- 2025-10-21 14:51 text`` or ``- 14:51 text`` under a date line such as
+``2025-10-21 (all times UTC)``; times without an offset are UTC. The SRE book's
+markers ``OUTAGE BEGINS``, ``OUTAGE MITIGATED`` and ``OUTAGE ENDS`` set the
+incident's start, mitigation and resolution times.
+
+JSONL (one postmortem per line)::
+
+    {"title": str, "date": ISO date or date-time, "text": Markdown summary,
+     optional "severity", "team", "services" (list or comma-separated),
+     "root_cause", "trigger", "impact", "resolution", "detection", "id",
+     "resolved_at", "action_items" (list of str)}
+"""
+
+import datetime as dt
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import PurePath
+
+SEVERITIES = ("SEV0", "SEV1", "SEV2", "SEV3")
+REQUIRED_SECTIONS = {
+    "summary": "## Summary",
+    "impact": "## Impact",
+    "root_cause": "## Root Causes",
+}
+MARKDOWN_SUFFIXES = (".md", ".markdown")
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
+TITLE_MAX = 200
+
+# Google SRE headings (normalised) -> section keys of the google-sre template.
+SECTION_HEADINGS = {
+    "summary": "summary",
+    "impact": "impact",
+    "root cause": "root_cause",
+    "root causes": "root_cause",
+    "trigger": "trigger",
+    "resolution": "resolution",
+    "detection": "detection",
+    "supporting information": "supporting_info",
+    "supporting info": "supporting_info",
+}
+LESSON_HEADINGS = {
+    "what went well": "went_well",
+    "what went wrong": "went_wrong",
+    "where we got lucky": "got_lucky",
+}
+ACTION_HEADINGS = {"action items", "action item"}
+TIMELINE_HEADINGS = {"timeline"}
+LESSONS_HEADINGS = {"lessons learned", "lessons learnt"}
+
+METADATA_KEYS = {
+    "title",
+    "date",
+    "severity",
+    "team",
+    "services",
+    "status",
+    "authors",
+    "started",
+    "started_at",
+    "detected",
+    "detected_at",
+    "mitigated",
+    "mitigated_at",
+    "resolved",
+    "resolved_at",
+    "id",
+}
+JSONL_KEYS = {
+    "id",
+    "title",
+    "date",
+    "text",
+    "severity",
+    "team",
+    "services",
+    "root_cause",
+    "trigger",
+    "impact",
+    "resolution",
+    "detection",
+    "resolved_at",
+    "action_items",
+}
+JSONL_SECTION_KEYS = ("root_cause", "trigger", "impact", "resolution", "detection")
+
+# What an action item's "Type" column says -> action item category.
+ACTION_CATEGORIES = (
+    ("prevent", "prevention"),
+    ("mitigat", "mitigation"),
+    ("detect", "detection"),
+    ("monitor", "detection"),
+    ("alert", "detection"),
+    ("process", "process"),
+    ("doc", "documentation"),
+    ("train", "documentation"),
+)
+DEFAULT_ACTION_CATEGORY = "prevention"
+
+# Words in a timeline line -> timeline entry kind.
+TIMELINE_KINDS = (
+    ("outage ends", "recovery"),
+    ("outage mitigated", "mitigation"),
+    ("alert", "alert"),
+    ("pager", "alert"),
+    ("detected", "detection"),
+    ("noticed", "detection"),
+    ("declare", "escalation"),
+    ("paged", "escalation"),
+    ("page ", "escalation"),
+    ("escalat", "escalation"),
+    ("roll back", "mitigation"),
+    ("rollback", "mitigation"),
+    ("rolled back", "mitigation"),
+    ("revert", "mitigation"),
+    ("mitigat", "mitigation"),
+    ("deploy", "change"),
+    ("push", "change"),
+    ("recover", "recovery"),
+    ("resolved", "recovery"),
+    ("status page", "communication"),
+    ("announce", "communication"),
+    ("notified", "communication"),
+    ("investigat", "diagnosis"),
+    ("diagnos", "diagnosis"),
+    ("root cause", "diagnosis"),
+)
+
+_DATE = r"\d{4}-\d{2}-\d{2}"
+_TIME = r"\d{1,2}:\d{2}(?::\d{2})?"
+_ZONE = r"(?:\s*(?:UTC|GMT|Z)|\s*[+-]\d{2}:?\d{2})?"
+_BULLET = r"^\s*(?:[-*+]\s+)?"
+_SEPARATOR = r"\s*(?:[:|–—-]\s*|\s)"
+TIMELINE_DATETIME_RE = re.compile(
+    _BULLET
+    + rf"\**(?P<date>{_DATE})[T ]\s*(?P<time>{_TIME})(?P<zone>{_ZONE})\**"
+    + _SEPARATOR
+    + r"(?P<text>.*\S)"
+)
+TIMELINE_TIME_RE = re.compile(
+    _BULLET
+    + rf"\**(?P<time>{_TIME})(?P<zone>{_ZONE})\**"
+    + _SEPARATOR
+    + r"(?P<text>.*\S)"
+)
+TIMELINE_DAY_RE = re.compile(rf"^\s*(?:#+\s*)?\**(?P<date>{_DATE})\**(?:\s.*)?$")
+BULLET_RE = re.compile(r"^\s*[-*+]\s+")
+METADATA_RE = re.compile(
+    r"^\s*(?:[-*]\s+)?\**(?P<key>[A-Za-z][A-Za-z _-]{0,30}?)\**\s*:\s*\**\s*"
+    r"(?P<value>.*?)\s*$"
+)
+CHECKBOX_RE = re.compile(r"^\s*[-*+]\s+(?:\[(?P<mark>[ xX])\]\s*)?(?P<text>.*\S)")
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+@dataclass
+class TimelineRecord:
+    occurred_at: dt.datetime
+    kind: str
+    text: str
+    line: int
+
+
+@dataclass
+class ActionRecord:
+    title: str
+    category: str
+    owner: str
+    done: bool
+    line: int
+
+
+@dataclass
+class PostmortemRecord:
+    """One postmortem as read from a file, before it meets the database."""
+
+    path: str
+    line: int
+    key: str
+    title: str
+    started_at: dt.datetime
+    severity: str = ""
+    team: str = ""
+    services: list[str] = field(default_factory=list)
+    sections: dict[str, str] = field(default_factory=dict)
+    detected_at: dt.datetime | None = None
+    mitigated_at: dt.datetime | None = None
+    resolved_at: dt.datetime | None = None
+    timeline: list[TimelineRecord] = field(default_factory=list)
+    action_items: list[ActionRecord] = field(default_factory=list)
+
+
+@dataclass
+class ParsedFile:
+    path: str
+    records: list[PostmortemRecord] = field(default_factory=list)
+    problems: list[ImportProblem] = field(default_factory=list)
+    warnings: list[ImportProblem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+class _Problems:
+    """Collects the problems and warnings of one file."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.problems: list[ImportProblem] = []
+        self.warnings: list[ImportProblem] = []
+
+    def error(self, line: int, message: str) -> None:
+        self.problems.append(ImportProblem(self.path, line, message))
+
+    def warn(self, line: int, message: str) -> None:
+        self.warnings.append(ImportProblem(self.path, line, message))
+
+
+def parse_file(path: str, text: str) -> ParsedFile:
+    """Parse one file by its suffix (``.md``/``.markdown`` or ``.jsonl``)."""
+    suffix = PurePath(path).suffix.lower()
+    if suffix in MARKDOWN_SUFFIXES:
+        return parse_markdown(text, path=path)
+    if suffix in JSONL_SUFFIXES:
+        return parse_jsonl(text, path=path)
+    parsed = ParsedFile(path=path)
+    parsed.problems.append(
+        ImportProblem(path, 1, "unknown file type: use .md/.markdown or .jsonl")
+    )
+    return parsed
+
+
+# --- Dates -------------------------------------------------------------------------
+
+
+def parse_when(value: str) -> dt.datetime | None:
+    """A date or date-time; without an offset it is UTC. None if unreadable."""
+    value = value.strip().strip("*").strip()
+    if not value:
+        return None
+    value = re.sub(r"\s*\((?:all times )?UTC\)\s*$", "", value, flags=re.IGNORECASE)
+    value = re.sub(r"\s*(?:UTC|GMT)$", "Z", value)
+    candidate = value.replace(" ", "T", 1) if re.match(_DATE + " ", value) else value
+    try:
+        if re.fullmatch(_DATE, candidate):
+            parsed = dt.datetime.combine(dt.date.fromisoformat(candidate), dt.time())
+        else:
+            parsed = dt.datetime.fromisoformat(candidate.replace("TZ", "T"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC)
+
+
+def _combine(day: dt.date, time_text: str, zone: str) -> dt.datetime:
+    parts = [int(part) for part in time_text.split(":")]
+    hour, minute, second = (parts + [0])[:3]
+    moment = dt.datetime.combine(day, dt.time(hour, minute, second))
+    zone = zone.strip().replace(":", "")
+    if zone in ("", "UTC", "GMT", "Z"):
+        return moment.replace(tzinfo=dt.UTC)
+    sign = 1 if zone[0] == "+" else -1
+    offset = dt.timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5]))
+    return moment.replace(tzinfo=dt.timezone(sign * offset)).astimezone(dt.UTC)
+
+
+def _key_for(title: str, started_at: dt.datetime, given: str = "") -> str:
+    # A stable identity, so importing the same file twice skips what is there.
+    if given:
+        return given.strip()[:400]
+    digest = hashlib.sha256(f"{title.strip()}|{started_at.isoformat()}".encode())
+    return digest.hexdigest()[:24]
+
+
+def _severity(value: str, line: int, problems: _Problems) -> str:
+    if not value:
+        return ""
+    normalised = value.strip().upper().replace(" ", "")
+    if normalised in ("0", "1", "2", "3"):
+        normalised = f"SEV{normalised}"
+    if normalised not in SEVERITIES:
+        problems.error(
+            line, f"unknown severity {value!r}: use SEV0, SEV1, SEV2 or SEV3"
+        )
+        return ""
+    return normalised
+
+
+def _split_list(value) -> list[str]:
+    if isinstance(value, list):
+        return [str(item).strip() for item in value if str(item).strip()]
+    return [item.strip() for item in str(value).split(",") if item.strip()]
+
+
+def _kind_for(text: str) -> str:
+    lowered = text.lower()
+    for needle, kind in TIMELINE_KINDS:
+        if needle in lowered:
+            return kind
+    return "other"
+
+
+def _category_for(text: str) -> str:
+    lowered = text.lower()
+    for needle, category in ACTION_CATEGORIES:
+        if needle in lowered:
+            return category
+    return DEFAULT_ACTION_CATEGORY
+
+
+# --- Markdown ----------------------------------------------------------------------
+
+
+def _normalise_heading(text: str) -> str:
+    text = re.sub(r"[*_`:#]", "", text).strip().lower()
+    return re.sub(r"\s+", " ", text)
+
+
+@dataclass
+class _Block:
+    heading: str
+    key: str
+    line: int
+    lines: list[tuple[int, str]] = field(default_factory=list)
+
+
+def parse_markdown(text: str, *, path: str) -> ParsedFile:
+    """One postmortem from a Markdown file with the Google SRE template's headings."""
+    problems = _Problems(path)
+    lines = text.splitlines()
+    metadata: dict[str, tuple[int, str]] = {}
+    index = _read_front_matter(lines, metadata, problems)
+
+    title = ""
+    title_line = 1
+    blocks: list[_Block] = []
+    lessons_open = False
+    for number, raw in enumerate(lines[index:], start=index + 1):
+        stripped = raw.strip()
+        if stripped.startswith("# ") and not blocks and not title:
+            title, title_line = stripped[2:].strip(), number
+            continue
+        if stripped.startswith("## "):
+            heading = _normalise_heading(stripped[3:])
+            lessons_open = heading in LESSONS_HEADINGS
+            blocks.append(_Block(stripped[3:].strip(), _block_key(heading), number))
+            continue
+        if stripped.startswith("### ") and lessons_open:
+            heading = _normalise_heading(stripped[4:])
+            if heading in LESSON_HEADINGS:
+                blocks.append(
+                    _Block(stripped[4:].strip(), LESSON_HEADINGS[heading], number)
+                )
+                continue
+        if not blocks:
+            match = METADATA_RE.match(raw)
+            if match:
+                key = match["key"].strip().lower().replace(" ", "_")
+                if key in METADATA_KEYS and key not in metadata:
+                    metadata[key] = (number, match["value"])
+            continue
+        blocks[-1].lines.append((number, raw))
+
+    if "title" in metadata:
+        title_line, title = metadata["title"]
+    title = title.strip()
+    if not title:
+        problems.error(1, "no title: add `title:` front matter or a `# Title` line")
+    elif len(title) > TITLE_MAX:
+        problems.error(title_line, f"title is longer than {TITLE_MAX} characters")
+
+    sections: dict[str, str] = {}
+    seen: dict[str, int] = {}
+    timeline_block = actions_block = None
+    extra: list[str] = []
+    for block in blocks:
+        if block.key in seen:
+            problems.error(
+                block.line,
+                f"section “{block.heading}” appears twice "
+                f"(first at line {seen[block.key]})",
+            )
+            continue
+        seen[block.key] = block.line
+        body = _body(block.lines)
+        if block.key == "timeline":
+            timeline_block = block
+        elif block.key == "action_items":
+            actions_block = block
+        elif block.key == "lessons":
+            if body:
+                extra.append(f"### Lessons learned\n\n{body}")
+        elif block.key.startswith("unknown:"):
+            problems.warn(
+                block.line,
+                f"“## {block.heading}” is not a Google SRE heading; kept under "
+                "Supporting information",
+            )
+            if body:
+                extra.append(f"### {block.heading}\n\n{body}")
+        elif body:
+            sections[block.key] = body
+    if extra:
+        sections["supporting_info"] = "\n\n".join(
+            part for part in [sections.get("supporting_info", ""), *extra] if part
+        )
+
+    missing = [heading for key, heading in REQUIRED_SECTIONS.items() if key not in seen]
+    if missing:
+        problems.error(
+            title_line,
+            "missing required section(s): " + ", ".join(missing),
+        )
+    for key, heading in REQUIRED_SECTIONS.items():
+        if key in seen and key not in sections:
+            problems.error(seen[key], f"{heading} is empty")
+
+    date_line, date_text = metadata.get("date", (title_line, ""))
+    started_line, started_text = _first(metadata, "started_at", "started")
+    day = parse_when(date_text) if date_text else None
+    if date_text and day is None:
+        problems.error(
+            date_line, f"cannot read the date {date_text!r} (use 2025-10-21)"
+        )
+
+    timeline = []
+    if timeline_block is not None:
+        start_day = day.date() if day else None
+        timeline = _parse_timeline(timeline_block, start_day, problems)
+
+    started_at = None
+    if started_text:
+        started_at = parse_when(started_text)
+        if started_at is None:
+            problems.error(started_line, f"cannot read the start time {started_text!r}")
+    markers: dict[str, TimelineRecord] = {}
+    for entry in timeline:
+        marker = _marker(entry)
+        if marker:
+            markers.setdefault(marker, entry)
+    if started_at is None and "begins" in markers:
+        started_at = markers["begins"].occurred_at
+    if started_at is None and day is not None:
+        has_time = bool(re.search(_TIME, date_text))
+        if not has_time and timeline:
+            started_at = timeline[0].occurred_at
+        else:
+            started_at = day
+    if started_at is None and timeline:
+        started_at = timeline[0].occurred_at
+    if started_at is None and not date_text:
+        problems.error(
+            title_line, "no date: add `date: 2025-10-21` to the front matter"
+        )
+
+    times = {}
+    for name, marker in (
+        ("detected_at", None),
+        ("mitigated_at", "mitigated"),
+        ("resolved_at", "ends"),
+    ):
+        line, value = _first(metadata, name, name.removesuffix("_at"))
+        if value:
+            when = parse_when(value)
+            if when is None:
+                problems.error(
+                    line, f"cannot read {name.removesuffix('_at')} {value!r}"
+                )
+            times[name] = when
+        elif marker and marker in markers:
+            times[name] = markers[marker].occurred_at
+
+    severity_line, severity_text = metadata.get("severity", (1, ""))
+    severity = _severity(severity_text, severity_line, problems)
+    actions = _parse_actions(actions_block, problems) if actions_block else []
+
+    parsed = ParsedFile(
+        path=path, problems=problems.problems, warnings=problems.warnings
+    )
+    if problems.problems or started_at is None:
+        return parsed
+    parsed.records.append(
+        PostmortemRecord(
+            path=path,
+            line=title_line,
+            key=_key_for(title, started_at, metadata.get("id", (0, ""))[1]),
+            title=title,
+            started_at=started_at,
+            severity=severity,
+            team=metadata.get("team", (0, ""))[1].strip(),
+            services=_split_list(metadata.get("services", (0, ""))[1]),
+            sections=sections,
+            timeline=timeline,
+            action_items=actions,
+            **times,
+        )
+    )
+    return parsed
+
+
+def _first(metadata: dict, *names: str) -> tuple[int, str]:
+    for name in names:
+        if name in metadata:
+            return metadata[name]
+    return (1, "")
+
+
+def _marker(entry: TimelineRecord) -> str:
+    upper = entry.text.upper()
+    for marker in ("BEGINS", "MITIGATED", "ENDS"):
+        if f"OUTAGE {marker}" in upper:
+            return marker.lower()
+    return ""
+
+
+def _read_front_matter(lines: list[str], metadata: dict, problems: _Problems) -> int:
+    """Read ``---`` front matter into ``metadata``; return the index after it."""
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is None or lines[first].strip() != "---":
+        return 0
+    for index in range(first + 1, len(lines)):
+        raw = lines[index]
+        stripped = raw.strip()
+        if stripped == "---":
+            return index + 1
+        if not stripped or stripped.startswith("#"):
+            continue
+        if ":" not in stripped:
+            problems.error(
+                index + 1, f"front matter line is not `key: value`: {stripped!r}"
+            )
+            continue
+        key, value = stripped.split(":", 1)
+        value = value.strip().strip("\"'")
+        if value.startswith("[") and value.endswith("]"):
+            value = value[1:-1]
+        metadata[key.strip().lower()] = (index + 1, value)
+    problems.error(first + 1, "front matter is not closed by a `---` line")
+    return len(lines)
+
+
+def _block_key(heading: str) -> str:
+    if heading in SECTION_HEADINGS:
+        return SECTION_HEADINGS[heading]
+    if heading in ACTION_HEADINGS:
+        return "action_items"
+    if heading in TIMELINE_HEADINGS:
+        return "timeline"
+    if heading in LESSONS_HEADINGS:
+        return "lessons"
+    return f"unknown:{heading}"
+
+
+def _body(lines: list[tuple[int, str]]) -> str:
+    return "\n".join(raw for _, raw in lines).strip()
+
+
+def _parse_timeline(
+    block: _Block, start_day: dt.date | None, problems: _Problems
+) -> list[TimelineRecord]:
+    entries: list[TimelineRecord] = []
+    day = start_day
+    for number, raw in block.lines:
+        if not raw.strip():
+            continue
+        match = TIMELINE_DATETIME_RE.match(raw)
+        if match:
+            try:
+                day = dt.date.fromisoformat(match["date"])
+            except ValueError:
+                problems.error(number, f"not a date: {match['date']!r}")
+                continue
+            _append_entry(entries, day, match, number, problems)
+            continue
+        match = TIMELINE_TIME_RE.match(raw)
+        if match:
+            if day is None:
+                problems.error(
+                    number,
+                    "timeline time without a date: put a date line such as "
+                    "`2025-10-21 (all times UTC)` above it, or a `date:` in the "
+                    "front matter",
+                )
+                continue
+            _append_entry(entries, day, match, number, problems)
+            continue
+        match = TIMELINE_DAY_RE.match(raw)
+        if match:
+            try:
+                day = dt.date.fromisoformat(match["date"])
+            except ValueError:
+                problems.error(number, f"not a date: {match['date']!r}")
+            continue
+        if BULLET_RE.match(raw) or not entries:
+            problems.error(
+                number,
+                "timeline line has no time: write `- 14:51 what happened` or "
+                "`- 2025-10-21 14:51 what happened`",
+            )
+            continue
+        # A wrapped line continues the entry above it.
+        entries[-1].text = f"{entries[-1].text}\n{raw.strip()}"
+    entries.sort(key=lambda entry: (entry.occurred_at, entry.line))
+    return entries
+
+
+def _append_entry(
+    entries: list, day: dt.date, match: re.Match, number: int, problems: _Problems
+) -> None:
+    try:
+        occurred_at = _combine(day, match["time"], match["zone"] or "")
+    except ValueError as exc:
+        problems.error(number, f"not a valid time {match['time']!r}: {exc}")
+        return
+    text = match["text"].strip()
+    entries.append(TimelineRecord(occurred_at, _kind_for(text), text, number))
+
+
+def _parse_actions(block: _Block, problems: _Problems) -> list[ActionRecord]:
+    rows = [(number, raw.strip()) for number, raw in block.lines if raw.strip()]
+    if rows and rows[0][1].startswith("|"):
+        return _parse_action_table(rows, problems)
+    actions = []
+    for number, raw in rows:
+        match = CHECKBOX_RE.match(raw)
+        if not match:
+            continue
+        title = match["text"].strip()
+        owner = ""
+        owner_match = re.search(r"\((?:owner:\s*)?@?([\w.-]+)\)\s*$", title)
+        if owner_match:
+            owner = owner_match[1]
+            title = title[: owner_match.start()].strip()
+        actions.append(
+            ActionRecord(
+                title=title[:TITLE_MAX],
+                category=_category_for(title),
+                owner=owner,
+                done=(match["mark"] or "").lower() == "x",
+                line=number,
+            )
+        )
+    return actions
+
+
+def _cells(row: str) -> list[str]:
+    return [cell.strip() for cell in row.strip().strip("|").split("|")]
+
+
+def _parse_action_table(rows, problems: _Problems) -> list[ActionRecord]:
+    header_line, header = rows[0]
+    columns = [_normalise_heading(cell) for cell in _cells(header)]
+    title_col = next(
+        (i for i, name in enumerate(columns) if "action" in name or name == "item"),
+        None,
+    )
+    if title_col is None:
+        problems.error(header_line, "the action item table has no “Action Item” column")
+        return []
+    type_col = next(
+        (i for i, n in enumerate(columns) if n in ("type", "category")), None
+    )
+    owner_col = next((i for i, n in enumerate(columns) if n == "owner"), None)
+    status_col = next(
+        (i for i, n in enumerate(columns) if n in ("status", "bug")), None
+    )
+    actions = []
+    for number, row in rows[1:]:
+        if not row.startswith("|"):
+            continue
+        cells = _cells(row)
+        if all(set(cell) <= set("-: ") for cell in cells):
+            continue  # the |---|---| separator
+        if len(cells) != len(columns):
+            problems.error(
+                number,
+                f"action item row has {len(cells)} cells, "
+                f"the header has {len(columns)}",
+            )
+            continue
+        title = cells[title_col]
+        if not title:
+            continue
+        status = cells[status_col].lower() if status_col is not None else ""
+        actions.append(
+            ActionRecord(
+                title=title[:TITLE_MAX],
+                category=_category_for(cells[type_col])
+                if type_col is not None
+                else _category_for(title),
+                owner=cells[owner_col].lstrip("@") if owner_col is not None else "",
+                done="done" in status or "fixed" in status,
+                line=number,
+            )
+        )
+    return actions
+
+
+# --- JSONL -------------------------------------------------------------------------
+
+
+def parse_jsonl(text: str, *, path: str) -> ParsedFile:
+    """One postmortem per line: ``{"title", "date", "text", ...}``."""
+    problems = _Problems(path)
+    records = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            problems.error(number, f"not valid JSON: {exc.msg} (column {exc.colno})")
+            continue
+        if not isinstance(data, dict):
+            problems.error(number, "each line must be a JSON object {...}")
+            continue
+        record = _jsonl_record(data, number, path, problems)
+        if record is not None:
+            records.append(record)
+    if not records and not problems.problems:
+        problems.error(1, "the file has no postmortems")
+    return ParsedFile(
+        path=path,
+        records=records if not problems.problems else [],
+        problems=problems.problems,
+        warnings=problems.warnings,
+    )
+
+
+def _text_field(data: dict, name: str, number: int, problems: _Problems) -> str:
+    value = data.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        problems.error(number, f"“{name}” must be a string")
+        return ""
+    return value.strip()
+
+
+def _jsonl_record(data: dict, number: int, path: str, problems: _Problems):
+    before = len(problems.problems)
+    title = _text_field(data, "title", number, problems)
+    text = _text_field(data, "text", number, problems)
+    date_value = data.get("date")
+    for name, value in (("title", title), ("date", date_value), ("text", text)):
+        if not value:
+            problems.error(number, f"“{name}” is missing or empty")
+    if len(title) > TITLE_MAX:
+        problems.error(number, f"“title” is longer than {TITLE_MAX} characters")
+    started_at = None
+    if date_value:
+        started_at = parse_when(str(date_value))
+        if started_at is None:
+            problems.error(
+                number, f"cannot read the date {date_value!r} (use 2025-10-21)"
+            )
+    resolved_at = None
+    if data.get("resolved_at"):
+        resolved_at = parse_when(str(data["resolved_at"]))
+        if resolved_at is None:
+            problems.error(number, f"cannot read resolved_at {data['resolved_at']!r}")
+    severity = _severity(str(data.get("severity") or ""), number, problems)
+    services = data.get("services") or []
+    if not isinstance(services, list | str):
+        problems.error(number, "“services” must be a list or a comma-separated string")
+        services = []
+    items = data.get("action_items") or []
+    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+        problems.error(number, "“action_items” must be a list of strings")
+        items = []
+    sections = {"summary": text}
+    for name in JSONL_SECTION_KEYS:
+        value = _text_field(data, name, number, problems)
+        if value:
+            sections[name] = value
+    unknown = sorted(set(data) - JSONL_KEYS)
+    if unknown:
+        problems.warn(number, "ignored field(s): " + ", ".join(unknown))
+    if len(problems.problems) > before or started_at is None:
+        return None
+    return PostmortemRecord(
+        path=path,
+        line=number,
+        key=_key_for(title, started_at, str(data.get("id") or "")),
+        title=title,
+        started_at=started_at,
+        severity=severity,
+        team=str(data.get("team") or "").strip(),
+        services=_split_list(services),
+        sections=sections,
+        resolved_at=resolved_at,
+        action_items=[
+            ActionRecord(
+                item.strip()[:TITLE_MAX], _category_for(item), "", False, number
+            )
+            for item in items
+            if item.strip()
+        ],
+    )

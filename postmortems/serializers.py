@@ -1,0 +1,310 @@
+"""API serializers for teams, services, incidents and postmortems: explicit fields.
+
+Writes go through the services (``postmortems.services``) so the API keeps the
+same rules as the pages: timestamps in order, history with who and why.
+"""
+
+from contextlib import contextmanager
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.db.models import F
+from rest_framework import exceptions, serializers
+
+from postmortems.metrics import incident_metrics, lifecycle_errors
+from postmortems.models import (
+    LIFECYCLE_FIELDS,
+    Incident,
+    Postmortem,
+    PostmortemStatus,
+    PostmortemTemplate,
+    Service,
+    Team,
+)
+from postmortems.permissions import (
+    PUBLIC_STATUSES,
+    can_edit_incident,
+    is_admin,
+    team_ids,
+)
+from postmortems.services import incidents as incident_services
+from postmortems.services.incidents import REASON_MAX_LENGTH
+
+
+def _person_field(**kwargs):
+    return serializers.SlugRelatedField(
+        slug_field="username",
+        queryset=get_user_model().objects.filter(is_active=True),
+        **kwargs,
+    )
+
+
+class TeamSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Team
+        fields = ("id", "slug", "name", "description", "allow_auto_incidents")
+
+
+class ServiceSerializer(serializers.ModelSerializer):
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = Service
+        fields = ("id", "slug", "name", "team", "description")
+
+
+class MetricSerializer(serializers.Serializer):
+    abbr = serializers.CharField()
+    name = serializers.CharField()
+    seconds = serializers.IntegerField(allow_null=True)
+    formula = serializers.CharField()
+
+
+class IncidentSerializer(serializers.ModelSerializer):
+    reference = serializers.CharField(read_only=True)
+    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all())
+    services = serializers.SlugRelatedField(
+        slug_field="slug", many=True, queryset=Service.objects.all(), required=False
+    )
+    commander = _person_field(allow_null=True, required=False)
+    comms_lead = _person_field(allow_null=True, required=False)
+    ops_lead = _person_field(allow_null=True, required=False)
+    scribe = _person_field(allow_null=True, required=False)
+    metrics = serializers.SerializerMethodField()
+    postmortem = serializers.SerializerMethodField()
+    html_url = serializers.CharField(source="get_absolute_url", read_only=True)
+
+    class Meta:
+        model = Incident
+        fields = (
+            "id",
+            "reference",
+            "title",
+            "severity",
+            "status",
+            "team",
+            "services",
+            "commander",
+            "comms_lead",
+            "ops_lead",
+            "scribe",
+            *LIFECYCLE_FIELDS,
+            "metrics",
+            "postmortem",
+            "html_url",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = ("created_at", "updated_at")
+
+    @property
+    def _user(self):
+        return self.context["request"].user
+
+    def get_metrics(self, incident: Incident) -> list[dict]:
+        return MetricSerializer(incident_metrics(incident.lifecycle), many=True).data
+
+    def get_postmortem(self, incident: Incident) -> int | None:
+        """The postmortem's id when the user may read it."""
+        if not getattr(incident, "postmortem_visible", False):
+            return None
+        return incident.postmortem.pk
+
+    def validate_team(self, team: Team) -> Team:
+        if not is_admin(self._user) and team.pk not in team_ids(self._user):
+            raise serializers.ValidationError(
+                "You can only file incidents for a team you belong to."
+            )
+        return team
+
+    def validate(self, attrs: dict) -> dict:
+        instance = self.instance
+        timestamps = {
+            name: attrs.get(name, getattr(instance, name, None))
+            for name in LIFECYCLE_FIELDS
+        }
+        errors = lifecycle_errors(timestamps)
+        if errors:
+            raise serializers.ValidationError(errors)
+        if instance is not None and _timestamps_locked(instance):
+            changed = [
+                name
+                for name in LIFECYCLE_FIELDS
+                if name in attrs and attrs[name] != getattr(instance, name)
+            ]
+            if changed:
+                raise serializers.ValidationError(
+                    {
+                        name: "Locked: the postmortem is approved. A reviewer "
+                        "corrects it with POST …/correct-timestamp/."
+                        for name in changed
+                    }
+                )
+        return attrs
+
+    def create(self, validated_data: dict) -> Incident:
+        with api_errors():
+            return incident_services.incident_create(actor=self._user, **validated_data)
+
+    def update(self, instance: Incident, validated_data: dict) -> Incident:
+        services = validated_data.pop("services", None)
+        with api_errors():
+            return incident_services.incident_update(
+                incident=instance,
+                actor=self._user,
+                services=services,
+                **validated_data,
+            )
+
+
+@contextmanager
+def api_errors():
+    """A service's ValidationError becomes the API's 400 with the same messages."""
+    try:
+        yield
+    except DjangoValidationError as exc:
+        detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        raise serializers.ValidationError(detail) from exc
+
+
+def _timestamps_locked(incident: Incident) -> bool:
+    return Postmortem.objects.filter(
+        incident=incident, status__in=PUBLIC_STATUSES
+    ).exists()
+
+
+class TimestampCorrectionSerializer(serializers.Serializer):
+    field = serializers.ChoiceField(choices=LIFECYCLE_FIELDS)
+    value = serializers.DateTimeField(allow_null=True)
+    reason = serializers.CharField(max_length=REASON_MAX_LENGTH)
+
+
+class PostmortemSerializer(serializers.ModelSerializer):
+    incident = serializers.PrimaryKeyRelatedField(queryset=Incident.objects.all())
+    title = serializers.CharField(read_only=True)
+    reference = serializers.CharField(source="incident.reference", read_only=True)
+    severity = serializers.CharField(source="incident.severity", read_only=True)
+    team = serializers.SlugRelatedField(
+        source="incident.team", slug_field="slug", read_only=True
+    )
+    services = serializers.SlugRelatedField(
+        source="incident.services", slug_field="slug", many=True, read_only=True
+    )
+    template = serializers.SlugRelatedField(
+        slug_field="slug", queryset=PostmortemTemplate.objects.all()
+    )
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    reviewers = _person_field(many=True, required=False)
+    sections = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, trim_whitespace=False),
+        required=False,
+    )
+    html_url = serializers.CharField(source="get_absolute_url", read_only=True)
+
+    class Meta:
+        model = Postmortem
+        fields = (
+            "id",
+            "incident",
+            "reference",
+            "title",
+            "severity",
+            "team",
+            "services",
+            "template",
+            "status",
+            "author",
+            "reviewers",
+            "sections",
+            "five_whys",
+            "impact_users_affected",
+            "impact_revenue_usd",
+            "impact_error_budget_pct",
+            "impact_regions",
+            "version",
+            "published_at",
+            "html_url",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = (
+            "status",
+            "version",
+            "published_at",
+            "created_at",
+            "updated_at",
+        )
+
+    @property
+    def _user(self):
+        return self.context["request"].user
+
+    def validate_incident(self, incident: Incident) -> Incident:
+        if self.instance is not None:
+            if incident.pk != self.instance.incident_id:
+                raise serializers.ValidationError("A postmortem cannot move.")
+            return incident
+        if not can_edit_incident(self._user, incident):
+            raise serializers.ValidationError(
+                "You can only write postmortems for your team's incidents."
+            )
+        if Postmortem.objects.filter(incident=incident).exists():
+            raise serializers.ValidationError("This incident already has one.")
+        return incident
+
+    def validate_five_whys(self, value):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise serializers.ValidationError("A list of strings, one per why.")
+        return value
+
+    def validate(self, attrs: dict) -> dict:
+        template = attrs.get("template") or getattr(self.instance, "template", None)
+        sections = attrs.get("sections")
+        if template is not None and sections:
+            unknown = sorted(set(sections) - set(template.section_keys))
+            if unknown:
+                raise serializers.ValidationError(
+                    {
+                        "sections": f"Not sections of “{template.name}”: "
+                        + ", ".join(unknown)
+                    }
+                )
+        return attrs
+
+    def create(self, validated_data: dict) -> Postmortem:
+        reviewers = validated_data.pop("reviewers", [])
+        postmortem = Postmortem.objects.create(
+            author=self._user, status=PostmortemStatus.DRAFT, **validated_data
+        )
+        postmortem.reviewers.set(reviewers)
+        return postmortem
+
+    @transaction.atomic
+    def update(self, instance: Postmortem, validated_data: dict) -> Postmortem:
+        # Optimistic locking: claim the version the client last saw (If-Match);
+        # if someone saved in between, nothing is overwritten.
+        expected = self.context.get("expected_version", instance.version)
+        claimed = Postmortem.objects.filter(pk=instance.pk, version=expected).update(
+            version=F("version") + 1
+        )
+        if not claimed:
+            raise PreconditionFailed()
+        reviewers = validated_data.pop("reviewers", None)
+        validated_data.pop("incident", None)
+        for name, value in validated_data.items():
+            setattr(instance, name, value)
+        instance.version = expected + 1
+        instance.save()
+        if reviewers is not None:
+            instance.reviewers.set(reviewers)
+        return instance
+
+
+class PreconditionFailed(exceptions.APIException):
+    status_code = 412
+    default_detail = (
+        "Someone saved this postmortem after the version you sent in If-Match. "
+        "Fetch it again, reapply your change and retry."
+    )
+    default_code = "precondition_failed"

@@ -1,0 +1,166 @@
+"""Writes to incidents: declare, edit, and correct a timestamp with a reason.
+
+Every save goes through ``_save`` so django-simple-history records who made the
+change and why; the correction history on the incident page is read from it.
+"""
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from postmortems.metrics import LIFECYCLE_LABELS
+from postmortems.models import (
+    LIFECYCLE_FIELDS,
+    Incident,
+    IncidentStatus,
+    Role,
+    Service,
+    Team,
+)
+from postmortems.permissions import has_role
+
+logger = logging.getLogger(__name__)
+
+# Fields the incident form and the API may change (services are set separately).
+EDITABLE_FIELDS = (
+    "title",
+    "severity",
+    "status",
+    "team",
+    "commander",
+    "comms_lead",
+    "ops_lead",
+    "scribe",
+    *LIFECYCLE_FIELDS,
+)
+REASON_DECLARED = "Declared"
+REASON_EDITED = "Edited"
+# simple-history keeps the reason in a 100-character column.
+REASON_MAX_LENGTH = 100
+
+
+def _save(incident: Incident, *, actor: AbstractBaseUser | None, reason: str) -> None:
+    incident.full_clean()
+    incident._history_user = actor
+    incident._change_reason = reason
+    try:
+        incident.save()
+    finally:
+        # The attributes would otherwise be reused by a later save of this object.
+        del incident._history_user
+        del incident._change_reason
+
+
+@transaction.atomic
+def incident_create(
+    *,
+    actor: AbstractBaseUser | None,
+    title: str,
+    severity: str,
+    team: Team,
+    started_at: dt.datetime,
+    status: str = IncidentStatus.INVESTIGATING,
+    services: Iterable[Service] = (),
+    commander: AbstractBaseUser | None = None,
+    comms_lead: AbstractBaseUser | None = None,
+    ops_lead: AbstractBaseUser | None = None,
+    scribe: AbstractBaseUser | None = None,
+    detected_at: dt.datetime | None = None,
+    acknowledged_at: dt.datetime | None = None,
+    mitigated_at: dt.datetime | None = None,
+    resolved_at: dt.datetime | None = None,
+    external_source: str = "",
+    external_key: str = "",
+    reason: str = REASON_DECLARED,
+) -> Incident:
+    """Declare an incident; timestamps must be in lifecycle order."""
+    incident = Incident(
+        external_source=external_source,
+        external_key=external_key,
+        title=title,
+        severity=severity,
+        status=status,
+        team=team,
+        commander=commander,
+        comms_lead=comms_lead,
+        ops_lead=ops_lead,
+        scribe=scribe,
+        started_at=started_at,
+        detected_at=detected_at,
+        acknowledged_at=acknowledged_at,
+        mitigated_at=mitigated_at,
+        resolved_at=resolved_at,
+    )
+    _save(incident, actor=actor, reason=reason)
+    incident.services.set(list(services))
+    logger.info("Incident %s declared by %s", incident.pk, actor)
+    return incident
+
+
+@transaction.atomic
+def incident_update(
+    *,
+    incident: Incident,
+    actor: AbstractBaseUser | None,
+    services: Iterable[Service] | None = None,
+    reason: str = REASON_EDITED,
+    **changes,
+) -> Incident:
+    """Change the given fields (see ``EDITABLE_FIELDS``) and, if given, services."""
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"incident_update() cannot change {sorted(unknown)}")
+    for name, value in changes.items():
+        setattr(incident, name, value)
+    _save(incident, actor=actor, reason=reason[:REASON_MAX_LENGTH])
+    if services is not None:
+        incident.services.set(list(services))
+    return incident
+
+
+@transaction.atomic
+def incident_correct_timestamp(
+    *,
+    incident: Incident,
+    actor: AbstractBaseUser,
+    field: str,
+    value: dt.datetime | None,
+    reason: str,
+) -> Incident:
+    """A reviewer corrects one lifecycle timestamp; the reason is recorded."""
+    if not has_role(actor, Role.REVIEWER):
+        raise PermissionDenied("Only reviewers and admins correct timestamps.")
+    if field not in LIFECYCLE_FIELDS:
+        raise ValidationError({"field": f"{field!r} is not an incident timestamp."})
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the timestamp is being corrected."})
+    if len(reason) > REASON_MAX_LENGTH:
+        raise ValidationError(
+            {"reason": f"Keep the reason to {REASON_MAX_LENGTH} characters."}
+        )
+    if field == "started_at" and value is None:
+        raise ValidationError({"value": "An incident always has a start time."})
+    if getattr(incident, field) == value:
+        raise ValidationError(
+            {"value": f"That is already the {LIFECYCLE_LABELS[field]} time."}
+        )
+    previous = getattr(incident, field)
+    setattr(incident, field, value)
+    try:
+        _save(incident, actor=actor, reason=reason)
+    except ValidationError as exc:
+        setattr(incident, field, previous)
+        # Report ordering problems against the value being corrected.
+        messages = exc.message_dict.get(field) or [
+            message for messages in exc.message_dict.values() for message in messages
+        ]
+        raise ValidationError({"value": messages}) from exc
+    logger.info(
+        "Incident %s: %s corrected by %s (%s)", incident.pk, field, actor, reason
+    )
+    return incident

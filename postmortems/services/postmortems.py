@@ -1,0 +1,398 @@
+"""Postmortem documents: creation, edits with optimistic locking, the review
+workflow (draft -> in review -> approved -> published) and comments.
+
+Every write saves the postmortem through the model so django-simple-history keeps
+a version with who and why; every change of state is a WorkflowEvent.
+"""
+
+import datetime as dt
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from postmortems import permissions, selectors
+from postmortems.models import (
+    Comment,
+    ContributingFactor,
+    Hypothesis,
+    HypothesisStatus,
+    Incident,
+    Postmortem,
+    PostmortemStatus,
+    PostmortemTemplate,
+    Role,
+    WorkflowEvent,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class PostmortemConflict(Exception):
+    """The save was based on an older version; nothing was written."""
+
+    def __init__(self, current: Postmortem, base_version: int):
+        super().__init__(
+            f"Postmortem {current.pk} is at version {current.version}, "
+            f"the save was based on version {base_version}."
+        )
+        self.current = current
+        self.base_version = base_version
+
+
+class BlameNotAcknowledged(Exception):
+    """Submitting with blame hits needs an explicit acknowledgement."""
+
+    def __init__(self, hits: list[dict]):
+        super().__init__(f"{len(hits)} blameless-language warning(s) not acknowledged.")
+        self.hits = hits
+
+
+@dataclass
+class FactorInput:
+    kind: str
+    description: str
+    id: int | None = None
+
+
+@dataclass
+class HypothesisInput:
+    track: str
+    text: str
+    status: str = HypothesisStatus.OPEN
+    test: str = ""
+    settled_by: object | None = None  # a user
+    settled_at: dt.datetime | None = None
+    id: int | None = None
+
+
+@dataclass
+class PostmortemContent:
+    """Everything the editor changes in one save."""
+
+    sections: dict[str, str]
+    five_whys: list[str] = field(default_factory=list)
+    impact_users_affected: int | None = None
+    impact_revenue_usd: Decimal | None = None
+    impact_error_budget_pct: Decimal | None = None
+    impact_regions: list[str] = field(default_factory=list)
+    contributing_factors: list[FactorInput] = field(default_factory=list)
+    hypotheses: list[HypothesisInput] = field(default_factory=list)
+    # None leaves the reviewers as they are.
+    reviewers: Sequence | None = None
+
+
+def _save(postmortem: Postmortem, actor, reason: str) -> None:
+    """Save through the model so the history row names who and why."""
+    postmortem._history_user = actor
+    postmortem._change_reason = reason
+    postmortem.save()
+
+
+def _check_reviewers(reviewers: Iterable, author) -> list:
+    reviewers = list(reviewers)
+    for reviewer in reviewers:
+        if reviewer.pk == author.pk:
+            raise ValidationError(
+                {"reviewers": "The author cannot review their own postmortem."}
+            )
+        if not permissions.has_role(reviewer, Role.REVIEWER):
+            raise ValidationError(
+                {"reviewers": f"{reviewer} is not a reviewer and cannot approve."}
+            )
+    return reviewers
+
+
+@transaction.atomic
+def postmortem_create(
+    *,
+    incident: Incident,
+    template: PostmortemTemplate,
+    author,
+    reviewers: Iterable = (),
+) -> Postmortem:
+    """Start the incident's postmortem as a draft written by ``author``."""
+    if not permissions.can_create_postmortem(author, incident):
+        raise PermissionDenied(
+            "Only editors of the incident's team start its postmortem."
+        )
+    if Postmortem.objects.filter(incident=incident).exists():
+        raise ValidationError("This incident already has a postmortem.")
+    reviewers = _check_reviewers(reviewers, author)
+    postmortem = Postmortem(
+        incident=incident,
+        template=template,
+        author=author,
+        status=PostmortemStatus.DRAFT,
+        sections={key: "" for key in template.section_keys},
+    )
+    _save(postmortem, author, "Started the postmortem")
+    postmortem.reviewers.set(reviewers)
+    logger.info("Postmortem %s started for incident %s", postmortem.pk, incident.pk)
+    return postmortem
+
+
+def _sync_factors(postmortem: Postmortem, rows: list[FactorInput]) -> None:
+    existing = {factor.pk: factor for factor in postmortem.contributing_factors.all()}
+    keep = []
+    for position, row in enumerate(rows):
+        factor = existing.get(row.id) or ContributingFactor(postmortem=postmortem)
+        factor.kind = row.kind
+        factor.description = row.description
+        factor.position = position
+        factor.full_clean(exclude=["postmortem"])
+        factor.save()
+        keep.append(factor.pk)
+    postmortem.contributing_factors.exclude(pk__in=keep).delete()
+
+
+def _sync_hypotheses(
+    postmortem: Postmortem, rows: list[HypothesisInput], actor
+) -> None:
+    existing = {hyp.pk: hyp for hyp in postmortem.hypotheses.all()}
+    keep = []
+    for row in rows:
+        hyp = existing.get(row.id) or Hypothesis(postmortem=postmortem)
+        hyp.track = row.track
+        hyp.text = row.text
+        hyp.status = row.status
+        hyp.test = row.test
+        hyp.settled_by = row.settled_by
+        hyp.settled_at = row.settled_at
+        if row.status != HypothesisStatus.OPEN:
+            # Settling a hypothesis records who and when unless the writer said.
+            hyp.settled_by = hyp.settled_by or actor
+            hyp.settled_at = hyp.settled_at or timezone.now()
+        hyp.full_clean(exclude=["postmortem"])
+        hyp.save()
+        keep.append(hyp.pk)
+    postmortem.hypotheses.exclude(pk__in=keep).delete()
+
+
+@transaction.atomic
+def postmortem_update(
+    *,
+    postmortem: Postmortem,
+    actor,
+    base_version: int,
+    content: PostmortemContent,
+) -> Postmortem:
+    """Save the editor's content; raise PostmortemConflict if someone saved first."""
+    current = (
+        Postmortem.objects.select_for_update()
+        .select_related("incident", "template")
+        .get(pk=postmortem.pk)
+    )
+    if not permissions.can_edit_postmortem(actor, current):
+        raise PermissionDenied("You cannot edit this postmortem.")
+    if current.version != base_version:
+        # Nothing is written: the caller shows both versions side by side.
+        raise PostmortemConflict(current, base_version)
+
+    sections = dict(current.sections or {})
+    for key in current.template.section_keys:
+        sections[key] = (content.sections.get(key) or "").replace("\r\n", "\n")
+    current.sections = sections
+    current.five_whys = [why.strip() for why in content.five_whys if why.strip()]
+    current.impact_users_affected = content.impact_users_affected
+    current.impact_revenue_usd = content.impact_revenue_usd
+    current.impact_error_budget_pct = content.impact_error_budget_pct
+    current.impact_regions = [r.strip() for r in content.impact_regions if r.strip()]
+    if content.reviewers is not None:
+        current.reviewers.set(_check_reviewers(content.reviewers, current.author))
+    _sync_factors(current, content.contributing_factors)
+    _sync_hypotheses(current, content.hypotheses, actor)
+    current.version += 1
+    # Saved last, so the history row is newer than the factor and hypothesis rows.
+    _save(current, actor, "Edited")
+    return current
+
+
+def _transition(
+    *,
+    postmortem: Postmortem,
+    actor,
+    allowed_from: Sequence[str],
+    to_status: str,
+    reason: str,
+    check=None,
+    **event_fields,
+) -> WorkflowEvent:
+    current = (
+        Postmortem.objects.select_for_update()
+        .select_related("incident", "template")
+        .get(pk=postmortem.pk)
+    )
+    if current.status not in allowed_from:
+        raise ValidationError(
+            f"The postmortem is {current.get_status_display().lower()}; it cannot go "
+            f"to {PostmortemStatus(to_status).label.lower()} from there."
+        )
+    if check is not None:
+        check(current)
+    event = WorkflowEvent.objects.create(
+        postmortem=current,
+        from_status=current.status,
+        to_status=to_status,
+        actor=actor,
+        **event_fields,
+    )
+    current.status = to_status
+    if to_status == PostmortemStatus.PUBLISHED:
+        current.published_at = timezone.now()
+    current.version += 1
+    _save(current, actor, reason)
+    # The caller's object reflects the new state.
+    postmortem.status = current.status
+    postmortem.version = current.version
+    postmortem.published_at = current.published_at
+    logger.info(
+        "Postmortem %s: %s -> %s by %s",
+        current.pk,
+        event.from_status,
+        to_status,
+        actor.pk,
+    )
+    return event
+
+
+@transaction.atomic
+def postmortem_submit(
+    *, postmortem: Postmortem, actor, acknowledge_blame: bool = False, comment: str = ""
+) -> WorkflowEvent:
+    """Send a draft to its reviewers; blame hits need ``acknowledge_blame``."""
+    current = Postmortem.objects.select_for_update().get(pk=postmortem.pk)
+    if not permissions.can_edit_postmortem(actor, current):
+        raise PermissionDenied("You cannot submit this postmortem.")
+    if current.status == PostmortemStatus.DRAFT and not (
+        current.reviewers.exclude(pk=current.author_id).exists()
+    ):
+        raise ValidationError("Name at least one reviewer before submitting.")
+    hits = selectors.postmortem_blame_hits(postmortem=current)
+    if hits and not acknowledge_blame:
+        raise BlameNotAcknowledged(hits)
+    return _transition(
+        postmortem=postmortem,
+        actor=actor,
+        allowed_from=[PostmortemStatus.DRAFT],
+        to_status=PostmortemStatus.IN_REVIEW,
+        reason="Submitted for review",
+        comment=comment.strip(),
+        # What the author saw and chose to keep, for the reviewers and the record.
+        blame_acknowledged=bool(hits),
+        blame_hits=[
+            {key: hit[key] for key in ("field", "field_label", "rule", "label", "text")}
+            for hit in hits
+        ],
+    )
+
+
+def _require_reviewer(actor):
+    def check(current: Postmortem) -> None:
+        if not permissions.can_review_postmortem(actor, current):
+            raise PermissionDenied(
+                "Only a named reviewer who is not the author can do this."
+            )
+
+    return check
+
+
+@transaction.atomic
+def postmortem_approve(
+    *, postmortem: Postmortem, actor, comment: str = ""
+) -> WorkflowEvent:
+    """A named reviewer (not the author) approves a postmortem in review.
+
+    The action-item coverage policy must be met (e.g. SEV0/SEV1 need a detection
+    and a prevention item).
+    """
+    from actions.services import coverage_check
+
+    require_reviewer = _require_reviewer(actor)
+
+    def check(current: Postmortem) -> None:
+        require_reviewer(current)
+        coverage_check(postmortem=current)
+
+    return _transition(
+        postmortem=postmortem,
+        actor=actor,
+        allowed_from=[PostmortemStatus.IN_REVIEW],
+        to_status=PostmortemStatus.APPROVED,
+        reason="Approved",
+        check=check,
+        comment=comment.strip(),
+    )
+
+
+@transaction.atomic
+def postmortem_send_back(
+    *, postmortem: Postmortem, actor, comment: str
+) -> WorkflowEvent:
+    """A reviewer returns the postmortem to draft, saying what to change."""
+    if not (comment or "").strip():
+        raise ValidationError({"comment": "Say what needs to change."})
+    return _transition(
+        postmortem=postmortem,
+        actor=actor,
+        allowed_from=[PostmortemStatus.IN_REVIEW, PostmortemStatus.APPROVED],
+        to_status=PostmortemStatus.DRAFT,
+        reason="Sent back to draft",
+        check=_require_reviewer(actor),
+        comment=comment.strip(),
+    )
+
+
+@transaction.atomic
+def postmortem_publish(*, postmortem: Postmortem, actor) -> WorkflowEvent:
+    """The author or an admin publishes an approved postmortem."""
+
+    def check(current: Postmortem) -> None:
+        if not permissions.can_publish_postmortem(actor, current):
+            raise PermissionDenied("Only the author or an admin publishes.")
+
+    return _transition(
+        postmortem=postmortem,
+        actor=actor,
+        allowed_from=[PostmortemStatus.APPROVED],
+        to_status=PostmortemStatus.PUBLISHED,
+        reason="Published",
+        check=check,
+    )
+
+
+@transaction.atomic
+def comment_create(
+    *,
+    postmortem: Postmortem,
+    author,
+    body: str,
+    section: str = "",
+    parent: Comment | None = None,
+) -> Comment:
+    """Comment on a section (or the whole document), or reply to a comment."""
+    if not permissions.can_comment_postmortem(author, postmortem):
+        raise PermissionDenied("You cannot comment on this postmortem.")
+    body = (body or "").strip()
+    if not body:
+        raise ValidationError({"body": "Write a comment."})
+    if parent is not None:
+        if parent.postmortem_id != postmortem.pk:
+            raise ValidationError({"parent": "That comment is on another postmortem."})
+        # Threads are one level deep: a reply to a reply joins the same thread.
+        while parent.parent_id is not None:
+            parent = parent.parent
+        section = parent.section
+    elif section and section not in postmortem.template.section_keys:
+        raise ValidationError({"section": "No such section in this postmortem."})
+    return Comment.objects.create(
+        postmortem=postmortem,
+        author=author,
+        body=body,
+        section=section,
+        parent=parent,
+    )

@@ -1,0 +1,258 @@
+"""Writing a postmortem: start one, edit it, live preview and blameless check."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_POST
+
+from postmortems import permissions, selectors
+from postmortems.analyzer import analyze
+from postmortems.diff import DocumentField
+from postmortems.forms import PostmortemCreateForm, PostmortemEditForm
+from postmortems.markdown import render_markdown
+from postmortems.models import (
+    ContributingFactorKind,
+    HypothesisStatus,
+    HypothesisTrack,
+    Incident,
+    Postmortem,
+)
+from postmortems.services.postmortems import (
+    PostmortemConflict,
+    PostmortemContent,
+    postmortem_create,
+    postmortem_update,
+)
+from postmortems.views.postmortems import get_visible_postmortem
+
+# Posted fields the conflict page must not carry over into "save mine anyway".
+_NOT_REPOSTED = {"csrfmiddlewaretoken", "version", "continue"}
+
+
+def postmortem_new(request: HttpRequest, pk: int) -> HttpResponse:
+    """Pick a template and reviewers; the new postmortem is the user's draft."""
+    incident = get_object_or_404(Incident.objects.select_related("team"), pk=pk)
+    existing = Postmortem.objects.filter(incident=incident).first()
+    if existing is not None:
+        messages.info(request, "This incident already has a postmortem.")
+        return redirect(existing)
+    if not permissions.can_create_postmortem(request.user, incident):
+        raise PermissionDenied(
+            "Only editors of the incident's team start its postmortem."
+        )
+    form = PostmortemCreateForm(request.POST or None, author=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            postmortem = postmortem_create(
+                incident=incident,
+                template=form.cleaned_data["template"],
+                author=request.user,
+                reviewers=form.cleaned_data["reviewers"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "Draft started. Write it section by section.")
+            return redirect("postmortems:postmortem_edit", pk=postmortem.pk)
+    return render(
+        request,
+        "postmortems/postmortem_new.html",
+        {"incident": incident, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+def _section_checks(form: PostmortemEditForm, people: list[str]) -> dict[str, list]:
+    """Blame hits per section for the editor's first render."""
+    checks = {}
+    for section, name in form.section_names:
+        value = form[name].value() or ""
+        checks[section["key"]] = analyze(value, people=people)
+    return checks
+
+
+def _content_fields(postmortem: Postmortem, content: PostmortemContent) -> list:
+    """The editor's unsaved content as labelled text fields (conflict page)."""
+    fields = selectors.postmortem_document_fields(
+        postmortem=_Unsaved(content), template=postmortem.template
+    )
+    fields.append(
+        DocumentField(
+            "factors",
+            "Contributing factors",
+            "\n".join(
+                f"{f.kind}: {f.description}" for f in content.contributing_factors
+            ),
+        )
+    )
+    fields.append(
+        DocumentField(
+            "hypotheses",
+            "Investigation log",
+            "\n".join(f"[{h.track}/{h.status}] {h.text}" for h in content.hypotheses),
+        )
+    )
+    return fields
+
+
+def _saved_fields(postmortem: Postmortem) -> list:
+    fields = selectors.postmortem_document_fields(
+        postmortem=postmortem, template=postmortem.template
+    )
+    fields.append(
+        DocumentField(
+            "factors",
+            "Contributing factors",
+            "\n".join(
+                f"{f.kind}: {f.description}"
+                for f in postmortem.contributing_factors.all()
+            ),
+        )
+    )
+    fields.append(
+        DocumentField(
+            "hypotheses",
+            "Investigation log",
+            "\n".join(
+                f"[{h.track}/{h.status}] {h.text}" for h in postmortem.hypotheses.all()
+            ),
+        )
+    )
+    return fields
+
+
+class _Unsaved:
+    """Editor content shaped like a postmortem for postmortem_document_fields."""
+
+    def __init__(self, content: PostmortemContent):
+        self.sections = content.sections
+        self.five_whys = content.five_whys
+        self.impact_users_affected = content.impact_users_affected
+        self.impact_revenue_usd = content.impact_revenue_usd
+        self.impact_error_budget_pct = content.impact_error_budget_pct
+        self.impact_regions = content.impact_regions
+
+
+def _conflict_response(
+    request: HttpRequest, conflict: PostmortemConflict, content: PostmortemContent
+) -> HttpResponse:
+    current = selectors.postmortem_detail(pk=conflict.current.pk, user=request.user)
+    theirs = {field.key: field for field in _saved_fields(current)}
+    yours = _content_fields(current, content)
+    rows = [
+        {
+            "key": field.key,
+            "label": field.label,
+            "yours": field.text,
+            "theirs": theirs[field.key].text if field.key in theirs else "",
+            "differs": field.text
+            != (theirs[field.key].text if field.key in theirs else ""),
+        }
+        for field in yours
+    ]
+    latest = selectors.postmortem_versions(postmortem=current).first()
+    reposted = [
+        (name, value)
+        for name, values in request.POST.lists()
+        if name not in _NOT_REPOSTED
+        for value in values
+    ]
+    return render(
+        request,
+        "postmortems/postmortem_conflict.html",
+        {
+            "postmortem": current,
+            "rows": rows,
+            "differing": sum(1 for row in rows if row["differs"]),
+            "same": [row["label"] for row in rows if not row["differs"]],
+            "base_version": conflict.base_version,
+            "latest": latest,
+            "reposted": reposted,
+        },
+        status=409,
+    )
+
+
+def postmortem_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """The editor. A save based on an older version gets the 409 conflict page."""
+    postmortem = get_visible_postmortem(request, pk)
+    if not permissions.can_edit_postmortem(request.user, postmortem):
+        if postmortem.status in permissions.PUBLIC_STATUSES:
+            messages.info(
+                request,
+                "An approved postmortem is read-only. A reviewer can send it back "
+                "to draft if it needs changes.",
+            )
+            return redirect(postmortem)
+        raise PermissionDenied("You cannot edit this postmortem.")
+    if request.method == "POST":
+        form = PostmortemEditForm(request.POST, postmortem=postmortem)
+        if form.is_valid():
+            content = form.to_content()
+            try:
+                saved = postmortem_update(
+                    postmortem=postmortem,
+                    actor=request.user,
+                    base_version=form.cleaned_data["version"],
+                    content=content,
+                )
+            except PostmortemConflict as conflict:
+                return _conflict_response(request, conflict, content)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, f"Saved as version {saved.version}.")
+                if "continue" in request.POST:
+                    return redirect("postmortems:postmortem_edit", pk=saved.pk)
+                return redirect(saved)
+    else:
+        form = PostmortemEditForm(postmortem=postmortem)
+    people = selectors.known_people_names()
+    checks = _section_checks(form, people)
+    return render(
+        request,
+        "postmortems/postmortem_edit.html",
+        {
+            "postmortem": postmortem,
+            "incident": postmortem.incident,
+            "form": form,
+            "sections": [
+                {**item, "hits": checks[item["section"]["key"]]}
+                for item in form.section_fields
+            ],
+            "why_rows": form.why_rows(),
+            "factor_rows": form.factor_rows(),
+            "hypothesis_rows": form.hypothesis_rows(),
+            "factor_kinds": ContributingFactorKind.choices,
+            "hypothesis_tracks": HypothesisTrack.choices,
+            "hypothesis_statuses": HypothesisStatus.choices,
+            "people": selectors.people_choices(),
+        },
+        status=400 if form.is_bound and form.errors else 200,
+    )
+
+
+def _posted_text(request: HttpRequest) -> str:
+    # htmx posts the textarea under its own name; ``field`` says which one it is.
+    name = request.POST.get("field") or "text"
+    return request.POST.get(name, "")
+
+
+@require_POST
+def markdown_preview(request: HttpRequest) -> HttpResponse:
+    """The live preview: the same renderer as the saved page."""
+    return render(
+        request,
+        "postmortems/_markdown_preview.html",
+        # Sanitised by render_markdown (markdown-it js-default + nh3).
+        {"html": mark_safe(render_markdown(_posted_text(request)))},  # noqa: S308
+    )
+
+
+@require_POST
+def blame_check(request: HttpRequest) -> HttpResponse:
+    """Blameless-language hits for one text, shown beside it while writing."""
+    hits = analyze(_posted_text(request), people=selectors.known_people_names())
+    return render(request, "postmortems/_blame_hits.html", {"hits": hits})
