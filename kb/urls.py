@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from actions.api import ActionItemViewSet
+from insights import api as insights_api
 from kb import views
 from postmortems import api as postmortems_api
 from postmortems.findings import api as findings_api
@@ -16,6 +17,10 @@ router.register("services", postmortems_api.ServiceViewSet, basename="service")
 router.register("incidents", postmortems_api.IncidentViewSet, basename="incident")
 router.register("postmortems", postmortems_api.PostmortemViewSet, basename="postmortem")
 router.register("action-items", ActionItemViewSet, basename="action-item")
+router.register(
+    "failure-classes", insights_api.FailureClassViewSet, basename="failure-class"
+)
+router.register("insight-runs", insights_api.InsightRunViewSet, basename="insight-run")
 router.register("findings", findings_api.FindingViewSet, basename="finding")
 router.register(
     "integrations/alertmanager",

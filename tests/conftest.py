@@ -53,6 +53,13 @@ def _celery_eager(settings):
 
 
 @pytest.fixture(autouse=True)
+def _fake_embeddings(settings):
+    """Insights embeds with its deterministic fake unless a test asks for the real
+    model (saving a postmortem queues an insights task, which runs inline here)."""
+    settings.KB_EMBEDDING_MODEL = "fake-hashing-bow"
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hasher(settings):
     """PBKDF2 costs about half a second per user; tests need no strong hashing."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

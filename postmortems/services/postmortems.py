@@ -209,6 +209,10 @@ def postmortem_update(
     current.version += 1
     # Saved last, so the history row is newer than the factor and hypothesis rows.
     _save(current, actor, "Edited")
+    # Insights re-reads the root cause after commit (class and similar incidents).
+    from insights.services import postmortem_changed
+
+    postmortem_changed(postmortem_id=current.pk)
     return current
 
 

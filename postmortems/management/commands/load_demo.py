@@ -13,11 +13,15 @@ class Command(BaseCommand):
             result = load_demo()
         except DemoCorpusError as exc:
             raise CommandError(f"The demo corpus is malformed: {exc}") from exc
+        # The classes people confirmed in the demo story (insights learns from them).
+        from insights.services import demo_classes_confirm
+
+        confirmed = demo_classes_confirm(loaded=result.incidents)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo loaded: {result.teams} teams, {result.services} services, "
                 f"{result.people} people, {len(result.incidents)} incidents, "
-                f"{result.action_items} action items."
+                f"{result.action_items} action items, {confirmed} classes confirmed."
             )
         )
         # Analyzer findings on the demo incidents (postmortems.findings.demo).

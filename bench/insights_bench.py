@@ -1,0 +1,329 @@
+"""Insights pipeline benchmark on a generated corpus of 10,000 postmortems.
+
+Figures (all in one process, one machine):
+- model load; bare ``SentenceTransformer.encode`` throughput on the corpus texts;
+- cold run (nothing cached) and its embedding throughput vs the bare encode;
+- warm run with every vector cached (classification recomputed in full);
+- a run with unchanged inputs (recorded as skipped);
+- one new postmortem classified with its similar incidents;
+- a similar-incidents query over 100,000 vectors (numpy, median of 200);
+- peak memory (max RSS);
+- BERTopic (UMAP + HDBSCAN + c-TF-IDF) on the same embeddings, when installed.
+
+Usage: ``python bench/insights_bench.py [--n 10000]``. It uses its own SQLite
+database under var/bench/ and never touches the main one. Timings are figures,
+not assertions: tests never time anything.
+"""
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import re
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DB_PATH = ROOT / "var" / "bench" / "insights_bench.sqlite3"
+CORPUS = ROOT / "tests" / "insights" / "data" / "labelled_root_causes.jsonl"
+
+SERVICES = [
+    "checkout",
+    "payments",
+    "search",
+    "identity",
+    "orders",
+    "inventory",
+    "pricing",
+    "notifications",
+    "ledger",
+    "catalogue",
+    "shipping",
+    "reports",
+]
+FACTORS = [
+    "No alert fired until customers reported errors.",
+    "The runbook was out of date and pointed at a decommissioned dashboard.",
+    "The change was reviewed by one person who did not own the system.",
+    "Staging does not have production's data volume.",
+    "On-call had no access to the provider's status page.",
+    "The rollback procedure had never been rehearsed.",
+    "Ownership of the component was unclear after the reorganisation.",
+]
+
+
+def setup_django() -> None:
+    DB_PATH.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{DB_PATH}{suffix}").unlink(missing_ok=True)
+    os.environ["KB_DATABASE_URL"] = f"sqlite:///{DB_PATH}"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kb.settings")
+    os.environ.setdefault("KB_LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def generate_texts(n: int, seed: int = 7) -> list[tuple[str, list[str]]]:
+    """(root cause, contributing factors) per postmortem, from the labelled
+    corpus's sentences recombined within a class, with services swapped in."""
+    rng = random.Random(seed)
+    by_class: dict[str, list[str]] = {}
+    for line in CORPUS.read_text().splitlines():
+        record = json.loads(line)
+        if len(record["labels"]) != 1:
+            continue
+        sentences = re.split(r"(?<=[.;:])\s+", record["text"])
+        by_class.setdefault(record["labels"][0], []).extend(
+            s for s in sentences if len(s.split()) >= 5
+        )
+    classes = sorted(by_class)
+    weights = [1 / (rank + 1) ** 0.7 for rank in range(len(classes))]
+    texts = []
+    for _ in range(n):
+        cls = rng.choices(classes, weights)[0]
+        count = rng.randint(2, 4)
+        sentences = rng.sample(by_class[cls], min(count, len(by_class[cls])))
+        service = rng.choice(SERVICES)
+        root_cause = " ".join(sentences) + f" The {service} service was affected."
+        factors = rng.sample(FACTORS, rng.randint(0, 2))
+        texts.append((root_cause, factors))
+    return texts
+
+
+def create_postmortems(texts) -> list[int]:
+    from django.contrib.auth import get_user_model
+
+    from postmortems.models import (
+        ContributingFactor,
+        Incident,
+        Postmortem,
+        PostmortemTemplate,
+        Team,
+    )
+
+    team = Team.objects.create(slug="bench", name="Bench")
+    author = get_user_model().objects.create(username="bench")
+    template = PostmortemTemplate.objects.get(slug="google-sre")
+    start = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    incidents = Incident.objects.bulk_create(
+        [
+            Incident(
+                title=f"Bench incident {i}",
+                severity=("SEV0", "SEV1", "SEV2", "SEV3")[i % 4],
+                team=team,
+                started_at=start + dt.timedelta(hours=2 * i),
+            )
+            for i in range(len(texts))
+        ],
+        batch_size=500,
+    )
+    postmortems = Postmortem.objects.bulk_create(
+        [
+            Postmortem(
+                incident=incident,
+                template=template,
+                author=author,
+                sections={"root_cause": root_cause, "trigger": ""},
+            )
+            for incident, (root_cause, _) in zip(incidents, texts, strict=True)
+        ],
+        batch_size=500,
+    )
+    ContributingFactor.objects.bulk_create(
+        [
+            ContributingFactor(
+                postmortem=postmortem, kind="detection_gap", description=f, position=k
+            )
+            for postmortem, (_, factors) in zip(postmortems, texts, strict=True)
+            for k, f in enumerate(factors)
+        ],
+        batch_size=500,
+    )
+    return [p.pk for p in postmortems]
+
+
+def timed(fn):
+    started = time.perf_counter()
+    value = fn()
+    return value, time.perf_counter() - started
+
+
+def full_run():
+    from insights import services
+    from insights.models import InsightRun, RunKind
+
+    run = InsightRun.objects.create(kind=RunKind.FULL)
+    status, seconds = timed(lambda: services.insight_run_execute(run_id=run.pk))
+    run.refresh_from_db()
+    return run, status, seconds
+
+
+def bertopic_seconds(texts, vectors) -> tuple[float | None, str]:
+    try:
+        from bertopic import BERTopic
+    except ImportError:
+        return None, "bertopic not installed (pip install -r requirements-dev.txt)"
+    from umap import UMAP
+
+    # BERTopic's defaults, with a fixed seed so the timing is repeatable.
+    topic_model = BERTopic(
+        umap_model=UMAP(random_state=42), calculate_probabilities=False
+    )
+    started = time.perf_counter()
+    topics, _ = topic_model.fit_transform(texts, embeddings=vectors)
+    seconds = time.perf_counter() - started
+    return seconds, f"{len(set(topics)) - (1 if -1 in topics else 0)} topics"
+
+
+def main() -> None:
+    from bench.report import Result, emit, median
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=10_000)
+    parser.add_argument("--queries", type=int, default=200)
+    args = parser.parse_args()
+
+    setup_django()
+    import numpy as np
+
+    from insights import services
+    from insights.models import InsightRun, RunKind
+
+    corpus = generate_texts(args.n)
+    ids, seconds = timed(lambda: create_postmortems(corpus))
+    print(f"created {len(ids)} postmortems in {seconds:.1f} s", flush=True)
+    texts = [
+        services.postmortem_text({"root_cause": rc, "trigger": ""}, factors)
+        for rc, factors in corpus
+    ]
+
+    embedder = services.get_embedder()
+    _, load_seconds = timed(lambda: embedder.model)
+    print(f"model load {load_seconds:.1f} s", flush=True)
+    bare_vectors, bare_seconds = timed(
+        lambda: embedder.model.encode(
+            texts,
+            batch_size=embedder.batch_size,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
+    )
+    bare_rate = len(texts) / bare_seconds
+    print(f"bare encode {bare_seconds:.1f} s = {bare_rate:.0f} texts/s", flush=True)
+
+    cold, status, cold_seconds = full_run()
+    assert status == "succeeded", cold.error
+    cold_rate = len(texts) / cold.timings["embed"]
+    print(f"cold run {cold_seconds:.1f} s {cold.timings} {cold.counts}", flush=True)
+
+    # Force a full recompute with every vector cached.
+    InsightRun.objects.filter(pk=cold.pk).update(fingerprint="")
+    warm, status, warm_seconds = full_run()
+    print(f"warm run {warm_seconds:.1f} s {warm.timings} {warm.counts}", flush=True)
+    skipped, status, skipped_seconds = full_run()
+    print(f"unchanged run: {status} in {skipped_seconds:.2f} s", flush=True)
+
+    from postmortems.models import Incident, Postmortem
+
+    first = Postmortem.objects.select_related("incident").get(pk=ids[0])
+    incident = Incident.objects.create(
+        title="A new postmortem",
+        severity="SEV2",
+        team=first.incident.team,
+        started_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+    )
+    new = Postmortem.objects.create(
+        incident=incident,
+        template=first.template,
+        author=first.author,
+        sections={
+            "root_cause": "The TLS certificate on the partner gateway expired; the "
+            "renewal reminder went to a mailbox nobody reads.",
+            "trigger": "The certificate's notAfter date passed at midnight.",
+        },
+    )
+    single = InsightRun.objects.create(kind=RunKind.SINGLE, postmortem=new)
+    _, single_seconds = timed(lambda: services.insight_run_execute(run_id=single.pk))
+    single.refresh_from_db()
+    print(f"one new postmortem {single_seconds * 1000:.0f} ms {single.counts}")
+
+    rng = np.random.default_rng(0)
+    base = np.asarray(bare_vectors, dtype=np.float32)
+    big = np.vstack([base] * (100_000 // len(base) + 1))[:100_000]
+    big = big + rng.normal(0, 0.02, big.shape).astype(np.float32)
+    big /= np.linalg.norm(big, axis=1, keepdims=True)
+    query_times = []
+    for i in range(args.queries):
+        q = big[(i * 7919) % len(big)]
+        started = time.perf_counter()
+        scores = big @ q
+        top = np.argpartition(-scores, 6)[:6]
+        top[np.argsort(-scores[top])]
+        query_times.append((time.perf_counter() - started) * 1000)
+    query_ms = median(query_times)
+    print(f"similar query over 100,000 vectors: median {query_ms:.2f} ms")
+
+    topic_seconds, topic_note = bertopic_seconds(texts, base)
+    print(f"BERTopic on the same embeddings: {topic_seconds} s ({topic_note})")
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    pipeline_cluster = warm.timings["classify"] + warm.timings["similar"]
+    results = [
+        Result("model load", load_seconds, "s"),
+        Result("bare encode throughput", bare_rate, "texts/s", better="higher"),
+        Result(
+            "cold run, 10k postmortems",
+            cold_seconds,
+            "s",
+            note=f"embed {cold.timings['embed']:.1f} s",
+        ),
+        Result(
+            "cold run embedding throughput",
+            cold_rate,
+            "texts/s",
+            target=round(0.8 * bare_rate, 1),
+            better="higher",
+            reference={
+                "metric": "bare encode",
+                "value": round(bare_rate, 1),
+                "ratio": cold_rate / bare_rate,
+            },
+            note="target is 80% of the bare encode",
+        ),
+        Result("warm run, all vectors cached", warm_seconds, "s", target=10),
+        Result("unchanged inputs (skipped run)", skipped_seconds, "s"),
+        Result(
+            "one new postmortem + similar", single_seconds * 1000, "ms", target=1000
+        ),
+        Result("similar query over 100k vectors", query_ms, "ms", target=20),
+        Result("peak memory (max RSS)", peak_mib, "MiB"),
+    ]
+    if topic_seconds is not None:
+        results.append(
+            Result(
+                "BERTopic on the same embeddings",
+                topic_seconds,
+                "s",
+                reference={
+                    "metric": "our classify + similar",
+                    "value": round(pipeline_cluster, 2),
+                    "ratio": pipeline_cluster / topic_seconds,
+                },
+                note=topic_note,
+            )
+        )
+    else:
+        results.append(Result("BERTopic", 0, "s", note=topic_note))
+    emit("insights", results)
+
+
+if __name__ == "__main__":
+    main()

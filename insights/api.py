@@ -1,0 +1,65 @@
+"""REST API: /api/v1/failure-classes/ and /api/v1/insight-runs/ (read, start a run)."""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from actions.serializers import ErrorSerializer
+from insights import services
+from insights.models import ClassStatus, FailureClass, InsightRun
+from insights.serializers import FailureClassSerializer, InsightRunSerializer
+from postmortems.models import Role
+from postmortems.permissions import has_role
+
+ERRORS = {
+    401: OpenApiResponse(ErrorSerializer, description="Not signed in."),
+    403: OpenApiResponse(ErrorSerializer, description="Not allowed for your role."),
+    404: OpenApiResponse(ErrorSerializer, description="No such row."),
+    429: OpenApiResponse(ErrorSerializer, description="Too many requests."),
+}
+
+
+class StartRunPermission(permissions.IsAuthenticated):
+    """Everyone signed in reads; editors start runs."""
+
+    def has_permission(self, request, view) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        if getattr(view, "action", None) == "start":
+            return has_role(request.user, Role.EDITOR)
+        return True
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: FailureClassSerializer(many=True), **ERRORS}),
+    retrieve=extend_schema(responses={200: FailureClassSerializer, **ERRORS}),
+)
+class FailureClassViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = (
+        FailureClass.objects.exclude(status=ClassStatus.MERGED)
+        .select_related("merged_into")
+        .order_by("slug")
+    )
+    serializer_class = FailureClassSerializer
+    lookup_field = "slug"
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: InsightRunSerializer(many=True), **ERRORS}),
+    retrieve=extend_schema(responses={200: InsightRunSerializer, **ERRORS}),
+)
+class InsightRunViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = InsightRun.objects.order_by("-pk")
+    serializer_class = InsightRunSerializer
+    permission_classes = [StartRunPermission]
+
+    @extend_schema(
+        request=None,
+        responses={202: InsightRunSerializer, **ERRORS},
+        summary="Start a full insights run (or return the one already queued)",
+    )
+    @action(detail=False, methods=["post"])
+    def start(self, request):
+        run = services.insight_run_request(user=request.user)
+        return Response(InsightRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)

@@ -1,0 +1,232 @@
+"""Failure classes, postmortem classifications, cached vectors and runs."""
+
+import numpy as np
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+from postmortems.models import Postmortem
+
+
+class ClassStatus(models.TextChoices):
+    PROPOSED = "proposed", "Proposed"
+    ACCEPTED = "accepted", "Accepted"
+    MERGED = "merged", "Merged"
+
+
+class ClassOrigin(models.TextChoices):
+    TAXONOMY = "taxonomy", "Starter taxonomy"
+    PERSON = "person", "Created by a person"
+    CLUSTER = "cluster", "Proposed by clustering"
+
+
+class FailureClass(models.Model):
+    """A class of failure: from the starter taxonomy, a person, or clustering.
+
+    The slug never changes once created, so links and history stay valid when a
+    class is renamed; a merged class points at the class that absorbed it.
+    """
+
+    slug = models.SlugField(max_length=80, unique=True)
+    name = models.CharField(max_length=120)
+    description = models.TextField(
+        blank=True,
+        help_text="Two to four sentences describing the failure; the classifier "
+        "compares postmortems with it.",
+    )
+    status = models.CharField(
+        max_length=10, choices=ClassStatus.choices, default=ClassStatus.ACCEPTED
+    )
+    origin = models.CharField(
+        max_length=10, choices=ClassOrigin.choices, default=ClassOrigin.PERSON
+    )
+    # Distinctive terms (c-TF-IDF) of a proposed class, and its centroid in the
+    # pipeline's profiled space (float32 bytes), so later runs keep its identity.
+    terms = models.JSONField(default=list, blank=True)
+    centroid = models.BinaryField(null=True, blank=True, editable=False)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        verbose_name_plural = "failure classes"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("insights:class_detail", args=[self.slug])
+
+    @property
+    def is_proposed(self) -> bool:
+        return self.status == ClassStatus.PROPOSED
+
+    @property
+    def centroid_vector(self) -> np.ndarray | None:
+        if not self.centroid:
+            return None
+        return np.frombuffer(bytes(self.centroid), dtype=np.float32)
+
+
+class ClassificationSource(models.TextChoices):
+    CONFIRMED = "confirmed", "Confirmed by a person"
+    CLASSIFIER = "classifier", "Learned from confirmed examples"
+    TAXONOMY = "taxonomy", "Matched a class description"
+    CLUSTER = "cluster", "Clustered with similar postmortems"
+    NONE = "none", "Fits no class yet"
+
+
+class PostmortemClassification(models.Model):
+    """A postmortem's failure class and the text it was computed from."""
+
+    postmortem = models.OneToOneField(
+        Postmortem, on_delete=models.CASCADE, related_name="classification"
+    )
+    failure_class = models.ForeignKey(
+        FailureClass,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="classifications",
+    )
+    source = models.CharField(
+        max_length=10,
+        choices=ClassificationSource.choices,
+        default=ClassificationSource.NONE,
+    )
+    confidence = models.FloatField(default=0.0)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    model_name = models.CharField(max_length=200, blank=True)
+    text_hash = models.CharField(max_length=64, blank=True)
+    # The cached vector of the text above: similar-incident queries read every
+    # postmortem's vector through this link in one query.
+    embedding = models.ForeignKey(
+        "EmbeddingCache",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["postmortem_id"]
+        indexes = [models.Index(fields=["failure_class", "source"])]
+
+    def __str__(self) -> str:
+        return f"{self.postmortem_id}: {self.failure_class_id} ({self.source})"
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.source == ClassificationSource.CONFIRMED
+
+
+class EmbeddingCache(models.Model):
+    """One text's vector under one model: an unchanged text is embedded once."""
+
+    model_name = models.CharField(max_length=200)
+    text_hash = models.CharField(max_length=64)
+    dimension = models.PositiveSmallIntegerField()
+    vector = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model_name", "text_hash"], name="embedding_unique_text"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model_name}:{self.text_hash[:12]}"
+
+    def as_array(self) -> np.ndarray:
+        return np.frombuffer(bytes(self.vector), dtype=np.float32)
+
+
+class SimilarPostmortem(models.Model):
+    """One of a postmortem's most similar earlier postmortems, with its score."""
+
+    postmortem = models.ForeignKey(
+        Postmortem, on_delete=models.CASCADE, related_name="similar_links"
+    )
+    similar = models.ForeignKey(Postmortem, on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField()
+    rank = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["postmortem_id", "rank"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["postmortem", "similar"], name="similar_unique_pair"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.postmortem_id} ~ {self.similar_id} ({self.score:.2f})"
+
+
+class RunStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped (inputs unchanged)"
+
+
+class RunKind(models.TextChoices):
+    FULL = "full", "All postmortems"
+    SINGLE = "single", "One postmortem"
+
+
+class InsightRun(models.Model):
+    """One run of the insights pipeline: inputs, parameters, outcome."""
+
+    kind = models.CharField(max_length=8, choices=RunKind.choices, default=RunKind.FULL)
+    status = models.CharField(
+        max_length=10, choices=RunStatus.choices, default=RunStatus.PENDING
+    )
+    postmortem = models.ForeignKey(
+        Postmortem, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    fingerprint = models.CharField(max_length=64, blank=True)
+    model_name = models.CharField(max_length=200, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+    timings = models.JSONField(default=dict, blank=True)
+    progress = models.PositiveSmallIntegerField(default=0)
+    progress_note = models.CharField(max_length=200, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["kind", "status", "-finished_at"])]
+
+    def __str__(self) -> str:
+        return f"Insights run {self.pk} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.SKIPPED)

@@ -1,0 +1,153 @@
+"""People's curation of classes: confirm, create, accept, rename, merge, split."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from insights.models import (
+    ClassificationSource,
+    ClassOrigin,
+    ClassStatus,
+    FailureClass,
+    PostmortemClassification,
+)
+from postmortems.models import Postmortem
+
+logger = logging.getLogger(__name__)
+
+
+@transaction.atomic
+def postmortem_class_confirm(
+    *, postmortem: Postmortem, failure_class: FailureClass, user
+) -> PostmortemClassification:
+    """A person confirms a postmortem's class; it wins over every computed one."""
+    if failure_class.status == ClassStatus.MERGED and failure_class.merged_into:
+        failure_class = failure_class.merged_into
+    classification, _ = PostmortemClassification.objects.update_or_create(
+        postmortem=postmortem,
+        defaults={
+            "failure_class": failure_class,
+            "source": ClassificationSource.CONFIRMED,
+            "confidence": 1.0,
+            "confirmed_by": user,
+            "confirmed_at": timezone.now(),
+        },
+    )
+    return classification
+
+
+def _unique_slug(base: str) -> str:
+    base = slugify(base)[:70] or "class"
+    slug, n = base, 2
+    while FailureClass.objects.filter(slug=slug).exists():
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def failure_class_create(*, name: str, description: str = "") -> FailureClass:
+    """A person adds a class of their own; it is accepted from the start."""
+    return FailureClass.objects.create(
+        slug=_unique_slug(name),
+        name=name.strip(),
+        description=description.strip(),
+        status=ClassStatus.ACCEPTED,
+        origin=ClassOrigin.PERSON,
+    )
+
+
+def failure_class_accept(
+    *, failure_class: FailureClass, name: str = "", description: str = ""
+) -> FailureClass:
+    """Accept a proposed class, optionally naming and describing it.
+
+    The slug stays. Without a description, its distinctive terms stand in.
+    """
+    failure_class.status = ClassStatus.ACCEPTED
+    if name.strip():
+        failure_class.name = name.strip()
+    failure_class.description = (
+        description.strip()
+        or failure_class.description
+        or (
+            "Postmortems about " + ", ".join(failure_class.terms) + "."
+            if failure_class.terms
+            else ""
+        )
+    )
+    failure_class.save()
+    return failure_class
+
+
+def failure_class_rename(
+    *, failure_class: FailureClass, name: str, description: str | None = None
+) -> FailureClass:
+    """Rename (and optionally redescribe) a class; its slug never changes."""
+    failure_class.name = name.strip() or failure_class.name
+    if description is not None:
+        failure_class.description = description.strip()
+    failure_class.save()
+    return failure_class
+
+
+@transaction.atomic
+def failure_class_merge(*, source: FailureClass, target: FailureClass) -> FailureClass:
+    """Move every postmortem of ``source`` into ``target``; ``source`` is retired."""
+    if source.pk == target.pk:
+        raise ValueError("A class cannot be merged into itself.")
+    PostmortemClassification.objects.filter(failure_class=source).update(
+        failure_class=target
+    )
+    source.status = ClassStatus.MERGED
+    source.merged_into = target
+    source.centroid = None
+    source.save()
+    return target
+
+
+@transaction.atomic
+def failure_class_split(
+    *, failure_class: FailureClass, postmortem_ids: Sequence[int], name: str, user
+) -> FailureClass:
+    """Move the chosen postmortems of a class into a new accepted class.
+
+    The moved postmortems are confirmed in the new class, so the next run
+    keeps the split and learns from it.
+    """
+    new_class = failure_class_create(name=name)
+    moved = PostmortemClassification.objects.filter(
+        failure_class=failure_class, postmortem_id__in=list(postmortem_ids)
+    )
+    moved.update(
+        failure_class=new_class,
+        source=ClassificationSource.CONFIRMED,
+        confidence=1.0,
+        confirmed_by=user,
+        confirmed_at=timezone.now(),
+    )
+    return new_class
+
+
+def demo_classes_confirm(*, loaded: Sequence) -> int:
+    """Record the demo corpus's confirmed classes (``class_confirmed``)."""
+    by_slug = {c.slug: c for c in FailureClass.objects.all()}
+    count = 0
+    for item in loaded:
+        failure_class = by_slug.get(getattr(item, "failure_class", ""))
+        if not getattr(item, "class_confirmed", False) or failure_class is None:
+            continue
+        postmortem = Postmortem.objects.select_related("author").get(
+            pk=item.postmortem_id
+        )
+        current = PostmortemClassification.objects.filter(postmortem=postmortem).first()
+        if current is not None and current.is_confirmed:
+            continue
+        postmortem_class_confirm(
+            postmortem=postmortem, failure_class=failure_class, user=postmortem.author
+        )
+        count += 1
+    return count

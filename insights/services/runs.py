@@ -1,0 +1,505 @@
+"""Insights runs: request, claim, execute (full or one postmortem)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+
+import numpy as np
+from django.conf import settings
+from django.db import OperationalError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from insights import clustering
+from insights.embeddings import Embedder, text_hash
+from insights.models import (
+    ClassificationSource,
+    ClassOrigin,
+    ClassStatus,
+    FailureClass,
+    InsightRun,
+    PostmortemClassification,
+    RunKind,
+    RunStatus,
+    SimilarPostmortem,
+)
+from insights.services.inputs import (
+    _inputs,
+    _known_classes,
+    cached_vectors,
+    class_inputs,
+    current_params,
+    fingerprint,
+    get_embedder,
+    postmortem_text,
+)
+from postmortems.models import Postmortem
+
+logger = logging.getLogger(__name__)
+
+SIMILAR_LIMIT = 5
+# Errors worth retrying: the database was briefly locked or unreachable.
+TRANSIENT_ERRORS = (OperationalError,)
+
+
+class RunNotClaimed(Exception):
+    """Another worker holds the run, or it already finished."""
+
+
+@transaction.atomic
+def insight_run_request(
+    *, user=None, kind: str = RunKind.FULL, postmortem_id: int | None = None
+) -> InsightRun:
+    """Record a pending run and enqueue it (outbox) once the transaction commits.
+
+    A full run already waiting or running is returned instead of a second one.
+    """
+    from insights import tasks
+    from postmortems import outbox
+
+    if kind == RunKind.FULL:
+        active = (
+            InsightRun.objects.filter(
+                kind=RunKind.FULL, status__in=[RunStatus.PENDING, RunStatus.RUNNING]
+            )
+            .order_by("-pk")
+            .first()
+        )
+        if active is not None and not _is_stale(active):
+            return active
+        if active is not None:
+            # Its worker died and no retry took it over: say so, start afresh.
+            _finish(
+                active,
+                RunStatus.FAILED,
+                error="The worker running it stopped reporting; a new run replaced it.",
+            )
+    run = InsightRun.objects.create(
+        kind=kind,
+        postmortem_id=postmortem_id,
+        requested_by=user if getattr(user, "is_authenticated", False) else None,
+        model_name=settings.KB_EMBEDDING_MODEL,
+    )
+    outbox.enqueue(tasks.run_insights, run_id=run.pk)
+    return run
+
+
+def postmortem_changed(*, postmortem_id: int) -> InsightRun | None:
+    """Hook for postmortem services: classify one saved postmortem after commit.
+
+    Call it inside the transaction that saves the postmortem (or its
+    contributing factors); the task runs only if that transaction commits. An
+    edit that leaves the text insights reads unchanged queues nothing.
+    """
+    postmortem = (
+        Postmortem.objects.filter(pk=postmortem_id)
+        .prefetch_related("contributing_factors")
+        .first()
+    )
+    if postmortem is None:
+        return None
+    text = postmortem_text(
+        postmortem.sections,
+        [f.description for f in postmortem.contributing_factors.all()],
+    )
+    if not text:
+        return None
+    unchanged = PostmortemClassification.objects.filter(
+        postmortem_id=postmortem_id,
+        model_name=settings.KB_EMBEDDING_MODEL,
+        text_hash=text_hash(text),
+    ).exists()
+    if unchanged:
+        return None
+    return insight_run_request(kind=RunKind.SINGLE, postmortem_id=postmortem_id)
+
+
+def _is_stale(run: InsightRun) -> bool:
+    if run.status != RunStatus.RUNNING or run.heartbeat_at is None:
+        return False
+    limit = dt.timedelta(seconds=settings.KB_INSIGHTS_STALE_SECONDS)
+    return run.heartbeat_at < timezone.now() - limit
+
+
+def insight_run_claim(*, run_id: int) -> bool:
+    """Take a pending run, or a running one whose worker stopped beating."""
+    now = timezone.now()
+    stale = now - dt.timedelta(seconds=settings.KB_INSIGHTS_STALE_SECONDS)
+    claimed = (
+        InsightRun.objects.filter(pk=run_id)
+        .filter(
+            Q(status=RunStatus.PENDING)
+            | Q(status=RunStatus.RUNNING, heartbeat_at__lt=stale)
+        )
+        .update(
+            status=RunStatus.RUNNING,
+            started_at=now,
+            heartbeat_at=now,
+            attempts=F("attempts") + 1,
+            progress=0,
+            error="",
+        )
+    )
+    return claimed == 1
+
+
+def _progress(run: InsightRun, percent: int, note: str) -> None:
+    """Record progress and prove the worker is alive (outside the result write)."""
+    percent = max(0, min(100, int(percent)))
+    InsightRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+        progress=percent, progress_note=note[:200], heartbeat_at=timezone.now()
+    )
+
+
+def _finish(run: InsightRun, status: str, **fields) -> None:
+    InsightRun.objects.filter(pk=run.pk).update(
+        status=status, finished_at=timezone.now(), heartbeat_at=timezone.now(), **fields
+    )
+
+
+def insight_run_execute(*, run_id: int, embedder: Embedder | None = None) -> str:
+    """Claim and execute one run; returns its final status.
+
+    Transient database errors put the run back to pending and propagate, so the
+    task's retry can claim it again; anything else marks the run failed.
+    """
+    if not insight_run_claim(run_id=run_id):
+        raise RunNotClaimed(run_id)
+    run = InsightRun.objects.get(pk=run_id)
+    embedder = embedder or get_embedder()
+    try:
+        if run.kind == RunKind.SINGLE:
+            status = _execute_single(run, embedder)
+        else:
+            status = _execute_full(run, embedder)
+    except TRANSIENT_ERRORS:
+        InsightRun.objects.filter(pk=run.pk).update(status=RunStatus.PENDING)
+        raise
+    except Exception as exc:
+        logger.exception("Insights run %s failed", run.pk)
+        _finish(run, RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
+        return RunStatus.FAILED
+    return status
+
+
+def _last_success(kind: str) -> InsightRun | None:
+    return (
+        InsightRun.objects.filter(kind=kind, status=RunStatus.SUCCEEDED)
+        .order_by("-finished_at", "-pk")
+        .first()
+    )
+
+
+def _execute_full(run: InsightRun, embedder: Embedder) -> str:
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    params = current_params()
+    items = _inputs()
+    classes = _known_classes()
+    existing = {
+        c.postmortem_id: c
+        for c in PostmortemClassification.objects.select_related("failure_class")
+    }
+    confirmed = {
+        pk: c.failure_class.slug
+        for pk, c in existing.items()
+        if c.is_confirmed and c.failure_class is not None
+    }
+    hashes = [(pk, text_hash(text)) for pk, text in items]
+    run_fingerprint = fingerprint(
+        model_name=embedder.model_name,
+        params=params.as_dict(),
+        classes=classes,
+        confirmed=confirmed,
+        items=hashes,
+    )
+    InsightRun.objects.filter(pk=run.pk).update(
+        fingerprint=run_fingerprint,
+        model_name=embedder.model_name,
+        params=params.as_dict(),
+    )
+    last = _last_success(RunKind.FULL)
+    if last is not None and last.fingerprint == run_fingerprint:
+        _finish(
+            run,
+            RunStatus.SKIPPED,
+            progress=100,
+            progress_note=f"Inputs unchanged since run {last.pk}.",
+            counts={"postmortems": len(items)},
+        )
+        return RunStatus.SKIPPED
+    timings["inputs"] = time.perf_counter() - started
+
+    _progress(run, 5, f"Embedding {len(items)} postmortems")
+    mark = time.perf_counter()
+
+    def on_progress(done: int, total: int) -> None:
+        _progress(run, 5 + 75 * done // max(total, 1), f"Embedded {done} of {total}")
+
+    texts = [text for _, text in items]
+    vectors, cache_rows, embedded = cached_vectors(
+        texts=texts, embedder=embedder, on_progress=on_progress
+    )
+    known = class_inputs(classes, embedder)
+    timings["embed"] = time.perf_counter() - mark
+
+    _progress(run, 82, "Classifying")
+    mark = time.perf_counter()
+    ids = [pk for pk, _ in items]
+    previous = {
+        pk: c.failure_class.slug
+        for pk, c in existing.items()
+        if c.source == ClassificationSource.CLUSTER and c.failure_class is not None
+    }
+    result = clustering.classify(
+        ids=ids,
+        vectors=vectors,
+        texts=texts,
+        classes=known,
+        confirmed={pk: s for pk, s in confirmed.items() if pk in set(ids)},
+        previous=previous,
+        params=params,
+    )
+    timings["classify"] = time.perf_counter() - mark
+
+    _progress(run, 90, "Finding similar incidents")
+    mark = time.perf_counter()
+    neighbours = top_similar(vectors, k=SIMILAR_LIMIT)
+    timings["similar"] = time.perf_counter() - mark
+
+    _progress(run, 95, "Saving results")
+    mark = time.perf_counter()
+    counts = _save_full_results(
+        run=run,
+        ids=ids,
+        hashes=dict(hashes),
+        cache_rows=cache_rows,
+        model_name=embedder.model_name,
+        result=result,
+        neighbours=neighbours,
+        existing=existing,
+    )
+    timings["save"] = time.perf_counter() - mark
+    timings["total"] = time.perf_counter() - started
+    counts.update(
+        postmortems=len(items), embedded=embedded, cached=len(items) - embedded
+    )
+    _finish(
+        run,
+        RunStatus.SUCCEEDED,
+        progress=100,
+        progress_note="Done",
+        counts=counts,
+        timings={k: round(v, 3) for k, v in timings.items()},
+    )
+    return RunStatus.SUCCEEDED
+
+
+def top_similar(vectors: np.ndarray, *, k: int = SIMILAR_LIMIT, block: int = 1024):
+    """For each row, the ``k`` most similar other rows as (index, score) lists."""
+    n = len(vectors)
+    result: list[list[tuple[int, float]]] = []
+    if n < 2:
+        return [[] for _ in range(n)]
+    take = min(k, n - 1)
+    for start in range(0, n, block):
+        sims = vectors[start : start + block] @ vectors.T
+        rows = np.arange(sims.shape[0])
+        sims[rows, rows + start] = -np.inf  # never similar to itself
+        part = np.argpartition(-sims, take - 1, axis=1)[:, :take]
+        for r in range(sims.shape[0]):
+            order = part[r][np.lexsort((part[r], -sims[r, part[r]]))]
+            result.append([(int(j), float(sims[r, j])) for j in order])
+    return result
+
+
+@transaction.atomic
+def _save_full_results(
+    *, run, ids, hashes, cache_rows, model_name, result, neighbours, existing
+) -> dict:
+    """Write a run's results in one transaction: all or nothing."""
+    by_slug = {c.slug: c for c in FailureClass.objects.all()}
+    created = 0
+    for proposed in result.proposed:
+        failure_class = by_slug.get(proposed.slug)
+        if failure_class is None:
+            failure_class, made = FailureClass.objects.get_or_create(
+                slug=proposed.slug,
+                defaults={
+                    "name": proposed.name,
+                    "status": ClassStatus.PROPOSED,
+                    "origin": ClassOrigin.CLUSTER,
+                    "terms": list(proposed.terms),
+                    "centroid": proposed.centroid.tobytes(),
+                },
+            )
+            created += int(made)
+            by_slug[proposed.slug] = failure_class
+        elif failure_class.is_proposed:
+            FailureClass.objects.filter(pk=failure_class.pk).update(
+                centroid=proposed.centroid.tobytes()
+            )
+
+    confirmed_ids = {pk for pk, c in existing.items() if c.is_confirmed}
+    PostmortemClassification.objects.exclude(
+        source=ClassificationSource.CONFIRMED
+    ).delete()
+    rows = []
+    index_of = {pk: i for i, pk in enumerate(ids)}
+    for assignment in result.assignments:
+        pk = assignment.item_id
+        if pk in confirmed_ids:
+            continue
+        rows.append(
+            PostmortemClassification(
+                postmortem_id=pk,
+                failure_class=by_slug.get(assignment.slug) if assignment.slug else None,
+                source=assignment.source or ClassificationSource.NONE,
+                confidence=assignment.confidence,
+                model_name=model_name,
+                text_hash=hashes[pk],
+                embedding=cache_rows[index_of[pk]],
+            )
+        )
+    PostmortemClassification.objects.bulk_create(rows, batch_size=500)
+    # Confirmed rows keep their class but follow the text's current vector.
+    for pk in confirmed_ids & set(index_of):
+        PostmortemClassification.objects.filter(postmortem_id=pk).update(
+            model_name=model_name,
+            text_hash=hashes[pk],
+            embedding=cache_rows[index_of[pk]],
+        )
+
+    SimilarPostmortem.objects.all().delete()
+    SimilarPostmortem.objects.bulk_create(
+        [
+            SimilarPostmortem(
+                postmortem_id=ids[i], similar_id=ids[j], score=round(score, 6), rank=r
+            )
+            for i, row in enumerate(neighbours)
+            for r, (j, score) in enumerate(row, start=1)
+        ],
+        batch_size=1000,
+    )
+    return {
+        "classified": sum(1 for a in result.assignments if a.slug),
+        "unassigned": sum(1 for a in result.assignments if not a.slug),
+        "classes": len({a.slug for a in result.assignments if a.slug}),
+        "proposed_created": created,
+    }
+
+
+def _execute_single(run: InsightRun, embedder: Embedder) -> str:
+    """Classify one postmortem and find its similar incidents, quickly."""
+    started = time.perf_counter()
+    postmortem = (
+        Postmortem.objects.filter(pk=run.postmortem_id)
+        .prefetch_related("contributing_factors")
+        .first()
+    )
+    if postmortem is None:
+        _finish(run, RunStatus.SKIPPED, progress=100, progress_note="Postmortem gone")
+        return RunStatus.SKIPPED
+    text = postmortem_text(
+        postmortem.sections,
+        [f.description for f in postmortem.contributing_factors.all()],
+    )
+    if not text:
+        _finish(run, RunStatus.SKIPPED, progress=100, progress_note="Nothing to read")
+        return RunStatus.SKIPPED
+    vectors, rows, embedded = cached_vectors(texts=[text], embedder=embedder)
+    vector, cache_row = vectors[0], rows[0]
+
+    others = list(
+        PostmortemClassification.objects.filter(model_name=embedder.model_name)
+        .exclude(postmortem_id=postmortem.pk)
+        .exclude(embedding=None)
+        .values_list(
+            "postmortem_id", "source", "failure_class__slug", "embedding__vector"
+        )
+        .order_by("postmortem_id")
+    )
+    other_ids = [row[0] for row in others]
+    matrix = (
+        np.vstack([np.frombuffer(bytes(row[3]), dtype=np.float32) for row in others])
+        if others
+        else np.zeros((0, len(vector)), dtype=np.float32)
+    )
+    current = (
+        PostmortemClassification.objects.filter(postmortem_id=postmortem.pk)
+        .select_related("failure_class")
+        .first()
+    )
+    classes = _known_classes()
+    if current is not None and current.is_confirmed:
+        assignment = None
+    else:
+        confirmed_rows = [
+            i
+            for i, row in enumerate(others)
+            if row[1] == ClassificationSource.CONFIRMED and row[2]
+        ]
+        previous = {}
+        if (
+            current
+            and current.source == ClassificationSource.CLUSTER
+            and current.failure_class
+        ):
+            previous[postmortem.pk] = current.failure_class.slug
+        result = clustering.classify(
+            ids=[postmortem.pk] + [other_ids[i] for i in confirmed_rows],
+            vectors=np.vstack([vector[None, :], matrix[confirmed_rows]]),
+            texts=[text] + [""] * len(confirmed_rows),
+            classes=class_inputs(classes, embedder),
+            confirmed={other_ids[i]: others[i][2] for i in confirmed_rows},
+            previous=previous,
+            params=current_params(),
+        )
+        assignment = next(a for a in result.assignments if a.item_id == postmortem.pk)
+
+    scores = matrix @ vector if len(matrix) else np.zeros(0)
+    take = min(SIMILAR_LIMIT, len(scores))
+    best = []
+    if take:
+        part = np.argpartition(-scores, take - 1)[:take]
+        best = sorted(part, key=lambda j: (-scores[j], other_ids[j]))
+    by_slug = {c.slug: c for c in classes}
+    with transaction.atomic():
+        fields = {
+            "model_name": embedder.model_name,
+            "text_hash": cache_row.text_hash,
+            "embedding": cache_row,
+        }
+        if assignment is not None:
+            fields.update(
+                failure_class=by_slug.get(assignment.slug) if assignment.slug else None,
+                source=assignment.source or ClassificationSource.NONE,
+                confidence=assignment.confidence,
+            )
+        PostmortemClassification.objects.update_or_create(
+            postmortem=postmortem, defaults=fields
+        )
+        SimilarPostmortem.objects.filter(postmortem=postmortem).delete()
+        SimilarPostmortem.objects.bulk_create(
+            [
+                SimilarPostmortem(
+                    postmortem=postmortem,
+                    similar_id=other_ids[j],
+                    score=round(float(scores[j]), 6),
+                    rank=r,
+                )
+                for r, j in enumerate(best, start=1)
+            ]
+        )
+    _finish(
+        run,
+        RunStatus.SUCCEEDED,
+        progress=100,
+        progress_note="Done",
+        model_name=embedder.model_name,
+        counts={"postmortems": 1, "embedded": embedded, "compared": len(other_ids)},
+        timings={"total": round(time.perf_counter() - started, 3)},
+    )
+    return RunStatus.SUCCEEDED

@@ -1,0 +1,217 @@
+"""Insights pages: the report, its exports, class curation, runs."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from insights import selectors, services
+from insights.models import ClassStatus, FailureClass, InsightRun
+from insights.report import SCORE_FORMULA
+from postmortems.models import Postmortem, Role
+from postmortems.permissions import has_role, visible_postmortems
+
+CHART_CLASSES = 6
+
+
+def _require(request: HttpRequest, role: str) -> None:
+    if not has_role(request.user, role):
+        raise PermissionDenied
+
+
+def _chart_data(data) -> dict:
+    """Per-quarter incident counts of the top recurring classes, for Chart.js."""
+    top = data.recurring[:CHART_CLASSES]
+    return {
+        "labels": data.quarters,
+        "datasets": [
+            {"label": c.name, "data": [c.quarters.get(q, 0) for q in data.quarters]}
+            for c in top
+        ],
+    }
+
+
+def _report_context(request: HttpRequest) -> dict:
+    data = selectors.report_data(user=request.user)
+    top = data.recurring[:CHART_CLASSES]
+    return {
+        "report": data,
+        "chart": _chart_data(data),
+        "chart_rows": [
+            {"quarter": q, "counts": [c.quarters.get(q, 0) for c in top]}
+            for q in data.quarters
+        ],
+        "chart_classes": top,
+        "score_formula": SCORE_FORMULA,
+        "last_run": selectors.last_successful_run(),
+    }
+
+
+@require_GET
+def report_detail(request: HttpRequest) -> HttpResponse:
+    context = _report_context(request)
+    context["runs"] = selectors.latest_runs()
+    context["can_run"] = has_role(request.user, Role.EDITOR)
+    return render(request, "insights/report_detail.html", context)
+
+
+@require_GET
+def report_print(request: HttpRequest) -> HttpResponse:
+    return render(request, "insights/report_print.html", _report_context(request))
+
+
+@require_GET
+def report_markdown(request: HttpRequest) -> HttpResponse:
+    text = render_to_string("insights/report_export.md", _report_context(request))
+    response = HttpResponse(text, content_type="text/markdown; charset=utf-8")
+    stamp = timezone.localdate().isoformat()
+    response["Content-Disposition"] = (
+        f'attachment; filename="hindsight-insights-{stamp}.md"'
+    )
+    return response
+
+
+@require_POST
+def run_start(request: HttpRequest) -> HttpResponse:
+    _require(request, Role.EDITOR)
+    run = services.insight_run_request(user=request.user)
+    if request.htmx:
+        return render(request, "insights/_run_progress.html", {"run": run})
+    messages.info(request, "Insights run started.")
+    return redirect("insights:report")
+
+
+@require_GET
+def run_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(InsightRun, pk=pk)
+    return render(request, "insights/_run_progress.html", {"run": run})
+
+
+@require_GET
+def class_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    try:
+        failure_class = selectors.failure_class_detail(slug=slug)
+    except FailureClass.DoesNotExist:
+        raise Http404 from None
+    if failure_class.status == ClassStatus.MERGED and failure_class.merged_into:
+        return redirect(failure_class.merged_into)
+    data = selectors.report_data(user=request.user)
+    summary = next((c for c in data.classes if c.slug == slug), None)
+    postmortems = selectors.class_postmortems(
+        failure_class=failure_class, user=request.user
+    )
+    return render(
+        request,
+        "insights/failureclass_detail.html",
+        {
+            "failure_class": failure_class,
+            "summary": summary,
+            "postmortems": postmortems,
+            "quarters": data.quarters,
+            "chart": {
+                "labels": data.quarters,
+                "datasets": [
+                    {
+                        "label": failure_class.name,
+                        "data": [
+                            summary.quarters.get(q, 0) if summary else 0
+                            for q in data.quarters
+                        ],
+                    }
+                ],
+            },
+            "other_classes": [
+                c for c in selectors.failure_class_list() if c.pk != failure_class.pk
+            ],
+            "can_curate": has_role(request.user, Role.REVIEWER),
+            "score_formula": SCORE_FORMULA,
+        },
+    )
+
+
+def _class_for_post(request: HttpRequest, slug: str) -> FailureClass:
+    _require(request, Role.REVIEWER)
+    return get_object_or_404(FailureClass.objects.exclude(status="merged"), slug=slug)
+
+
+@require_POST
+def class_accept(request: HttpRequest, slug: str) -> HttpResponse:
+    failure_class = _class_for_post(request, slug)
+    services.failure_class_accept(
+        failure_class=failure_class,
+        name=request.POST.get("name", ""),
+        description=request.POST.get("description", ""),
+    )
+    messages.success(request, f"Accepted “{failure_class.name}”.")
+    return redirect(failure_class)
+
+
+@require_POST
+def class_rename(request: HttpRequest, slug: str) -> HttpResponse:
+    failure_class = _class_for_post(request, slug)
+    name = request.POST.get("name", "").strip()
+    if not name:
+        messages.error(request, "A class needs a name.")
+        return redirect(failure_class)
+    services.failure_class_rename(
+        failure_class=failure_class,
+        name=name,
+        description=request.POST.get("description"),
+    )
+    messages.success(request, "Class renamed.")
+    return redirect(failure_class)
+
+
+@require_POST
+def class_merge(request: HttpRequest, slug: str) -> HttpResponse:
+    source = _class_for_post(request, slug)
+    target = get_object_or_404(
+        FailureClass.objects.exclude(status="merged").exclude(pk=source.pk),
+        slug=request.POST.get("target", ""),
+    )
+    services.failure_class_merge(source=source, target=target)
+    messages.success(request, f"Merged “{source.name}” into “{target.name}”.")
+    return redirect(target)
+
+
+@require_POST
+def class_split(request: HttpRequest, slug: str) -> HttpResponse:
+    failure_class = _class_for_post(request, slug)
+    name = request.POST.get("name", "").strip()
+    ids = [int(v) for v in request.POST.getlist("postmortems") if v.isdigit()]
+    if not name or not ids:
+        messages.error(request, "Name the new class and pick postmortems to move.")
+        return redirect(failure_class)
+    new_class = services.failure_class_split(
+        failure_class=failure_class, postmortem_ids=ids, name=name, user=request.user
+    )
+    messages.success(request, f"Moved {len(ids)} postmortems to “{new_class.name}”.")
+    return redirect(new_class)
+
+
+@require_POST
+def postmortem_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request, Role.EDITOR)
+    postmortem = get_object_or_404(
+        visible_postmortems(request.user, Postmortem.objects.all()), pk=pk
+    )
+    failure_class = get_object_or_404(
+        FailureClass.objects.exclude(status="merged"),
+        slug=request.POST.get("failure_class", ""),
+    )
+    services.postmortem_class_confirm(
+        postmortem=postmortem, failure_class=failure_class, user=request.user
+    )
+    messages.success(request, f"Class confirmed: {failure_class.name}.")
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = failure_class.get_absolute_url()
+    return redirect(target)
