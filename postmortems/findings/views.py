@@ -72,7 +72,10 @@ def finding_add_to_timeline(request: HttpRequest, pk: int) -> HttpResponse:
     services.finding_add_to_timeline(finding=finding, user=request.user)
     if not request.htmx:
         messages.success(request, "Added to the timeline.")
-    return _after_action(request, finding.incident)
+    response = _after_action(request, finding.incident)
+    # The incident page's timeline can refresh itself on this event.
+    response["HX-Trigger"] = "findings-timeline-changed"
+    return response
 
 
 @require_POST

@@ -166,6 +166,7 @@ def test_finding_add_to_timeline_is_one_click_and_never_twice(
     assert entry.author == editor
     assert entry.text.startswith("api-tracer: Checkout 5xx above 5%")
     assert "On the timeline" in first.content.decode()
+    assert first["HX-Trigger"] == "findings-timeline-changed"
     assert 'id="incident-findings"' in first.content.decode()
 
 
