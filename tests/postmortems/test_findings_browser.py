@@ -53,7 +53,8 @@ def test_browser_findings_tree_add_to_timeline_and_accept_a_suggestion(
 ):
     incident, parent, child = investigation
     login(page, "editor")
-    page.goto(f"{live_server.url}/findings/incidents/{incident.pk}/")
+    # On the incident page itself, where the findings section is included.
+    page.goto(f"{live_server.url}{incident.get_absolute_url()}")
 
     nested = page.locator(f"#finding-{parent.pk} .finding-tree #finding-{child.pk}")
     assert nested.count() == 1
