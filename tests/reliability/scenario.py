@@ -7,22 +7,29 @@ The follow-on work comes from the product's own paths: saving a postmortem throu
 
 import json
 
+EDITOR = ("editor", "editor-password-1")
+
 
 def seed_postmortems(count: int) -> str:
-    """A team, an editor and ``count`` draft postmortems; prints their ids."""
+    """A team (analyzers may open incidents), an editor who signs in with
+    ``EDITOR``, ``count`` draft postmortems and an API key with findings:write.
+    Prints {"ids": [...], "key": "..."}."""
     return f"""
 import json
+from postmortems.findings.services import api_key_create
 from postmortems.models import Role
 from tests import factories
-team = factories.TeamFactory(slug="payments", name="Payments")
-editor = factories.UserFactory(username="editor", role=Role.EDITOR, teams=[team])
-editor.set_password("editor-password-1")
+team = factories.TeamFactory(slug="payments", name="Payments",
+                             allow_auto_incidents=True)
+editor = factories.UserFactory(username="{EDITOR[0]}", role=Role.EDITOR, teams=[team])
+editor.set_password("{EDITOR[1]}")
 editor.save()
 ids = [
     factories.PostmortemFactory(incident__team=team, author=editor).pk
     for _ in range({count})
 ]
-print(json.dumps(ids))
+_, key = api_key_create(name="analyzer", team=team, scopes=["findings:write"])
+print(json.dumps({{"ids": ids, "key": key}}))
 """
 
 

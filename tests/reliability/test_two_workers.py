@@ -43,7 +43,7 @@ def test_two_workers_share_one_queue_and_run_each_task_once(env, tmp_path):
             procs.wait_until(
                 lambda log=log: procs.worker_ready(log), timeout=120, what=str(log)
             )
-        ids = procs.shell(env, scenario.seed_postmortems(TASKS))
+        ids = procs.shell(env, scenario.seed_postmortems(TASKS))["ids"]
         procs.shell(env, scenario.edit_postmortems(ids))
         url = env["KB_DATABASE_URL"]
         procs.wait_until(

@@ -40,7 +40,7 @@ def test_worker_killed_mid_task_every_task_completes_once(env, tmp_path):
     THEN after a new worker starts, every classification has succeeded, the
     interrupted one ran again (attempt 2), and no row is duplicated."""
     url = env["KB_DATABASE_URL"]
-    ids = procs.shell(env, scenario.seed_postmortems(TASKS))
+    ids = procs.shell(env, scenario.seed_postmortems(TASKS))["ids"]
     procs.shell(env, scenario.edit_postmortems(ids))
     first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
     worker = _worker(env, first_log)
