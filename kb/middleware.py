@@ -108,18 +108,29 @@ class DatabaseUnavailableMiddleware:
             _note_database_error, dispatch_uid="kb-database-unavailable"
         )
 
+    def process_exception(self, request, exception):
+        # Raised by a view: answer here, so Django does not log a 500 first.
+        if isinstance(exception, OperationalError | InterfaceError):
+            _log_unavailable(request, exception)
+            return database_unavailable_response(request)
+        return None
+
     def __call__(self, request):
         response = self.get_response(request)
         error = getattr(request, _DATABASE_ERROR, None)
         if error is None or response.status_code != 500:
             return response
-        logger.warning(
-            "Database unavailable, answered 503 to %s %s: %s",
-            request.method,
-            request.path,
-            error,
-        )
+        _log_unavailable(request, error)
         return database_unavailable_response(request)
+
+
+def _log_unavailable(request, error: Exception) -> None:
+    logger.warning(
+        "Database unavailable, answered 503 to %s %s: %s",
+        request.method,
+        request.path,
+        error,
+    )
 
 
 def database_unavailable_response(request) -> HttpResponse:
