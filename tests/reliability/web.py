@@ -123,14 +123,20 @@ def save_postmortem(
     return response, time.perf_counter() - started
 
 
-def finding(run: str, n: int, *, incident_key: str, service: str = "") -> dict:
+def finding(
+    run: str,
+    n: int,
+    *,
+    incident_key: str = "",
+    incident_id: int | None = None,
+    analyzer: str = "reliability-tracer",
+) -> dict:
     """One native finding, as an analyzer posts it (docs/findings.md). Its
     suggested action is its own, so its follow-up leaves one suggestion row."""
     body = {
-        "analyzer": "reliability-tracer",
+        "analyzer": analyzer,
         "analyzer_version": "1.0.0",
         "fingerprint": f"{run}-{n}",
-        "incident_key": incident_key,
         "severity": "high",
         "title": f"Checkout p99 above SLO on pod checkout-{n % 40}",
         "summary": "p99 latency rose from 300 ms to 4 s two minutes after deploy.",
@@ -154,8 +160,10 @@ def finding(run: str, n: int, *, incident_key: str, service: str = "") -> dict:
             }
         ],
     }
-    if service:
-        body["service"] = service
+    if incident_id is not None:
+        body["incident_id"] = incident_id
+    else:
+        body["incident_key"] = incident_key
     return body
 
 
