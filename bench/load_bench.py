@@ -162,6 +162,7 @@ def run_load(
             "WARNING",
         ]
         log(f"locust: {persons} people, {analyzers} analyzers, 1 probe, {run_time}")
+        load_before = os.getloadavg()[0]
         started = time.monotonic()
         locust = subprocess.run(
             command,
@@ -179,6 +180,8 @@ def run_load(
             timeout=_seconds(run_time) + 300,
         )
         elapsed = time.monotonic() - started
+        # The 5-minute average over the run (2 cores, shared with other work).
+        load_average = (load_before, os.getloadavg()[1])
         (workdir / "locust.log").write_text(locust.stdout + locust.stderr)
         # Give the worker a little time to finish the follow-on work in flight.
         pending = _drain(url)
@@ -214,6 +217,8 @@ def run_load(
         "saves": results["saves"],
         "findings": results["findings"],
         "healthz": results["healthz"],
+        "by_name": results["by_name"],
+        "load_average": load_average,
         "acknowledged": len(acknowledged),
         "stored": len(stored),
         "lost": len(acknowledged - stored),
@@ -284,6 +289,17 @@ def main() -> None:
         f"findings p95 {percentile(figures['findings'], 95):.0f} ms "
         f"({len(figures['findings'])}); /healthz p95 {health_p95:.0f} ms"
     )
+    for name, times in sorted(figures["by_name"].items()):
+        log(
+            f"  {name:<32} {len(times):>5}  p50 {percentile(times, 50):>6.0f} ms"
+            f"  p95 {percentile(times, 95):>6.0f} ms"
+        )
+    start_load, run_load_average = figures["load_average"]
+    log(
+        f"machine load average: {start_load:.1f} at the start, "
+        f"{run_load_average:.1f} over the last 5 minutes (2 cores; locust, "
+        "gunicorn, the worker and PostgreSQL share them)"
+    )
     log(
         f"findings acknowledged {figures['acknowledged']}, stored "
         f"{figures['stored']}, lost {figures['lost']}; failures "
@@ -291,7 +307,10 @@ def main() -> None:
         f"after drain {figures['outbox_pending']}; classifications "
         f"{figures['classifications']}; locust exit {figures['locust_exit']}"
     )
-    note = f"{args.persons} people + {args.analyzers} analyzers, {args.run_time}"
+    note = (
+        f"{args.persons} people + {args.analyzers} analyzers, {args.run_time}; "
+        f"load average {figures['load_average'][1]:.1f} on 2 cores"
+    )
     emit(
         "load",
         [

@@ -40,6 +40,7 @@ RESULTS = {
     "healthz": [],
     "statuses": {},
     "failures": [],
+    "by_name": {},
 }
 ACKNOWLEDGED: set[str] = set()
 _slots = iter(PLAN["edit_slots"])
@@ -65,6 +66,7 @@ def _record(request_type, name, response_time, response, exception, **kwargs):
     RESULTS["statuses"][str(status)] = RESULTS["statuses"].get(str(status), 0) + 1
     if exception is not None:
         RESULTS["failures"].append(f"{request_type} {name}: {exception!r}"[:300])
+    RESULTS["by_name"].setdefault(name, []).append(response_time)
     if name.startswith("page:"):
         RESULTS["pages"].append(response_time)
     if name == "page: save postmortem":

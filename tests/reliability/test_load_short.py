@@ -10,7 +10,7 @@ import pytest
 
 from bench.load_bench import run_load
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.faults]
 
 
 def test_load_short_run_has_no_server_error_and_loses_nothing(

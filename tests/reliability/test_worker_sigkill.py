@@ -12,7 +12,7 @@ import pytest
 from tests import procs
 from tests.reliability import scenario
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.faults]
 
 APP = "tests.reliability.celery_app"
 
