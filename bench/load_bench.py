@@ -163,6 +163,7 @@ def run_load(
         ]
         log(f"locust: {persons} people, {analyzers} analyzers, 1 probe, {run_time}")
         load_before = os.getloadavg()[0]
+        cpu_before = _cpu_seconds(serve.pid, postgres)
         started = time.monotonic()
         locust = subprocess.run(
             command,
@@ -180,6 +181,7 @@ def run_load(
             timeout=_seconds(run_time) + 300,
         )
         elapsed = time.monotonic() - started
+        cpu_used = _cpu_seconds(serve.pid, postgres) - cpu_before
         # The 5-minute average over the run (2 cores, shared with other work).
         load_average = (load_before, os.getloadavg()[1])
         (workdir / "locust.log").write_text(locust.stdout + locust.stderr)
@@ -219,6 +221,7 @@ def run_load(
         "healthz": results["healthz"],
         "by_name": results["by_name"],
         "load_average": load_average,
+        "server_cpu_seconds": cpu_used,
         "acknowledged": len(acknowledged),
         "stored": len(stored),
         "lost": len(acknowledged - stored),
@@ -226,6 +229,27 @@ def run_load(
         "outbox_pending": pending,
         "classifications": runs,
     }
+
+
+def _cpu_seconds(serve_pid: int, postgres: procs.PostgresServer) -> float:
+    """CPU time used so far by the served processes (gunicorn, the worker, beat)
+    and by PostgreSQL: what the load cost, whatever else shares the machine."""
+    import psutil
+
+    roots = [serve_pid]
+    pidfile = postgres.data / "postmaster.pid"
+    if pidfile.exists():
+        roots.append(int(pidfile.read_text().split()[0]))
+    total = 0.0
+    for root in roots:
+        try:
+            parent = psutil.Process(root)
+            for process in [parent, *parent.children(recursive=True)]:
+                times = process.cpu_times()
+                total += times.user + times.system
+        except psutil.Error:
+            continue
+    return total
 
 
 def _drain(url: str, timeout: float = 90) -> int:
@@ -294,6 +318,12 @@ def main() -> None:
             f"  {name:<32} {len(times):>5}  p50 {percentile(times, 50):>6.0f} ms"
             f"  p95 {percentile(times, 95):>6.0f} ms"
         )
+    cpu = figures["server_cpu_seconds"]
+    log(
+        f"server CPU (gunicorn, worker, beat, PostgreSQL): {cpu:.0f} s in "
+        f"{figures['elapsed']:.0f} s = {cpu / figures['elapsed']:.2f} of 2 cores; "
+        f"{1000 * cpu / figures['requests']:.0f} ms per request"
+    )
     start_load, run_load_average = figures["load_average"]
     log(
         f"machine load average: {start_load:.1f} at the start, "
@@ -326,6 +356,15 @@ def main() -> None:
                     "ratio": page_p95 / health_p95 if health_p95 else None,
                 },
                 note=f"{len(pages)} page requests, {note}",
+            ),
+            Result(
+                metric="server CPU per request",
+                value=1000 * cpu / figures["requests"],
+                unit="ms",
+                note=(
+                    "gunicorn, worker, beat and PostgreSQL used "
+                    f"{cpu / figures['elapsed']:.2f} of the 2 cores"
+                ),
             ),
             Result(
                 metric="page p50",
