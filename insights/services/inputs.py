@@ -18,7 +18,7 @@ from insights.models import (
     EmbeddingCache,
     FailureClass,
 )
-from postmortems.models import Postmortem
+from postmortems.models import ContributingFactor, Postmortem
 
 logger = logging.getLogger(__name__)
 
@@ -67,15 +67,16 @@ def current_params() -> clustering.Params:
 
 def _inputs() -> list[tuple[int, str]]:
     """(postmortem id, text) of every postmortem with something to read, by pk."""
-    postmortems = Postmortem.objects.order_by("pk").prefetch_related(
-        "contributing_factors"
-    )
+    factors: dict[int, list[str]] = {}
+    for pk, description in ContributingFactor.objects.order_by(
+        "postmortem_id", "position", "pk"
+    ).values_list("postmortem_id", "description"):
+        factors.setdefault(pk, []).append(description)
     items = []
-    for postmortem in postmortems.only("pk", "sections"):
-        factors = [f.description for f in postmortem.contributing_factors.all()]
-        text = postmortem_text(postmortem.sections, factors)
+    for pk, sections in Postmortem.objects.order_by("pk").values_list("pk", "sections"):
+        text = postmortem_text(sections, factors.get(pk, []))
         if text:
-            items.append((postmortem.pk, text))
+            items.append((pk, text))
     return items
 
 
