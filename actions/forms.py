@@ -1,8 +1,11 @@
 """Forms for action items and leadership reviews. Validation only: the views pass
 cleaned data to the services, which apply the rules again."""
 
+import datetime as dt
+
 from django import forms
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from actions.models import (
     ActionItem,
@@ -53,6 +56,8 @@ class ActionItemForm(forms.ModelForm):
             "tracker_url": "Tracker URL",
         }
         help_texts = {
+            "status_reason": "",
+            "verification_note": "",
             "due_date": "Leave empty to use the priority's default "
             "(P0 7 days, P1 30, P2 90, P3 180 unless an admin changed it).",
         }
@@ -126,7 +131,7 @@ class LeadershipReviewForm(forms.ModelForm):
 
 class ReviewDecisionForm(forms.ModelForm):
     review = forms.ModelChoiceField(
-        queryset=LeadershipReview.objects.order_by("-date", "-pk")[:20],
+        queryset=LeadershipReview.objects.none(),
         required=False,
         empty_label="A new review today",
         help_text="The review meeting this decision was taken in.",
@@ -140,6 +145,14 @@ class ReviewDecisionForm(forms.ModelForm):
             "note": forms.Textarea(attrs={"rows": 2}),
         }
         labels = {"new_due_date": "New due date (re-date)"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Decisions are recorded during or soon after a meeting: recent ones only.
+        since = timezone.localdate() - dt.timedelta(days=90)
+        self.fields["review"].queryset = LeadershipReview.objects.filter(
+            date__gte=since
+        ).order_by("-date", "-pk")
 
     def clean(self):
         cleaned = super().clean()

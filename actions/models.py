@@ -130,7 +130,7 @@ class ActionItem(models.Model):
     def clean(self) -> None:
         errors = {}
         if self.status in REASON_REQUIRED and not (self.status_reason or "").strip():
-            label = "blocked" if self.status == Status.BLOCKED else "won't be done"
+            label = "is blocked" if self.status == Status.BLOCKED else "won't be done"
             errors["status_reason"] = f"Say why this item {label}."
         if self.status == Status.DONE and not (self.verification_note or "").strip():
             errors["verification_note"] = (

@@ -226,7 +226,7 @@ def my_action_items(*, user) -> QuerySet[ActionItem]:
     """The user's own items, open ones first, by due date."""
     return (
         ActionItem.objects.filter(owner=user)
-        .select_related("team", "postmortem", "postmortem__incident")
+        .select_related("team", "owner", "postmortem", "postmortem__incident")
         .annotate(
             closed=SqlCase(
                 When(status__in=OPEN_STATUSES, then=Value(False)),

@@ -78,7 +78,7 @@ def _apply_status(
     reason = (reason or "").strip()
     verification_note = (verification_note or "").strip()
     if status in REASON_REQUIRED and not reason:
-        label = "blocked" if status == Status.BLOCKED else "won't be done"
+        label = "is blocked" if status == Status.BLOCKED else "won't be done"
         raise ValidationError({"status_reason": f"Say why this item {label}."})
     if status == Status.DONE and not verification_note:
         raise ValidationError(

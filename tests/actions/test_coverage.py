@@ -133,7 +133,7 @@ def test_postmortem_panel_inline_form_errors_stay_in_the_panel(
         HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 200  # htmx 2 swaps only 2xx
-    assert "Say why this item blocked" in response.content.decode()
+    assert "Say why this item is blocked" in response.content.decode()
     assert not sev1_postmortem.action_items.exists()
 
 

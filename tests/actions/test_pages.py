@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from actions import services
 from actions.models import ActionItem, Decision, Status
 from postmortems.models import PostmortemStatus, Role, Severity
 from tests import factories
@@ -140,7 +141,7 @@ def test_item_status_blocked_without_reason_shows_the_error(editor_client, edito
         {"status": "blocked", "status_reason": " "},
     )
     assert response.status_code == 400
-    assert "Say why this item blocked" in response.content.decode()
+    assert "Say why this item is blocked" in response.content.decode()
     item.refresh_from_db()
     assert item.status == Status.OPEN
 
@@ -301,3 +302,126 @@ def test_dashboard_runs_a_fixed_number_of_queries(
     assert board.totals["total"]["count"] == 62
     assert len(board.waiting_review) == 30
     assert len(board.overdue_by_owner) == 30
+
+
+def _board_links(board):
+    """Every (count, query) pair the dashboard shows as a link."""
+    yield from ((v["count"], v["query"]) for v in board.totals.values())
+    for row in board.by_team:
+        yield row["open"], row["open_query"]
+        yield row["overdue"], row["overdue_query"]
+        yield row["done"], row["done_query"]
+        yield row["total"], row["total_query"]
+    yield from ((o["count"], o["query"]) for o in board.overdue_by_owner)
+    yield from ((b["count"], b["query"]) for b in board.age_buckets)
+    for quarter in board.on_time_by_quarter:
+        yield quarter["total"], quarter["total_query"]
+        yield quarter["on_time"], quarter["on_time_query"]
+    for category in board.by_category:
+        yield category["open"], category["open_query"]
+        yield category["done"], category["done_query"]
+        yield category["total"], category["total_query"]
+    yield board.high_sev_open["count"], board.high_sev_open["query"]
+
+
+@pytest.mark.parametrize("team_slug", [None, "payments"])
+def test_dashboard_every_number_matches_the_list_it_links_to(
+    editor_client, editor, team, other_team, team_slug
+):
+    """GIVEN items of two teams, open and closed, late and on time, old and new
+    WHEN each number on the dashboard is followed to its filtered list
+    THEN the list holds exactly that many items."""
+    today = timezone.localdate()
+    now = timezone.now()
+    severities = [Severity.SEV0, Severity.SEV1, Severity.SEV2, Severity.SEV3]
+    statuses = list(Status.values)
+    for index in range(40):
+        item_team = team if index % 3 else other_team
+        postmortem = None
+        if index % 4:
+            postmortem = factories.PostmortemFactory(
+                incident__team=item_team,
+                incident__severity=severities[index % 4],
+                status=PostmortemStatus.PUBLISHED,
+            )
+        status = statuses[index % len(statuses)]
+        due = today + dt.timedelta(days=20 - 9 * index)
+        ActionItem.objects.create(
+            title=f"item {index}",
+            team=item_team,
+            owner=editor if index % 5 == 0 else None,
+            category=["detection", "prevention", "process"][index % 3],
+            status=status,
+            status_reason="why",
+            verification_note="ok",
+            postmortem=postmortem,
+            due_date=due,
+            created_at=now - dt.timedelta(days=7 * index),
+            completed_at=now - dt.timedelta(days=9 * index - 3 * (index % 2))
+            if status == Status.DONE
+            else None,
+        )
+    params = {"team": team_slug} if team_slug else {}
+    board = editor_client.get("/actions/dashboard/", params).context["board"]
+    checked = 0
+    for count, query in _board_links(board):
+        listed = editor_client.get(f"/actions/?{query}").context["page"].paginator
+        assert listed.count == count, query
+        checked += 1
+    assert checked > 40
+    assert board.totals["overdue"]["count"] > 0
+
+
+def test_admin_pages_for_action_models_load(client, admin_user, team):
+    item = factories.ActionItemFactory(team=team)
+    client.force_login(admin_user)
+    for url in (
+        "/admin/actions/actionitem/",
+        f"/admin/actions/actionitem/{item.pk}/history/",
+        "/admin/actions/coveragepolicy/",
+        "/admin/actions/coveragepolicy/add/",
+        "/admin/actions/duepolicy/",
+        "/admin/actions/leadershipreview/add/",
+        "/admin/actions/reminderlog/",
+    ):
+        assert client.get(url).status_code == 200, url
+
+
+def test_item_decision_in_an_existing_review_is_listed_on_the_review(client, team):
+    lead = factories.UserFactory(username="lead", role=Role.REVIEWER, teams=[team])
+    review = services.leadership_review_create(
+        date=timezone.localdate(), recorded_by=lead, attendees=[lead]
+    )
+    item = factories.ActionItemFactory(team=team, priority="P2")
+    client.force_login(lead)
+    form = client.get(item.get_absolute_url()).content.decode()
+    assert f'<option value="{review.pk}">' in form
+    response = client.post(
+        reverse("actions:item_decision", args=[item.pk]),
+        {"review": review.pk, "decision": Decision.ESCALATE, "note": "Customer risk"},
+    )
+    assert response.status_code == 302
+    item.refresh_from_db()
+    assert item.priority == "P1"
+    page = client.get(review.get_absolute_url()).content.decode()
+    assert item.title in page and "Escalate" in page
+
+
+@pytest.mark.parametrize("url", ["/actions/mine/", "/actions/export.csv"])
+def test_my_items_and_export_run_a_fixed_number_of_queries(
+    editor_client, editor, team, url, django_assert_max_num_queries
+):
+    factories.ActionItemFactory(team=team, owner=editor)
+
+    def fetch():
+        response = editor_client.get(url)
+        body = getattr(response, "streaming_content", None)
+        return b"".join(body) if body is not None else response.content
+
+    with django_assert_max_num_queries(12) as few:
+        fetch()
+    postmortem = factories.PostmortemFactory(incident__team=team)
+    for _ in range(15):
+        factories.ActionItemFactory(team=team, owner=editor, postmortem=postmortem)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert fetch().count(b"Add alerting on pool saturation") == 16
