@@ -34,7 +34,7 @@ from insights.services.inputs import (
     current_params,
     fingerprint,
     get_embedder,
-    postmortem_text,
+    postmortem_texts,
 )
 from postmortems.models import Postmortem
 
@@ -94,17 +94,7 @@ def postmortem_changed(*, postmortem_id: int) -> InsightRun | None:
     contributing factors); the task runs only if that transaction commits. An
     edit that leaves the text insights reads unchanged queues nothing.
     """
-    postmortem = (
-        Postmortem.objects.filter(pk=postmortem_id)
-        .prefetch_related("contributing_factors")
-        .first()
-    )
-    if postmortem is None:
-        return None
-    text = postmortem_text(
-        postmortem.sections,
-        [f.description for f in postmortem.contributing_factors.all()],
-    )
+    text = postmortem_texts([postmortem_id]).get(postmortem_id, "")
     if not text:
         return None
     unchanged = PostmortemClassification.objects.filter(
@@ -466,18 +456,11 @@ def _save_full_results(
 def _execute_single(run: InsightRun, embedder: Embedder) -> str:
     """Classify one postmortem and find its similar incidents, quickly."""
     started = time.perf_counter()
-    postmortem = (
-        Postmortem.objects.filter(pk=run.postmortem_id)
-        .prefetch_related("contributing_factors")
-        .first()
-    )
+    postmortem = Postmortem.objects.filter(pk=run.postmortem_id).first()
     if postmortem is None:
         _finish(run, RunStatus.SKIPPED, progress=100, progress_note="Postmortem gone")
         return RunStatus.SKIPPED
-    text = postmortem_text(
-        postmortem.sections,
-        [f.description for f in postmortem.contributing_factors.all()],
-    )
+    text = postmortem_texts([postmortem.pk]).get(postmortem.pk, "")
     if not text:
         _finish(run, RunStatus.SKIPPED, progress=100, progress_note="Nothing to read")
         return RunStatus.SKIPPED

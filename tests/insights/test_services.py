@@ -269,3 +269,26 @@ def test_insight_run_execute_rewrites_only_changed_rows(fake_model, corpus_postm
     assert again.status == RunStatus.SUCCEEDED
     assert (again.counts["rows_written"], again.counts["similar_rewritten"]) == (0, 0)
     assert _classes() and SimilarPostmortem.objects.count() == 8 * 5
+
+
+def test_postmortem_texts_add_confirmed_findings_root_causes(make_postmortem):
+    from postmortems.models import RootCauseVerdict
+    from tests import factories
+
+    postmortem = make_postmortem(
+        "Disk full.", factors=[("detection_gap", "No disk alert.")]
+    )
+    factories.FindingFactory(
+        incident=postmortem.incident,
+        root_cause="Log rotation disabled by the base image.",
+        verdict=RootCauseVerdict.CONFIRMED,
+    )
+    factories.FindingFactory(
+        incident=postmortem.incident,
+        root_cause="A refuted guess.",
+        verdict=RootCauseVerdict.REFUTED,
+    )
+    text = services.postmortem_texts([postmortem.pk])[postmortem.pk]
+    assert text == (
+        "Disk full.\n\nNo disk alert.\n\nLog rotation disabled by the base image."
+    )
