@@ -21,6 +21,9 @@ router.register(
 )
 router.register("insight-runs", insights_api.InsightRunViewSet, basename="insight-run")
 
+# An unknown URL under /api/ answers JSON, as the API's clients expect.
+handler404 = "kb.views.not_found"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
