@@ -16,7 +16,6 @@ OUT = Path(__file__).resolve().parent / "screenshots"
 PAGES = {
     "insights-report": "/insights/",
     "actions-dashboard": "/actions/dashboard/",
-    "incidents": "/incidents/",
 }
 
 

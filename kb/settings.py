@@ -250,6 +250,8 @@ SITE_URL = env.str("KB_SITE_URL", default="http://127.0.0.1:8000")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
+        # Machines (analyzers, Alertmanager...): only views that opt in accept keys.
+        "postmortems.findings.auth.ApiKeyAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": [
@@ -259,9 +261,17 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_RATES": {},
+    "DEFAULT_THROTTLE_RATES": {
+        # Per API key (postmortems.findings.auth.ApiKeyRateThrottle).
+        "findings": env.str("KB_API_RATE_FINDINGS", default="1200/min"),
+        "integrations": env.str("KB_API_RATE_INTEGRATIONS", default="1200/min"),
+    },
     "EXCEPTION_HANDLER": "postmortems.audit.api_exception_handler",
 }
+# Machine API bodies (findings batches, webhooks): larger bodies get 413.
+KB_API_MAX_BODY_BYTES = env_int("KB_API_MAX_BODY_BYTES", 10 * 1024 * 1024)
+# PagerDuty v3 webhook signing secrets; several while rotating.
+KB_PAGERDUTY_WEBHOOK_SECRETS = env_list("KB_PAGERDUTY_WEBHOOK_SECRETS", [])
 SPECTACULAR_SETTINGS = {
     "TITLE": "Hindsight API",
     "DESCRIPTION": "Postmortems, action items, analyzer findings and insights.",
@@ -270,6 +280,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Name the findings API's enums, so they never collide with other "severity",
+    # "status" or "kind" fields (drf_spectacular.W001).
+    "ENUM_NAME_OVERRIDES": {
+        "FindingSeverityEnum": "postmortems.models.finding.FindingSeverity",
+        "FindingSourceEnum": "postmortems.models.finding.FindingSource",
+        "EvidenceKindEnum": "postmortems.models.finding.EvidenceKind",
+        "SuggestionKindEnum": "postmortems.models.finding.SuggestionKind",
+        "SuggestionCategoryEnum": "postmortems.models.finding.SuggestionCategory",
+        "AlertStatusEnum": [("firing", "firing"), ("resolved", "resolved")],
+    },
 }
 
 # Celery. The default broker keeps messages in files under var/ so a real worker
@@ -311,6 +331,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "postmortems.outbox_relay",
         "schedule": 60.0,
         "options": {"expires": 50},
+    },
+    "purge-idempotency-records": {
+        "task": "postmortems.findings.purge_idempotency_records",
+        "schedule": 3600.0,
+        "options": {"expires": 1800},
     },
     # Action-item reminders each morning; expires well before the next day's run.
     "action-item-reminders": {

@@ -9,6 +9,7 @@ from actions.api import ActionItemViewSet
 from insights import api as insights_api
 from kb import views
 from postmortems import api as postmortems_api
+from postmortems.findings import api as findings_api
 
 router = DefaultRouter()
 router.register("teams", postmortems_api.TeamViewSet, basename="team")
@@ -20,6 +21,22 @@ router.register(
     "failure-classes", insights_api.FailureClassViewSet, basename="failure-class"
 )
 router.register("insight-runs", insights_api.InsightRunViewSet, basename="insight-run")
+router.register("findings", findings_api.FindingViewSet, basename="finding")
+router.register(
+    "integrations/alertmanager",
+    findings_api.AlertmanagerWebhookViewSet,
+    basename="integration-alertmanager",
+)
+router.register(
+    "integrations/pagerduty",
+    findings_api.PagerDutyWebhookViewSet,
+    basename="integration-pagerduty",
+)
+router.register(
+    "integrations/robusta",
+    findings_api.RobustaWebhookViewSet,
+    basename="integration-robusta",
+)
 
 # An unknown URL under /api/ answers JSON, as the API's clients expect.
 handler404 = "kb.views.not_found"

@@ -30,7 +30,8 @@ RELAY_GRACE = dt.timedelta(seconds=30)
 def enqueue(task: Task, /, **kwargs) -> OutboxTask:
     """Record ``task(**kwargs)`` with the current transaction; send it on commit."""
     row = OutboxTask.objects.create(task_name=task.name, kwargs=kwargs)
-    transaction.on_commit(lambda: send(row.pk))
+    # The hook already knows what to send: no read of the row on the hot path.
+    transaction.on_commit(lambda: _publish(row.pk, task.name, kwargs))
     return row
 
 
@@ -39,18 +40,22 @@ def send(outbox_id: int) -> bool:
     row = OutboxTask.objects.filter(pk=outbox_id).first()
     if row is None:
         return True  # already sent by someone else
-    task = current_app.tasks[row.task_name]
+    return _publish(row.pk, row.task_name, row.kwargs)
+
+
+def _publish(outbox_id: int, task_name: str, kwargs: dict) -> bool:
+    task = current_app.tasks[task_name]
     try:
-        task.apply_async(kwargs=row.kwargs, retry=False)
+        task.apply_async(kwargs=kwargs, retry=False)
     except BROKER_ERRORS as exc:
         logger.warning(
-            "Broker unavailable; %s stays pending in the outbox: %s", row.task_name, exc
+            "Broker unavailable; %s stays pending in the outbox: %s", task_name, exc
         )
-        OutboxTask.objects.filter(pk=row.pk).update(
+        OutboxTask.objects.filter(pk=outbox_id).update(
             attempts=F("attempts") + 1, last_error=f"{exc.__class__.__name__}: {exc}"
         )
         return False
-    OutboxTask.objects.filter(pk=row.pk).delete()
+    OutboxTask.objects.filter(pk=outbox_id).delete()
     return True
 
 

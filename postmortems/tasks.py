@@ -3,6 +3,10 @@
 from celery import shared_task
 
 from postmortems import outbox
+from postmortems.findings.tasks import (  # noqa: F401 - registers them
+    findings_follow_up,
+    idempotency_records_purge,
+)
 
 
 @shared_task(name="postmortems.outbox_relay", ignore_result=True)

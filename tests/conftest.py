@@ -1,5 +1,8 @@
 """Fixtures shared by every test."""
 
+import os
+import tempfile
+
 import pytest
 
 from postmortems.models import Role
@@ -18,6 +21,24 @@ def pytest_collection_modifyitems(items):
             item.add_marker(
                 pytest.mark.django_db(**marker.kwargs, serialized_rollback=True)
             )
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """On SQLite, test against a file, not Django's shared-cache in-memory database.
+
+    Shared-cache SQLite locks whole tables and answers "database table is locked"
+    at once (busy timeouts do not apply), so tests that write from several threads
+    (tests/postmortems/test_findings_concurrency.py) would fail for a reason
+    production never meets. A file with WAL behaves like the real db.sqlite3.
+    """
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        database.setdefault("TEST", {})["NAME"] = os.path.join(
+            tempfile.gettempdir(), f"hindsight-test-{os.getpid()}.sqlite3"
+        )
 
 
 @pytest.fixture(autouse=True)
@@ -161,3 +182,32 @@ def starter_templates(db):
 
     migration = importlib.import_module("postmortems.migrations.0002_starter_templates")
     migration.create_templates(apps, None)
+
+
+# Findings and API keys (postmortems.findings).
+@pytest.fixture
+def make_api_key(db):
+    """``make_api_key(team, scopes=[...], **fields)`` -> (ApiKey, secret)."""
+    from postmortems.findings.services import api_key_create
+
+    def _make(team, scopes=("findings:write",), name="analyzer", **fields):
+        api_key, secret = api_key_create(name=name, team=team, scopes=list(scopes))
+        if fields:
+            for attribute, value in fields.items():
+                setattr(api_key, attribute, value)
+            api_key.save()
+        return api_key, secret
+
+    return _make
+
+
+@pytest.fixture
+def findings_key(team, make_api_key):
+    """The secret of a findings:write key of the ``team`` fixture."""
+    return make_api_key(team, scopes=["findings:write"])[1]
+
+
+@pytest.fixture
+def alerts_key(team, make_api_key):
+    """The secret of an alerts:write key of the ``team`` fixture."""
+    return make_api_key(team, scopes=["alerts:write"], name="alertmanager")[1]

@@ -11,6 +11,8 @@ from postmortems.models import (
     Comment,
     ContributingFactor,
     ContributingFactorKind,
+    Finding,
+    FindingSource,
     Hypothesis,
     HypothesisTrack,
     Incident,
@@ -176,3 +178,24 @@ class CommentFactory(factory.django.DjangoModelFactory):
     postmortem = factory.SubFactory(PostmortemFactory)
     author = factory.SubFactory(UserFactory)
     body = factory.Sequence(lambda n: f"Could we add the pool graph here? {n}")
+
+
+class FindingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Finding
+
+    incident = factory.SubFactory(IncidentFactory)
+    team = factory.LazyAttribute(lambda o: o.incident.team)
+    source = FindingSource.API
+    analyzer = "api-tracer"
+    analyzer_version = "2.1.0"
+    fingerprint = factory.Sequence(lambda n: f"fp-{n}")
+    dedupe_key = factory.LazyAttribute(lambda o: f"{o.analyzer}:{o.fingerprint}")
+    severity = "high"
+    title = factory.Sequence(lambda n: f"Checkout p99 latency above SLO {n}")
+    summary = "p99 latency rose from 300 ms to 4 s after the 10:02 deploy."
+    root_cause = "Connection pool exhausted on payments-api."
+    first_seen_at = factory.LazyAttribute(
+        lambda o: o.incident.detected_at or o.incident.started_at
+    )
+    last_seen_at = factory.LazyAttribute(lambda o: o.first_seen_at)

@@ -47,48 +47,52 @@ def postmortem_submit_view(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(postmortem)
 
 
-@require_POST
-def postmortem_approve_view(request: HttpRequest, pk: int) -> HttpResponse:
+def _transition_view(
+    request: HttpRequest, pk: int, service, success: str, *, with_comment: bool
+) -> HttpResponse:
+    """Run one workflow service for a POST; report the outcome as a message."""
     postmortem = get_visible_postmortem(request, pk)
+    extra = {"comment": request.POST.get("comment", "")} if with_comment else {}
     try:
-        postmortem_approve(
-            postmortem=postmortem,
-            actor=request.user,
-            comment=request.POST.get("comment", ""),
-        )
+        service(postmortem=postmortem, actor=request.user, **extra)
     except ValidationError as exc:
         messages.error(request, _error_text(exc))
     else:
-        messages.success(request, "Approved. The author can publish it now.")
+        messages.success(request, success)
     return redirect(postmortem)
+
+
+@require_POST
+def postmortem_approve_view(request: HttpRequest, pk: int) -> HttpResponse:
+    return _transition_view(
+        request,
+        pk,
+        postmortem_approve,
+        "Approved. The author can publish it now.",
+        with_comment=True,
+    )
 
 
 @require_POST
 def postmortem_send_back_view(request: HttpRequest, pk: int) -> HttpResponse:
-    postmortem = get_visible_postmortem(request, pk)
-    try:
-        postmortem_send_back(
-            postmortem=postmortem,
-            actor=request.user,
-            comment=request.POST.get("comment", ""),
-        )
-    except ValidationError as exc:
-        messages.error(request, _error_text(exc))
-    else:
-        messages.success(request, "Sent back to draft with your comment.")
-    return redirect(postmortem)
+    return _transition_view(
+        request,
+        pk,
+        postmortem_send_back,
+        "Sent back to draft with your comment.",
+        with_comment=True,
+    )
 
 
 @require_POST
 def postmortem_publish_view(request: HttpRequest, pk: int) -> HttpResponse:
-    postmortem = get_visible_postmortem(request, pk)
-    try:
-        postmortem_publish(postmortem=postmortem, actor=request.user)
-    except ValidationError as exc:
-        messages.error(request, _error_text(exc))
-    else:
-        messages.success(request, "Published. Everyone can read it now.")
-    return redirect(postmortem)
+    return _transition_view(
+        request,
+        pk,
+        postmortem_publish,
+        "Published. Everyone can read it now.",
+        with_comment=False,
+    )
 
 
 @require_POST

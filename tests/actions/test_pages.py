@@ -373,11 +373,11 @@ def test_dashboard_every_number_matches_the_list_it_links_to(
 
 
 def test_admin_pages_for_action_models_load(client, admin_user, team):
-    factories.ActionItemFactory(team=team)
+    item = factories.ActionItemFactory(team=team)
     client.force_login(admin_user)
     for url in (
         "/admin/actions/actionitem/",
-        "/admin/actions/actionitem/1/history/",
+        f"/admin/actions/actionitem/{item.pk}/history/",
         "/admin/actions/coveragepolicy/",
         "/admin/actions/coveragepolicy/add/",
         "/admin/actions/duepolicy/",

@@ -29,13 +29,19 @@ def broker_down():
     """Point Celery at a port where nothing listens, with eager mode off."""
     from kb.celery import app
 
-    original_url, original_eager = app.conf.broker_url, app.conf.task_always_eager
-    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    saved = {
+        key: app.conf[key]
+        for key in ("broker_url", "broker_write_url", "task_always_eager")
+    }
+    app.conf.broker_url = app.conf.broker_write_url = "redis://127.0.0.1:1/0"
     app.conf.task_always_eager = False
+    # Forget pooled connections to the real broker (CI runs this suite on Redis).
     app._pool = None
+    app.amqp._producer_pool = None
     yield
-    app.conf.broker_url, app.conf.task_always_eager = original_url, original_eager
+    app.conf.update(saved)
     app._pool = None
+    app.amqp._producer_pool = None
 
 
 def _age(row: OutboxTask) -> None:

@@ -24,3 +24,14 @@ class Command(BaseCommand):
                 f"{result.action_items} action items, {confirmed} classes confirmed."
             )
         )
+        # Analyzer findings on the demo incidents (postmortems.findings.demo).
+        from postmortems.findings.demo import load_demo_findings
+
+        findings = load_demo_findings()
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo findings: {findings.findings} from "
+                f"{len(findings.analyzers)} analyzers on {findings.incidents} "
+                "incidents."
+            )
+        )

@@ -1,0 +1,279 @@
+"""Serializers for findings: output for the read API, and the documented shapes of
+what the ingestion endpoints accept and answer (the OpenAPI schema).
+
+Ingestion itself validates with ``validation.py`` (speed; see its docstring) and the
+integration parsers; the input serializers here describe the same fields.
+"""
+
+from rest_framework import serializers
+
+from postmortems.findings import validation
+from postmortems.models import (
+    EvidenceKind,
+    Finding,
+    FindingSeverity,
+    FindingSource,
+    SuggestionCategory,
+    SuggestionKind,
+)
+
+ALERT_STATUSES = [("firing", "firing"), ("resolved", "resolved")]
+
+# -- Read API -----------------------------------------------------------------------
+
+
+class FindingRootCauseSerializer(serializers.Serializer):
+    text = serializers.CharField()
+    failure_class = serializers.CharField(allow_blank=True)
+    confidence = serializers.FloatField(allow_null=True)
+    verdict = serializers.CharField(allow_blank=True)
+
+
+class FindingSerializer(serializers.ModelSerializer):
+    incident_id = serializers.IntegerField(read_only=True)
+    service = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    parent_id = serializers.IntegerField(read_only=True, allow_null=True)
+    root_cause = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Finding
+        fields = [
+            "id",
+            "dedupe_key",
+            "source",
+            "analyzer",
+            "analyzer_version",
+            "fingerprint",
+            "incident_id",
+            "service",
+            "severity",
+            "title",
+            "summary",
+            "root_cause",
+            "evidence",
+            "suggested_actions",
+            "started_at",
+            "ended_at",
+            "parent_id",
+            "parent_key",
+            "first_seen_at",
+            "last_seen_at",
+        ]
+        read_only_fields = fields
+
+    def get_root_cause(self, finding: Finding) -> FindingRootCauseSerializer:
+        return {
+            "text": finding.root_cause,
+            "failure_class": finding.root_cause_class,
+            "confidence": finding.root_cause_confidence,
+            "verdict": finding.verdict,
+        }
+
+
+class FindingDetailSerializer(FindingSerializer):
+    class Meta(FindingSerializer.Meta):
+        fields = [*FindingSerializer.Meta.fields, "meta", "raw"]
+        read_only_fields = fields
+
+
+# -- Native ingestion (documentation of validation.py) -----------------------------
+
+
+class RootCauseInputSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=20000)
+    failure_class = serializers.SlugField(max_length=64, required=False)
+    confidence = serializers.FloatField(min_value=0, max_value=1, required=False)
+
+
+class EvidenceInputSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=EvidenceKind.choices)
+    title = serializers.CharField(max_length=200, required=False)
+    url = serializers.URLField(
+        max_length=2000, required=False, help_text="http or https only."
+    )
+    excerpt = serializers.CharField(max_length=10000, required=False)
+    data = serializers.JSONField(required=False, help_text="Free JSON.")
+
+
+class SuggestedActionInputSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=SuggestionKind.choices)
+    title = serializers.CharField(max_length=200)
+    target = serializers.CharField(
+        max_length=500,
+        required=False,
+        help_text="What to act on: a commit, a config key, a bug tracker project.",
+    )
+    category = serializers.ChoiceField(
+        choices=SuggestionCategory.choices,
+        required=False,
+        help_text="Default: mitigation for reverts and rollbacks, else prevention.",
+    )
+
+
+class FindingInputSerializer(serializers.Serializer):
+    """One finding. Unknown extra fields are accepted and kept in the raw payload."""
+
+    analyzer = serializers.CharField(max_length=100)
+    analyzer_version = serializers.CharField(max_length=50, required=False)
+    fingerprint = serializers.CharField(
+        max_length=200,
+        help_text="Stable per finding; analyzer + fingerprint is the dedupe key.",
+    )
+    incident_id = serializers.IntegerField(
+        required=False, help_text="The incident, by id; or use incident_key."
+    )
+    incident_key = serializers.CharField(
+        max_length=500,
+        required=False,
+        help_text="An outside key (e.g. an Alertmanager groupKey). Unknown keys open "
+        "a new incident when the API key's team allows it.",
+    )
+    incident_source = serializers.ChoiceField(
+        choices=FindingSource.choices,
+        required=False,
+        help_text='Where incident_key comes from (default "api").',
+    )
+    service = serializers.SlugField(max_length=50, required=False)
+    severity = serializers.ChoiceField(choices=FindingSeverity.choices, required=False)
+    title = serializers.CharField(max_length=300)
+    summary = serializers.CharField(max_length=20000, required=False)
+    root_cause = RootCauseInputSerializer(required=False)
+    evidence = serializers.ListField(
+        child=EvidenceInputSerializer(),
+        required=False,
+        max_length=validation.MAX_EVIDENCE,
+    )
+    started_at = serializers.DateTimeField(required=False)
+    ended_at = serializers.DateTimeField(required=False)
+    parent_id = serializers.IntegerField(required=False)
+    parent_dedupe_key = serializers.CharField(
+        max_length=340,
+        required=False,
+        help_text="The parent finding's dedupe key (analyzer:fingerprint); it may "
+        "arrive later.",
+    )
+    suggested_actions = serializers.ListField(
+        child=SuggestedActionInputSerializer(),
+        required=False,
+        max_length=validation.MAX_ACTIONS,
+    )
+
+
+class FindingBatchInputSerializer(serializers.Serializer):
+    findings = serializers.ListField(
+        child=FindingInputSerializer(), min_length=1, max_length=validation.MAX_BATCH
+    )
+
+
+class IngestedFindingSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    id = serializers.IntegerField()
+    dedupe_key = serializers.CharField()
+    incident_id = serializers.IntegerField()
+    created = serializers.BooleanField()
+
+
+class FindingIngestSingleResponseSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    dedupe_key = serializers.CharField()
+    incident_id = serializers.IntegerField()
+    created = serializers.BooleanField()
+    incidents_opened = serializers.ListField(child=serializers.IntegerField())
+
+
+class FindingIngestBatchResponseSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    incidents_opened = serializers.ListField(child=serializers.IntegerField())
+    findings = IngestedFindingSerializer(many=True)
+
+
+class FindingItemErrorsSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    errors = serializers.DictField(help_text="Field name to messages (nested).")
+
+
+class FindingsErrorSerializer(serializers.Serializer):
+    error = serializers.CharField(help_text="A stable code, e.g. invalid, bad_json.")
+    detail = serializers.CharField()
+    items = FindingItemErrorsSerializer(
+        many=True, required=False, help_text="Per item, per field (batch errors)."
+    )
+    errors = serializers.DictField(
+        required=False, help_text="Per field (integration payload errors)."
+    )
+
+
+# -- Integrations (documentation of what the tools send) ---------------------------
+
+
+class AlertmanagerAlertSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=ALERT_STATUSES)
+    labels = serializers.DictField(child=serializers.CharField())
+    annotations = serializers.DictField(child=serializers.CharField())
+    startsAt = serializers.DateTimeField()  # noqa: N815 - the tool's field name
+    endsAt = serializers.DateTimeField()  # noqa: N815
+    generatorURL = serializers.CharField()  # noqa: N815
+    fingerprint = serializers.CharField()
+
+
+class AlertmanagerWebhookSerializer(serializers.Serializer):
+    """Alertmanager's webhook_config payload, version 4, exactly as sent."""
+
+    version = serializers.CharField()
+    groupKey = serializers.CharField()  # noqa: N815
+    truncatedAlerts = serializers.IntegerField()  # noqa: N815
+    status = serializers.ChoiceField(choices=ALERT_STATUSES)
+    receiver = serializers.CharField()
+    groupLabels = serializers.DictField(child=serializers.CharField())  # noqa: N815
+    commonLabels = serializers.DictField(child=serializers.CharField())  # noqa: N815
+    commonAnnotations = serializers.DictField(  # noqa: N815
+        child=serializers.CharField()
+    )
+    externalURL = serializers.CharField()  # noqa: N815
+    alerts = AlertmanagerAlertSerializer(many=True)
+
+
+class PagerDutyEventSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    event_type = serializers.CharField(help_text="e.g. incident.triggered")
+    resource_type = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+    agent = serializers.JSONField(allow_null=True)
+    client = serializers.JSONField(allow_null=True)
+    data = serializers.JSONField(help_text="The incident object for incident.*.")
+
+
+class PagerDutyWebhookSerializer(serializers.Serializer):
+    """A PagerDuty v3 webhook: one event per POST."""
+
+    event = PagerDutyEventSerializer()
+
+
+class RobustaFindingSerializer(serializers.Serializer):
+    """A Robusta finding from the webhook sink (format: json); keys past the sink's
+    size_limit may be missing."""
+
+    title = serializers.CharField()
+    description = serializers.CharField(required=False)
+    cluster_name = serializers.CharField(required=False)
+    severity = serializers.CharField(required=False, help_text="DEBUG/INFO/LOW/HIGH")
+    source = serializers.CharField(required=False)
+    finding_type = serializers.CharField(required=False)
+    aggregation_key = serializers.CharField(required=False)
+    fingerprint = serializers.CharField(required=False)
+    starts_at = serializers.DateTimeField(required=False, allow_null=True)
+    ends_at = serializers.DateTimeField(required=False, allow_null=True)
+    id = serializers.CharField(required=False)
+    service_key = serializers.CharField(required=False)
+    subject = serializers.JSONField(required=False)
+    links = serializers.JSONField(required=False)
+    enrichments = serializers.JSONField(required=False)
+
+
+class IntegrationResponseSerializer(serializers.Serializer):
+    status = serializers.CharField(help_text='"ok", or "ignored" (202).')
+    incident_id = serializers.IntegerField(allow_null=True)
+    incident_opened = serializers.BooleanField()
+    findings = serializers.ListField(child=serializers.IntegerField())
+    detail = serializers.CharField(required=False)

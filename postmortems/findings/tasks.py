@@ -1,0 +1,28 @@
+"""Celery tasks for findings: thin, idempotent, ids as arguments."""
+
+import logging
+
+from celery import shared_task
+from django.db import OperationalError
+
+from postmortems.findings import services
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(
+    name="postmortems.findings.follow_up",
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def findings_follow_up(*, finding_ids: list[int]) -> str:
+    """Timeline entries, service links, draft suggestions and past-incident matches."""
+    return services.findings_follow_up(finding_ids=finding_ids)
+
+
+@shared_task(name="postmortems.findings.purge_idempotency_records")
+def idempotency_records_purge() -> str:
+    """Forget Idempotency-Key responses older than a day."""
+    deleted = services.idempotency_records_purge()
+    return f"purged {deleted} idempotency records"
