@@ -1,6 +1,11 @@
 """The authorisation matrix, kept as data: every URL pattern x every role x own-team
 and other-team objects, with the status each request must get.
 
+Roles are the people (anonymous, viewer, editor, reviewer, admin) and an API key
+of each scope (key-findings, key-alerts, key-read; owned by the own team). A policy
+that does not name the key roles treats them as anonymous: a key is only accepted
+by the machine endpoints written for it (postmortems/findings/auth.py).
+
 A route names the catalogue objects its URL is built from (tests/kb/catalogue.py)
 and, per HTTP method, a policy and the status an allowed request gets ("ok": for a
 write that is the answer to its (usually empty, so invalid) body). A policy maps
@@ -164,6 +169,59 @@ POLICIES: dict[str, dict] = {
         "reviewer": (OK, 404),
         "admin": OK,
     },
+    # Finding actions: the incident's editors; incidents are readable by everyone,
+    # so another team's finding is a 403 (nothing private to hide).
+    "incident-team-reviewer": {
+        "anonymous": LOGIN,
+        "viewer": 403,
+        "editor": 403,
+        "reviewer": (OK, 403),
+        "admin": OK,
+    },
+    # The machine API (findings, webhooks): API keys by scope; no key is a 401
+    # with a WWW-Authenticate challenge.
+    "machine-read": {
+        "anonymous": 401,
+        "viewer": OK,
+        "editor": OK,
+        "reviewer": OK,
+        "admin": OK,
+        "key-findings": 403,
+        "key-alerts": 403,
+        "key-read": OK,
+    },
+    # A key reads its own team's findings only; people read every finding.
+    "machine-read-team": {
+        "anonymous": 401,
+        "viewer": OK,
+        "editor": OK,
+        "reviewer": OK,
+        "admin": OK,
+        "key-findings": 403,
+        "key-alerts": 403,
+        "key-read": (OK, 404),
+    },
+    "machine-findings-write": {
+        "anonymous": 401,
+        "viewer": 403,
+        "editor": 403,
+        "reviewer": 403,
+        "admin": 403,
+        "key-findings": OK,
+        "key-alerts": 403,
+        "key-read": 403,
+    },
+    # Webhooks take API keys only: a browser session is not a credential there.
+    "machine-alerts-write": {
+        "anonymous": 401,
+        "viewer": 401,
+        "editor": 401,
+        "reviewer": 401,
+        "admin": 401,
+        "key-findings": 403,
+        "key-alerts": OK,
+        "key-read": 403,
+    },
 }
 
 
@@ -178,6 +236,8 @@ class Route:
     # Body of the write (catalogue object names in braces become their pk/slug).
     body: dict = dataclasses.field(default_factory=dict)
     api: bool = False
+    # Sign the body as PagerDuty does (X-PagerDuty-Signature).
+    signed: bool = False
 
     @property
     def team_scoped(self) -> bool:
@@ -190,8 +250,8 @@ def page(name, objects=None, body=None, **methods) -> Route:
     return Route(name, objects or {}, methods, body or {})
 
 
-def api(name, objects=None, body=None, **methods) -> Route:
-    return Route(name, objects or {}, methods, body or {}, api=True)
+def api(name, objects=None, body=None, signed=False, **methods) -> Route:
+    return Route(name, objects or {}, methods, body or {}, api=True, signed=signed)
 
 
 READ = ("page-read", 200)
@@ -201,6 +261,8 @@ ENTRY = {"pk": "incident", "entry_pk": "entry"}
 DRAFT = {"pk": "draft"}
 ITEM = {"pk": "item"}
 CLASS = {"slug": "failure_class"}
+FINDING = {"pk": "finding"}
+SUGGESTION = {"pk": "suggestion"}
 
 ROUTES = [
     # kb ------------------------------------------------------------------------
@@ -311,6 +373,35 @@ ROUTES = [
     page("postmortems:postmortem_history", DRAFT, GET=("private-draft", 200)),
     page("postmortems:postmortem_export_markdown", DRAFT, GET=("private-draft", 200)),
     page("postmortems:postmortem_print", DRAFT, GET=("private-draft", 200)),
+    # postmortems: analyzer findings ------------------------------------------------
+    page("postmortems:analyzer_scorecards", GET=READ),
+    page("postmortems:incident_findings", INC, GET=READ),
+    page("postmortems:finding_detail", FINDING, GET=READ),
+    page(
+        "postmortems:finding_add_to_timeline",
+        FINDING,
+        GET=POST_ONLY,
+        POST=("incident-team-write", 302),
+    ),
+    page(
+        "postmortems:finding_verdict",
+        FINDING,
+        body={"verdict": "confirmed"},
+        GET=POST_ONLY,
+        POST=("incident-team-reviewer", 302),
+    ),
+    page(
+        "postmortems:finding_suggestion_accept",
+        SUGGESTION,
+        GET=POST_ONLY,
+        POST=("incident-team-write", 302),
+    ),
+    page(
+        "postmortems:finding_suggestion_dismiss",
+        SUGGESTION,
+        GET=POST_ONLY,
+        POST=("incident-team-write", 302),
+    ),
     # actions -------------------------------------------------------------------------
     page("actions:item_list", GET=READ),
     page("actions:item_export", GET=READ),
@@ -420,6 +511,16 @@ ROUTES = [
     api("insight-run-list", GET=("api-read", 200)),
     api("insight-run-detail", {"pk": "insight_run"}, GET=("api-read", 200)),
     api("insight-run-start", POST=("api-editor", 202)),
+    # The machine API: an empty body is a 400 for an allowed key.
+    api(
+        "finding-list",
+        GET=("machine-read", 200),
+        POST=("machine-findings-write", 400),
+    ),
+    api("finding-detail", FINDING, GET=("machine-read-team", 200)),
+    api("integration-alertmanager-list", POST=("machine-alerts-write", 400)),
+    api("integration-pagerduty-list", signed=True, POST=("machine-alerts-write", 400)),
+    api("integration-robusta-list", POST=("machine-alerts-write", 400)),
 ]
 
 MATRIX = {route.name: route for route in ROUTES}
@@ -427,7 +528,9 @@ MATRIX = {route.name: route for route in ROUTES}
 
 def expected(policy: str, role: str, case: str, ok: int):
     """The status (or LOGIN) a role must get for an object of ``case``."""
-    value = POLICIES[policy][role]
+    rules = POLICIES[policy]
+    # API keys are anonymous to everything not written for machines.
+    value = rules.get(role, rules["anonymous"])
     if isinstance(value, tuple):
         value = value[0] if case in ("own", "none") else value[1]
     return ok if value == OK else value

@@ -12,16 +12,41 @@ from django.urls import reverse
 
 from actions.models import LeadershipReview
 from insights.models import ClassStatus, FailureClass, InsightRun
-from postmortems.models import PostmortemStatus, Role
+from postmortems.findings.services import api_key_create
+from postmortems.models import (
+    FindingSuggestion,
+    PostmortemStatus,
+    Role,
+    SuggestionCategory,
+    SuggestionKind,
+)
 from tests import factories
 
 OWN, OTHER, NONE = "own", "other", "none"
 TEAM_CASES = (OWN, OTHER)
 SESSION_ROLES = ("anonymous", "viewer", "editor", "reviewer", "admin")
+# An API key of each scope, all owned by the own team.
+KEY_SCOPES = {
+    "key-findings": "findings:write",
+    "key-alerts": "alerts:write",
+    "key-read": "read",
+}
+ROLES = SESSION_ROLES + tuple(KEY_SCOPES)
 # Catalogue objects that belong to a team: routes built from them are checked with
 # the own team's object and with the other team's.
 TEAM_OBJECTS = frozenset(
-    ("team", "service", "incident", "entry", "draft", "in_review", "approved", "item")
+    (
+        "team",
+        "service",
+        "incident",
+        "entry",
+        "draft",
+        "in_review",
+        "approved",
+        "item",
+        "finding",
+        "suggestion",
+    )
 )
 
 
@@ -38,11 +63,14 @@ class TeamObjects:
     in_review: object
     approved: object
     item: object
+    finding: object
+    suggestion: object
 
 
 @dataclasses.dataclass
 class Catalogue:
     users: dict
+    keys: dict  # key role -> secret
     cases: dict  # OWN / OTHER -> TeamObjects
     failure_class: object
     merge_target: object
@@ -73,6 +101,14 @@ def _team_objects(team, author, reviewer) -> TeamObjects:
         )
 
     draft = postmortem(PostmortemStatus.DRAFT)
+    finding = factories.FindingFactory(incident=incident, service=service)
+    suggestion = FindingSuggestion.objects.create(
+        finding=finding,
+        dedupe_key=f"{team.slug}-revert",
+        kind=SuggestionKind.REVERT_CHANGE,
+        title="Revert the pool size change",
+        category=SuggestionCategory.MITIGATION,
+    )
     return TeamObjects(
         team=team,
         service=service,
@@ -82,6 +118,8 @@ def _team_objects(team, author, reviewer) -> TeamObjects:
         in_review=postmortem(PostmortemStatus.IN_REVIEW),
         approved=postmortem(PostmortemStatus.APPROVED),
         item=factories.ActionItemFactory(team=team, postmortem=draft, owner=author),
+        finding=finding,
+        suggestion=suggestion,
     )
 
 
@@ -116,8 +154,13 @@ def build_catalogue() -> Catalogue:
             ("sec-bad-deploy", "Bad deploy"),
         )
     )
+    keys = {
+        role: api_key_create(name=role, team=own, scopes=[scope])[1]
+        for role, scope in KEY_SCOPES.items()
+    }
     return Catalogue(
         users=users,
+        keys=keys,
         cases=cases,
         failure_class=failure_class,
         merge_target=merge_target,

@@ -8,8 +8,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests.kb.authz_matrix import LOGIN, MATRIX, ROUTES, expected
-from tests.kb.catalogue import NONE, SESSION_ROLES, TEAM_CASES, build_catalogue
-from tests.kb.matrix_client import Rollback, send
+from tests.kb.catalogue import NONE, ROLES, SESSION_ROLES, TEAM_CASES, build_catalogue
+from tests.kb.matrix_client import PAGERDUTY_SECRET, Rollback, send
 
 pytestmark = pytest.mark.django_db
 
@@ -71,12 +71,17 @@ def _check(catalogue, route, method, role, case) -> str | None:
     return None
 
 
+@pytest.fixture(autouse=True)
+def _pagerduty_secret(settings):
+    settings.KB_PAGERDUTY_WEBHOOK_SECRETS = [PAGERDUTY_SECRET]
+
+
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
 def test_authz_matrix(route):
     catalogue = build_catalogue()
     problems = []
     for method in route.methods:
-        for role in SESSION_ROLES:
+        for role in ROLES:
             for case in _cases(route):
                 # Each request sees the catalogue as built: writes are rolled back.
                 try:
