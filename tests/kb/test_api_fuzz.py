@@ -89,6 +89,21 @@ def _session(user) -> dict:
     }
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """Schemathesis calls the real WSGI handler, whose request signals close "old"
+    database connections; that would close the test's own transaction (Django's
+    test client disconnects the same handler for the same reason)."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
 def catalogue(db):
     # Gives generated ids something to find (own and other team's objects).
@@ -108,6 +123,7 @@ def catalogue(db):
             "action-items": [objs.item.pk for objs in teams],
             "failure-classes": [catalogue.failure_class.slug],
             "insight-runs": [catalogue.insight_run.pk],
+            "findings": [objs.finding.pk for objs in teams],
         }
     )
     return catalogue
@@ -133,6 +149,25 @@ def test_api_fuzz_signed_in_as_admin(case, admin_session):
 @FUZZ
 def test_api_fuzz_signed_in_as_editor(case, editor_session):
     case.call_and_validate(checks=RESPONSE_CHECKS, **editor_session)
+
+
+@pytest.fixture
+def api_key_auth(catalogue):
+    """A machine with every scope, so each machine endpoint gets past the scopes."""
+    from postmortems.findings.services import api_key_create
+
+    team = catalogue.cases["own"].team
+    _, secret = api_key_create(
+        name="fuzzer", team=team, scopes=["findings:write", "alerts:write", "read"]
+    )
+    return {"headers": {"Authorization": f"Api-Key {secret}"}}
+
+
+@schema.parametrize()
+@FUZZ
+def test_api_fuzz_with_an_api_key(case, api_key_auth, settings):
+    settings.KB_PAGERDUTY_WEBHOOK_SECRETS = ["fuzz-secret"]
+    case.call_and_validate(checks=RESPONSE_CHECKS, **api_key_auth)
 
 
 @schema.parametrize()

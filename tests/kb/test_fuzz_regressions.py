@@ -28,7 +28,7 @@ def test_unknown_api_url_is_a_json_404(admin_client, settings):
     response = admin_client.get("/api/v1/incidents/1.5e-3/")
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json"
-    assert response.json() == {"detail": "Not found."}
+    assert response.json() == {"error": "not_found", "detail": "Not found."}
     # Pages keep the HTML 404.
     page = admin_client.get("/no-such-page/")
     assert page.status_code == 404
@@ -46,3 +46,18 @@ def test_api_schema_documents_list_404_and_nullable_merged_into(admin_client):
     # A merged class's target is null until it is merged: the API says so.
     first = admin_client.get("/api/v1/failure-classes/").json()["results"][0]
     assert first["merged_into"] is None
+
+
+def test_findings_incident_filter_out_of_range_is_a_400(admin_client):
+    response = admin_client.get(f"/api/v1/findings/?incident={TOO_BIG}")
+    assert response.status_code == 400
+
+
+def test_api_body_with_too_many_form_fields_is_a_json_400(admin_client, settings):
+    """Django refuses a form body with more than DATA_UPLOAD_MAX_NUMBER_FIELDS
+    fields (SuspiciousOperation) before DRF runs: the answer is still JSON."""
+    settings.DEBUG = False
+    fields = {f"f{n}": "x" for n in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1)}
+    response = admin_client.post("/api/v1/incidents/", fields)
+    assert response.status_code == 400
+    assert response.json()["error"] == "bad_request"
