@@ -373,6 +373,7 @@ ROUTES = [
     page("postmortems:postmortem_history", DRAFT, GET=("private-draft", 200)),
     page("postmortems:postmortem_export_markdown", DRAFT, GET=("private-draft", 200)),
     page("postmortems:postmortem_print", DRAFT, GET=("private-draft", 200)),
+    page("postmortems:postmortem_export_pdf", DRAFT, GET=("private-draft", 200)),
     # postmortems: analyzer findings ------------------------------------------------
     page("postmortems:analyzer_scorecards", GET=READ),
     page("postmortems:incident_findings", INC, GET=READ),
