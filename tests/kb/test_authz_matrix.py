@@ -7,6 +7,7 @@ from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from postmortems.models import SecurityEvent, SecurityEventKind
 from tests.kb.authz_matrix import LOGIN, MATRIX, ROUTES, expected
 from tests.kb.catalogue import NONE, ROLES, SESSION_ROLES, TEAM_CASES, build_catalogue
 from tests.kb.matrix_client import PAGERDUTY_SECRET, Rollback, send
@@ -56,11 +57,24 @@ def _cases(route):
     return TEAM_CASES if route.team_scoped else (NONE,)
 
 
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
+
+
 def _check(catalogue, route, method, role, case) -> str | None:
     policy, ok = route.methods[method]
     want = expected(policy, role, case, ok)
+    events = SecurityEvent.objects.filter(kind=SecurityEventKind.PERMISSION_DENIED)
+    before = events.count()
     response = send(catalogue, route, method, role, case)
     got = response.status_code
+    # A refused write by someone the server knows (a signed-in person, or an API
+    # key on an endpoint that takes keys) is a security event. Anonymous requests
+    # are unauthenticated, not refused, and are not logged.
+    known = role in SESSION_ROLES[1:] or (
+        role in catalogue.keys and policy.startswith("machine")
+    )
+    if known and method in WRITES and got == 403 and events.count() == before:
+        return f"{method} {role}/{case}: refused write left no security event"
     if want == LOGIN:
         location = response.get("Location", "")
         if got == 302 and location.startswith(reverse("login")):
