@@ -32,8 +32,8 @@ MAX_PAST_INCIDENTS_PER_FINDING = 3
 # all-MiniLM-L6-v2 on the demo (26 findings x 44 other postmortems): pairs of
 # different failure classes have median 0.22, 99th percentile 0.48, none reach
 # 0.55; 9 of 1,144 pairs reach 0.5, about half of them genuinely the same failure.
-# Lower and the page fills with noise; higher and nothing matches. Override with
-# KB_FINDING_MATCH_THRESHOLD.
+# Lower and the page fills with noise; higher and nothing matches. A
+# KB_FINDING_MATCH_THRESHOLD setting overrides it.
 MATCH_THRESHOLD = 0.5
 # Among matches, the same service ranks a little higher (ranking only: the
 # threshold and the reported score are the plain similarity).
