@@ -233,27 +233,38 @@ def main() -> None:
 
     from postmortems.models import Incident, Postmortem
 
+    # One new postmortem at a time, five times: classified with its similar
+    # incidents against the 10,000 others (median reported).
     first = Postmortem.objects.select_related("incident").get(pk=ids[0])
-    incident = Incident.objects.create(
-        title="A new postmortem",
-        severity="SEV2",
-        team=first.incident.team,
-        started_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
-    )
-    new = Postmortem.objects.create(
-        incident=incident,
-        template=first.template,
-        author=first.author,
-        sections={
-            "root_cause": "The TLS certificate on the partner gateway expired; the "
-            "renewal reminder went to a mailbox nobody reads.",
-            "trigger": "The certificate's notAfter date passed at midnight.",
-        },
-    )
-    single = InsightRun.objects.create(kind=RunKind.SINGLE, postmortem=new)
-    _, single_seconds = timed(lambda: services.insight_run_execute(run_id=single.pk))
+    single_times = []
+    for i in range(5):
+        incident = Incident.objects.create(
+            title=f"A new postmortem {i}",
+            severity="SEV2",
+            team=first.incident.team,
+            started_at=dt.datetime(2026, 1, 1 + i, tzinfo=dt.UTC),
+        )
+        new = Postmortem.objects.create(
+            incident=incident,
+            template=first.template,
+            author=first.author,
+            sections={
+                "root_cause": f"The TLS certificate on partner gateway {i} expired; "
+                "the renewal reminder went to a mailbox nobody reads.",
+                "trigger": "The certificate's notAfter date passed at midnight.",
+            },
+        )
+        single = InsightRun.objects.create(kind=RunKind.SINGLE, postmortem=new)
+        _, seconds = timed(
+            lambda run=single: services.insight_run_execute(run_id=run.pk)
+        )
+        single_times.append(seconds)
+    single_seconds = median(single_times)
     single.refresh_from_db()
-    print(f"one new postmortem {single_seconds * 1000:.0f} ms {single.counts}")
+    print(
+        f"one new postmortem: median {single_seconds * 1000:.0f} ms of "
+        f"{[round(t * 1000) for t in single_times]} {single.counts}"
+    )
 
     rng = np.random.default_rng(0)
     base = np.asarray(bare_vectors, dtype=np.float32)

@@ -23,6 +23,7 @@ from insights.services.inputs import (
     fingerprint,
     get_embedder,
     postmortem_text,
+    postmortem_texts,
 )
 from insights.services.runs import (
     SIMILAR_LIMIT,
@@ -56,5 +57,6 @@ __all__ = [
     "postmortem_changed",
     "postmortem_class_confirm",
     "postmortem_text",
+    "postmortem_texts",
     "top_similar",
 ]

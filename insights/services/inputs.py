@@ -18,7 +18,12 @@ from insights.models import (
     EmbeddingCache,
     FailureClass,
 )
-from postmortems.models import Postmortem
+from postmortems.models import (
+    ContributingFactor,
+    Finding,
+    Postmortem,
+    RootCauseVerdict,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +35,7 @@ _embedders: dict[tuple[str, str], Embedder] = {}
 
 
 def postmortem_text(sections: dict, factors: Sequence[str]) -> str:
-    """The text insights reads: root cause, trigger and contributing factors."""
+    """Root cause and trigger sections, then the other texts (factors, findings)."""
     parts = [str((sections or {}).get(key) or "").strip() for key in SECTION_KEYS]
     parts += [f.strip() for f in factors]
     return "\n\n".join(p for p in parts if p)
@@ -65,18 +70,40 @@ def current_params() -> clustering.Params:
     return clustering.Params(**getattr(settings, "KB_INSIGHTS_PARAMS", {}))
 
 
+def postmortem_texts(postmortem_ids: Sequence[int] | None = None) -> dict[int, str]:
+    """The text insights reads per postmortem (by pk): root cause, trigger,
+    contributing factors and the root causes of its incident's confirmed findings.
+    """
+    postmortems = Postmortem.objects.order_by("pk")
+    factors_query = ContributingFactor.objects.order_by(
+        "postmortem_id", "position", "pk"
+    )
+    findings_query = (
+        Finding.objects.filter(verdict=RootCauseVerdict.CONFIRMED)
+        .exclude(root_cause="")
+        .exclude(incident__postmortem=None)
+        .order_by("incident_id", "pk")
+    )
+    if postmortem_ids is not None:
+        postmortems = postmortems.filter(pk__in=postmortem_ids)
+        factors_query = factors_query.filter(postmortem_id__in=postmortem_ids)
+        findings_query = findings_query.filter(incident__postmortem__in=postmortem_ids)
+    extra: dict[int, list[str]] = {}
+    for pk, description in factors_query.values_list("postmortem_id", "description"):
+        extra.setdefault(pk, []).append(description)
+    for pk, root_cause in findings_query.values_list(
+        "incident__postmortem", "root_cause"
+    ):
+        extra.setdefault(pk, []).append(root_cause)
+    return {
+        pk: postmortem_text(sections, extra.get(pk, []))
+        for pk, sections in postmortems.values_list("pk", "sections")
+    }
+
+
 def _inputs() -> list[tuple[int, str]]:
     """(postmortem id, text) of every postmortem with something to read, by pk."""
-    postmortems = Postmortem.objects.order_by("pk").prefetch_related(
-        "contributing_factors"
-    )
-    items = []
-    for postmortem in postmortems.only("pk", "sections"):
-        factors = [f.description for f in postmortem.contributing_factors.all()]
-        text = postmortem_text(postmortem.sections, factors)
-        if text:
-            items.append((postmortem.pk, text))
-    return items
+    return [(pk, text) for pk, text in postmortem_texts().items() if text]
 
 
 def _known_classes() -> list[FailureClass]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
@@ -33,7 +34,7 @@ from insights.services.inputs import (
     current_params,
     fingerprint,
     get_embedder,
-    postmortem_text,
+    postmortem_texts,
 )
 from postmortems.models import Postmortem
 
@@ -93,17 +94,7 @@ def postmortem_changed(*, postmortem_id: int) -> InsightRun | None:
     contributing factors); the task runs only if that transaction commits. An
     edit that leaves the text insights reads unchanged queues nothing.
     """
-    postmortem = (
-        Postmortem.objects.filter(pk=postmortem_id)
-        .prefetch_related("contributing_factors")
-        .first()
-    )
-    if postmortem is None:
-        return None
-    text = postmortem_text(
-        postmortem.sections,
-        [f.description for f in postmortem.contributing_factors.all()],
-    )
+    text = postmortem_texts([postmortem_id]).get(postmortem_id, "")
     if not text:
         return None
     unchanged = PostmortemClassification.objects.filter(
@@ -184,6 +175,40 @@ def insight_run_execute(*, run_id: int, embedder: Embedder | None = None) -> str
     return status
 
 
+@dataclass(frozen=True)
+class ExistingRow:
+    """A stored classification, as plain values for comparing with a new one."""
+
+    slug: str | None
+    class_id: int | None
+    source: str
+    confidence: float
+    model_name: str
+    text_hash: str
+    embedding_id: int | None
+    confirmed_by_id: int | None
+    confirmed_at: dt.datetime | None
+
+
+def _existing_rows() -> dict[int, ExistingRow]:
+    rows = PostmortemClassification.objects.values_list(
+        "postmortem_id",
+        "failure_class__slug",
+        "failure_class_id",
+        "source",
+        "confidence",
+        "model_name",
+        "text_hash",
+        "embedding_id",
+        "confirmed_by_id",
+        "confirmed_at",
+    )
+    return {
+        pk: ExistingRow(slug, class_id, source, round(confidence, 6), *rest)
+        for pk, slug, class_id, source, confidence, *rest in rows
+    }
+
+
 def _last_success(kind: str) -> InsightRun | None:
     return (
         InsightRun.objects.filter(kind=kind, status=RunStatus.SUCCEEDED)
@@ -198,14 +223,11 @@ def _execute_full(run: InsightRun, embedder: Embedder) -> str:
     params = current_params()
     items = _inputs()
     classes = _known_classes()
-    existing = {
-        c.postmortem_id: c
-        for c in PostmortemClassification.objects.select_related("failure_class")
-    }
+    existing = _existing_rows()
     confirmed = {
-        pk: c.failure_class.slug
-        for pk, c in existing.items()
-        if c.is_confirmed and c.failure_class is not None
+        pk: row.slug
+        for pk, row in existing.items()
+        if row.source == ClassificationSource.CONFIRMED and row.slug
     }
     hashes = [(pk, text_hash(text)) for pk, text in items]
     run_fingerprint = fingerprint(
@@ -249,9 +271,9 @@ def _execute_full(run: InsightRun, embedder: Embedder) -> str:
     mark = time.perf_counter()
     ids = [pk for pk, _ in items]
     previous = {
-        pk: c.failure_class.slug
-        for pk, c in existing.items()
-        if c.source == ClassificationSource.CLUSTER and c.failure_class is not None
+        pk: row.slug
+        for pk, row in existing.items()
+        if row.source == ClassificationSource.CLUSTER and row.slug
     }
     result = clustering.classify(
         ids=ids,
@@ -298,7 +320,10 @@ def _execute_full(run: InsightRun, embedder: Embedder) -> str:
 
 
 def top_similar(vectors: np.ndarray, *, k: int = SIMILAR_LIMIT, block: int = 1024):
-    """For each row, the ``k`` most similar other rows as (index, score) lists."""
+    """For each row, the ``k`` most similar other rows as (index, score) lists.
+
+    Ties are broken by the lower index, so the result is deterministic.
+    """
     n = len(vectors)
     result: list[list[tuple[int, float]]] = []
     if n < 2:
@@ -309,9 +334,14 @@ def top_similar(vectors: np.ndarray, *, k: int = SIMILAR_LIMIT, block: int = 102
         rows = np.arange(sims.shape[0])
         sims[rows, rows + start] = -np.inf  # never similar to itself
         part = np.argpartition(-sims, take - 1, axis=1)[:, :take]
-        for r in range(sims.shape[0]):
-            order = part[r][np.lexsort((part[r], -sims[r, part[r]]))]
-            result.append([(int(j), float(sims[r, j])) for j in order])
+        scores = np.take_along_axis(sims, part, axis=1)
+        order = np.lexsort((part, -scores), axis=1)
+        best = np.take_along_axis(part, order, axis=1).tolist()
+        best_scores = np.take_along_axis(scores, order, axis=1).tolist()
+        result.extend(
+            list(zip(idx, sc, strict=True))
+            for idx, sc in zip(best, best_scores, strict=True)
+        )
     return result
 
 
@@ -342,48 +372,80 @@ def _save_full_results(
                 centroid=proposed.centroid.tobytes()
             )
 
-    confirmed_ids = {pk for pk, c in existing.items() if c.is_confirmed}
-    PostmortemClassification.objects.exclude(
-        source=ClassificationSource.CONFIRMED
-    ).delete()
-    rows = []
+    # Only rows that change are written: a nightly run over unchanged
+    # postmortems touches almost nothing.
     index_of = {pk: i for i, pk in enumerate(ids)}
+    wanted: dict[int, tuple] = {}
     for assignment in result.assignments:
         pk = assignment.item_id
-        if pk in confirmed_ids:
-            continue
-        rows.append(
-            PostmortemClassification(
-                postmortem_id=pk,
-                failure_class=by_slug.get(assignment.slug) if assignment.slug else None,
-                source=assignment.source or ClassificationSource.NONE,
-                confidence=assignment.confidence,
-                model_name=model_name,
-                text_hash=hashes[pk],
-                embedding=cache_rows[index_of[pk]],
-            )
-        )
-    PostmortemClassification.objects.bulk_create(rows, batch_size=500)
-    # Confirmed rows keep their class but follow the text's current vector.
-    for pk in confirmed_ids & set(index_of):
-        PostmortemClassification.objects.filter(postmortem_id=pk).update(
+        row = existing.get(pk)
+        failure_class = by_slug.get(assignment.slug) if assignment.slug else None
+        if row is not None and row.source == ClassificationSource.CONFIRMED:
+            class_id, source, confidence = row.class_id, row.source, row.confidence
+        else:
+            class_id = failure_class.pk if failure_class else None
+            source = assignment.source or ClassificationSource.NONE
+            confidence = assignment.confidence
+        wanted[pk] = ExistingRow(
+            slug=assignment.slug
+            if source != ClassificationSource.CONFIRMED
+            else row.slug,
+            class_id=class_id,
+            source=source,
+            confidence=round(float(confidence), 6),
             model_name=model_name,
             text_hash=hashes[pk],
-            embedding=cache_rows[index_of[pk]],
+            embedding_id=cache_rows[index_of[pk]].pk,
+            confirmed_by_id=row.confirmed_by_id if row else None,
+            confirmed_at=row.confirmed_at if row else None,
         )
+    stale = [
+        pk
+        for pk, row in existing.items()
+        if pk not in wanted and row.source != ClassificationSource.CONFIRMED
+    ]
+    changed = [pk for pk, row in wanted.items() if existing.get(pk) != row]
+    PostmortemClassification.objects.filter(postmortem_id__in=stale + changed).delete()
+    PostmortemClassification.objects.bulk_create(
+        [
+            PostmortemClassification(
+                postmortem_id=pk,
+                failure_class_id=wanted[pk].class_id,
+                source=wanted[pk].source,
+                confidence=wanted[pk].confidence,
+                model_name=model_name,
+                text_hash=wanted[pk].text_hash,
+                embedding_id=wanted[pk].embedding_id,
+                confirmed_by_id=wanted[pk].confirmed_by_id,
+                confirmed_at=wanted[pk].confirmed_at,
+            )
+            for pk in changed
+        ],
+        batch_size=500,
+    )
 
-    SimilarPostmortem.objects.all().delete()
+    current: dict[int, list[tuple[int, float]]] = {}
+    for pk, similar_id, score in SimilarPostmortem.objects.order_by(
+        "postmortem_id", "rank"
+    ).values_list("postmortem_id", "similar_id", "score"):
+        current.setdefault(pk, []).append((similar_id, score))
+    links = {
+        ids[i]: [(ids[j], round(score, 6)) for j, score in row]
+        for i, row in enumerate(neighbours)
+    }
+    redo = [pk for pk in set(current) | set(links) if current.get(pk) != links.get(pk)]
+    SimilarPostmortem.objects.filter(postmortem_id__in=redo).delete()
     SimilarPostmortem.objects.bulk_create(
         [
-            SimilarPostmortem(
-                postmortem_id=ids[i], similar_id=ids[j], score=round(score, 6), rank=r
-            )
-            for i, row in enumerate(neighbours)
-            for r, (j, score) in enumerate(row, start=1)
+            SimilarPostmortem(postmortem_id=pk, similar_id=j, score=score, rank=r)
+            for pk in sorted(redo)
+            for r, (j, score) in enumerate(links.get(pk, []), start=1)
         ],
         batch_size=1000,
     )
     return {
+        "rows_written": len(changed),
+        "similar_rewritten": len(redo),
         "classified": sum(1 for a in result.assignments if a.slug),
         "unassigned": sum(1 for a in result.assignments if not a.slug),
         "classes": len({a.slug for a in result.assignments if a.slug}),
@@ -394,18 +456,11 @@ def _save_full_results(
 def _execute_single(run: InsightRun, embedder: Embedder) -> str:
     """Classify one postmortem and find its similar incidents, quickly."""
     started = time.perf_counter()
-    postmortem = (
-        Postmortem.objects.filter(pk=run.postmortem_id)
-        .prefetch_related("contributing_factors")
-        .first()
-    )
+    postmortem = Postmortem.objects.filter(pk=run.postmortem_id).first()
     if postmortem is None:
         _finish(run, RunStatus.SKIPPED, progress=100, progress_note="Postmortem gone")
         return RunStatus.SKIPPED
-    text = postmortem_text(
-        postmortem.sections,
-        [f.description for f in postmortem.contributing_factors.all()],
-    )
+    text = postmortem_texts([postmortem.pk]).get(postmortem.pk, "")
     if not text:
         _finish(run, RunStatus.SKIPPED, progress=100, progress_note="Nothing to read")
         return RunStatus.SKIPPED

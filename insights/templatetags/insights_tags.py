@@ -7,12 +7,19 @@ from insights import selectors
 register = template.Library()
 
 
+def _can_view(user, postmortem) -> bool:
+    """Nothing about a postmortem the reader may not see (a private draft)."""
+    from postmortems.permissions import can_view_postmortem
+
+    return user is not None and can_view_postmortem(user, postmortem)
+
+
 @register.inclusion_tag("insights/_similar_incidents.html", takes_context=True)
 def similar_incidents(context, postmortem, limit: int = 5):
     """The postmortem's most similar postmortems, for incident and postmortem pages."""
-    if postmortem is None:
-        return {"similar": []}
     user = getattr(context.get("request"), "user", None)
+    if postmortem is None or not _can_view(user, postmortem):
+        return {"hidden": True}
     return {
         "similar": selectors.similar_incidents(
             postmortem_id=postmortem.pk, user=user, limit=limit
@@ -28,6 +35,8 @@ def postmortem_class(context, postmortem):
 
     request = context.get("request")
     user = getattr(request, "user", None)
+    if not _can_view(user, postmortem):
+        return {"hidden": True}
     return {
         "postmortem": postmortem,
         "classification": selectors.classification_of(postmortem_id=postmortem.pk),

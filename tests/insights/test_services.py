@@ -259,3 +259,36 @@ def test_postmortem_text_reads_root_cause_trigger_and_factors():
         ["No alert on disk usage."],
     )
     assert text == "Disk full.\n\nTraffic.\n\nNo alert on disk usage."
+
+
+def test_insight_run_execute_rewrites_only_changed_rows(fake_model, corpus_postmortems):
+    first = _run()
+    assert first.counts["rows_written"] == 8
+    InsightRun.objects.filter(pk=first.pk).update(fingerprint="")  # force a rerun
+    again = _run()
+    assert again.status == RunStatus.SUCCEEDED
+    assert (again.counts["rows_written"], again.counts["similar_rewritten"]) == (0, 0)
+    assert _classes() and SimilarPostmortem.objects.count() == 8 * 5
+
+
+def test_postmortem_texts_add_confirmed_findings_root_causes(make_postmortem):
+    from postmortems.models import RootCauseVerdict
+    from tests import factories
+
+    postmortem = make_postmortem(
+        "Disk full.", factors=[("detection_gap", "No disk alert.")]
+    )
+    factories.FindingFactory(
+        incident=postmortem.incident,
+        root_cause="Log rotation disabled by the base image.",
+        verdict=RootCauseVerdict.CONFIRMED,
+    )
+    factories.FindingFactory(
+        incident=postmortem.incident,
+        root_cause="A refuted guess.",
+        verdict=RootCauseVerdict.REFUTED,
+    )
+    text = services.postmortem_texts([postmortem.pk])[postmortem.pk]
+    assert text == (
+        "Disk full.\n\nNo disk alert.\n\nLog rotation disabled by the base image."
+    )

@@ -167,3 +167,16 @@ def test_similar_incidents_include_renders_scores_and_open_items(
     assert html.count("<li>") >= 5
     assert "Certificate expiry" in html  # its class, with the confirm form
     assert ActionItem.objects.count() == 1
+
+
+def test_incident_page_shows_class_and_similar_incidents(
+    client, admin_user, fake_model, corpus_postmortems
+):
+    run = InsightRun.objects.create(kind=RunKind.FULL)
+    services.insight_run_execute(run_id=run.pk)
+    client.force_login(admin_user)
+    postmortem = corpus_postmortems["cert"][0]
+    url = reverse("postmortems:incident_detail", args=[postmortem.incident_id])
+    html = client.get(url).content.decode()
+    assert "Similar incidents" in html and "Failure class" in html
+    assert corpus_postmortems["cert"][1].get_absolute_url() in html
