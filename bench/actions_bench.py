@@ -106,10 +106,12 @@ def main(argv=None) -> int:
         f"postmortems, {args.teams} teams, {args.repeat} timed requests per page"
     )
     print(f"Targets: median < {TARGET_MEDIAN_MS:.0f} ms, p95 < {TARGET_P95_MS:.0f} ms")
+    results = []
     for backend in backends:
         report = run_backend(backend, args)
         if report is None:
             continue
+        results += _results(backend, report)
         print()
         print(
             f"== {backend}: data built in {report['build_s']:.1f} s; load average "
@@ -133,7 +135,40 @@ def main(argv=None) -> int:
             "cpu ms: median CPU time of this process per request (on PostgreSQL "
             "the database server's share is not included)."
         )
+    sys.path.insert(0, str(ROOT))
+    from bench.report import emit
+
+    emit("actions", results)  # the last line, for bench/run_all.py
     return 0
+
+
+def _results(backend: str, report: dict) -> list:
+    """The figures in bench/report.py's form (median and p95 per page)."""
+    sys.path.insert(0, str(ROOT))
+    from bench.report import Result
+
+    results = []
+    for row in report["pages"]:
+        note = f"{backend}, {row['queries']} queries"
+        results.append(
+            Result(
+                metric=f"{row['page']}, median",
+                value=row["median_ms"],
+                unit="ms",
+                target=TARGET_MEDIAN_MS,
+                note=note,
+            )
+        )
+        results.append(
+            Result(
+                metric=f"{row['page']}, p95",
+                value=row["p95_ms"],
+                unit="ms",
+                target=TARGET_P95_MS,
+                note=note,
+            )
+        )
+    return results
 
 
 # Child: build the data and time the pages.

@@ -57,7 +57,11 @@ def emit(benchmark: str, results: list[Result]) -> None:
         verdict = {True: "meets target", False: "MISSES target", None: ""}[
             result.meets_target
         ]
-        target = f" (target {result.target} {result.unit})" if result.target else ""
+        target = (
+            f" (target {result.target} {result.unit})"
+            if result.target is not None
+            else ""
+        )
         print(f"{result.metric}: {result.value:.2f} {result.unit}{target} {verdict}")
     sys.stdout.flush()
     print(json.dumps({"benchmark": benchmark, "results": [asdict(r) for r in results]}))

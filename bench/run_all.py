@@ -76,10 +76,18 @@ def render(rows: list[tuple[str, dict | None, str, float]]) -> str:
         out.append("|---|---|---|---|---|")
         for r in data["results"]:
             target = ratio = ""
-            if r.get("target"):
+            if r.get("target") is not None:
                 sign = "≤" if r.get("better") == "lower" else "≥"
                 target = f"{sign} {r['target']:g} {r['unit']}"
-                if r["value"]:
+                if r["target"] == 0 or r["value"] == 0:
+                    # Counts that must be zero (5xx, rows lost): no ratio to show.
+                    met = (
+                        r["value"] <= r["target"]
+                        if r.get("better") == "lower"
+                        else r["value"] >= r["target"]
+                    )
+                    ratio = "met" if met else "**missed**"
+                else:
                     ratio = (
                         r["target"] / r["value"]
                         if r.get("better") == "lower"

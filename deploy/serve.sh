@@ -4,7 +4,8 @@
 # Defaults target the local servers; override any KB_ variable from the environment.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=.venv/bin
+# The virtualenv's bin directory (HINDSIGHT_BIN overrides, e.g. a shared venv).
+BIN="${HINDSIGHT_BIN:-.venv/bin}"
 mkdir -p var
 
 export KB_DEBUG="${KB_DEBUG:-0}"

@@ -1,11 +1,20 @@
-"""Project-wide middleware: login everywhere, and the viewer's time zone."""
+"""Project-wide middleware: login everywhere, the viewer's time zone, and a 503
+(not a 500) while the database is unreachable."""
 
+import logging
+import sys
 import zoneinfo
 
 from django.contrib.auth.middleware import (
     LoginRequiredMiddleware as DjangoLoginRequiredMiddleware,
 )
+from django.core.signals import got_request_exception
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 from django.utils import timezone
+
+logger = logging.getLogger(__name__)
 
 # Machines authenticate with API keys and probes need no login; everything else
 # (every page) requires a signed-in user.
@@ -66,3 +75,90 @@ class PermissionDeniedAuditMiddleware:
                 reason=str(exception),
             )
         return None
+
+
+# Seconds a client is told to wait before retrying while the database is away
+# (a PostgreSQL restart or failover takes a few seconds).
+DATABASE_RETRY_AFTER = 5
+_DATABASE_ERROR = "_kb_database_error"
+
+
+def _note_database_error(sender, request=None, **kwargs) -> None:
+    exc = sys.exc_info()[1]
+    if request is not None and isinstance(exc, OperationalError | InterfaceError):
+        setattr(request, _DATABASE_ERROR, exc)
+
+
+class DatabaseUnavailableMiddleware:
+    """Answer 503 with Retry-After, not 500, while the database is unreachable.
+
+    During a PostgreSQL restart or failover every query raises OperationalError or
+    InterfaceError (the connection was refused or cut). That is an outage the
+    client should wait out and retry, not a bug: analyzers retry on 503, people
+    see a page saying so. Django turns an exception raised anywhere below this
+    middleware (views, the session and user lookups, other middleware) into a 500
+    response before it gets here, so the exception is noted from the
+    ``got_request_exception`` signal and that 500 is replaced. Any other error
+    stays a 500.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        got_request_exception.connect(
+            _note_database_error, dispatch_uid="kb-database-unavailable"
+        )
+
+    def process_exception(self, request, exception):
+        # Raised by a view: answer here, so Django does not log a 500 first.
+        if isinstance(exception, OperationalError | InterfaceError):
+            _log_unavailable(request, exception)
+            return database_unavailable_response(request)
+        return None
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        error = getattr(request, _DATABASE_ERROR, None)
+        if error is None or response.status_code != 500:
+            return response
+        _log_unavailable(request, error)
+        return database_unavailable_response(request)
+
+
+def _log_unavailable(request, error: Exception) -> None:
+    logger.warning(
+        "Database unavailable, answered 503 to %s %s: %s",
+        request.method,
+        request.path,
+        error,
+    )
+
+
+def database_unavailable_response(request) -> HttpResponse:
+    """503 for people (a page) and machines (JSON), with Retry-After."""
+    message = (
+        "The database is not answering (it may be restarting). "
+        f"Retry in {DATABASE_RETRY_AFTER} seconds."
+    )
+    wants_json = request.path.startswith("/api/") or "application/json" in (
+        request.headers.get("Accept", "")
+    )
+    if wants_json:
+        response = JsonResponse(
+            {"detail": message, "code": "database_unavailable"}, status=503
+        )
+    else:
+        # Rendered without the request: context processors would query the
+        # database that is not there.
+        response = HttpResponse(
+            render_to_string("503.html", {"retry_after": DATABASE_RETRY_AFTER}),
+            status=503,
+        )
+        # The inner middleware that adds the CSP never saw this response.
+        response["Content-Security-Policy"] = (
+            "default-src 'none'; style-src 'self'; img-src 'self'; "
+            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+        )
+        response["X-Frame-Options"] = "DENY"
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+    response["Cache-Control"] = "no-store"
+    return response

@@ -105,6 +105,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outside everything that queries the database: a lost database is a 503.
+    "kb.middleware.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -163,6 +165,13 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("KB_CACHE_URL", default="locmemcache://hindsight")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # Fail open (kb/cache.py): with Redis down, API requests still succeed (rate
+    # limits are not enforced meanwhile) instead of every one failing with a 500.
+    CACHES["default"]["BACKEND"] = "kb.cache.ResilientRedisCache"
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        socket_connect_timeout=1, socket_timeout=1
+    )
 
 _VALIDATORS = "django.contrib.auth.password_validation"
 AUTH_PASSWORD_VALIDATORS = [
@@ -309,6 +318,10 @@ else:
         "visibility_timeout": env_int("KB_CELERY_VISIBILITY_TIMEOUT", 3600),
         "socket_connect_timeout": 2,
         "socket_timeout": 5,
+        # One connection attempt when publishing: while Redis is down a save would
+        # otherwise retry for the whole connect timeout (2 s) before the outbox
+        # keeps the task (tests/reliability/test_redis_outage.py).
+        "max_retries": 0,
     }
 CELERY_RESULT_BACKEND = env.str("KB_CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_ALWAYS_EAGER = env_bool("KB_CELERY_EAGER", False)

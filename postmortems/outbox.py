@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 
 from celery import Task, current_app
+from celery.exceptions import NotRegistered
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -44,7 +45,7 @@ def send(outbox_id: int) -> bool:
 
 
 def _publish(outbox_id: int, task_name: str, kwargs: dict) -> bool:
-    task = current_app.tasks[task_name]
+    task = _task(task_name)
     try:
         task.apply_async(kwargs=kwargs, retry=False)
     except BROKER_ERRORS as exc:
@@ -59,9 +60,19 @@ def _publish(outbox_id: int, task_name: str, kwargs: dict) -> bool:
     return True
 
 
-def relay_pending(*, limit: int = 500) -> int:
+def _task(name: str) -> Task:
+    try:
+        return current_app.tasks[name]
+    except NotRegistered:
+        # A process that never imported the task's module (``manage.py
+        # relay_outbox``): load every app's tasks, as a worker does at start.
+        current_app.loader.import_default_modules()
+        return current_app.tasks[name]
+
+
+def relay_pending(*, limit: int = 500, grace: dt.timedelta = RELAY_GRACE) -> int:
     """Send tasks still pending after the grace period; returns how many were sent."""
-    cutoff = timezone.now() - RELAY_GRACE
+    cutoff = timezone.now() - grace
     ids = list(
         OutboxTask.objects.filter(created_at__lt=cutoff)
         .order_by("created_at", "pk")

@@ -1,6 +1,7 @@
 """Postmortem pages: the document, its version history, Markdown export and print."""
 
 import itertools
+import logging
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -21,6 +22,8 @@ STEPS = (
     PostmortemStatus.APPROVED,
     PostmortemStatus.PUBLISHED,
 )
+
+logger = logging.getLogger(__name__)
 
 
 def postmortem_list(request: HttpRequest) -> HttpResponse:
@@ -195,7 +198,19 @@ def postmortem_export_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     html = render_to_string(
         "postmortems/postmortem_print.html", _print_context(postmortem), request
     )
-    response = HttpResponse(render_pdf(html), content_type="application/pdf")
+    try:
+        pdf = render_pdf(html)
+    except OSError:
+        # WeasyPrint loads the system's Pango libraries on first use.
+        logger.exception("PDF export unavailable")
+        return HttpResponse(
+            "PDF export needs the system's Pango libraries (Debian: apt-get install "
+            "libpango-1.0-0 libpangoft2-1.0-0). The print page works without them: "
+            f"{postmortem.get_absolute_url()}print/",
+            status=503,
+            content_type="text/plain",
+        )
+    response = HttpResponse(pdf, content_type="application/pdf")
     filename = f"{postmortem.incident.reference}-{slugify(postmortem.title)[:60]}.pdf"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

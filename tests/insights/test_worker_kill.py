@@ -1,82 +1,56 @@
 """Kill a real Celery worker (Redis broker) in the middle of an insights run.
 
-Everything runs in subprocesses against a throwaway SQLite file, so the worker and
-the test see the same database; pytest-django's test database is not used.
+Everything runs in subprocesses against a throwaway SQLite file and a throwaway
+redis-server (tests/procs.py), so the worker and the test see the same database;
+pytest-django's test database is not used.
 """
 
-import json
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-REDIS = ("127.0.0.1", 6379)
+from tests import procs
 
-pytestmark = pytest.mark.slow
-
-
-def _redis_up() -> bool:
-    try:
-        with socket.create_connection(REDIS, timeout=1):
-            return True
-    except OSError:
-        return False
+pytestmark = [pytest.mark.slow, pytest.mark.faults]
 
 
 @pytest.fixture
-def redis_url():
-    if not _redis_up():
+def redis_url(tmp_path):
+    """A throwaway redis-server on a free port (tests/procs.py), not the shared one."""
+    try:
+        server = procs.RedisServer(tmp_path)
+    except procs.Unavailable as exc:
         if os.environ.get("CI"):
-            pytest.fail("Redis is not reachable at 127.0.0.1:6379 in CI.")
-        pytest.skip("Redis is not reachable at 127.0.0.1:6379 (start redis-server).")
-    url = "redis://127.0.0.1:6379/13"
-    subprocess.run(["redis-cli", "-n", "13", "FLUSHDB"], capture_output=True)
-    yield url
-    subprocess.run(["redis-cli", "-n", "13", "FLUSHDB"], capture_output=True)
+            pytest.fail(f"{exc} (required in CI)")
+        pytest.skip(str(exc))
+    server.start()
+    yield server.url(0)
+    server.stop()
 
 
 @pytest.fixture
 def env(tmp_path, redis_url):
-    environment = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "kb.settings",
-        "KB_DATABASE_URL": f"sqlite:///{tmp_path / 'kill.sqlite3'}",
-        "KB_CELERY_BROKER_URL": redis_url,
-        "KB_CELERY_VISIBILITY_TIMEOUT": "3",
-        "KB_INSIGHTS_STALE_SECONDS": "2",
-        "KB_INSIGHTS_BATCH_SIZE": "2",
-        "SLOW_EMBED_SECONDS": "1.5",
-        "KB_EMBEDDING_MODEL": "fake-hashing-bow",
-        "KB_LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),
-    }
+    environment = procs.django_env(
+        KB_DATABASE_URL=f"sqlite:///{tmp_path / 'kill.sqlite3'}",
+        KB_CELERY_BROKER_URL=redis_url,
+        KB_CELERY_VISIBILITY_TIMEOUT="3",
+        KB_INSIGHTS_STALE_SECONDS="2",
+        KB_INSIGHTS_BATCH_SIZE="2",
+        SLOW_EMBED_SECONDS="1.5",
+    )
     _manage(environment, "migrate", "-v0")
     return environment
 
 
 def _manage(env, *args) -> str:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout
+    return procs.manage(env, *args, timeout=180)
 
 
 def _shell(env, code: str):
     """Run Django code in a fresh process; returns the JSON it prints last."""
-    out = _manage(env, "shell", "-c", code)
-    return json.loads(out.strip().splitlines()[-1])
+    return procs.shell(env, code, timeout=180)
 
 
 SEED = """
@@ -111,25 +85,11 @@ print(json.dumps({"runs": runs, "rows": rows, "classes": classes,
 """
 
 
-def _worker(env):
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "tests.insights.celery_slow",
-            "worker",
-            "--pool=solo",
-            "--loglevel=WARNING",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+def _worker(env, log):
+    # The slow embedder of celery_slow.py; unacknowledged tasks are looked for
+    # every second (tests/reliability/celery_app.py).
+    return procs.celery_worker(
+        env, name=log.stem, log=log, app="tests.reliability.celery_app", pool="solo"
     )
 
 
@@ -144,12 +104,10 @@ def _wait(env, predicate, timeout: float, what: str) -> dict:
 
 
 def _stop(process) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
+    procs.stop(process, signal.SIGKILL)
 
 
-def test_killed_worker_run_is_retried_and_results_stay_consistent(env):
+def test_killed_worker_run_is_retried_and_results_stay_consistent(env, tmp_path):
     """GIVEN a successful insights run, then postmortems edited
     WHEN a worker is killed (SIGKILL) while the next run is embedding
     THEN the previous results stay readable, a new worker takes the run over and
@@ -167,7 +125,7 @@ def test_killed_worker_run_is_retried_and_results_stay_consistent(env):
         "    p.save()\n"
         "print(json.dumps(1))",
     )
-    worker = _worker(env)
+    worker = _worker(env, tmp_path / "first.log")
     try:
         run_id = _shell(
             env,
@@ -188,7 +146,9 @@ def test_killed_worker_run_is_retried_and_results_stay_consistent(env):
         assert during["rows"] == before["rows"]  # last good results still readable
         assert during["classes"] == before["classes"]
 
-        worker = _worker(env)  # the broker redelivers the unacknowledged task
+        worker = _worker(
+            env, tmp_path / "second.log"
+        )  # the broker redelivers the unacknowledged task
         after = _wait(
             env,
             lambda s: any(

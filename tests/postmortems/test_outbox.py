@@ -108,3 +108,18 @@ def test_outbox_relay_leaves_fresh_rows_to_their_own_commit_hook():
     _age(row)
     assert outbox.relay_pending() == 1
     assert CALLS == [3]
+
+
+def test_relay_outbox_command_min_age_zero_sends_fresh_rows_too():
+    """Right after an outage the operator sends everything at once."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    OutboxTask.objects.create(task_name=outbox_probe.name, kwargs={"value": 4})
+    out = StringIO()
+    call_command("relay_outbox", stdout=out)
+    assert CALLS == []  # fresh: left to its own on-commit send
+    call_command("relay_outbox", "--min-age", "0", stdout=out)
+    assert CALLS == [4]
+    assert out.getvalue().splitlines()[-1] == "Sent 1 pending task(s); 0 still pending."

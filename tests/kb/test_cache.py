@@ -1,0 +1,60 @@
+"""With Redis down the cache fails open: API requests still succeed."""
+
+import pytest
+from django.core.cache import caches
+
+from tests.procs import free_port
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def redis_cache_down(settings):
+    """The production cache backend, pointed at a port where nothing listens."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "kb.cache.ResilientRedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/1",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+    yield caches["default"]
+    caches["default"].close()
+
+
+def test_resilient_cache_reads_miss_and_writes_are_dropped_when_redis_is_down(
+    redis_cache_down,
+):
+    cache = redis_cache_down
+    assert cache.set("k", 1) is None
+    assert cache.get("k", "missing") == "missing"
+    assert cache.add("k", 1) is False
+    assert cache.get_many(["k"]) == {}
+    assert cache.set_many({"k": 1}) == ["k"]
+    assert cache.delete("k") is False
+
+
+def test_findings_ingestion_succeeds_while_the_rate_limit_cache_is_down(
+    client, team, findings_key, redis_cache_down, settings
+):
+    """GIVEN the findings rate limit kept in a Redis cache that is down
+    WHEN an analyzer posts a finding
+    THEN it is stored (201), not refused with a 500."""
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"findings": "5/min", "integrations": "5/min"},
+    }
+    team.allow_auto_incidents = True
+    team.save()
+    response = client.post(
+        "/api/v1/findings/",
+        {
+            "analyzer": "tracer",
+            "fingerprint": "f-1",
+            "incident_key": "inc-1",
+            "title": "p99 above SLO",
+        },
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Api-Key {findings_key}",
+    )
+    assert response.status_code == 201, response.content[:500]
