@@ -1,5 +1,7 @@
 """What the API fuzzing (test_api_fuzz.py) found, pinned as plain tests."""
 
+import json
+
 import pytest
 
 from tests.kb.catalogue import build_catalogue
@@ -61,3 +63,53 @@ def test_api_body_with_too_many_form_fields_is_a_json_400(admin_client, settings
     response = admin_client.post("/api/v1/incidents/", fields)
     assert response.status_code == 400
     assert response.json()["error"] == "bad_request"
+
+
+NUL = "pay\x00ments"
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body"),
+    [
+        ("PATCH", "incident", {"services": [NUL]}),
+        ("PATCH", "incident", {"commander": NUL}),
+        ("PATCH", "incident", {"team": NUL}),
+        ("PATCH", "postmortem", {"template": NUL}),
+        ("PATCH", "postmortem", {"reviewers": [NUL]}),
+        ("POST", "/api/v1/action-items/", {"title": "x", "team": NUL}),
+        ("POST", "/api/v1/action-items/", {"title": "x", "team": "a", "owner": NUL}),
+        ("GET", "/api/v1/incidents/?team=pay%00ments", None),
+        ("GET", "/api/v1/incidents/?service=pay%00ments", None),
+        ("GET", "/api/v1/action-items/?owner=pay%00ments", None),
+        ("GET", "/api/v1/action-items/?team=pay%00ments", None),
+        ("GET", "/api/v1/findings/?service=pay%00ments", None),
+        ("GET", "/api/v1/failure-classes/pay%00ments/", None),
+        ("GET", "/incidents/?team=pay%00ments&q=a%00b", None),
+        ("GET", "/postmortems/?service=pay%00ments&q=a%00b", None),
+        ("GET", "/actions/?owner=pay%00ments&team=pay%00ments", None),
+        ("GET", "/actions/dashboard/?team=pay%00ments", None),
+        ("GET", "/insights/classes/pay%00ments/", None),
+    ],
+)
+def test_nul_characters_are_refused_not_a_crash(admin_client, method, url, body):
+    """PostgreSQL cannot store or compare text with NUL (0x00) characters; a lookup
+    with one must be a 4xx, not a 500 (found by fuzzing on PostgreSQL)."""
+    catalogue_objects = {
+        "incident": "/api/v1/incidents/{}/",
+        "postmortem": "/api/v1/postmortems/{}/",
+    }
+    if url in catalogue_objects:
+        from postmortems.models import Incident, Postmortem
+
+        model = Incident if url == "incident" else Postmortem
+        url = catalogue_objects[url].format(
+            model.objects.filter(status__in=["draft", "investigating"]).first().pk
+        )
+    admin_client.raise_request_exception = False
+    if body is None:
+        response = admin_client.get(url)
+    else:
+        response = admin_client.generic(
+            method, url, json.dumps(body), content_type="application/json"
+        )
+    assert response.status_code < 500, response.content[:300]
