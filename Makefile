@@ -30,7 +30,8 @@ migrate: install
 demo: migrate
 	$(MANAGE) load_demo
 	$(MANAGE) run_insights
-	@mkdir -p var
+	@# The development broker keeps its messages in files under var/.
+	@mkdir -p var/celery-broker var/celery-processed
 	@echo
 	@echo "  Hindsight is starting on http://127.0.0.1:8000/"
 	@echo "  Demo login: username demo, password demo (admin)."

@@ -62,8 +62,13 @@ class ActionItemFilter(django_filters.FilterSet):
     due_before = django_filters.DateFilter(
         field_name="due_date", lookup_expr="lte", label="Due until"
     )
+    # Bounded: an id past the database's integer range is a 400, not a crash.
     postmortem = django_filters.NumberFilter(
-        field_name="postmortem_id", label="Postmortem id"
+        field_name="postmortem_id",
+        label="Postmortem id",
+        min_value=1,
+        max_value=2**63 - 1,
+        decimal_places=0,
     )
     severity = django_filters.MultipleChoiceFilter(
         field_name="postmortem__incident__severity",

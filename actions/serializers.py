@@ -3,11 +3,12 @@ from rest_framework import serializers
 
 from actions.models import ActionItem
 from postmortems.models import Postmortem, Team
+from postmortems.serializers import SlugLookupField
 
 
 class ActionItemSerializer(serializers.ModelSerializer):
-    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all())
-    owner = serializers.SlugRelatedField(
+    team = SlugLookupField(slug_field="slug", queryset=Team.objects.all())
+    owner = SlugLookupField(
         slug_field="username",
         queryset=get_user_model().objects.all(),
         required=False,

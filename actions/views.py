@@ -4,6 +4,7 @@ the htmx panel on the postmortem page. Thin: selectors read, services write."""
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.core.validators import slug_re
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -306,6 +307,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     team = None
     slug = request.GET.get("team")
     if slug:
+        # Only a slug is looked up (a NUL character would break PostgreSQL).
+        if not slug_re.match(slug):
+            raise Http404("No such team.")
         team = get_object_or_404(Team, slug=slug)
     board = selectors.dashboard(user=request.user, team=team)
     return render(

@@ -43,6 +43,8 @@ class FailureClassViewSet(viewsets.ReadOnlyModelViewSet):
     )
     serializer_class = FailureClassSerializer
     lookup_field = "slug"
+    # Slugs only: anything else (a NUL character breaks PostgreSQL) is a 404.
+    lookup_value_regex = "[-a-zA-Z0-9_]+"
 
 
 @extend_schema_view(

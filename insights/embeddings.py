@@ -240,3 +240,34 @@ class FakeEmbedder:
         if not rows:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return normalise_rows(np.vstack(rows))
+
+
+def nearest(
+    query_vectors: np.ndarray,
+    matrix: np.ndarray,
+    *,
+    k: int,
+    threshold: float,
+    allowed: np.ndarray | None = None,
+) -> list[list[tuple[int, float]]]:
+    """For each query row, up to ``k`` (row index, cosine) of ``matrix`` at or
+    above ``threshold``, best first (ties by lower index).
+
+    Rows must be unit length. ``allowed`` (queries x rows, bool) masks out rows a
+    query may not match (for example later incidents, or its own).
+    """
+    queries = np.asarray(query_vectors, dtype=np.float32)
+    rows = np.asarray(matrix, dtype=np.float32)
+    if queries.ndim != 2 or len(queries) == 0:
+        return []
+    if rows.ndim != 2 or len(rows) == 0 or k <= 0:
+        return [[] for _ in range(len(queries))]
+    sims = queries @ rows.T
+    if allowed is not None:
+        sims = np.where(allowed, sims, -np.inf)
+    result = []
+    for scores in sims:
+        keep = np.flatnonzero(scores >= threshold)
+        order = np.lexsort((keep, -scores[keep]))[:k]
+        result.append([(int(keep[i]), float(scores[keep[i]])) for i in order])
+    return result

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
+import numpy as np
 from django.db.models import Prefetch
 from django.utils import timezone
 
@@ -18,7 +20,7 @@ from insights.models import (
     RunStatus,
     SimilarPostmortem,
 )
-from postmortems.models import ContributingFactor, Postmortem
+from postmortems.models import ContributingFactor, Incident, Postmortem
 from postmortems.permissions import visible_postmortems
 
 
@@ -203,4 +205,56 @@ def last_successful_run() -> InsightRun | None:
         InsightRun.objects.filter(kind=RunKind.FULL, status=RunStatus.SUCCEEDED)
         .order_by("-finished_at", "-pk")
         .first()
+    )
+
+
+@dataclass(frozen=True)
+class PastVectors:
+    """Cached root-cause vectors of postmortems with open action items."""
+
+    incident_ids: list[int]
+    started_at: list[dt.datetime]
+    service_ids: list[frozenset[int]]
+    matrix: np.ndarray
+
+
+def postmortem_vectors_exist(*, model_name: str) -> bool:
+    """Whether insights has stored any postmortem vector for this model."""
+    return PostmortemClassification.objects.filter(
+        embedding__model_name=model_name
+    ).exists()
+
+
+def past_vectors_with_open_items(*, model_name: str) -> PastVectors:
+    """Every postmortem vector (this model) whose postmortem has open items."""
+    open_postmortems = ActionItem.objects.filter(
+        status__in=OPEN_STATUSES, postmortem__isnull=False
+    ).values("postmortem_id")
+    rows = list(
+        PostmortemClassification.objects.filter(
+            embedding__model_name=model_name, postmortem__in=open_postmortems
+        )
+        .order_by("postmortem_id")
+        .values_list(
+            "postmortem__incident_id",
+            "postmortem__incident__started_at",
+            "embedding__vector",
+        )
+    )
+    incident_ids = [row[0] for row in rows]
+    services: dict[int, set[int]] = {}
+    for incident_id, service_id in Incident.services.through.objects.filter(
+        incident_id__in=incident_ids
+    ).values_list("incident_id", "service_id"):
+        services.setdefault(incident_id, set()).add(service_id)
+    matrix = (
+        np.vstack([np.frombuffer(bytes(row[2]), dtype=np.float32) for row in rows])
+        if rows
+        else np.zeros((0, 0), dtype=np.float32)
+    )
+    return PastVectors(
+        incident_ids=incident_ids,
+        started_at=[row[1] for row in rows],
+        service_ids=[frozenset(services.get(i, ())) for i in incident_ids],
+        matrix=matrix,
     )

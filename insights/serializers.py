@@ -6,7 +6,9 @@ from insights.models import FailureClass, InsightRun
 
 
 class FailureClassSerializer(serializers.ModelSerializer):
-    merged_into = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    merged_into = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = FailureClass

@@ -38,6 +38,11 @@ router.register(
     basename="integration-robusta",
 )
 
+# An unknown URL or an unreadable request under /api/ answers JSON, as the API's
+# clients expect.
+handler400 = "kb.views.bad_request"
+handler404 = "kb.views.not_found"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),

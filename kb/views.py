@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 
 logger = logging.getLogger(__name__)
@@ -13,6 +14,24 @@ logger = logging.getLogger(__name__)
 
 def home(request: HttpRequest) -> HttpResponse:
     return redirect("postmortems:incident_list")
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """404s under /api/ are JSON like the API's own errors; pages keep Django's."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": "not_found", "detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's own 400s (e.g. a form body with too many fields) are JSON under
+    /api/ too."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"error": "bad_request", "detail": "The request could not be read."},
+            status=400,
+        )
+    return defaults.bad_request(request, exception)
 
 
 @never_cache

@@ -50,7 +50,10 @@ ERRORS = {
     404: _error("No such object, or not one you may see or change."),
     429: _error("Too many requests."),
 }
-READ_ERRORS = {code: ERRORS[code] for code in (400, 401, 403, 429)}
+READ_ERRORS = {
+    **{code: ERRORS[code] for code in (400, 401, 403, 429)},
+    404: _error("No such page of results (?page= past the last page)."),
+}
 OBJECT_ERRORS = {code: ERRORS[code] for code in (401, 403, 404, 429)}
 
 

@@ -32,8 +32,18 @@ from postmortems.services import incidents as incident_services
 from postmortems.services.incidents import REASON_MAX_LENGTH
 
 
+class SlugLookupField(serializers.SlugRelatedField):
+    """A slug (or username) lookup that refuses NUL characters up front: PostgreSQL
+    cannot compare text holding them, so the query would fail with a 500."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 def _person_field(**kwargs):
-    return serializers.SlugRelatedField(
+    return SlugLookupField(
         slug_field="username",
         queryset=get_user_model().objects.filter(is_active=True),
         **kwargs,
@@ -63,8 +73,8 @@ class MetricSerializer(serializers.Serializer):
 
 class IncidentSerializer(serializers.ModelSerializer):
     reference = serializers.CharField(read_only=True)
-    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all())
-    services = serializers.SlugRelatedField(
+    team = SlugLookupField(slug_field="slug", queryset=Team.objects.all())
+    services = SlugLookupField(
         slug_field="slug", many=True, queryset=Service.objects.all(), required=False
     )
     commander = _person_field(allow_null=True, required=False)
@@ -191,7 +201,7 @@ class PostmortemSerializer(serializers.ModelSerializer):
     services = serializers.SlugRelatedField(
         source="incident.services", slug_field="slug", many=True, read_only=True
     )
-    template = serializers.SlugRelatedField(
+    template = SlugLookupField(
         slug_field="slug", queryset=PostmortemTemplate.objects.all()
     )
     author = serializers.SlugRelatedField(slug_field="username", read_only=True)

@@ -110,4 +110,9 @@ urlpatterns += [
         postmortems.postmortem_print,
         name="postmortem_print",
     ),
+    path(
+        "postmortems/<int:pk>/export.pdf",
+        postmortems.postmortem_export_pdf,
+        name="postmortem_export_pdf",
+    ),
 ]

@@ -79,6 +79,17 @@ class ApiKeyAdmin(APIKeyModelAdmin):
             return
         obj.save()
 
+    # Deleting a key ends its use as revoking does: record it the same way.
+    def delete_model(self, request, obj) -> None:
+        if not obj.revoked:
+            services.api_key_revoke(api_key=obj, request=request)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for api_key in queryset.filter(revoked=False).select_related("team"):
+            services.api_key_revoke(api_key=api_key, request=request)
+        super().delete_queryset(request, queryset)
+
     @admin.action(description="Revoke the selected API keys")
     def revoke_selected(self, request, queryset) -> None:
         count = 0

@@ -226,7 +226,10 @@ def _errors(*codes: int, **more: OpenApiResponse) -> dict:
 
 
 class FindingFilter(django_filters.FilterSet):
-    incident = django_filters.NumberFilter(field_name="incident_id")
+    # Bounded: an id past the database's integer range is a 400, not a crash.
+    incident = django_filters.NumberFilter(
+        field_name="incident_id", min_value=1, max_value=2**63 - 1, decimal_places=0
+    )
     service = django_filters.CharFilter(field_name="service__slug")
 
     class Meta:
@@ -247,7 +250,13 @@ class _MachineApi:
         summary="List findings",
         description="People see every finding; an API key (scope read) sees its "
         "team's.",
-        responses={200: FindingSerializer(many=True), **_errors(401, 403, 429)},
+        responses={
+            200: FindingSerializer(many=True),
+            **_errors(400, 401, 403, 429),
+            404: OpenApiResponse(
+                FindingsErrorSerializer, description="No such page of results."
+            ),
+        },
     ),
     retrieve=extend_schema(
         summary="One finding, with its raw payload",

@@ -1,9 +1,11 @@
 """Postmortem pages: the document, its version history, Markdown export and print."""
 
 import itertools
+import logging
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -12,6 +14,7 @@ from postmortems import permissions, selectors
 from postmortems.diff import document_diff
 from postmortems.export import render_markdown_export
 from postmortems.models import HypothesisTrack, Postmortem, PostmortemStatus
+from postmortems.pdf import render_pdf
 
 STEPS = (
     PostmortemStatus.DRAFT,
@@ -19,6 +22,8 @@ STEPS = (
     PostmortemStatus.APPROVED,
     PostmortemStatus.PUBLISHED,
 )
+
+logger = logging.getLogger(__name__)
 
 
 def postmortem_list(request: HttpRequest) -> HttpResponse:
@@ -170,13 +175,42 @@ def postmortem_export_markdown(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-def postmortem_print(request: HttpRequest, pk: int) -> HttpResponse:
-    """A print-ready page: the document only, no navigation or buttons."""
-    postmortem = get_visible_postmortem(request, pk)
-    context = {
+def _print_context(postmortem: Postmortem) -> dict:
+    return {
         **document_context(postmortem),
         "events": list(postmortem.workflow_events.all()),
         "reviewers": list(postmortem.reviewers.all()),
         "printing": True,
     }
-    return render(request, "postmortems/postmortem_print.html", context)
+
+
+def postmortem_print(request: HttpRequest, pk: int) -> HttpResponse:
+    """A print-ready page: the document only, no navigation or buttons."""
+    postmortem = get_visible_postmortem(request, pk)
+    return render(
+        request, "postmortems/postmortem_print.html", _print_context(postmortem)
+    )
+
+
+def postmortem_export_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """The print page as a PDF; it fetches only the app's static files."""
+    postmortem = get_visible_postmortem(request, pk)
+    html = render_to_string(
+        "postmortems/postmortem_print.html", _print_context(postmortem), request
+    )
+    try:
+        pdf = render_pdf(html)
+    except OSError:
+        # WeasyPrint loads the system's Pango libraries on first use.
+        logger.exception("PDF export unavailable")
+        return HttpResponse(
+            "PDF export needs the system's Pango libraries (Debian: apt-get install "
+            "libpango-1.0-0 libpangoft2-1.0-0). The print page works without them: "
+            f"{postmortem.get_absolute_url()}print/",
+            status=503,
+            content_type="text/plain",
+        )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    filename = f"{postmortem.incident.reference}-{slugify(postmortem.title)[:60]}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

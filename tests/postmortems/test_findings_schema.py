@@ -15,7 +15,7 @@ EXPECTED = {
         "422",
         "429",
     },
-    ("/api/v1/findings/", "get"): {"200", "401", "403", "429"},
+    ("/api/v1/findings/", "get"): {"200", "400", "401", "403", "404", "429"},
     ("/api/v1/findings/{id}/", "get"): {"200", "401", "403", "404", "429"},
     ("/api/v1/integrations/alertmanager/", "post"): {
         "200",

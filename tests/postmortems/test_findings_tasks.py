@@ -146,7 +146,9 @@ def new_finding(team, service, analyzer="storage-probe"):
     )
 
 
-def test_match_past_incidents_on_service_and_analyzer(team, orders_db):
+def test_match_past_incidents_falls_back_to_service_and_analyzer_without_vectors(
+    team, orders_db
+):
     past = past_incident(team, orders_db)
     finding = new_finding(team, orders_db)
 
@@ -156,7 +158,10 @@ def test_match_past_incidents_on_service_and_analyzer(team, orders_db):
     match = FindingMatch.objects.get()
     assert match.incident == finding.incident
     assert match.past_incident == past
-    assert match.reason == "Same service (Orders DB) and analyzer (storage-probe)"
+    assert match.reason == (
+        "Same service (Orders DB) and analyzer (storage-probe); "
+        "no root-cause vectors yet (insights has not run)"
+    )
 
 
 def test_match_past_incidents_ignores_closed_items_other_analyzers_and_later_ones(

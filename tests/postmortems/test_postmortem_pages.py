@@ -208,7 +208,8 @@ def test_postmortem_detail_query_count_is_bounded(
         factories.ActionItemFactory(postmortem=pm, team=pm.incident.team)
         root = factories.CommentFactory(postmortem=pm, section="summary")
         factories.CommentFactory(postmortem=pm, parent=root, section="summary")
-    with django_assert_max_num_queries(16):
+    # The document, its panels, and insights' class and similar incidents.
+    with django_assert_max_num_queries(22):
         response = editor_client.get(_url("postmortem_detail", pm))
     assert response.status_code == 200
 
@@ -728,3 +729,22 @@ def test_incident_postmortem_card_links_the_postmortem_or_hides_a_private_draft(
     outsider = factories.UserFactory(username="o", role=Role.EDITOR, teams=[other_team])
     html = _render_card(outsider, draft_postmortem.incident)
     assert draft_postmortem.get_absolute_url() not in html
+
+
+def test_postmortem_detail_lists_similar_incidents_and_its_class(
+    editor_client, draft_postmortem, team
+):
+    """GIVEN insights found a published postmortem similar to this one
+    WHEN the postmortem page is opened THEN it names that incident and its score."""
+    from insights.models import SimilarPostmortem
+
+    similar = factories.PostmortemFactory(
+        incident=factories.IncidentFactory(team=team, title="Pool exhausted again"),
+        status=PostmortemStatus.PUBLISHED,
+    )
+    SimilarPostmortem.objects.create(
+        postmortem=draft_postmortem, similar=similar, score=0.82, rank=1
+    )
+    html = editor_client.get(_url("postmortem_detail", draft_postmortem)).content
+    assert b"Pool exhausted again" in html
+    assert b"0.82" in html
