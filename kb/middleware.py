@@ -155,7 +155,7 @@ def database_unavailable_response(request) -> HttpResponse:
         )
         # The inner middleware that adds the CSP never saw this response.
         response["Content-Security-Policy"] = (
-            "default-src 'none'; style-src 'self'; img-src 'self'; "
+            "default-src 'none'; style-src 'self'; img-src 'self'; object-src 'none'; "
             "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
         )
         response["X-Frame-Options"] = "DENY"

@@ -70,7 +70,10 @@ def test_database_unavailable_page_is_a_503_page_with_retry_after(
     assert response["Retry-After"] == "5"
     assert response["Content-Type"].startswith("text/html")
     assert "Hindsight is briefly unavailable" in response.content.decode()
-    assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
+    policy = response["Content-Security-Policy"]
+    for directive in ("object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'"):
+        assert directive in policy
+    assert "script-src" not in policy  # default-src 'none': no script at all
 
 
 def test_database_unavailable_api_is_json_503_with_retry_after(person, database_down):
