@@ -14,15 +14,18 @@ PUBLIC_STATUSES = (PostmortemStatus.APPROVED, PostmortemStatus.PUBLISHED)
 
 
 def profile_for(user: AbstractBaseUser | AnonymousUser) -> Profile | None:
-    """The user's profile, created as a viewer the first time it is needed."""
+    """The user's profile; an unsaved default when they have none yet.
+
+    Reading permissions never writes: a user without a profile row (one made by
+    ``createsuperuser``, say) is treated as a viewer with no teams, or an admin if
+    a superuser, until an admin gives them a profile.
+    """
     if not user.is_authenticated:
         return None
     try:
         return user.profile
     except Profile.DoesNotExist:
-        role = Role.ADMIN if user.is_superuser else Role.VIEWER
-        profile, _ = Profile.objects.get_or_create(user=user, defaults={"role": role})
-        return profile
+        return Profile(user=user, role=Role.ADMIN if user.is_superuser else Role.VIEWER)
 
 
 def has_role(user, role: str) -> bool:
@@ -43,7 +46,9 @@ def team_ids(user) -> set[int]:
     cached = getattr(user, "_kb_team_ids", None)
     if cached is None:
         profile = profile_for(user)
-        cached = set(profile.teams.values_list("pk", flat=True))
+        cached = (
+            set(profile.teams.values_list("pk", flat=True)) if profile.pk else set()
+        )
         user._kb_team_ids = cached
     return cached
 

@@ -173,17 +173,6 @@ def draft_postmortem(team, editor, reviewer):
     )
 
 
-@pytest.fixture
-def starter_templates(db):
-    """The three shipped templates, even after a transactional test flushed them."""
-    import importlib
-
-    from django.apps import apps
-
-    migration = importlib.import_module("postmortems.migrations.0002_starter_templates")
-    migration.create_templates(apps, None)
-
-
 # Findings and API keys (postmortems.findings).
 @pytest.fixture
 def make_api_key(db):

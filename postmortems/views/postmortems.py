@@ -26,13 +26,6 @@ STEPS = (
 logger = logging.getLogger(__name__)
 
 
-def postmortem_list(request: HttpRequest) -> HttpResponse:
-    postmortems = selectors.postmortem_list(user=request.user)
-    return render(
-        request, "postmortems/postmortem_list.html", {"postmortems": postmortems}
-    )
-
-
 def get_visible_postmortem(request: HttpRequest, pk: int) -> Postmortem:
     """The postmortem with its page's data, or 404 when missing or not visible."""
     # Not visible is the same as not there: a 404 does not reveal private drafts.

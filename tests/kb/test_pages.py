@@ -42,3 +42,17 @@ def test_login_page_signs_a_user_in(client, editor):
     )
     assert response.status_code == 200
     assert response.context["user"].username == "editor"
+
+
+def test_pages_for_a_user_without_a_profile_write_nothing(client):
+    """GIVEN a superuser made by createsuperuser (no profile row)
+    WHEN they open pages THEN they act as an admin and no Profile row is created."""
+    from django.contrib.auth import get_user_model
+
+    from postmortems.models import Profile
+
+    user = get_user_model().objects.create_superuser("root", "root@example.com", "x")
+    client.force_login(user)
+    assert client.get("/incidents/").status_code == 200
+    assert client.get("/actions/dashboard/").status_code == 200
+    assert not Profile.objects.filter(user=user).exists()

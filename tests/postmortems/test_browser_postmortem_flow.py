@@ -50,7 +50,7 @@ def _name(user, first, last):
 
 
 def test_browser_postmortem_written_reviewed_published_and_exported(
-    page, browser, live_server, login, screenshot_dir, starter_templates, team, editor,
+    page, browser, live_server, login, screenshot_dir, team, editor,
     reviewer,
 ):  # fmt: skip
     _name(editor, "Bruno", "Silva")

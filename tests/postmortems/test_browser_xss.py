@@ -34,7 +34,7 @@ MARKERS_JS = """() => ({
 
 
 @pytest.fixture
-def xss_postmortem(starter_templates, team, editor, reviewer):
+def xss_postmortem(team, editor, reviewer):
     pm = factories.PostmortemFactory(
         incident__team=team, author=editor, reviewers=[reviewer]
     )

@@ -6,18 +6,13 @@ Each test gets its own redis-server. Outside CI a missing binary skips the test
 with the reason; in CI (CI set) it fails, so these tests always run there.
 """
 
-import os
 import uuid
 
 import pytest
 
 from tests import procs
 
-
-def unavailable(reason: str):
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (required in CI)")
-    pytest.skip(reason)
+unavailable = procs.unavailable
 
 
 @pytest.fixture(scope="session")
