@@ -78,20 +78,8 @@ class InlineActionItemForm(ActionItemForm):
     """The shorter form used inline on the postmortem page."""
 
     class Meta(ActionItemForm.Meta):
-        fields = [
-            "title",
-            "category",
-            "priority",
-            "team",
-            "owner",
-            "due_date",
-            "status",
-            "status_reason",
-            "verification_note",
-            "tracker_provider",
-            "tracker_key",
-            "tracker_url",
-        ]
+        # Everything but the long description, which has room on the item's page.
+        fields = [f for f in ActionItemForm.Meta.fields if f != "description"]
 
 
 class StatusForm(forms.ModelForm):
