@@ -1,6 +1,6 @@
 """The Redis cache, failing open while Redis is unreachable.
 
-The cache only holds what can be lost: API rate-limit counters (DRF throttles).
+The cache only holds what can be lost: API rate-limit counters (``counter_incr``).
 When Redis is down, Django's RedisCache raises on every call, so every API request
 would fail with a 500 although the database is fine. Here a read misses and a write
 is dropped instead: rate limits are not enforced during a Redis outage, and
@@ -11,8 +11,9 @@ so a hung Redis cannot hold a request for long.
 import logging
 import time
 
+from django.core.cache import caches
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -23,8 +24,33 @@ UNAVAILABLE = (RedisConnectionError, RedisTimeoutError)
 WARN_EVERY = 30.0
 
 
+class ReusingRedisCacheClient(RedisCacheClient):
+    """Django's Redis client, keeping one ``redis.Redis`` per connection pool.
+
+    Django builds a new ``redis.Redis`` for every cache call, and building one
+    (its response-callback tables) costs more CPU than the round trip itself. A
+    client is thread-safe (each command borrows a connection from the pool), and
+    Django keeps a cache object per thread anyway.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._clients = {}
+
+    def get_client(self, key=None, *, write=False):
+        pool = self._get_connection_pool(write)
+        client = self._clients.get(id(pool))
+        if client is None:
+            client = self._clients[id(pool)] = self._client(connection_pool=pool)
+        return client
+
+
 class ResilientRedisCache(RedisCache):
     _last_warning = 0.0
+
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self._class = ReusingRedisCacheClient
 
     def _unavailable(self, operation: str, exc: Exception) -> None:
         now = time.monotonic()
@@ -94,3 +120,34 @@ class ResilientRedisCache(RedisCache):
         except UNAVAILABLE as exc:
             self._unavailable("delete_many", exc)
             return None
+
+    def incr_window(self, key: str, timeout: int) -> int:
+        """Add one to the counter ``key`` in one round trip (INCR, then EXPIRE NX)."""
+        key = self.make_and_validate_key(key)
+        try:
+            pipe = self._cache.get_client(key, write=True).pipeline(transaction=True)
+            count, _ = pipe.incr(key).expire(key, timeout, nx=True).execute()
+        except UNAVAILABLE as exc:
+            self._unavailable("incr_window", exc)
+            return 0
+        return count
+
+
+def counter_incr(key: str, timeout: int) -> int:
+    """Add one to the counter ``key`` and return its new value.
+
+    The counter is created at 1 and lives ``timeout`` seconds from its first count.
+    Atomic, so requests in several processes are all counted: on Redis an INCR in
+    one round trip; on other caches ``add`` then ``incr``. Returns 0 (fail open)
+    when Redis is unreachable.
+    """
+    cache = caches["default"]
+    incr_window = getattr(cache, "incr_window", None)
+    if incr_window is not None:
+        return incr_window(key, timeout)
+    cache.add(key, 0, timeout)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr: this is the first count
+        cache.add(key, 1, timeout)
+        return 1

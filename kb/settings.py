@@ -7,6 +7,7 @@ SQLite, a filesystem Celery broker, console email.
 """
 
 import os
+import re
 from pathlib import Path
 
 import environ
@@ -46,6 +47,17 @@ def env_int(name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be an integer, not {raw!r}") from None
+
+
+def env_rate(name: str, default: str) -> str:
+    """Read a rate limit such as ``1200/min`` (per s, min, hour or day)."""
+    raw = env.str(name, default=default).strip()
+    if not re.fullmatch(r"[0-9]+/(s|sec|second|m|min|minute|h|hour|d|day)", raw):
+        raise ImproperlyConfigured(
+            f"{name} must be a count per period such as 1200/min "
+            f"(period s, min, hour or day), not {raw!r}"
+        )
+    return raw
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
@@ -272,8 +284,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         # Per API key (postmortems.findings.auth.ApiKeyRateThrottle).
-        "findings": env.str("KB_API_RATE_FINDINGS", default="1200/min"),
-        "integrations": env.str("KB_API_RATE_INTEGRATIONS", default="1200/min"),
+        "findings": env_rate("KB_API_RATE_FINDINGS", "1200/min"),
+        "integrations": env_rate("KB_API_RATE_INTEGRATIONS", "1200/min"),
     },
     "EXCEPTION_HANDLER": "postmortems.audit.api_exception_handler",
 }

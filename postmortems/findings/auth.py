@@ -6,13 +6,16 @@ Keys are sent as ``Authorization: Api-Key <key>`` or ``Authorization: Bearer <ke
 an endpoint that was not written for machines.
 """
 
+import time
+
 from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle
 
+from kb.cache import counter_incr
 from postmortems.models import ApiKey, ApiKeyScope, SecurityEventKind
 
 KEYWORDS = ("api-key", "bearer")
@@ -177,34 +180,54 @@ class CanReadFindings(BasePermission):
         return bool(request.user and request.user.is_authenticated)
 
 
-class ApiKeyRateThrottle(SimpleRateThrottle):
+PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """``"1200/min"`` -> ``(1200, 60)``: requests allowed, window in seconds.
+
+    DRF's format: the period is read from its first letter (s, m, h or d).
+    """
+    number, _, period = rate.partition("/")
+    return int(number), PERIODS[period[:1]]
+
+
+class ApiKeyRateThrottle(BaseThrottle):
     """Per-key rate limit; the view's ``throttle_scope`` names the rate.
 
     Rates come from ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` (env
     ``KB_API_RATE_FINDINGS`` / ``KB_API_RATE_INTEGRATIONS``), read at request time.
-    Like every DRF throttle it is not atomic: a burst may pass a few percent over.
+    A counter per key and fixed window (``kb.cache.counter_incr``): one atomic
+    increment per request, so concurrent requests in every process are counted
+    (DRF's SimpleRateThrottle reads, extends and writes back a list of timestamps,
+    which loses counts under concurrency and grows with the rate). Like any fixed
+    window, a client may send up to twice the rate across a window boundary.
     """
 
     def __init__(self):
-        # The rate depends on the view; it is set in allow_request.
-        pass
+        self.retry_after: float | None = None
 
     def allow_request(self, request, view) -> bool:
-        self.scope = getattr(view, "throttle_scope", None)
-        if not self.scope or not isinstance(request.auth, ApiKey):
+        scope = getattr(view, "throttle_scope", None)
+        if not scope or not isinstance(request.auth, ApiKey):
             return True
-        self.rate = self.get_rate()
-        if self.rate is None:
+        rate = settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES", {}).get(scope)
+        if rate is None:
             return True
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request, view)
+        limit, duration = parse_rate(rate)
+        now = time.time()
+        window = int(now // duration)
+        count = counter_incr(
+            f"throttle:{scope}:{request.auth.prefix}:{duration}:{window}",
+            timeout=duration + 1,
+        )
+        if count <= limit:
+            return True
+        self.retry_after = (window + 1) * duration - now
+        return False
 
-    def get_rate(self) -> str | None:
-        rates = settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES", {})
-        return rates.get(self.scope)
-
-    def get_cache_key(self, request, view) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": request.auth.prefix}
+    def wait(self) -> float | None:
+        return self.retry_after
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):

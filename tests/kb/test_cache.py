@@ -1,8 +1,12 @@
-"""With Redis down the cache fails open: API requests still succeed."""
+"""The cache: rate-limit counters are exact, and with Redis down it fails open."""
+
+import threading
 
 import pytest
 from django.core.cache import caches
 
+from kb.cache import counter_incr
+from tests import procs
 from tests.procs import free_port
 
 pytestmark = pytest.mark.django_db
@@ -32,6 +36,7 @@ def test_resilient_cache_reads_miss_and_writes_are_dropped_when_redis_is_down(
     assert cache.get_many(["k"]) == {}
     assert cache.set_many({"k": 1}) == ["k"]
     assert cache.delete("k") is False
+    assert counter_incr("k", timeout=60) == 0  # a rate limit lets the request by
 
 
 def test_findings_ingestion_succeeds_while_the_rate_limit_cache_is_down(
@@ -58,3 +63,48 @@ def test_findings_ingestion_succeeds_while_the_rate_limit_cache_is_down(
         HTTP_AUTHORIZATION=f"Api-Key {findings_key}",
     )
     assert response.status_code == 201, response.content[:500]
+
+
+@pytest.fixture
+def redis_cache(settings, tmp_path):
+    """The production cache backend on a throwaway Redis."""
+    try:
+        server = procs.RedisServer(tmp_path)
+    except procs.Unavailable as exc:
+        procs.unavailable(str(exc))
+    server.start()
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "kb.cache.ResilientRedisCache",
+            "LOCATION": server.url(1),
+        }
+    }
+    yield caches["default"]
+    caches["default"].close()
+    server.stop()
+
+
+def test_counter_counts_every_increment_from_concurrent_requests(redis_cache):
+    """GIVEN 16 threads each adding 50 to one rate-limit counter on Redis
+    THEN the counter reads exactly 800 (no lost update), and it expires."""
+    barrier = threading.Barrier(16)
+
+    def work() -> None:
+        barrier.wait()
+        for _ in range(50):
+            counter_incr("throttle:probe", timeout=60)
+
+    threads = [threading.Thread(target=work) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert redis_cache.get("throttle:probe") == 800
+    client = redis_cache._cache.get_client(write=False)
+    ttl = client.ttl(redis_cache.make_key("throttle:probe"))
+    assert 0 < ttl <= 60
+
+
+def test_counter_on_the_default_cache_starts_at_one_and_counts():
+    assert [counter_incr("throttle:local", timeout=60) for _ in range(3)] == [1, 2, 3]

@@ -40,6 +40,12 @@ def test_settings_bad_boolean_is_a_clear_error():
     assert "KB_DEBUG must be" in result.stderr
 
 
+def test_settings_bad_rate_limit_is_a_clear_error():
+    result = run_manage("check", KB_API_RATE_FINDINGS="fast")
+    assert result.returncode != 0
+    assert "KB_API_RATE_FINDINGS must be a count per period" in result.stderr
+
+
 def test_settings_production_passes_deploy_check_without_warnings():
     result = run_manage(
         "check",

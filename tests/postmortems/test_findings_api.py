@@ -6,7 +6,7 @@ import json
 import pytest
 from django.utils import timezone
 
-from postmortems.findings import validation
+from postmortems.findings import auth, validation
 from postmortems.findings.serializers import FindingInputSerializer
 from postmortems.models import Finding, Incident, TimelineEntry
 from tests import factories
@@ -546,12 +546,14 @@ def test_findings_a_signed_in_person_cannot_post_findings(client, editor, checko
 
 
 def test_findings_are_rate_limited_per_key_with_retry_after(
-    client, findings_key, make_api_key, team, checkout, settings
+    client, findings_key, make_api_key, team, checkout, settings, monkeypatch
 ):
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {"findings": "3/min", "integrations": "3/min"},
     }
+    # 20 s into a one-minute window: the limit lifts 40 s later.
+    monkeypatch.setattr(auth.time, "time", lambda: 60 * 29_000_000 + 20.0)
     codes = [post(client, finding(n), findings_key).status_code for n in range(4)]
     _, other = make_api_key(team, name="other")
 
@@ -561,8 +563,25 @@ def test_findings_are_rate_limited_per_key_with_retry_after(
     assert codes == [201, 201, 201, 429]
     assert limited.status_code == 429
     assert limited.json()["error"] == "throttled"
-    assert int(limited["Retry-After"]) > 0
+    assert limited["Retry-After"] == "40"
     assert other_key.status_code == 201
+
+
+def test_findings_rate_limit_lifts_when_the_window_ends(
+    client, findings_key, checkout, settings, monkeypatch
+):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"findings": "2/min", "integrations": "2/min"},
+    }
+    start = 60 * 29_000_000.0
+    monkeypatch.setattr(auth.time, "time", lambda: start + 59.5)
+    late = [post(client, finding(n), findings_key).status_code for n in range(3)]
+    monkeypatch.setattr(auth.time, "time", lambda: start + 60.5)
+    next_window = [post(client, finding(n), findings_key).status_code for n in (3, 4)]
+
+    assert late == [201, 201, 429]
+    assert next_window == [201, 201]
 
 
 def test_findings_api_keys_are_ignored_by_views_not_made_for_machines(
