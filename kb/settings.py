@@ -185,6 +185,14 @@ if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
         socket_connect_timeout=1, socket_timeout=1
     )
 
+# API keys and service ids read by every finding posted are cached this long
+# (postmortems/findings/lookups.py); saves forget them at once. Only with a shared
+# cache: a per-process one could not be told about a revoked key.
+KB_LOOKUP_CACHE_SECONDS = env_int(
+    "KB_LOOKUP_CACHE_SECONDS",
+    60 if CACHES["default"]["BACKEND"] == "kb.cache.ResilientRedisCache" else 0,
+)
+
 _VALIDATORS = "django.contrib.auth.password_validation"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": f"{_VALIDATORS}.UserAttributeSimilarityValidator"},

@@ -16,6 +16,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.throttling import BaseThrottle
 
 from kb.cache import counter_incr
+from postmortems.findings.lookups import api_key_by_prefix
 from postmortems.models import ApiKey, ApiKeyScope, SecurityEventKind
 
 KEYWORDS = ("api-key", "bearer")
@@ -76,11 +77,8 @@ def api_key_lookup(key: str) -> ApiKey | None:
     prefix, dot, _ = key.partition(".")
     if not dot or not prefix:
         return None
-    try:
-        api_key = ApiKey.objects.select_related("team").get(prefix=prefix)
-    except ApiKey.DoesNotExist:
-        return None
-    return api_key if api_key.is_valid(key) else None
+    api_key = api_key_by_prefix(prefix)
+    return api_key if api_key is not None and api_key.is_valid(key) else None
 
 
 class ApiKeyAuthentication(BaseAuthentication):

@@ -9,6 +9,7 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
+from postmortems.findings import lookups
 from postmortems.findings.integrations import pagerduty
 from postmortems.findings.integrations.alertmanager import AlertGroup
 from postmortems.findings.integrations.pagerduty import PagerDutyEvent
@@ -27,7 +28,6 @@ from postmortems.findings.services.upsert import (
     incident_mark_resolved,
     incident_open,
     service_ids_lenient,
-    service_ids_strict,
     upsert_findings,
 )
 from postmortems.findings.validation import BatchInvalid
@@ -67,9 +67,11 @@ def findings_ingest(
     }
     key_incidents: dict[tuple[str, str], tuple[int, int]] = {}
     if wanted_keys:
-        rows = Incident.objects.filter(
-            external_key__in={key for _, key in wanted_keys}
-        ).values_list("external_source", "external_key", "pk", "team_id")
+        rows = (
+            Incident.objects.filter(external_key__in={key for _, key in wanted_keys})
+            .order_by()
+            .values_list("external_source", "external_key", "pk", "team_id")
+        )
         for source, key, pk, team_id in rows:
             key_incidents[(source, key)] = (pk, team_id)
     foreign = set()
@@ -99,7 +101,7 @@ def findings_ingest(
             f"for {team.name}."
         )
 
-    service_ids = service_ids_strict({r.service for r in records if r.service})
+    service_ids = lookups.service_ids({r.service for r in records if r.service})
     parent_ids = {r.parent_id for r in records if r.parent_id}
     parent_keys = (
         dict(

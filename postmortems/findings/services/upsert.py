@@ -180,12 +180,6 @@ def incident_mark_resolved(incident: Incident, resolved_at: dt.datetime) -> bool
     return True
 
 
-def service_ids_strict(slugs: set[str]) -> dict[str, int]:
-    if not slugs:
-        return {}
-    return dict(Service.objects.filter(slug__in=slugs).values_list("slug", "pk"))
-
-
 def service_ids_lenient(names: set[str]) -> dict[str, int]:
     """Match outside service names to ours by slug or by name, ignoring case."""
     names = {name for name in names if name}
