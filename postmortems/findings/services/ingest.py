@@ -27,6 +27,7 @@ from postmortems.findings.services.upsert import (
     incident_for_key,
     incident_mark_resolved,
     incident_open,
+    incidents_by_key,
     service_ids_lenient,
     upsert_findings,
 )
@@ -67,13 +68,7 @@ def findings_ingest(
     }
     key_incidents: dict[tuple[str, str], tuple[int, int]] = {}
     if wanted_keys:
-        rows = (
-            Incident.objects.filter(external_key__in={key for _, key in wanted_keys})
-            .order_by()
-            .values_list("external_source", "external_key", "pk", "team_id")
-        )
-        for source, key, pk, team_id in rows:
-            key_incidents[(source, key)] = (pk, team_id)
+        key_incidents = incidents_by_key({key for _, key in wanted_keys})
     foreign = set()
     for record in records:
         if record.incident_id:

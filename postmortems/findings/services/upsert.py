@@ -180,6 +180,31 @@ def incident_mark_resolved(incident: Incident, resolved_at: dt.datetime) -> bool
     return True
 
 
+def incidents_by_key(keys: set[str]) -> dict[tuple[str, str], tuple[int, int]]:
+    """``(source, external key) -> (incident id, team id)`` for these keys.
+
+    One plain statement: it runs for every finding posted, and building it with the
+    ORM took more CPU than running it.
+    """
+    if not keys:
+        return {}
+    meta = Incident._meta
+    quote = connection.ops.quote_name
+    columns = ", ".join(
+        quote(meta.get_field(name).column)
+        for name in ("external_source", "external_key", "id", "team")
+    )
+    key_column = quote(meta.get_field("external_key").column)
+    placeholders = ", ".join(["%s"] * len(keys))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns} FROM {quote(meta.db_table)} "
+            f"WHERE {key_column} IN ({placeholders})",
+            list(keys),
+        )
+        return {(source, key): (pk, team) for source, key, pk, team in cursor}
+
+
 def service_ids_lenient(names: set[str]) -> dict[str, int]:
     """Match outside service names to ours by slug or by name, ignoring case."""
     names = {name for name in names if name}
