@@ -1,6 +1,8 @@
 """The Redis cache, failing open while Redis is unreachable.
 
-The cache only holds what can be lost: API rate-limit counters (``counter_incr``).
+The cache only holds what can be lost: API rate-limit counters (``counter_incr``)
+and copies of rows the ingestion API reads on every request
+(postmortems/findings/lookups.py).
 When Redis is down, Django's RedisCache raises on every call, so every API request
 would fail with a 500 although the database is fine. Here a read misses and a write
 is dropped instead: rate limits are not enforced during a Redis outage, and
