@@ -9,7 +9,7 @@ in production) for ``KB_LOOKUP_CACHE_SECONDS``:
   is refused on the very next request in every process;
 - only hits are kept: an unknown prefix or slug is read from the database each time;
 - the time limit only bounds what a write that bypasses signals (``.update()``,
-  raw SQL) can leave behind.
+  raw SQL), or one made while Redis was unreachable, can leave behind.
 
 With a per-process cache (the local-memory default) one process could not tell the
 others, so the default there is 0: no caching.
