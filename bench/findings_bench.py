@@ -281,7 +281,7 @@ def main() -> None:
         connections.close_all()
         admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         admin.close()
-        empty_broker()
+        empty_redis()
 
     emit(
         "findings",
@@ -366,7 +366,7 @@ def bare_bulk_create(batch_items: list[list[dict]], *, team) -> float:
     return total / (time.perf_counter() - started)
 
 
-def empty_broker() -> None:
+def empty_redis() -> None:
     """Drop the follow-up tasks and cache entries the run made (db 14 and 13)."""
     try:
         import redis

@@ -70,9 +70,14 @@ def _publish(outbox_id: int, task_name: str, kwargs: dict) -> bool:
 # and no signals.
 
 
-def _insert(task_name: str, kwargs: dict) -> int:
+def _table():
+    """The outbox's database connection and its quoted table name."""
     connection = connections[router.db_for_write(OutboxTask)]
-    table = connection.ops.quote_name(OutboxTask._meta.db_table)
+    return connection, connection.ops.quote_name(OutboxTask._meta.db_table)
+
+
+def _insert(task_name: str, kwargs: dict) -> int:
+    connection, table = _table()
     created_at = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cursor:
         cursor.execute(
@@ -84,8 +89,7 @@ def _insert(task_name: str, kwargs: dict) -> int:
 
 
 def _delete(outbox_id: int) -> None:
-    connection = connections[router.db_for_write(OutboxTask)]
-    table = connection.ops.quote_name(OutboxTask._meta.db_table)
+    connection, table = _table()
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {table} WHERE id = %s", [outbox_id])
 

@@ -1,4 +1,4 @@
-"""Cached reads on the ingestion hot path: API keys by prefix, services by slug.
+"""Reads on the ingestion hot path: API keys by prefix, services by slug or name.
 
 Every finding posted reads its API key (with the key's team) and the ids of the
 services it names. Both change rarely, so they are kept in the shared cache (Redis
@@ -12,14 +12,18 @@ in production) for ``KB_LOOKUP_CACHE_SECONDS``:
   raw SQL), or one made while Redis was unreachable, can leave behind.
 
 With a per-process cache (the local-memory default) one process could not tell the
-others, so the default there is 0: no caching.
+others, so the default there is 0: no caching. ``service_ids_lenient``, which
+matches the service names alerting tools send, is not cached.
 """
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
+from django.db.models.functions import Lower
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
+from django.utils.text import slugify
 
 from postmortems.models import ApiKey, Service, Team
 
@@ -70,6 +74,26 @@ def service_ids(slugs: set[str]) -> dict[str, int]:
                 {_service_entry(slug): pk for slug, pk in rows.items()}, seconds
             )
         found.update(rows)
+    return found
+
+
+def service_ids_lenient(names: set[str]) -> dict[str, int]:
+    """Match outside service names to ours by slug or by name, ignoring case."""
+    names = {name for name in names if name}
+    if not names:
+        return {}
+    slugs = {slugify(name) for name in names} | names
+    lowered = {name.lower() for name in names}
+    rows = (
+        Service.objects.annotate(lname=Lower("name"))
+        .filter(Q(slug__in=slugs) | Q(lname__in=lowered))
+        .values_list("pk", "slug", "lname")
+    )
+    found = {}
+    for pk, slug, lname in rows:
+        for name in names:
+            if name in (slug, lname) or slugify(name) == slug or name.lower() == lname:
+                found.setdefault(name, pk)
     return found
 
 

@@ -28,7 +28,6 @@ from postmortems.findings.services.upsert import (
     incident_mark_resolved,
     incident_open,
     incidents_by_key,
-    service_ids_lenient,
     upsert_findings,
 )
 from postmortems.findings.validation import BatchInvalid
@@ -207,7 +206,7 @@ def alertmanager_ingest(
         team=team,
         records=group.alerts,
         source=FindingSource.ALERTMANAGER,
-        service_ids=service_ids_lenient(names),
+        service_ids=lookups.service_ids_lenient(names),
         opened=opened,
         now=now,
     )
@@ -232,7 +231,7 @@ def pagerduty_ingest(
         team=team,
         records=[record],
         source=FindingSource.PAGERDUTY,
-        service_ids=service_ids_lenient({record.service}),
+        service_ids=lookups.service_ids_lenient({record.service}),
         opened={record.index} if created else set(),
         now=now,
         # Status times are merged below, under the row lock the upsert took.
@@ -319,7 +318,7 @@ def robusta_ingest(
         team=team,
         records=[record],
         source=FindingSource.ROBUSTA,
-        service_ids=service_ids_lenient(candidates),
+        service_ids=lookups.service_ids_lenient(candidates),
         opened={record.index} if created else set(),
         now=now,
         parent_keys=parent_keys,

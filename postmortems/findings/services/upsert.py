@@ -14,9 +14,7 @@ import logging
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import OuterRef, Q, Subquery
-from django.db.models.functions import Lower
-from django.utils.text import slugify
+from django.db.models import OuterRef, Subquery
 
 from postmortems import outbox
 from postmortems.findings.records import (
@@ -27,7 +25,6 @@ from postmortems.models import (
     Finding,
     Incident,
     IncidentStatus,
-    Service,
     Team,
 )
 
@@ -203,26 +200,6 @@ def incidents_by_key(keys: set[str]) -> dict[tuple[str, str], tuple[int, int]]:
             list(keys),
         )
         return {(source, key): (pk, team) for source, key, pk, team in cursor}
-
-
-def service_ids_lenient(names: set[str]) -> dict[str, int]:
-    """Match outside service names to ours by slug or by name, ignoring case."""
-    names = {name for name in names if name}
-    if not names:
-        return {}
-    slugs = {slugify(name) for name in names} | names
-    lowered = {name.lower() for name in names}
-    rows = (
-        Service.objects.annotate(lname=Lower("name"))
-        .filter(Q(slug__in=slugs) | Q(lname__in=lowered))
-        .values_list("pk", "slug", "lname")
-    )
-    found = {}
-    for pk, slug, lname in rows:
-        for name in names:
-            if name in (slug, lname) or slugify(name) == slug or name.lower() == lname:
-                found.setdefault(name, pk)
-    return found
 
 
 def upsert_findings(
