@@ -114,7 +114,8 @@ def redis_figures(outage: dict) -> list[Result]:
     statuses = [s for p in outage["phases"].values() for s in p["statuses"]]
     expected = {
         CLASSIFY: 2 * SAVES + 1,
-        FOLLOW_UP: 2 * FINDINGS + 1,
+        # Before and after: one each; the outage's, relayed as one task.
+        FOLLOW_UP: FINDINGS + 2,
     }
     done = outage["done"]
     ran = {name: sum(1 for n, _ in done if n == name) for name in expected}
@@ -124,7 +125,8 @@ def redis_figures(outage: dict) -> list[Result]:
         f"  statuses {sorted(set(statuses))}; outage saves "
         f"{[round(ms(s)) for s in during['save']]} ms; outage posts max "
         f"{ms(max(during['finding'])):.0f} ms; {len(outage['pending'])} tasks "
-        f"pending in the outbox; drained {outage['drained_seconds']:.1f} s after "
+        f"pending in the outbox, {outage['follow_ups_due']} findings' follow-ups "
+        f"due; drained {outage['drained_seconds']:.1f} s after "
         f"Redis was back; ran {ran}, twice {twice}, lost {lost}"
     )
     save_ref = median(before["save"])
@@ -161,7 +163,10 @@ def redis_figures(outage: dict) -> list[Result]:
             value=lost,
             unit="tasks",
             target=0,
-            note=f"{len(outage['pending'])} kept in the outbox, relayed",
+            note=(
+                f"{len(outage['pending'])} kept in the outbox and "
+                f"{outage['follow_ups_due']} follow-ups on their findings, relayed"
+            ),
         ),
         Result(
             metric="follow-on tasks run twice (Redis outage)",

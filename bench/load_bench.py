@@ -253,20 +253,24 @@ def _cpu_seconds(serve_pid: int, postgres: procs.PostgresServer) -> float:
 
 
 def _drain(url: str, timeout: float = 90) -> int:
-    """Wait for the outbox and the queued classifications to empty; return the
-    number of outbox rows still pending at the end."""
+    """Wait for the outbox, the findings' follow-ups and the queued classifications
+    to empty; return the number of outbox rows and follow-ups still pending."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         [(outbox,)] = procs.query(url, "SELECT count(*) FROM postmortems_outboxtask")
+        [(follow_ups,)] = procs.query(
+            url,
+            "SELECT count(*) FROM postmortems_finding WHERE follow_up_due IS NOT NULL",
+        )
         [(active,)] = procs.query(
             url,
             "SELECT count(*) FROM insights_insightrun "
             "WHERE status IN ('pending', 'running')",
         )
-        if outbox == 0 and active == 0:
+        if outbox == follow_ups == active == 0:
             return 0
         time.sleep(2)
-    return outbox
+    return outbox + follow_ups
 
 
 def _seconds(run_time: str) -> int:

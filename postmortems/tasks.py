@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from postmortems import outbox
+from postmortems.findings.services.follow_up_outbox import follow_ups_relay
 from postmortems.findings.tasks import (  # noqa: F401 - registers them
     findings_follow_up,
     idempotency_records_purge,
@@ -11,6 +12,8 @@ from postmortems.findings.tasks import (  # noqa: F401 - registers them
 
 @shared_task(name="postmortems.outbox_relay", ignore_result=True)
 def outbox_relay() -> str:
-    """Send follow-on tasks that could not reach the broker when they were saved."""
+    """Send follow-on tasks that could not reach the broker when they were saved,
+    and findings' follow-ups that are due again."""
     sent = outbox.relay_pending()
-    return f"sent {sent}"
+    findings = follow_ups_relay()
+    return f"sent {sent} task(s) and the follow-up of {findings} finding(s)"

@@ -52,6 +52,29 @@ def _celery_eager(settings):
     app.conf.task_always_eager = False
 
 
+@pytest.fixture
+def broker_down():
+    """Point Celery at a port where nothing listens, with eager mode off.
+
+    Setting ``task_always_eager`` back to True in a test means "the broker is back".
+    """
+    from kb.celery import app
+
+    saved = {
+        key: app.conf[key]
+        for key in ("broker_url", "broker_write_url", "task_always_eager")
+    }
+    app.conf.broker_url = app.conf.broker_write_url = "redis://127.0.0.1:1/0"
+    app.conf.task_always_eager = False
+    # Forget pooled connections to the real broker (CI runs this suite on Redis).
+    app._pool = None
+    app.amqp._producer_pool = None
+    yield
+    app.conf.update(saved)
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
 @pytest.fixture(autouse=True)
 def _fake_embeddings(settings):
     """Insights embeds with its deterministic fake unless a test asks for the real

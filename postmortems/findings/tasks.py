@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 )
 def findings_follow_up(*, finding_ids: list[int]) -> str:
     """Timeline entries, service links, draft suggestions and past-incident matches."""
-    return services.findings_follow_up(finding_ids=finding_ids)
+    return services.findings_follow_up(finding_ids=finding_ids, only_due=True)
 
 
 @shared_task(name="postmortems.findings.purge_idempotency_records")

@@ -137,6 +137,11 @@ class Finding(models.Model):
         db_index=False,  # only read when a user is deleted
     )
     verdict_at = models.DateTimeField(null=True, blank=True)
+    # The row is its own outbox entry for the follow-up task (timeline, services,
+    # suggestions, matches): set by every write, cleared by the task that saw the
+    # latest write. Still set at this time, the relay sends the follow-up again
+    # (postmortems/findings/services/follow_up_outbox.py).
+    follow_up_due = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["first_seen_at", "pk"]
@@ -155,6 +160,12 @@ class Finding(models.Model):
             models.Index(fields=["team", "parent_key"]),
             models.Index(fields=["analyzer", "analyzer_version"]),
             models.Index(fields=["team", "source", "fingerprint"]),
+            # Only the few rows whose follow-up has not run yet.
+            models.Index(
+                fields=["follow_up_due"],
+                condition=models.Q(follow_up_due__isnull=False),
+                name="finding_follow_up_due",
+            ),
         ]
 
     def __str__(self) -> str:

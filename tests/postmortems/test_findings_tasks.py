@@ -1,13 +1,18 @@
-"""Follow-up work after ingestion: enqueued through the outbox, idempotent."""
+"""Follow-up work after ingestion: sent on commit, never lost, idempotent."""
 
 import datetime as dt
+import importlib
 import json
 
 import pytest
+from django.apps import apps as django_apps
+from django.utils import timezone
 
 from actions.models import Category, Status
 from postmortems.findings import similarity, tasks
+from postmortems.findings.services import follow_up_outbox
 from postmortems.models import (
+    Finding,
     FindingMatch,
     FindingSuggestion,
     OutboxTask,
@@ -33,6 +38,13 @@ def finding(**fields) -> dict:
     }
 
 
+REVERT_CONFIG = {
+    "kind": "rollback_config",
+    "title": "Roll back pool size",
+    "target": "pool.max",
+}
+
+
 def post(client, key, payload):
     return client.post(
         "/api/v1/findings/",
@@ -42,19 +54,150 @@ def post(client, key, payload):
     )
 
 
-def test_ingestion_records_the_follow_up_in_the_outbox_and_sends_it_on_commit(
+def test_ingestion_sends_the_follow_up_on_commit_and_the_task_marks_it_done(
     client, findings_key, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = post(client, findings_key, finding())
 
-    row = OutboxTask.objects.get()
-    assert row.task_name == "postmortems.findings.follow_up"
-    assert row.kwargs == {"finding_ids": [response.json()["id"]]}
+    row = Finding.objects.get(pk=response.json()["id"])
+    # Due again in 5 minutes unless its task runs first; no separate outbox row.
+    assert row.follow_up_due == row.last_seen_at + follow_up_outbox.RESEND_AFTER
+    assert OutboxTask.objects.count() == 0
     assert FindingSuggestion.objects.count() == 0
     for callback in callbacks:
         callback()
-    assert OutboxTask.objects.count() == 0  # sent
+    assert FindingSuggestion.objects.count() == 2
+    row.refresh_from_db()
+    assert row.follow_up_due is None
+    assert follow_up_outbox.follow_ups_relay() == 0
+
+
+def test_broker_down_the_follow_up_waits_and_the_relay_sends_it_once_back(
+    client, findings_key, broker_down, django_capture_on_commit_callbacks
+):
+    """GIVEN a finding posted while the broker is down
+    WHEN the relay runs, then the broker is back and the relay runs twice
+    THEN the post succeeded at once, and the follow-up ran exactly once, when the
+    broker was back."""
+    from kb.celery import app
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(client, findings_key, finding())
+    assert response.status_code == 201
+    row = Finding.objects.get()
+    assert row.follow_up_due <= timezone.now()  # due at once, for the relay
+    assert follow_up_outbox.follow_ups_relay() == 0  # still down: nothing lost
+    assert Finding.objects.get().follow_up_due is not None
+
+    app.conf.task_always_eager = True  # "the broker is back"
+    assert follow_up_outbox.follow_ups_relay() == 1
+    assert follow_up_outbox.follow_ups_relay() == 0
+    assert FindingSuggestion.objects.count() == 2
+    assert Finding.objects.get().follow_up_due is None
+
+
+def test_a_follow_up_lost_after_commit_is_sent_again_after_five_minutes(
+    client, findings_key, django_capture_on_commit_callbacks, time_machine
+):
+    """The process died between commit and send (or the broker lost the task)."""
+    time_machine.move_to(timezone.now(), tick=False)
+    with django_capture_on_commit_callbacks(execute=False):
+        post(client, findings_key, finding())  # the send never happens
+
+    time_machine.shift(follow_up_outbox.RESEND_AFTER - dt.timedelta(seconds=1))
+    assert follow_up_outbox.follow_ups_relay() == 0  # may still be in the queue
+    time_machine.shift(dt.timedelta(seconds=1))
+    assert follow_up_outbox.follow_ups_relay() == 1
+    assert FindingSuggestion.objects.count() == 2
+
+
+def test_a_slow_queue_gets_at_most_one_resend_per_period(
+    client, findings_key, django_capture_on_commit_callbacks, time_machine, monkeypatch
+):
+    """The broker takes the task but no worker runs it for a while."""
+    sent = []
+    monkeypatch.setattr(
+        tasks.findings_follow_up,
+        "apply_async",
+        lambda kwargs, retry: sent.append(kwargs["finding_ids"]),
+    )
+    time_machine.move_to(timezone.now(), tick=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        finding_id = post(client, findings_key, finding()).json()["id"]
+    assert sent == [[finding_id]]
+
+    time_machine.shift(follow_up_outbox.RESEND_AFTER)
+    assert follow_up_outbox.follow_ups_relay() == 1
+    assert follow_up_outbox.follow_ups_relay() == 0
+    time_machine.shift(follow_up_outbox.RESEND_AFTER - dt.timedelta(seconds=1))
+    assert follow_up_outbox.follow_ups_relay() == 0
+    assert sent == [[finding_id], [finding_id]]
+
+
+def test_copies_of_a_follow_up_do_the_work_once_on_the_latest_version(
+    client, findings_key, django_capture_on_commit_callbacks
+):
+    """A finding re-sent while its first follow-up waits in the queue: the first
+    task to run sees the latest version, the later copy finds nothing to do."""
+    with django_capture_on_commit_callbacks(execute=False):
+        finding_id = post(client, findings_key, finding()).json()["id"]
+        post(client, findings_key, finding(suggested_actions=[REVERT_CONFIG]))
+
+    first = tasks.findings_follow_up(finding_ids=[finding_id])
+    second = tasks.findings_follow_up(finding_ids=[finding_id])
+
+    assert first.startswith("1 findings")
+    assert second == "already followed up"
+    assert list(FindingSuggestion.objects.values_list("title", flat=True)) == [
+        "Roll back pool size"
+    ]
+
+
+def test_a_finding_resent_while_its_follow_up_runs_stays_due_for_its_own(
+    client, findings_key, django_capture_on_commit_callbacks, monkeypatch
+):
+    """The running task read the old version; the new one must still be followed
+    up (by its own task, or the relay if that one is lost)."""
+    with django_capture_on_commit_callbacks(execute=False):
+        finding_id = post(client, findings_key, finding()).json()["id"]
+
+    match = similarity.match_past_incidents
+
+    def resent_meanwhile(*, findings):
+        with django_capture_on_commit_callbacks(execute=False):
+            post(client, findings_key, finding(suggested_actions=[REVERT_CONFIG]))
+        return match(findings=findings)
+
+    monkeypatch.setattr(similarity, "match_past_incidents", resent_meanwhile)
+    tasks.findings_follow_up(finding_ids=[finding_id])
+    monkeypatch.setattr(similarity, "match_past_incidents", match)
+
+    assert Finding.objects.get().follow_up_due is not None
+    tasks.findings_follow_up(finding_ids=[finding_id])
+    titles = set(FindingSuggestion.objects.values_list("title", flat=True))
+    assert "Roll back pool size" in titles
+    assert Finding.objects.get().follow_up_due is None
+
+
+def test_follow_ups_left_in_the_old_outbox_become_due_on_their_findings(
+    client, findings_key
+):
+    """The migration that made findings their own outbox keeps pending work."""
+    migration = importlib.import_module(
+        "postmortems.migrations.0006_finding_follow_up_due"
+    )
+    finding_id = post(client, findings_key, finding()).json()["id"]
+    Finding.objects.update(follow_up_due=None)
+    FindingSuggestion.objects.all().delete()
+    OutboxTask.objects.create(
+        task_name=tasks.findings_follow_up.name, kwargs={"finding_ids": [finding_id]}
+    )
+
+    migration.move_pending_follow_ups(django_apps, None)
+
+    assert OutboxTask.objects.count() == 0
+    assert follow_up_outbox.follow_ups_relay() == 1
     assert FindingSuggestion.objects.count() == 2
 
 

@@ -24,26 +24,6 @@ def _reset_calls():
     CALLS.clear()
 
 
-@pytest.fixture
-def broker_down():
-    """Point Celery at a port where nothing listens, with eager mode off."""
-    from kb.celery import app
-
-    saved = {
-        key: app.conf[key]
-        for key in ("broker_url", "broker_write_url", "task_always_eager")
-    }
-    app.conf.broker_url = app.conf.broker_write_url = "redis://127.0.0.1:1/0"
-    app.conf.task_always_eager = False
-    # Forget pooled connections to the real broker (CI runs this suite on Redis).
-    app._pool = None
-    app.amqp._producer_pool = None
-    yield
-    app.conf.update(saved)
-    app._pool = None
-    app.amqp._producer_pool = None
-
-
 def _age(row: OutboxTask) -> None:
     OutboxTask.objects.filter(pk=row.pk).update(
         created_at=row.created_at - dt.timedelta(minutes=5)
@@ -122,4 +102,7 @@ def test_relay_outbox_command_min_age_zero_sends_fresh_rows_too():
     assert CALLS == []  # fresh: left to its own on-commit send
     call_command("relay_outbox", "--min-age", "0", stdout=out)
     assert CALLS == [4]
-    assert out.getvalue().splitlines()[-1] == "Sent 1 pending task(s); 0 still pending."
+    assert out.getvalue().splitlines()[-1] == (
+        "Sent 1 pending task(s) and the follow-up of 0 finding(s); 0 task(s) still "
+        "pending, 0 finding follow-up(s) not yet run."
+    )

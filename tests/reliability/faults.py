@@ -75,13 +75,20 @@ def redis_outage(env, redis_server, tmp_path: Path, *, saves: int, findings: int
         pending = procs.query(
             url, "SELECT task_name, attempts FROM postmortems_outboxtask"
         )
+        # Findings are their own outbox: refused follow-ups are due at once.
+        [(follow_ups_due,)] = procs.query(
+            url,
+            "SELECT count(*) FROM postmortems_finding WHERE follow_up_due <= now()",
+        )
 
         redis_server.start()  # the same port, empty: nothing was queued in it
         recovered_at = time.monotonic()
         relayed = procs.manage(env, "relay_outbox", "--min-age", "0")
         forms.pop(ids[0])  # saved once already: the editor is opened again
         phases["after"] = phase("after", ids[:1], 1)
-        total = 2 * saves + 2 * findings + 2
+        # Classifications: one per save. Follow-ups: one per finding posted with
+        # the broker up, and the outage's relayed as one task.
+        total = (2 * saves + 1) + (findings + 1 + 1)
         procs.wait_until(
             lambda: len(procs.succeeded_tasks(worker_log)) >= total,
             timeout=120,
@@ -95,6 +102,7 @@ def redis_outage(env, redis_server, tmp_path: Path, *, saves: int, findings: int
         "phases": phases,
         "page_status": page.status_code,
         "pending": pending,
+        "follow_ups_due": follow_ups_due,
         "relayed": relayed,
         "drained_seconds": drained_seconds,
         "done": procs.succeeded_tasks(worker_log),
@@ -103,6 +111,10 @@ def redis_outage(env, redis_server, tmp_path: Path, *, saves: int, findings: int
             url, "SELECT title FROM postmortems_findingsuggestion ORDER BY title"
         ),
         "outbox_left": procs.query(url, "SELECT count(*) FROM postmortems_outboxtask"),
+        "follow_ups_left": procs.query(
+            url,
+            "SELECT count(*) FROM postmortems_finding WHERE follow_up_due IS NOT NULL",
+        ),
         "ids": ids,
     }
 

@@ -3,7 +3,8 @@
 Ingestion does only the write in the request: incidents found or opened, findings
 upserted (``ingest``, ``upsert``). Everything else (timeline entries, service links,
 draft suggestions, matches to past incidents) runs in ``tasks.findings_follow_up``
-(``follow_up``), recorded in the outbox with the write. People's decisions are in
+(``follow_up``), sent on commit; each finding row records that its follow-up is
+due until the task has run (``follow_up_outbox``). People's decisions are in
 ``decisions`` (accepted suggestions become action items through
 ``actions.services.action_item_create``).
 """

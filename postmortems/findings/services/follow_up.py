@@ -7,6 +7,7 @@ matches), so running it twice changes nothing.
 import datetime as dt
 import hashlib
 
+from postmortems.findings.services.follow_up_outbox import follow_ups_done
 from postmortems.findings.services.upsert import parent_by_key
 from postmortems.models import (
     Finding,
@@ -19,11 +20,13 @@ from postmortems.models import (
 )
 
 
-def findings_follow_up(*, finding_ids: list[int]) -> str:
+def findings_follow_up(*, finding_ids: list[int], only_due: bool = False) -> str:
     """Timeline, service links, suggestions and matches for these findings.
 
     Idempotent: every write is keyed (timeline dedupe keys, unique suggestions and
-    matches), so running it twice changes nothing.
+    matches), so running it twice changes nothing. Marks the findings done
+    (``follow_up_outbox``); with ``only_due`` (the task), findings that another run
+    already followed up in their latest version are skipped.
     """
     from postmortems.findings import similarity
 
@@ -34,11 +37,16 @@ def findings_follow_up(*, finding_ids: list[int]) -> str:
     )
     if not findings:
         return "no findings (deleted?)"
+    if only_due:
+        findings = [f for f in findings if f.follow_up_due is not None]
+        if not findings:
+            return "already followed up"
     findings_link_waiting_children(findings=findings)
     linked = findings_link_services(findings=findings)
     entries = findings_record_timeline(findings=findings)
     suggestions = findings_sync_suggestions(findings=findings)
     matches = similarity.match_past_incidents(findings=findings)
+    follow_ups_done(findings)
     return (
         f"{len(findings)} findings: {linked} service links, {entries} timeline "
         f"entries, {suggestions} suggestions, {matches} matches"

@@ -1,7 +1,8 @@
 """Ingestion: native findings and the Alertmanager, PagerDuty and Robusta webhooks.
 
 Each does only the write in the request (incidents found or opened, findings
-upserted) and records the follow-up task in the outbox.
+upserted) and sends the follow-up task on commit (the rows written record that it
+is due: ``follow_up_outbox``).
 """
 
 import datetime as dt
@@ -19,11 +20,11 @@ from postmortems.findings.records import (
     FindingRecord,
     IncidentSpec,
 )
+from postmortems.findings.services.follow_up_outbox import follow_up_send_on_commit
 from postmortems.findings.services.upsert import (
     UPDATE_FIELDS,
     ForeignTeam,
     IngestResult,
-    enqueue_follow_up,
     incident_for_key,
     incident_mark_resolved,
     incident_open,
@@ -176,7 +177,7 @@ def findings_ingest(
         now=now,
         parent_keys=parent_keys,
     )
-    enqueue_follow_up(result.finding_ids)
+    follow_up_send_on_commit(result.finding_ids)
     return result
 
 
@@ -212,7 +213,7 @@ def alertmanager_ingest(
     )
     if group.resolved and group.resolved_at:
         incident_mark_resolved(incident, group.resolved_at)
-    enqueue_follow_up(result.finding_ids)
+    follow_up_send_on_commit(result.finding_ids)
     return incident, result
 
 
@@ -279,7 +280,7 @@ def pagerduty_ingest(
         if changed:
             incident._history_user = None
             incident.save(update_fields=[*changed, "updated_at"])
-    enqueue_follow_up(result.finding_ids)
+    follow_up_send_on_commit(result.finding_ids)
     return incident, result
 
 
@@ -325,5 +326,5 @@ def robusta_ingest(
     )
     if record.ended_at and incident.external_source == FindingSource.ROBUSTA:
         incident_mark_resolved(incident, record.ended_at)
-    enqueue_follow_up(result.finding_ids)
+    follow_up_send_on_commit(result.finding_ids)
     return incident, result

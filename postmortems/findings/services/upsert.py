@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from django.db import IntegrityError, connection, transaction
 from django.db.models import OuterRef, Subquery
 
-from postmortems import outbox
 from postmortems.findings.records import (
     FindingRecord,
     IncidentSpec,
 )
+from postmortems.findings.services.follow_up_outbox import follow_up_due
 from postmortems.models import (
     Finding,
     Incident,
@@ -52,6 +52,7 @@ UPDATE_FIELDS = [
     "parent",
     "parent_key",
     "last_seen_at",
+    "follow_up_due",
 ]
 
 
@@ -256,6 +257,7 @@ def upsert_findings(
                 "verdict": "",
                 "verdict_by_id": None,
                 "verdict_at": None,
+                "follow_up_due": follow_up_due(now),
             }
         )
     columns = [Finding._meta.get_field(name).column for name in update_fields]
@@ -359,11 +361,3 @@ def parent_by_key() -> Subquery:
         .exclude(pk=OuterRef("pk"))
         .values("pk")[:1]
     )
-
-
-def enqueue_follow_up(finding_ids: list[int]) -> None:
-    """Timeline, suggestions and matches: recorded with the write, sent on commit."""
-    from postmortems.findings import tasks
-
-    if finding_ids:
-        outbox.enqueue(tasks.findings_follow_up, finding_ids=finding_ids)
