@@ -11,6 +11,7 @@ from django.utils import timezone
 from actions.models import Category, Status
 from postmortems.findings import similarity, tasks
 from postmortems.findings.services import follow_up_outbox
+from postmortems.findings.services.upsert import RESEND_AFTER
 from postmortems.models import (
     Finding,
     FindingMatch,
@@ -62,7 +63,7 @@ def test_ingestion_sends_the_follow_up_on_commit_and_the_task_marks_it_done(
 
     row = Finding.objects.get(pk=response.json()["id"])
     # Due again in 5 minutes unless its task runs first; no separate outbox row.
-    assert row.follow_up_due == row.last_seen_at + follow_up_outbox.RESEND_AFTER
+    assert row.follow_up_due == row.last_seen_at + RESEND_AFTER
     assert OutboxTask.objects.count() == 0
     assert FindingSuggestion.objects.count() == 0
     for callback in callbacks:
@@ -105,7 +106,7 @@ def test_a_follow_up_lost_after_commit_is_sent_again_after_five_minutes(
     with django_capture_on_commit_callbacks(execute=False):
         post(client, findings_key, finding())  # the send never happens
 
-    time_machine.shift(follow_up_outbox.RESEND_AFTER - dt.timedelta(seconds=1))
+    time_machine.shift(RESEND_AFTER - dt.timedelta(seconds=1))
     assert follow_up_outbox.follow_ups_relay() == 0  # may still be in the queue
     time_machine.shift(dt.timedelta(seconds=1))
     assert follow_up_outbox.follow_ups_relay() == 1
@@ -127,10 +128,10 @@ def test_a_slow_queue_gets_at_most_one_resend_per_period(
         finding_id = post(client, findings_key, finding()).json()["id"]
     assert sent == [[finding_id]]
 
-    time_machine.shift(follow_up_outbox.RESEND_AFTER)
+    time_machine.shift(RESEND_AFTER)
     assert follow_up_outbox.follow_ups_relay() == 1
     assert follow_up_outbox.follow_ups_relay() == 0
-    time_machine.shift(follow_up_outbox.RESEND_AFTER - dt.timedelta(seconds=1))
+    time_machine.shift(RESEND_AFTER - dt.timedelta(seconds=1))
     assert follow_up_outbox.follow_ups_relay() == 0
     assert sent == [[finding_id], [finding_id]]
 

@@ -7,8 +7,10 @@ matches), so running it twice changes nothing.
 import datetime as dt
 import hashlib
 
+from django.db import transaction
+
 from postmortems.findings.services.follow_up_outbox import follow_ups_done
-from postmortems.findings.services.upsert import parent_by_key
+from postmortems.findings.services.upsert import lock_in_write_order, parent_by_key
 from postmortems.models import (
     Finding,
     FindingSource,
@@ -59,12 +61,8 @@ def findings_link_waiting_children(*, findings: list[Finding]) -> int:
     Runs after commit, so of a parent and child written concurrently by two
     requests, the later one's task sees both.
     """
-    linked = 0
-    orphans = sorted(f.pk for f in findings if f.parent_key and f.parent_id is None)
-    if orphans:
-        linked += Finding.objects.filter(pk__in=orphans).update(
-            parent_id=parent_by_key()
-        )
+    orphans = [f.pk for f in findings if f.parent_key and f.parent_id is None]
+    linked = _link_parents(orphans)
     keys_by_team: dict[int, list[str]] = {}
     for finding in findings:
         keys_by_team.setdefault(finding.team_id, []).append(finding.dedupe_key)
@@ -72,15 +70,19 @@ def findings_link_waiting_children(*, findings: list[Finding]) -> int:
         waiting = list(
             Finding.objects.filter(
                 team_id=team_id, parent_key__in=keys, parent__isnull=True
-            )
-            .order_by("pk")
-            .values_list("pk", flat=True)
+            ).values_list("pk", flat=True)
         )
-        if waiting:
-            linked += Finding.objects.filter(pk__in=waiting).update(
-                parent_id=parent_by_key()
-            )
+        linked += _link_parents(waiting)
     return linked
+
+
+def _link_parents(ids: list[int]) -> int:
+    """Set the parent of these findings from their parent_key, where it exists."""
+    if not ids:
+        return 0
+    with transaction.atomic():
+        locked = lock_in_write_order(ids)
+        return Finding.objects.filter(pk__in=locked).update(parent_id=parent_by_key())
 
 
 def findings_link_services(*, findings: list[Finding]) -> int:

@@ -28,19 +28,16 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from postmortems import outbox
+from postmortems.findings.services.upsert import (
+    follow_up_due,
+    lock_in_write_order,
+)
 from postmortems.models import Finding
 
 logger = logging.getLogger(__name__)
 
-# How long a sent follow-up may take (queue wait included) before it is sent again.
-RESEND_AFTER = dt.timedelta(minutes=5)
 # Finding ids per relayed task.
 RELAY_CHUNK = 100
-
-
-def follow_up_due(now: dt.datetime) -> dt.datetime:
-    """The ``follow_up_due`` a write made at ``now`` stores."""
-    return now + RESEND_AFTER
 
 
 def follow_up_send_on_commit(finding_ids: list[int]) -> None:
@@ -68,9 +65,7 @@ def follow_up_send(finding_ids: list[int]) -> bool:
             exc,
         )
         try:
-            Finding.objects.filter(
-                pk__in=finding_ids, follow_up_due__isnull=False
-            ).update(follow_up_due=timezone.now())
+            _set_due(finding_ids, timezone.now(), follow_up_due__isnull=False)
         except DatabaseError:
             # Still due at the later time: the relay sends it then.
             logger.exception("Could not mark findings %s as due", finding_ids)
@@ -94,9 +89,7 @@ def follow_ups_relay(*, limit: int = 1000, now: dt.datetime | None = None) -> in
         chunk = due[start : start + RELAY_CHUNK]
         # Pushed on before sending, so that the task reads (and clears) the new
         # time; a refused send makes them due at once again.
-        Finding.objects.filter(pk__in=chunk, follow_up_due__lte=now).update(
-            follow_up_due=follow_up_due(timezone.now())
-        )
+        _set_due(chunk, follow_up_due(timezone.now()), follow_up_due__lte=now)
         if not follow_up_send(chunk):
             break
         sent += len(chunk)
@@ -117,9 +110,16 @@ def follow_ups_done(findings: list[Finding]) -> int:
     for finding in findings:
         if finding.follow_up_due is not None:
             by_due.setdefault(finding.follow_up_due, []).append(finding.pk)
-    cleared = 0
-    for due, ids in by_due.items():
-        cleared += Finding.objects.filter(pk__in=ids, follow_up_due=due).update(
-            follow_up_due=None
-        )
-    return cleared
+    return sum(_set_due(ids, None, follow_up_due=due) for due, ids in by_due.items())
+
+
+def _set_due(ids: list[int], due: dt.datetime | None, **condition) -> int:
+    """Set ``follow_up_due`` on the rows of ``ids`` that still match ``condition``.
+
+    Locked first, in the upsert's order, so that this cannot deadlock with one.
+    """
+    with transaction.atomic():
+        locked = lock_in_write_order(ids, **condition)
+        if locked:
+            Finding.objects.filter(pk__in=locked).update(follow_up_due=due)
+    return len(locked)

@@ -20,7 +20,6 @@ from postmortems.findings.records import (
     FindingRecord,
     IncidentSpec,
 )
-from postmortems.findings.services.follow_up_outbox import follow_up_due
 from postmortems.models import (
     Finding,
     Incident,
@@ -54,6 +53,16 @@ UPDATE_FIELDS = [
     "last_seen_at",
     "follow_up_due",
 ]
+
+
+# How long a finding's follow-up may take (queue wait included) before the relay
+# sends it again (``follow_up_outbox``).
+RESEND_AFTER = dt.timedelta(minutes=5)
+
+
+def follow_up_due(now: dt.datetime) -> dt.datetime:
+    """The ``follow_up_due`` that a write made at ``now`` stores."""
+    return now + RESEND_AFTER
 
 
 class ForeignTeam(Exception):
@@ -349,6 +358,23 @@ def _upsert_sql(update_columns: tuple[str, ...]) -> str:
         f"ON CONFLICT ({quote('team_id')}, {quote('dedupe_key')}) "
         f"DO UPDATE SET {updates} "
         f"RETURNING {quote('id')}, {quote('dedupe_key')}, (xmax = 0)"
+    )
+
+
+def lock_in_write_order(ids: list[int], **condition) -> list[int]:
+    """Lock the findings of ``ids`` that match ``condition``; returns their ids.
+
+    Call inside a transaction before updating several findings. The rows are
+    locked in the upsert's order (team, dedupe key), so the update cannot deadlock
+    with a concurrent upsert. The lock is FOR NO KEY UPDATE, which leaves alone the
+    key-share lock that a committing upsert takes on a child's parent row (Django's
+    foreign keys are checked at commit).
+    """
+    return list(
+        Finding.objects.filter(pk__in=ids, **condition)
+        .order_by("team_id", "dedupe_key")
+        .select_for_update(no_key=True)
+        .values_list("pk", flat=True)
     )
 
 
