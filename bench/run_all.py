@@ -3,6 +3,9 @@
 Each ``*_bench.py`` runs in its own process; its last stdout line is the JSON
 described in bench/report.py. A benchmark that fails is reported as failed, and the
 run exits non-zero, but the others still run.
+
+``python bench/run_all.py findings faults`` runs only those and replaces only their
+sections of BENCHMARKS.md; each section says when it was run.
 """
 
 import datetime as dt
@@ -52,78 +55,114 @@ def run(script: Path) -> tuple[dict | None, str, float]:
         return None, "last line was not the JSON summary", elapsed
 
 
-def render(rows: list[tuple[str, dict | None, str, float]]) -> str:
-    out = [
-        "# Benchmarks",
-        "",
-        f"Written by `make bench` on {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC.",
-        f"Machine: {machine()}.",
-        "",
-        "Ratios compare a figure with its target (or with the in-run reference "
-        "named beside it); a ratio of 1.0 or more means the target is met.",
-        "",
-    ]
-    for name, data, error, elapsed in rows:
-        out.append(f"## {name}")
-        out.append("")
-        out.append(f"`python bench/{name}_bench.py` ({elapsed:.0f} s)")
-        out.append("")
-        if data is None:
-            out.append(f"**Failed:** `{error.strip()[:500]}`")
-            out.append("")
-            continue
-        out.append("| figure | value | target | ratio | in-run reference |")
-        out.append("|---|---|---|---|---|")
-        for r in data["results"]:
-            target = ratio = ""
-            if r.get("target") is not None:
-                sign = "≤" if r.get("better") == "lower" else "≥"
-                target = f"{sign} {r['target']:g} {r['unit']}"
-                if r["target"] == 0 or r["value"] == 0:
-                    # Counts that must be zero (5xx, rows lost): no ratio to show.
-                    met = (
-                        r["value"] <= r["target"]
-                        if r.get("better") == "lower"
-                        else r["value"] >= r["target"]
-                    )
-                    ratio = "met" if met else "**missed**"
-                else:
-                    ratio = (
-                        r["target"] / r["value"]
-                        if r.get("better") == "lower"
-                        else r["value"] / r["target"]
-                    )
-                    ratio = f"{ratio:.2f}"
-            reference = ""
-            if r.get("reference"):
-                ref = r["reference"]
-                reference = f"{ref['metric']}: {ref['value']:g}"
-                if ref.get("ratio") is not None:
-                    reference += f" (ratio {ref['ratio']:.2f})"
-            note = f" ({r['note']})" if r.get("note") else ""
-            out.append(
-                f"| {r['metric']}{note} | {r['value']:.2f} {r['unit']} | {target} "
-                f"| {ratio} | {reference} |"
-            )
-        out.append("")
-    return "\n".join(out)
+HEADER = [
+    "# Benchmarks",
+    "",
+    "Written by `make bench` (`python bench/run_all.py [NAME ...]` reruns some); "
+    "each section says when it ran.",
+    "",
+    "Ratios compare a figure with its target (or with the in-run reference "
+    "named beside it); a ratio of 1.0 or more means the target is met.",
+    "",
+]
+
+
+def render(sections: dict[str, str]) -> str:
+    """The whole file: the header, then the sections in name order."""
+    body = [sections[name].rstrip("\n") + "\n\n" for name in sorted(sections)]
+    return "\n".join(HEADER) + "\n" + "".join(body).rstrip("\n") + "\n"
+
+
+def existing_sections(text: str) -> dict[str, str]:
+    """``name -> section text`` of a BENCHMARKS.md written by this script."""
+    sections: dict[str, str] = {}
+    name = None
+    for line in text.splitlines(keepends=True):
+        if line.startswith("## "):
+            name = line[3:].strip()
+            sections[name] = ""
+        if name is not None:
+            sections[name] += line
+    return {name: text.rstrip("\n") + "\n" for name, text in sections.items()}
+
+
+def render_section(name: str, data: dict | None, error: str, elapsed: float) -> str:
+    out = [f"## {name}", ""]
+    out.append(
+        f"`python bench/{name}_bench.py` ({elapsed:.0f} s, "
+        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; {machine()})"
+    )
+    out.append("")
+    if data is None:
+        out.append(f"**Failed:** `{error.strip()[:500]}`")
+        return "\n".join(out) + "\n"
+    out.append("| figure | value | target | ratio | in-run reference |")
+    out.append("|---|---|---|---|---|")
+    for r in data["results"]:
+        target = ratio = ""
+        if r.get("target") is not None:
+            sign = "≤" if r.get("better") == "lower" else "≥"
+            target = f"{sign} {r['target']:g} {r['unit']}"
+            if r["target"] == 0 or r["value"] == 0:
+                # Counts that must be zero (5xx, rows lost): no ratio to show.
+                met = (
+                    r["value"] <= r["target"]
+                    if r.get("better") == "lower"
+                    else r["value"] >= r["target"]
+                )
+                ratio = "met" if met else "**missed**"
+            else:
+                ratio = (
+                    r["target"] / r["value"]
+                    if r.get("better") == "lower"
+                    else r["value"] / r["target"]
+                )
+                ratio = f"{ratio:.2f}"
+        reference = ""
+        if r.get("reference"):
+            ref = r["reference"]
+            reference = f"{ref['metric']}: {ref['value']:g}"
+            if ref.get("ratio") is not None:
+                reference += f" (ratio {ref['ratio']:.2f})"
+        note = f" ({r['note']})" if r.get("note") else ""
+        out.append(
+            f"| {r['metric']}{note} | {r['value']:.2f} {r['unit']} | {target} "
+            f"| {ratio} | {reference} |"
+        )
+    return "\n".join(out) + "\n"
 
 
 def main() -> int:
     scripts = sorted((ROOT / "bench").glob("*_bench.py"))
+    names = [script.stem.removesuffix("_bench") for script in scripts]
     only = set(sys.argv[1:])
-    rows = []
-    for script in scripts:
-        name = script.stem.removesuffix("_bench")
+    unknown = only - set(names)
+    if unknown:
+        print(f"No such benchmark: {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
+    target = ROOT / "BENCHMARKS.md"
+    # A partial run keeps the other sections as they were.
+    sections = (
+        {
+            name: text
+            for name, text in existing_sections(target.read_text()).items()
+            if name in names
+        }
+        if only and target.exists()
+        else {}
+    )
+    ok = True
+    for script, name in zip(scripts, names, strict=True):
         if only and name not in only:
             continue
         print(f"== {name}", flush=True)
         data, error, elapsed = run(script)
         print("   ok" if data else f"   FAILED: {error.strip()[-300:]}", flush=True)
-        rows.append((name, data, error, elapsed))
-    (ROOT / "BENCHMARKS.md").write_text(render(rows) + "\n")
+        sections[name] = render_section(name, data, error, elapsed)
+        ok = ok and data is not None
+    target.write_text(render(sections))
     print("Wrote BENCHMARKS.md")
-    return 0 if all(data for _, data, _, _ in rows) else 1
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -1,0 +1,77 @@
+"""``bench/run_all.py``: a partial run replaces only its own sections."""
+
+import pytest
+
+from bench import run_all
+
+
+def result(value: float) -> dict:
+    return {
+        "benchmark": "x",
+        "results": [
+            {
+                "metric": "single posts",
+                "value": value,
+                "unit": "findings/s",
+                "target": 300,
+                "better": "higher",
+                "reference": None,
+                "note": "",
+            }
+        ],
+    }
+
+
+@pytest.fixture
+def bench_root(tmp_path, monkeypatch):
+    (tmp_path / "bench").mkdir()
+    for name in ("actions", "findings", "faults"):
+        (tmp_path / "bench" / f"{name}_bench.py").write_text("")
+    monkeypatch.setattr(run_all, "ROOT", tmp_path)
+    figures = {"actions": 120.0, "findings": 250.0, "faults": 3.0}
+
+    def fake_run(script):
+        name = script.stem.removesuffix("_bench")
+        return result(figures[name]), "", 1.0
+
+    monkeypatch.setattr(run_all, "run", fake_run)
+    return tmp_path, figures
+
+
+def test_a_partial_run_keeps_the_other_sections(bench_root, monkeypatch):
+    root, figures = bench_root
+    monkeypatch.setattr("sys.argv", ["run_all.py"])
+    assert run_all.main() == 0
+    before = run_all.existing_sections((root / "BENCHMARKS.md").read_text())
+
+    figures["findings"] = 351.0
+    monkeypatch.setattr("sys.argv", ["run_all.py", "findings"])
+    assert run_all.main() == 0
+    text = (root / "BENCHMARKS.md").read_text()
+    after = run_all.existing_sections(text)
+
+    assert list(after) == ["actions", "faults", "findings"]
+    assert after["actions"] == before["actions"]
+    assert after["faults"] == before["faults"]
+    assert "| single posts | 351.00 findings/s | ≥ 300 findings/s | 1.17 |" in text
+    assert "250.00" not in text
+    assert text.startswith("# Benchmarks\n")
+
+
+def test_an_unknown_benchmark_name_is_refused_and_nothing_is_written(
+    bench_root, monkeypatch, capsys
+):
+    root, _ = bench_root
+    monkeypatch.setattr("sys.argv", ["run_all.py", "findngs"])
+    assert run_all.main() == 2
+    assert "No such benchmark: findngs" in capsys.readouterr().err
+    assert not (root / "BENCHMARKS.md").exists()
+
+
+def test_a_failed_benchmark_is_reported_in_its_section(bench_root, monkeypatch):
+    root, _ = bench_root
+    monkeypatch.setattr(run_all, "run", lambda script: (None, "Traceback: boom", 2.0))
+    monkeypatch.setattr("sys.argv", ["run_all.py", "faults"])
+    assert run_all.main() == 1
+    text = (root / "BENCHMARKS.md").read_text()
+    assert "**Failed:** `Traceback: boom`" in text
