@@ -1,8 +1,9 @@
 """The Redis cache, failing open while Redis is unreachable.
 
-The cache only holds what can be lost: API rate-limit counters (``counter_incr``)
-and copies of rows the ingestion API reads on every request
-(postmortems/findings/lookups.py).
+The cache only holds what can be lost: API rate-limit counters (``counter_incr``),
+copies of rows the ingestion API reads on every request
+(postmortems/findings/lookups.py), and claims (``claim``) that say a finding
+follow-up is already queued for an incident.
 When Redis is down, Django's RedisCache raises on every call, so every API request
 would fail with a 500 although the database is fine. Here a read misses and a write
 is dropped instead: rate limits are not enforced during a Redis outage, and
@@ -123,6 +124,14 @@ class ResilientRedisCache(RedisCache):
             self._unavailable("delete_many", exc)
             return None
 
+    def claim(self, key: str, timeout: int) -> bool:
+        """``add``, except that an unreachable Redis counts as claimed (fail open)."""
+        try:
+            return super().add(key, 1, timeout)
+        except UNAVAILABLE as exc:
+            self._unavailable("claim", exc)
+            return True
+
     def incr_window(self, key: str, timeout: int) -> int:
         """Add one to the counter ``key`` in one round trip (INCR, then EXPIRE NX)."""
         key = self.make_and_validate_key(key)
@@ -153,3 +162,22 @@ def counter_incr(key: str, timeout: int) -> int:
     except ValueError:  # expired between add and incr: this is the first count
         cache.add(key, 1, timeout)
         return 1
+
+
+def claim(key: str, timeout: int) -> bool:
+    """Set ``key`` for ``timeout`` seconds if it is not set; True if this call set it.
+
+    For "only one of us does this" (findings' follow-ups are sent once per incident
+    while one waits in the queue). An unreachable Redis answers True: the work is
+    done by everyone rather than by no one.
+    """
+    cache = caches["default"]
+    claim_key = getattr(cache, "claim", None)
+    if claim_key is not None:
+        return claim_key(key, timeout)
+    return cache.add(key, 1, timeout)
+
+
+def release(key: str) -> None:
+    """Forget a ``claim``: the next ``claim`` of ``key`` succeeds."""
+    caches["default"].delete(key)

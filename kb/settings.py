@@ -193,6 +193,14 @@ KB_LOOKUP_CACHE_SECONDS = env_int(
     60 if CACHES["default"]["BACKEND"] == "kb.cache.ResilientRedisCache" else 0,
 )
 
+# Send one follow-up task per incident while one waits in the queue, instead of
+# one per finding posted (postmortems/findings/services/follow_up_outbox.py). Only
+# with a shared cache: the worker must be able to see and clear the claim.
+KB_FOLLOW_UP_COALESCE = env_bool(
+    "KB_FOLLOW_UP_COALESCE",
+    CACHES["default"]["BACKEND"] == "kb.cache.ResilientRedisCache",
+)
+
 _VALIDATORS = "django.contrib.auth.password_validation"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": f"{_VALIDATORS}.UserAttributeSimilarityValidator"},

@@ -121,7 +121,7 @@ class FindingAdmin(admin.ModelAdmin):
     list_filter = ("source", "severity", "verdict", "analyzer")
     search_fields = ("title", "dedupe_key", "analyzer")
     raw_id_fields = ("incident", "parent", "service", "verdict_by")
-    readonly_fields = ("dedupe_key", "first_seen_at", "last_seen_at")
+    readonly_fields = ("dedupe_key", "first_seen_at", "last_seen_at", "follow_up_due")
     inlines = [FindingSuggestionInline]
 
 

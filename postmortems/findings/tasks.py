@@ -16,9 +16,14 @@ logger = logging.getLogger(__name__)
     retry_backoff=True,
     max_retries=5,
 )
-def findings_follow_up(*, finding_ids: list[int]) -> str:
-    """Timeline entries, service links, draft suggestions and past-incident matches."""
-    return services.findings_follow_up(finding_ids=finding_ids, only_due=True)
+def findings_follow_up(
+    *, incident_id: int | None = None, finding_ids: list[int] | None = None
+) -> str:
+    """Timeline entries, service links, draft suggestions and past-incident matches
+    for an incident's findings that are due (or for these findings)."""
+    if incident_id is not None:
+        return services.incident_findings_follow_up(incident_id=incident_id)
+    return services.findings_follow_up(finding_ids=finding_ids or [], only_due=True)
 
 
 @shared_task(name="postmortems.findings.purge_idempotency_records")

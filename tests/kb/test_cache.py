@@ -5,7 +5,7 @@ import threading
 import pytest
 from django.core.cache import caches
 
-from kb.cache import counter_incr
+from kb.cache import claim, counter_incr, release
 from tests import procs
 from tests.procs import free_port
 
@@ -37,6 +37,7 @@ def test_resilient_cache_reads_miss_and_writes_are_dropped_when_redis_is_down(
     assert cache.set_many({"k": 1}) == ["k"]
     assert cache.delete("k") is False
     assert counter_incr("k", timeout=60) == 0  # a rate limit lets the request by
+    assert claim("k", timeout=60) is True  # follow-ups: sent by all, not by none
 
 
 def test_findings_ingestion_succeeds_while_the_rate_limit_cache_is_down(
@@ -110,3 +111,10 @@ def test_counter_on_the_default_cache_starts_at_one_and_counts():
     # The CI's PostgreSQL pass runs this on a shared Redis: start from nothing.
     caches["default"].delete("throttle:local")
     assert [counter_incr("throttle:local", timeout=60) for _ in range(3)] == [1, 2, 3]
+
+
+def test_claim_is_taken_once_until_released():
+    caches["default"].delete("claim:probe")
+    assert [claim("claim:probe", timeout=60) for _ in range(3)] == [True, False, False]
+    release("claim:probe")
+    assert claim("claim:probe", timeout=60) is True

@@ -6,10 +6,11 @@ import json
 
 import pytest
 from django.apps import apps as django_apps
+from django.core.cache import caches
 from django.utils import timezone
 
 from actions.models import Category, Status
-from postmortems.findings import similarity, tasks
+from postmortems.findings import services, similarity, tasks
 from postmortems.findings.services import follow_up_outbox
 from postmortems.findings.services.upsert import RESEND_AFTER
 from postmortems.models import (
@@ -113,27 +114,127 @@ def test_a_follow_up_lost_after_commit_is_sent_again_after_five_minutes(
     assert FindingSuggestion.objects.count() == 2
 
 
-def test_a_slow_queue_gets_at_most_one_resend_per_period(
-    client, findings_key, django_capture_on_commit_callbacks, time_machine, monkeypatch
-):
-    """The broker takes the task but no worker runs it for a while."""
-    sent = []
+@pytest.fixture
+def sent(monkeypatch) -> list[dict]:
+    """The broker takes every follow-up task, and no worker runs them."""
+    accepted: list[dict] = []
     monkeypatch.setattr(
         tasks.findings_follow_up,
         "apply_async",
-        lambda kwargs, retry: sent.append(kwargs["finding_ids"]),
+        lambda kwargs, retry: accepted.append(kwargs),
     )
+    return accepted
+
+
+def test_a_slow_queue_gets_at_most_one_resend_per_period(
+    client, findings_key, django_capture_on_commit_callbacks, time_machine, sent
+):
     time_machine.move_to(timezone.now(), tick=False)
     with django_capture_on_commit_callbacks(execute=True):
-        finding_id = post(client, findings_key, finding()).json()["id"]
-    assert sent == [[finding_id]]
+        incident_id = post(client, findings_key, finding()).json()["incident_id"]
+    assert sent == [{"incident_id": incident_id}]
 
     time_machine.shift(RESEND_AFTER)
     assert follow_up_outbox.follow_ups_relay() == 1
     assert follow_up_outbox.follow_ups_relay() == 0
     time_machine.shift(RESEND_AFTER - dt.timedelta(seconds=1))
     assert follow_up_outbox.follow_ups_relay() == 0
-    assert sent == [[finding_id], [finding_id]]
+    assert sent == [{"incident_id": incident_id}] * 2
+
+
+def test_the_relay_sends_a_large_backlog_in_one_run_each_incident_once(
+    client, findings_key, broker_down, django_capture_on_commit_callbacks, monkeypatch
+):
+    """After a long outage: 250 refused follow-ups over 5 incidents, the incidents
+    read 2 at a time."""
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(5):
+            response = post(
+                client,
+                findings_key,
+                [
+                    finding(fingerprint=f"fp-{n}-{m}", incident_key=f"inc-{n}")
+                    for m in range(50)
+                ],
+            )
+            assert response.status_code == 201
+    sent: list[dict] = []
+    monkeypatch.setattr(
+        tasks.findings_follow_up,
+        "apply_async",
+        lambda kwargs, retry: sent.append(kwargs),
+    )
+
+    assert follow_up_outbox.follow_ups_relay(page=2) == 250
+    assert follow_up_outbox.follow_ups_relay(page=2) == 0
+    incidents = sorted(set(Finding.objects.values_list("incident_id", flat=True)))
+    assert sorted(kwargs["incident_id"] for kwargs in sent) == incidents
+
+
+def test_an_incident_task_follows_up_all_its_due_findings_in_chunks(
+    client, findings_key, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        response = post(
+            client,
+            findings_key,
+            [finding(fingerprint=f"fp-{n}", suggested_actions=[]) for n in range(7)],
+        )
+    incident_id = response.json()["findings"][0]["incident_id"]
+
+    assert services.incident_findings_follow_up(incident_id=incident_id, chunk=3) == (
+        f"incident {incident_id}: followed up 7 findings"
+    )
+    assert follow_up_outbox.follow_ups_pending() == 0
+    assert TimelineEntry.objects.filter(incident_id=incident_id).count() == 1
+
+
+# -- One task per incident while one waits (KB_FOLLOW_UP_COALESCE) ---------------
+
+
+@pytest.fixture
+def coalesce(settings):
+    settings.KB_FOLLOW_UP_COALESCE = True
+    caches["default"].clear()
+
+
+def test_an_alert_storm_queues_one_follow_up_per_incident_until_it_starts(
+    client, findings_key, django_capture_on_commit_callbacks, coalesce, sent
+):
+    """GIVEN findings posted to one incident while its follow-up waits in the queue
+    WHEN the queued task runs
+    THEN only one task was sent, it followed up every one of them, and the next
+    finding sends a task of its own."""
+    with django_capture_on_commit_callbacks(execute=True):
+        ids = [
+            post(client, findings_key, finding(fingerprint=f"fp-{n}")).json()["id"]
+            for n in range(3)
+        ]
+        other = post(
+            client, findings_key, finding(fingerprint="fp-9", incident_key="inc-2")
+        ).json()
+    incident_id = Finding.objects.get(pk=ids[0]).incident_id
+    assert sent == [{"incident_id": incident_id}, {"incident_id": other["incident_id"]}]
+
+    tasks.findings_follow_up(**sent[0])
+
+    assert not Finding.objects.filter(pk__in=ids, follow_up_due__isnull=False).exists()
+    assert FindingSuggestion.objects.filter(finding_id__in=ids).count() == 3 * 2
+    with django_capture_on_commit_callbacks(execute=True):
+        post(client, findings_key, finding(fingerprint="fp-late"))
+    assert sent[2:] == [{"incident_id": incident_id}]
+
+
+def test_a_refused_follow_up_leaves_the_incident_unclaimed(
+    client, findings_key, broker_down, django_capture_on_commit_callbacks, coalesce
+):
+    """The broker was down: the next finding tries to send again."""
+    with django_capture_on_commit_callbacks(execute=True):
+        post(client, findings_key, finding())
+    incident_id = Finding.objects.get().incident_id
+
+    assert caches["default"].get(f"findings:follow-up-queued:{incident_id}") is None
+    assert Finding.objects.get().follow_up_due <= timezone.now()
 
 
 def test_copies_of_a_follow_up_do_the_work_once_on_the_latest_version(

@@ -68,10 +68,11 @@ def test_redis_outage_saves_and_ingestion_succeed_and_work_runs_once_after(
 
     done = result["done"]
     assert len({task_id for _, task_id in done}) == len(done)  # no task twice
-    # The relay sends the outage's follow-ups as one task (up to 100 findings).
-    assert sorted(name for name, _ in done) == sorted(
-        [CLASSIFY] * (2 * SAVES + 1) + [FOLLOW_UP] * (FINDINGS + 1 + 1)
-    )
+    assert [name for name, _ in done].count(CLASSIFY) == 2 * SAVES + 1
+    # One follow-up task per incident while one waits (KB_FOLLOW_UP_COALESCE): at
+    # least one before, the relayed one, the one after; at most one per post.
+    follow_ups = [name for name, _ in done].count(FOLLOW_UP)
+    assert 3 <= follow_ups <= FINDINGS + 2
     runs = result["runs"]
     # One classification per save (the first postmortem was saved twice).
     ids = result["ids"]
@@ -80,4 +81,4 @@ def test_redis_outage_saves_and_ingestion_succeed_and_work_runs_once_after(
     titles = [title for (title,) in result["suggestions"]]
     assert len(titles) == 2 * FINDINGS + 1 == len(set(titles))  # each follow-up ran
     assert result["outbox_left"] == [(0,)]
-    assert result["follow_ups_left"] == [(0,)]
+    assert result["follow_ups_left"] == 0

@@ -23,6 +23,7 @@ from postmortems.findings.services.follow_up import (
     findings_link_waiting_children,
     findings_record_timeline,
     findings_sync_suggestions,
+    incident_findings_follow_up,
     suggestion_key,
 )
 from postmortems.findings.services.idempotency import (
@@ -69,6 +70,7 @@ __all__ = [
     "findings_sync_suggestions",
     "idempotency_records_purge",
     "idempotent_call",
+    "incident_findings_follow_up",
     "pagerduty_ingest",
     "robusta_ingest",
     "suggestion_key",

@@ -9,7 +9,10 @@ import hashlib
 
 from django.db import transaction
 
-from postmortems.findings.services.follow_up_outbox import follow_ups_done
+from postmortems.findings.services.follow_up_outbox import (
+    follow_up_claim_release,
+    follow_ups_done,
+)
 from postmortems.findings.services.upsert import lock_in_write_order, parent_by_key
 from postmortems.models import (
     Finding,
@@ -55,6 +58,30 @@ def findings_follow_up(*, finding_ids: list[int], only_due: bool = False) -> str
     )
 
 
+def incident_findings_follow_up(*, incident_id: int, chunk: int = 500) -> str:
+    """Follow up every finding of this incident that is due, ``chunk`` at a time.
+
+    Releases the incident's claim first (``follow_up_outbox``): a finding committed
+    after this point sends a task of its own.
+    """
+    follow_up_claim_release(incident_id)
+    done = after = 0
+    while True:
+        ids = list(
+            Finding.objects.filter(
+                incident_id=incident_id, follow_up_due__isnull=False, pk__gt=after
+            )
+            .order_by("pk")
+            .values_list("pk", flat=True)[:chunk]
+        )
+        if not ids:
+            break
+        findings_follow_up(finding_ids=ids, only_due=True)
+        done += len(ids)
+        after = ids[-1]
+    return f"incident {incident_id}: followed up {done} findings"
+
+
 def findings_link_waiting_children(*, findings: list[Finding]) -> int:
     """Link parents and children that arrived apart (in either order).
 
@@ -81,7 +108,7 @@ def _link_parents(ids: list[int]) -> int:
     if not ids:
         return 0
     with transaction.atomic():
-        locked = lock_in_write_order(ids)
+        locked = lock_in_write_order(pk__in=ids)
         return Finding.objects.filter(pk__in=locked).update(parent_id=parent_by_key())
 
 

@@ -1,34 +1,43 @@
-"""Sending findings' follow-up task durably, with the finding row as its outbox.
+"""Sending findings' follow-up durably, with the finding rows as the outbox.
 
 Every write of a finding sets ``Finding.follow_up_due`` in the same statement as
-the rest of the row, to the time after which the follow-up counts as lost
-(``RESEND_AFTER`` from now). After commit the task is sent to the broker; the task
-clears the field once it has done the work for the row as it last read it. So:
+the rest of the row, to the time after which its follow-up counts as lost
+(``RESEND_AFTER`` from now). After commit a follow-up task is sent for each
+incident written to; the task follows up that incident's findings that are due and
+clears the field on each row as it read it. So:
 
-- the broker is down when the request commits: the field is set to now, and the
+- the broker is down when the request commits: the rows are due at once, and the
   relay (``follow_ups_relay``, every minute by beat and in ``manage.py
-  relay_outbox``) sends the follow-up as soon as the broker takes it;
+  relay_outbox``) sends their follow-up as soon as the broker takes it;
 - the process dies between commit and send, or the broker loses the queued task
   (Redis keeps nothing on disk): the relay sends it once ``RESEND_AFTER`` passes;
-- a finding re-sent while its follow-up waits in the queue: the field changes, so
-  whichever task reads the newest row clears it, and the others find it cleared
-  and do nothing.
+- a finding re-sent while a follow-up waits in the queue: the field changes, so
+  whichever task reads the newest row clears it, and the others skip it.
+
+With ``KB_FOLLOW_UP_COALESCE`` (on with the Redis cache) a request sends the task
+only if none is waiting for the incident: it claims ``follow-up-queued:<id>`` in
+the cache, and the task releases the claim before it reads the findings. A finding
+committed before the release is read by that task; one whose request finds the
+claim released sends a new task. An alert storm on one incident then costs one
+task per worker pickup, not one per finding (and a request saves the broker
+publish, the most expensive step of a single post after the database).
 
 The relay pushes the field on by ``RESEND_AFTER`` whenever it sends, so a slow
-queue gets at most one extra copy per finding per period, and a copy that finds
-the work done costs one query. This replaces a separate outbox row per post (an
-insert in the request and a delete after it), which cost two of a single post's
-round trips to the database.
+queue gets at most one extra copy per period, and a copy that finds the work done
+costs one query.
 """
 
 import datetime as dt
 import logging
 
+from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from kb import cache
 from postmortems import outbox
 from postmortems.findings.services.upsert import (
+    RESEND_AFTER,
     follow_up_due,
     lock_in_write_order,
 )
@@ -36,64 +45,73 @@ from postmortems.models import Finding
 
 logger = logging.getLogger(__name__)
 
-# Finding ids per relayed task.
-RELAY_CHUNK = 100
 
-
-def follow_up_send_on_commit(finding_ids: list[int]) -> None:
-    """Send the follow-up of these (just written) findings after commit."""
+def follow_up_send_on_commit(*, finding_ids: list[int], incident_ids: set[int]) -> None:
+    """Send the follow-up of these just-written findings (of these incidents) after
+    commit."""
     if finding_ids:
-        transaction.on_commit(lambda: follow_up_send(finding_ids))
-
-
-def follow_up_send(finding_ids: list[int]) -> bool:
-    """Send one follow-up task; True when the broker accepted it.
-
-    When it is refused the findings are due at once, for the relay.
-    """
-    from postmortems.findings import tasks
-
-    try:
-        tasks.findings_follow_up.apply_async(
-            kwargs={"finding_ids": finding_ids}, retry=False
+        transaction.on_commit(
+            lambda: follow_up_schedule(
+                finding_ids=finding_ids, incident_ids=sorted(incident_ids)
+            )
         )
-    except outbox.BROKER_ERRORS as exc:
-        logger.warning(
-            "Broker unavailable; the follow-up of %d finding(s) waits for the "
-            "relay: %s",
-            len(finding_ids),
-            exc,
-        )
+
+
+def follow_up_schedule(*, finding_ids: list[int], incident_ids: list[int]) -> int:
+    """Send a follow-up task per incident unless one is already waiting; returns
+    how many were sent."""
+    sent = 0
+    for incident_id in incident_ids:
+        coalesce = settings.KB_FOLLOW_UP_COALESCE
+        if coalesce and not cache.claim(_claim_key(incident_id), _CLAIM_SECONDS):
+            continue  # a queued task will read these findings
+        if _send(incident_id=incident_id):
+            sent += 1
+            continue
+        if coalesce:
+            cache.release(_claim_key(incident_id))
         try:
-            _set_due(finding_ids, timezone.now(), follow_up_due__isnull=False)
+            _set_due(timezone.now(), pk__in=finding_ids, follow_up_due__isnull=False)
         except DatabaseError:
             # Still due at the later time: the relay sends it then.
             logger.exception("Could not mark findings %s as due", finding_ids)
-        return False
-    return True
+        break  # the broker is down for the other incidents too
+    return sent
 
 
-def follow_ups_relay(*, limit: int = 1000, now: dt.datetime | None = None) -> int:
-    """Send the follow-ups that are due; returns how many findings were covered.
+def follow_up_claim_release(incident_id: int) -> None:
+    """Called by the task before it reads: later findings need a task of their own."""
+    if settings.KB_FOLLOW_UP_COALESCE:
+        cache.release(_claim_key(incident_id))
+
+
+def follow_ups_relay(*, page: int = 1000, now: dt.datetime | None = None) -> int:
+    """Send the follow-up of every incident with findings due; returns how many
+    findings were covered.
 
     Stops at the first refusal: the broker is still down, the next run tries again.
+    Each sent finding's due time moves on, so every page read is a new one.
     """
     now = now or timezone.now()
-    due = list(
-        Finding.objects.filter(follow_up_due__lte=now)
-        .order_by("follow_up_due", "pk")
-        .values_list("pk", flat=True)[:limit]
-    )
     sent = 0
-    for start in range(0, len(due), RELAY_CHUNK):
-        chunk = due[start : start + RELAY_CHUNK]
-        # Pushed on before sending, so that the task reads (and clears) the new
-        # time; a refused send makes them due at once again.
-        _set_due(chunk, follow_up_due(timezone.now()), follow_up_due__lte=now)
-        if not follow_up_send(chunk):
-            break
-        sent += len(chunk)
-    return sent
+    while True:
+        incidents = list(
+            Finding.objects.filter(follow_up_due__lte=now)
+            .order_by("incident_id")
+            .values_list("incident_id", flat=True)
+            .distinct()[:page]
+        )
+        for incident_id in incidents:
+            # Pushed on before sending, so that the task reads (and clears) the
+            # new time; a refused send makes them due at once again.
+            pushed_to = follow_up_due(timezone.now())
+            count = _set_due(pushed_to, incident_id=incident_id, follow_up_due__lte=now)
+            if not _send(incident_id=incident_id):
+                _set_due(now, incident_id=incident_id, follow_up_due=pushed_to)
+                return sent
+            sent += count
+        if len(incidents) < page:
+            return sent
 
 
 def follow_ups_pending() -> int:
@@ -110,16 +128,42 @@ def follow_ups_done(findings: list[Finding]) -> int:
     for finding in findings:
         if finding.follow_up_due is not None:
             by_due.setdefault(finding.follow_up_due, []).append(finding.pk)
-    return sum(_set_due(ids, None, follow_up_due=due) for due, ids in by_due.items())
+    return sum(
+        _set_due(None, pk__in=ids, follow_up_due=due) for due, ids in by_due.items()
+    )
 
 
-def _set_due(ids: list[int], due: dt.datetime | None, **condition) -> int:
-    """Set ``follow_up_due`` on the rows of ``ids`` that still match ``condition``.
+# A claim outlives a lost task by no more than the relay's resend delay.
+_CLAIM_SECONDS = int(RESEND_AFTER.total_seconds())
+
+
+def _claim_key(incident_id: int) -> str:
+    return f"findings:follow-up-queued:{incident_id}"
+
+
+def _send(**kwargs) -> bool:
+    """Send one follow-up task; True when the broker accepted it."""
+    from postmortems.findings import tasks
+
+    try:
+        tasks.findings_follow_up.apply_async(kwargs=kwargs, retry=False)
+    except outbox.BROKER_ERRORS as exc:
+        logger.warning(
+            "Broker unavailable; the follow-up (%s) waits for the relay: %s",
+            kwargs,
+            exc,
+        )
+        return False
+    return True
+
+
+def _set_due(due: dt.datetime | None, **condition) -> int:
+    """Set ``follow_up_due`` on the findings matching ``condition``.
 
     Locked first, in the upsert's order, so that this cannot deadlock with one.
     """
     with transaction.atomic():
-        locked = lock_in_write_order(ids, **condition)
+        locked = lock_in_write_order(**condition)
         if locked:
             Finding.objects.filter(pk__in=locked).update(follow_up_due=due)
     return len(locked)

@@ -99,6 +99,10 @@ class IngestResult:
     def finding_ids(self) -> list[int]:
         return sorted({f.id for f in self.findings})
 
+    @property
+    def incident_ids(self) -> set[int]:
+        return {f.incident_id for f in self.findings}
+
 
 def incident_open(*, team: Team, spec: IncidentSpec) -> tuple[Incident, bool]:
     """Open an incident for an outside key; a concurrent opener's row wins."""
@@ -361,8 +365,8 @@ def _upsert_sql(update_columns: tuple[str, ...]) -> str:
     )
 
 
-def lock_in_write_order(ids: list[int], **condition) -> list[int]:
-    """Lock the findings of ``ids`` that match ``condition``; returns their ids.
+def lock_in_write_order(**condition) -> list[int]:
+    """Lock the findings that match ``condition``; returns their ids.
 
     Call inside a transaction before updating several findings. The rows are
     locked in the upsert's order (team, dedupe key), so the update cannot deadlock
@@ -371,7 +375,7 @@ def lock_in_write_order(ids: list[int], **condition) -> list[int]:
     foreign keys are checked at commit).
     """
     return list(
-        Finding.objects.filter(pk__in=ids, **condition)
+        Finding.objects.filter(**condition)
         .order_by("team_id", "dedupe_key")
         .select_for_update(no_key=True)
         .values_list("pk", flat=True)
