@@ -225,6 +225,23 @@ def test_an_alert_storm_queues_one_follow_up_per_incident_until_it_starts(
     assert sent[2:] == [{"incident_id": incident_id}]
 
 
+def test_an_error_sending_the_follow_up_after_commit_still_answers_201(
+    client, findings_key, django_capture_on_commit_callbacks, coalesce, monkeypatch
+):
+    """The finding is committed: the response says so, and the relay has it."""
+
+    def cache_broken(key, timeout):
+        raise RuntimeError("unexpected cache reply")
+
+    monkeypatch.setattr("kb.cache.claim", cache_broken)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(client, findings_key, finding())
+
+    assert response.status_code == 201
+    assert Finding.objects.get().follow_up_due is not None
+    assert FindingSuggestion.objects.count() == 0
+
+
 def test_a_refused_follow_up_leaves_the_incident_unclaimed(
     client, findings_key, broker_down, django_capture_on_commit_callbacks, coalesce
 ):

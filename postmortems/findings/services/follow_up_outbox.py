@@ -50,10 +50,13 @@ def follow_up_send_on_commit(*, finding_ids: list[int], incident_ids: set[int]) 
     """Send the follow-up of these just-written findings (of these incidents) after
     commit."""
     if finding_ids:
+        # Robust: the findings are committed, so an unexpected error here must not
+        # turn the response into a 500; the rows stay due and the relay sends them.
         transaction.on_commit(
             lambda: follow_up_schedule(
                 finding_ids=finding_ids, incident_ids=sorted(incident_ids)
-            )
+            ),
+            robust=True,
         )
 
 
