@@ -172,9 +172,9 @@ def claim(key: str, timeout: int) -> bool:
     done by everyone rather than by no one.
     """
     cache = caches["default"]
-    claim_key = getattr(cache, "claim", None)
-    if claim_key is not None:
-        return claim_key(key, timeout)
+    claim_or_fail_open = getattr(cache, "claim", None)
+    if claim_or_fail_open is not None:
+        return claim_or_fail_open(key, timeout)
     return cache.add(key, 1, timeout)
 
 

@@ -20,10 +20,11 @@ def findings_follow_up(
     *, incident_id: int | None = None, finding_ids: list[int] | None = None
 ) -> str:
     """Timeline entries, service links, draft suggestions and past-incident matches
-    for an incident's findings that are due (or for these findings)."""
+    for an incident's findings that are due, or for these findings (the messages
+    sent before findings recorded their own follow-up: all of them, due or not)."""
     if incident_id is not None:
         return services.incident_findings_follow_up(incident_id=incident_id)
-    return services.findings_follow_up(finding_ids=finding_ids or [], only_due=True)
+    return services.findings_follow_up(finding_ids=finding_ids or [])
 
 
 @shared_task(name="postmortems.findings.purge_idempotency_records")

@@ -6,8 +6,9 @@ matches), so running it twice changes nothing.
 
 import datetime as dt
 import hashlib
+import logging
 
-from django.db import transaction
+from django.db import OperationalError, transaction
 
 from postmortems.findings.services.follow_up_outbox import (
     follow_up_claim_release,
@@ -23,6 +24,8 @@ from postmortems.models import (
     TimelineKind,
     TimelineSource,
 )
+
+logger = logging.getLogger(__name__)
 
 
 def findings_follow_up(*, finding_ids: list[int], only_due: bool = False) -> str:
@@ -59,27 +62,43 @@ def findings_follow_up(*, finding_ids: list[int], only_due: bool = False) -> str
 
 
 def incident_findings_follow_up(*, incident_id: int, chunk: int = 500) -> str:
-    """Follow up every finding of this incident that is due, ``chunk`` at a time.
+    """Follow up the findings of this incident that are due, ``chunk`` at a time.
 
     Releases the incident's claim first (``follow_up_outbox``): a finding committed
-    after this point sends a task of its own.
+    after this point sends a task of its own, so this run stops at the findings that
+    were there when it started. A finding whose follow-up keeps failing is logged
+    and left due (the relay tries it again) without holding up the others.
     """
     follow_up_claim_release(incident_id)
-    done = after = 0
-    while True:
+    due = Finding.objects.filter(incident_id=incident_id, follow_up_due__isnull=False)
+    last = due.order_by("-pk").values_list("pk", flat=True).first()
+    done = failed = after = 0
+    while last is not None:
         ids = list(
-            Finding.objects.filter(
-                incident_id=incident_id, follow_up_due__isnull=False, pk__gt=after
-            )
+            due.filter(pk__gt=after, pk__lte=last)
             .order_by("pk")
             .values_list("pk", flat=True)[:chunk]
         )
         if not ids:
             break
-        findings_follow_up(finding_ids=ids, only_due=True)
+        try:
+            findings_follow_up(finding_ids=ids, only_due=True)
+        except OperationalError:
+            raise  # the database: the task retries
+        except Exception:  # noqa: BLE001 - retried one by one, and logged there
+            # One bad finding must not hold up the rest: one at a time.
+            for pk in ids:
+                try:
+                    findings_follow_up(finding_ids=[pk], only_due=True)
+                except OperationalError:
+                    raise
+                except Exception:
+                    logger.exception("Follow-up of finding %s failed", pk)
+                    failed += 1
         done += len(ids)
         after = ids[-1]
-    return f"incident {incident_id}: followed up {done} findings"
+    result = f"incident {incident_id}: followed up {done - failed} findings"
+    return result + (f", {failed} failed (left due)" if failed else "")
 
 
 def findings_link_waiting_children(*, findings: list[Finding]) -> int:

@@ -38,7 +38,7 @@ from kb import cache
 from postmortems import outbox
 from postmortems.findings.services.upsert import (
     RESEND_AFTER,
-    follow_up_due,
+    follow_up_deadline,
     lock_in_write_order,
 )
 from postmortems.models import Finding
@@ -68,11 +68,16 @@ def follow_up_schedule(*, finding_ids: list[int], incident_ids: list[int]) -> in
         coalesce = settings.KB_FOLLOW_UP_COALESCE
         if coalesce and not cache.claim(_claim_key(incident_id), _CLAIM_SECONDS):
             continue  # a queued task will read these findings
-        if _send(incident_id=incident_id):
+        try:
+            accepted = _send(incident_id=incident_id)
+        except Exception:
+            logger.exception("Sending the follow-up of incident %s failed", incident_id)
+            accepted = False
+        if accepted:
             sent += 1
             continue
         if coalesce:
-            cache.release(_claim_key(incident_id))
+            follow_up_claim_release(incident_id)
         try:
             _set_due(timezone.now(), pk__in=finding_ids, follow_up_due__isnull=False)
         except DatabaseError:
@@ -83,9 +88,15 @@ def follow_up_schedule(*, finding_ids: list[int], incident_ids: list[int]) -> in
 
 
 def follow_up_claim_release(incident_id: int) -> None:
-    """Called by the task before it reads: later findings need a task of their own."""
-    if settings.KB_FOLLOW_UP_COALESCE:
+    """Called by the task before it reads: later findings need a task of their own.
+
+    Whatever this process's KB_FOLLOW_UP_COALESCE says (the web's may differ), and
+    never failing the task: a claim left held expires within ``RESEND_AFTER``.
+    """
+    try:
         cache.release(_claim_key(incident_id))
+    except Exception:
+        logger.exception("Could not release the follow-up claim of %s", incident_id)
 
 
 def follow_ups_relay(*, page: int = 1000, now: dt.datetime | None = None) -> int:
@@ -107,7 +118,7 @@ def follow_ups_relay(*, page: int = 1000, now: dt.datetime | None = None) -> int
         for incident_id in incidents:
             # Pushed on before sending, so that the task reads (and clears) the
             # new time; a refused send makes them due at once again.
-            pushed_to = follow_up_due(timezone.now())
+            pushed_to = follow_up_deadline(max(now, timezone.now()))
             count = _set_due(pushed_to, incident_id=incident_id, follow_up_due__lte=now)
             if not _send(incident_id=incident_id):
                 _set_due(now, incident_id=incident_id, follow_up_due=pushed_to)

@@ -60,7 +60,7 @@ UPDATE_FIELDS = [
 RESEND_AFTER = dt.timedelta(minutes=5)
 
 
-def follow_up_due(now: dt.datetime) -> dt.datetime:
+def follow_up_deadline(now: dt.datetime) -> dt.datetime:
     """The ``follow_up_due`` that a write made at ``now`` stores."""
     return now + RESEND_AFTER
 
@@ -270,7 +270,7 @@ def upsert_findings(
                 "verdict": "",
                 "verdict_by_id": None,
                 "verdict_at": None,
-                "follow_up_due": follow_up_due(now),
+                "follow_up_due": follow_up_deadline(now),
             }
         )
     columns = [Finding._meta.get_field(name).column for name in update_fields]
