@@ -38,6 +38,7 @@ from kb import cache
 from postmortems import outbox
 from postmortems.findings.services.upsert import (
     RESEND_AFTER,
+    IngestResult,
     follow_up_deadline,
     lock_in_write_order,
 )
@@ -46,15 +47,15 @@ from postmortems.models import Finding
 logger = logging.getLogger(__name__)
 
 
-def follow_up_send_on_commit(*, finding_ids: list[int], incident_ids: set[int]) -> None:
-    """Send the follow-up of these just-written findings (of these incidents) after
-    commit."""
+def follow_up_send_on_commit(result: IngestResult) -> None:
+    """Send the follow-up of the findings just written (per incident) after commit."""
+    finding_ids, incident_ids = result.finding_ids, sorted(result.incident_ids)
     if finding_ids:
         # Robust: the findings are committed, so an unexpected error here must not
         # turn the response into a 500; the rows stay due and the relay sends them.
         transaction.on_commit(
             lambda: follow_up_schedule(
-                finding_ids=finding_ids, incident_ids=sorted(incident_ids)
+                finding_ids=finding_ids, incident_ids=incident_ids
             ),
             robust=True,
         )
@@ -64,8 +65,8 @@ def follow_up_schedule(*, finding_ids: list[int], incident_ids: list[int]) -> in
     """Send a follow-up task per incident unless one is already waiting; returns
     how many were sent."""
     sent = 0
+    coalesce = settings.KB_FOLLOW_UP_COALESCE
     for incident_id in incident_ids:
-        coalesce = settings.KB_FOLLOW_UP_COALESCE
         if coalesce and not cache.claim(_claim_key(incident_id), _CLAIM_SECONDS):
             continue  # a queued task will read these findings
         try:

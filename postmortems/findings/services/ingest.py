@@ -177,9 +177,7 @@ def findings_ingest(
         now=now,
         parent_keys=parent_keys,
     )
-    follow_up_send_on_commit(
-        finding_ids=result.finding_ids, incident_ids=result.incident_ids
-    )
+    follow_up_send_on_commit(result)
     return result
 
 
@@ -215,9 +213,7 @@ def alertmanager_ingest(
     )
     if group.resolved and group.resolved_at:
         incident_mark_resolved(incident, group.resolved_at)
-    follow_up_send_on_commit(
-        finding_ids=result.finding_ids, incident_ids=result.incident_ids
-    )
+    follow_up_send_on_commit(result)
     return incident, result
 
 
@@ -284,9 +280,7 @@ def pagerduty_ingest(
         if changed:
             incident._history_user = None
             incident.save(update_fields=[*changed, "updated_at"])
-    follow_up_send_on_commit(
-        finding_ids=result.finding_ids, incident_ids=result.incident_ids
-    )
+    follow_up_send_on_commit(result)
     return incident, result
 
 
@@ -332,7 +326,5 @@ def robusta_ingest(
     )
     if record.ended_at and incident.external_source == FindingSource.ROBUSTA:
         incident_mark_resolved(incident, record.ended_at)
-    follow_up_send_on_commit(
-        finding_ids=result.finding_ids, incident_ids=result.incident_ids
-    )
+    follow_up_send_on_commit(result)
     return incident, result
