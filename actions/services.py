@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from actions import signals
 from actions.models import (
     OPEN_STATUSES,
     REASON_REQUIRED,
@@ -28,6 +29,7 @@ from actions.models import (
     ReviewDecision,
     Status,
 )
+from postmortems.signals import send_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -62,11 +64,35 @@ def due_date_for_priority(*, priority: str, start: dt.date | None = None) -> dt.
 
 
 def _save(item: ActionItem, *, actor, reason: str = "") -> None:
+    """Save with history, then announce a new owner or status after commit."""
+    before = (
+        ActionItem.objects.filter(pk=item.pk).values("owner_id", "status").first()
+        if item.pk
+        else None
+    ) or {"owner_id": None, "status": None}
     item._history_user = actor
     if reason:
         item._change_reason = reason[:100]
     item.full_clean()
     item.save()
+    actor_id = getattr(actor, "pk", None)
+    if item.owner_id and item.owner_id != before["owner_id"]:
+        send_on_commit(
+            signals.action_item_assigned,
+            sender=ActionItem,
+            item_id=item.pk,
+            owner_id=item.owner_id,
+            actor_id=actor_id,
+        )
+    if before["status"] is not None and item.status != before["status"]:
+        send_on_commit(
+            signals.action_item_status_changed,
+            sender=ActionItem,
+            item_id=item.pk,
+            from_status=before["status"],
+            to_status=item.status,
+            actor_id=actor_id,
+        )
 
 
 def _apply_status(

@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from postmortems import permissions, selectors
+from postmortems import permissions, selectors, signals
 from postmortems.models import (
     Comment,
     ContributingFactor,
@@ -93,6 +93,17 @@ def _save(postmortem: Postmortem, actor, reason: str) -> None:
     postmortem.save()
 
 
+def _announce_reviewers(postmortem: Postmortem, user_ids: list[int], actor) -> None:
+    if user_ids:
+        signals.send_on_commit(
+            signals.postmortem_reviewers_added,
+            sender=Postmortem,
+            postmortem_id=postmortem.pk,
+            user_ids=user_ids,
+            actor_id=getattr(actor, "pk", None),
+        )
+
+
 def _check_reviewers(reviewers: Iterable, author) -> list:
     reviewers = list(reviewers)
     for reviewer in reviewers:
@@ -132,6 +143,7 @@ def postmortem_create(
     )
     _save(postmortem, author, "Started the postmortem")
     postmortem.reviewers.set(reviewers)
+    _announce_reviewers(postmortem, [r.pk for r in reviewers], author)
     logger.info("Postmortem %s started for incident %s", postmortem.pk, incident.pk)
     return postmortem
 
@@ -203,7 +215,12 @@ def postmortem_update(
     current.impact_error_budget_pct = content.impact_error_budget_pct
     current.impact_regions = [r.strip() for r in content.impact_regions if r.strip()]
     if content.reviewers is not None:
-        current.reviewers.set(_check_reviewers(content.reviewers, current.author))
+        before = set(current.reviewers.values_list("pk", flat=True))
+        reviewers = _check_reviewers(content.reviewers, current.author)
+        current.reviewers.set(reviewers)
+        _announce_reviewers(
+            current, [r.pk for r in reviewers if r.pk not in before], actor
+        )
     _sync_factors(current, content.contributing_factors)
     _sync_hypotheses(current, content.hypotheses, actor)
     current.version += 1
@@ -254,6 +271,15 @@ def _transition(
     postmortem.status = current.status
     postmortem.version = current.version
     postmortem.published_at = current.published_at
+    signals.send_on_commit(
+        signals.postmortem_status_changed,
+        sender=Postmortem,
+        postmortem_id=current.pk,
+        from_status=event.from_status,
+        to_status=to_status,
+        actor_id=getattr(actor, "pk", None),
+        comment=event.comment,
+    )
     logger.info(
         "Postmortem %s: %s -> %s by %s",
         current.pk,

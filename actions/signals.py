@@ -1,0 +1,11 @@
+"""What happened to action items, for the apps that react to it (notifications,
+chat, issue trackers). Sent after commit with ids and plain values; see
+``postmortems.signals.send_on_commit``.
+"""
+
+from django.dispatch import Signal
+
+# item_id, owner_id, actor_id: an item got a new owner (on creation or later).
+action_item_assigned = Signal()
+# item_id, from_status, to_status, actor_id: an item's status changed.
+action_item_status_changed = Signal()
