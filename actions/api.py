@@ -1,21 +1,21 @@
 """REST API: /api/v1/action-items/. Same visibility and permissions as the pages."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import permissions, serializers, viewsets
 from rest_framework.exceptions import PermissionDenied
 
 from actions import selectors, services
 from actions.filters import ActionItemFilter
-from actions.serializers import ActionItemSerializer, ErrorSerializer
+from actions.serializers import ActionItemSerializer
+from kb.filters import FilterBackend
 from postmortems.permissions import can_view_postmortem
 
 ERRORS = {
-    401: OpenApiResponse(ErrorSerializer, description="Not signed in."),
-    403: OpenApiResponse(ErrorSerializer, description="Not allowed for your role."),
-    404: OpenApiResponse(ErrorSerializer, description="No such item you can see."),
-    429: OpenApiResponse(ErrorSerializer, description="Too many requests."),
+    401: OpenApiResponse(description="Not signed in."),
+    403: OpenApiResponse(description="Not allowed for your role."),
+    404: OpenApiResponse(description="No such item you can see."),
+    429: OpenApiResponse(description="Too many requests."),
 }
 INVALID = {400: OpenApiResponse(description="Invalid data; errors per field.")}
 
@@ -39,8 +39,9 @@ class ActionItemPermission(permissions.BasePermission):
 
 
 def _service_errors(exc: DjangoValidationError) -> serializers.ValidationError:
+    # "rule": well formed but refused by a rule (the API answers 422).
     return serializers.ValidationError(
-        exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        exc.message_dict if hasattr(exc, "error_dict") else exc.messages, code="rule"
     )
 
 
@@ -63,7 +64,7 @@ def _service_errors(exc: DjangoValidationError) -> serializers.ValidationError:
 class ActionItemViewSet(viewsets.ModelViewSet):
     serializer_class = ActionItemSerializer
     filterset_class = ActionItemFilter
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [FilterBackend]
     permission_classes = [ActionItemPermission]
 
     def get_queryset(self):

@@ -10,9 +10,11 @@ from django.contrib.auth.middleware import (
 )
 from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
+
+from kb.problems import problem_response
 
 logger = logging.getLogger(__name__)
 
@@ -143,8 +145,8 @@ def database_unavailable_response(request) -> HttpResponse:
         request.headers.get("Accept", "")
     )
     if wants_json:
-        response = JsonResponse(
-            {"detail": message, "code": "database_unavailable"}, status=503
+        response = problem_response(
+            status=503, code="database_unavailable", detail=message, request=request
         )
     else:
         # Rendered without the request: context processors would query the

@@ -286,24 +286,29 @@ SITE_URL = env.str("KB_SITE_URL", default="http://127.0.0.1:8000")
 # REST API.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
-        # Machines (analyzers, Alertmanager...): only views that opt in accept keys.
+        # People; answers 401 with a WWW-Authenticate challenge when signed out.
+        "kb.authentication.SessionAuthentication",
+        # Machines (analyzers, Alertmanager...): only views that opt in accept keys;
+        # the others answer a valid key 403, naming where keys are accepted.
         "postmortems.findings.auth.ApiKeyAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        # Strict: a query parameter the schema does not allow is a 400 (kb.filters).
+        "kb.filters.FilterBackend",
+        "kb.filters.OrderingFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Documents every error as problem details (kb.schema).
+    "DEFAULT_SCHEMA_CLASS": "kb.schema.ProblemAutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         # Per API key (postmortems.findings.auth.ApiKeyRateThrottle).
         "findings": env_rate("KB_API_RATE_FINDINGS", "1200/min"),
         "integrations": env_rate("KB_API_RATE_INTEGRATIONS", "1200/min"),
     },
-    "EXCEPTION_HANDLER": "postmortems.audit.api_exception_handler",
+    # Every API error as RFC 9457 problem details (application/problem+json).
+    "EXCEPTION_HANDLER": "kb.problems.problem_exception_handler",
 }
 # Machine API bodies (findings batches, webhooks): larger bodies get 413.
 KB_API_MAX_BODY_BYTES = env_int("KB_API_MAX_BODY_BYTES", 10 * 1024 * 1024)
@@ -314,6 +319,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Postmortems, action items, analyzer findings and insights.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its docs are public and ignore credentials (a key sent to
+    # them is not refused).
+    "SERVE_AUTHENTICATION": [],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -175,7 +175,8 @@ def api_errors():
         yield
     except DjangoValidationError as exc:
         detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
-        raise serializers.ValidationError(detail) from exc
+        # "rule": well formed but refused by a rule (the API answers 422).
+        raise serializers.ValidationError(detail, code="rule") from exc
 
 
 def _timestamps_locked(incident: Incident) -> bool:

@@ -23,6 +23,7 @@ from postmortems.models import (
     TimelineEntry,
 )
 from tests.kb.catalogue import OTHER, OWN, build_catalogue
+from tests.problems import field_errors
 
 pytestmark = pytest.mark.django_db
 
@@ -201,7 +202,7 @@ def test_api_incident_create_for_another_team_is_refused(client, cat):
         },
     )
     assert response.status_code == 400
-    assert "team" in response.json()
+    assert "team" in field_errors(response)
     assert Incident.objects.count() == count
 
 

@@ -7,6 +7,7 @@ from rest_framework.test import APIClient
 
 from postmortems.models import Incident, PostmortemStatus, Severity
 from tests import factories
+from tests.problems import field_errors
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +32,9 @@ def _incident_body(**overrides):
 
 
 def test_api_requires_authentication(db):
-    assert _client().get("/api/v1/incidents/").status_code == 403
+    response = _client().get("/api/v1/incidents/")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Session")
 
 
 def test_api_incident_list_filters_and_searches(editor, team, other_team):
@@ -55,7 +58,7 @@ def test_api_incident_list_filters_and_searches(editor, team, other_team):
 def test_api_invalid_filter_is_a_400(editor):
     response = _client(editor).get("/api/v1/incidents/", {"severity": "SEV9"})
     assert response.status_code == 400
-    assert "severity" in response.json()
+    assert "severity" in field_errors(response)
 
 
 def test_api_incident_create_by_an_editor_of_the_team(editor, team):
@@ -75,7 +78,9 @@ def test_api_incident_create_rejects_out_of_order_timestamps(editor):
         format="json",
     )
     assert response.status_code == 400
-    assert "Detected cannot be before started" in response.json()["detected_at"][0]
+    assert (
+        "Detected cannot be before started" in field_errors(response)["detected_at"][0]
+    )
 
 
 def test_api_incident_create_for_another_team_is_refused(editor, other_team):
@@ -83,7 +88,7 @@ def test_api_incident_create_for_another_team_is_refused(editor, other_team):
         "/api/v1/incidents/", _incident_body(team="identity"), format="json"
     )
     assert response.status_code == 400
-    assert "team you belong to" in response.json()["team"][0]
+    assert "team you belong to" in field_errors(response)["team"][0]
 
 
 def test_api_incident_writes_are_403_for_viewers_and_404_for_other_teams(
@@ -134,7 +139,7 @@ def test_api_timestamps_locked_after_approval_and_corrected_by_a_reviewer(
         format="json",
     )
     assert response.status_code == 400
-    assert "Locked" in response.json()["detected_at"][0]
+    assert "Locked" in field_errors(response)["detected_at"][0]
 
     url = f"/api/v1/incidents/{incident.pk}/correct-timestamp/"
     body = {
@@ -214,7 +219,7 @@ def test_api_postmortem_rejects_unknown_sections_and_other_teams(
         format="json",
     )
     assert response.status_code == 400
-    assert "haiku" in response.json()["sections"][0]
+    assert "haiku" in field_errors(response)["sections"][0]
     response = client.post(
         "/api/v1/postmortems/",
         {
@@ -224,7 +229,7 @@ def test_api_postmortem_rejects_unknown_sections_and_other_teams(
         format="json",
     )
     assert response.status_code == 400
-    assert "your team's incidents" in response.json()["incident"][0]
+    assert "your team's incidents" in field_errors(response)["incident"][0]
 
 
 def test_api_published_postmortem_is_read_only_for_editors(editor, team):
