@@ -71,7 +71,3 @@ class ActionItemSerializer(serializers.ModelSerializer):
                 {"verification_note": "Required when the status is done."}
             )
         return attrs
-
-
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()

@@ -31,7 +31,10 @@ class FindingRootCauseSerializer(serializers.Serializer):
 
 class FindingSerializer(serializers.ModelSerializer):
     incident_id = serializers.IntegerField(read_only=True)
-    service = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    # A finding about no known service has none.
+    service = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True
+    )
     parent_id = serializers.IntegerField(read_only=True, allow_null=True)
     root_cause = serializers.SerializerMethodField()
 
@@ -186,22 +189,6 @@ class FindingIngestBatchResponseSerializer(serializers.Serializer):
     updated = serializers.IntegerField()
     incidents_opened = serializers.ListField(child=serializers.IntegerField())
     findings = IngestedFindingSerializer(many=True)
-
-
-class FindingItemErrorsSerializer(serializers.Serializer):
-    index = serializers.IntegerField()
-    errors = serializers.DictField(help_text="Field name to messages (nested).")
-
-
-class FindingsErrorSerializer(serializers.Serializer):
-    error = serializers.CharField(help_text="A stable code, e.g. invalid, bad_json.")
-    detail = serializers.CharField()
-    items = FindingItemErrorsSerializer(
-        many=True, required=False, help_text="Per item, per field (batch errors)."
-    )
-    errors = serializers.DictField(
-        required=False, help_text="Per field (integration payload errors)."
-    )
 
 
 # -- Integrations (documentation of what the tools send) ---------------------------
