@@ -80,7 +80,9 @@ class ActionItemViewSet(viewsets.ModelViewSet):
             raise PermissionDenied("You can only assign items to your own teams.")
         postmortem = data.get("postmortem")
         if postmortem is not None and not can_view_postmortem(user, postmortem):
-            raise serializers.ValidationError({"postmortem": "No such postmortem."})
+            raise serializers.ValidationError(
+                {"postmortem": "No such postmortem."}, code="does_not_exist"
+            )
 
     def perform_create(self, serializer):
         self._check_targets(serializer.validated_data)

@@ -64,10 +64,12 @@ class ActionItemSerializer(serializers.ModelSerializer):
         )
         if status in ("blocked", "wont_do") and not (reason or "").strip():
             raise serializers.ValidationError(
-                {"status_reason": "Required when the status is blocked or won't do."}
+                {"status_reason": "Required when the status is blocked or won't do."},
+                code="rule",
             )
         if status == "done" and not (note or "").strip():
             raise serializers.ValidationError(
-                {"verification_note": "Required when the status is done."}
+                {"verification_note": "Required when the status is done."},
+                code="rule",
             )
         return attrs

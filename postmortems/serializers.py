@@ -124,7 +124,7 @@ class IncidentSerializer(serializers.ModelSerializer):
     def validate_team(self, team: Team) -> Team:
         if not is_admin(self._user) and team.pk not in team_ids(self._user):
             raise serializers.ValidationError(
-                "You can only file incidents for a team you belong to."
+                "You can only file incidents for a team you belong to.", code="rule"
             )
         return team
 
@@ -136,7 +136,7 @@ class IncidentSerializer(serializers.ModelSerializer):
         }
         errors = lifecycle_errors(timestamps)
         if errors:
-            raise serializers.ValidationError(errors)
+            raise serializers.ValidationError(errors, code="rule")
         if instance is not None and _timestamps_locked(instance):
             changed = [
                 name
@@ -149,7 +149,8 @@ class IncidentSerializer(serializers.ModelSerializer):
                         name: "Locked: the postmortem is approved. A reviewer "
                         "corrects it with POST …/correct-timestamp/."
                         for name in changed
-                    }
+                    },
+                    code="rule",
                 )
         return attrs
 
@@ -254,14 +255,19 @@ class PostmortemSerializer(serializers.ModelSerializer):
     def validate_incident(self, incident: Incident) -> Incident:
         if self.instance is not None:
             if incident.pk != self.instance.incident_id:
-                raise serializers.ValidationError("A postmortem cannot move.")
+                raise serializers.ValidationError(
+                    "A postmortem cannot move.", code="rule"
+                )
             return incident
         if not can_edit_incident(self._user, incident):
             raise serializers.ValidationError(
-                "You can only write postmortems for your team's incidents."
+                "You can only write postmortems for your team's incidents.",
+                code="rule",
             )
         if Postmortem.objects.filter(incident=incident).exists():
-            raise serializers.ValidationError("This incident already has one.")
+            raise serializers.ValidationError(
+                "This incident already has one.", code="rule"
+            )
         return incident
 
     def validate_five_whys(self, value):
@@ -279,7 +285,8 @@ class PostmortemSerializer(serializers.ModelSerializer):
                     {
                         "sections": f"Not sections of “{template.name}”: "
                         + ", ".join(unknown)
-                    }
+                    },
+                    code="rule",
                 )
         return attrs
 
