@@ -134,7 +134,7 @@ def test_api_blocked_without_reason_is_a_400(editor_client, team):
     response = editor_client.patch(
         f"{URL}{item.pk}/", {"status": "blocked"}, content_type="application/json"
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "status_reason" in field_errors(response)
     ok = editor_client.patch(
         f"{URL}{item.pk}/",

@@ -77,7 +77,7 @@ def test_api_incident_create_rejects_out_of_order_timestamps(editor):
         _incident_body(detected_at="2026-05-01T09:00:00Z"),
         format="json",
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert (
         "Detected cannot be before started" in field_errors(response)["detected_at"][0]
     )
@@ -87,7 +87,7 @@ def test_api_incident_create_for_another_team_is_refused(editor, other_team):
     response = _client(editor).post(
         "/api/v1/incidents/", _incident_body(team="identity"), format="json"
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "team you belong to" in field_errors(response)["team"][0]
 
 
@@ -138,7 +138,7 @@ def test_api_timestamps_locked_after_approval_and_corrected_by_a_reviewer(
         {"detected_at": "2026-05-01T10:02:00Z"},
         format="json",
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "Locked" in field_errors(response)["detected_at"][0]
 
     url = f"/api/v1/incidents/{incident.pk}/correct-timestamp/"
@@ -218,7 +218,7 @@ def test_api_postmortem_rejects_unknown_sections_and_other_teams(
         },
         format="json",
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "haiku" in field_errors(response)["sections"][0]
     response = client.post(
         "/api/v1/postmortems/",
@@ -228,7 +228,7 @@ def test_api_postmortem_rejects_unknown_sections_and_other_teams(
         },
         format="json",
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "your team's incidents" in field_errors(response)["incident"][0]
 
 
