@@ -59,15 +59,7 @@ class PinnedMessageAdmin(admin.ModelAdmin):
 
 @admin.register(ChatMessage)
 class ChatMessageAdmin(admin.ModelAdmin):
-    list_display = (
-        "event_key",
-        "channel_id",
-        "status",
-        "attempts",
-        "due_at",
-        "sent_at",
-        "last_error",
-    )
+    list_display = ("event_key", "channel_id", "status", "attempts", "sent_at", "error")
     list_filter = ("status", "provider")
     search_fields = ("event_key", "channel_id", "subject")
     readonly_fields = [f.name for f in ChatMessage._meta.fields]
@@ -75,6 +67,11 @@ class ChatMessageAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    @admin.display(description="last error")
+    def error(self, obj: ChatMessage) -> str:
+        # Slack's error code is at the end ("Slack chat_postMessage: not_in_channel").
+        return obj.last_error.rsplit(": ", 1)[-1][:60]
 
     @admin.action(description="Send again (failed or waiting messages)")
     def send_again(self, request, queryset) -> None:

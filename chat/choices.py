@@ -11,4 +11,4 @@ class MessageStatus(models.TextChoices):
     PENDING = "pending", "Waiting to be sent"
     SENDING = "sending", "Being sent"
     SENT = "sent", "Sent"
-    FAILED = "failed", "Failed (will not be retried)"
+    FAILED = "failed", "Failed"

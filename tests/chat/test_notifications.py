@@ -349,3 +349,46 @@ def test_a_resolved_alert_or_a_closed_item_posts_nothing(
     item.save()
     assert services.chat_notify_alert_matches(finding_ids=[finding.pk]) == 0
     assert _posts(slack) == []
+
+
+def test_the_admin_sends_a_failed_message_again_once_fixed(
+    slack, pm, editor, admin_client, django_capture_on_commit_callbacks
+):
+    slack.answers["chat.postMessage"] = (200, {"ok": False, "error": "not_in_channel"})
+    with django_capture_on_commit_callbacks(execute=True):
+        postmortem_submit(postmortem=pm, actor=editor)
+    del slack.answers["chat.postMessage"]  # the bot was invited
+    ids = list(ChatMessage.objects.values_list("pk", flat=True))
+    response = admin_client.post(
+        "/admin/chat/chatmessage/",
+        {"action": "send_again", "_selected_action": ids},
+        follow=True,
+    )
+    assert "2 message(s) queued again; 2 sent now." in response.content.decode()
+    assert set(ChatMessage.objects.values_list("status", flat=True)) == {
+        MessageStatus.SENT
+    }
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"), [(":bookmark:", "bookmark"), (" eyes ", "eyes")]
+)
+def test_team_settings_take_the_reaction_with_or_without_colons(
+    admin_client, team, typed, stored
+):
+    response = admin_client.post(
+        "/admin/chat/teamchatsettings/add/",
+        {"team": team.pk, "provider": "slack", "channel_id": "", "reaction": typed},
+    )
+    assert response.status_code == 302
+    assert TeamChatSettings.objects.get(team=team).reaction == stored
+
+
+def test_team_settings_refuse_a_reaction_that_is_not_one_emoji(admin_client, team):
+    response = admin_client.post(
+        "/admin/chat/teamchatsettings/add/",
+        {"team": team.pk, "provider": "slack", "reaction": "two words"},
+    )
+    assert response.status_code == 200
+    assert "Give one emoji name" in response.content.decode()
+    assert not TeamChatSettings.objects.exists()

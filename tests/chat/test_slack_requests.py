@@ -174,10 +174,12 @@ def _headers(body: bytes, how: str) -> dict:
         return {}
     if how == _BAD_SECRET:
         return sign(body, secret="not-the-signing-secret")
+    # Half a minute past the limit: the request takes time to arrive. The exact
+    # five-minute edge is tested with a fixed clock (test_slack_provider.py).
     if how == _OLD:
-        return sign(body, timestamp=now - 5 * 60 - 1)
+        return sign(body, timestamp=now - 5 * 60 - 30)
     if how == _FUTURE:
-        return sign(body, timestamp=now + 5 * 60 + 1)
+        return sign(body, timestamp=now + 5 * 60 + 30)
     if how == _NOT_A_TIME:
         headers = sign(body)
         headers["HTTP_X_SLACK_REQUEST_TIMESTAMP"] = "noon"
