@@ -113,6 +113,7 @@ INSTALLED_APPS = [
     "postmortems",
     "actions",
     "insights",
+    "chat",
 ]
 
 MIDDLEWARE = [
@@ -320,6 +321,12 @@ KB_IMPORT_MAX_ENTRIES = env_int("KB_IMPORT_MAX_ENTRIES", 1000)
 KB_IMPORT_MAX_TIMELINE_LINES = env_int("KB_IMPORT_MAX_TIMELINE_LINES", 2000)
 # PagerDuty v3 webhook signing secrets; several while rotating.
 KB_PAGERDUTY_WEBHOOK_SECRETS = env_list("KB_PAGERDUTY_WEBHOOK_SECRETS", [])
+# Slack (chat/, docs/integrations.md). Secrets live only in the environment; each
+# team's channel, reaction and notifications are set in the admin (chat settings).
+KB_SLACK_SIGNING_SECRET = env.str("KB_SLACK_SIGNING_SECRET", default="")
+KB_SLACK_BOT_TOKEN = env.str("KB_SLACK_BOT_TOKEN", default="")
+# Slack's Web API; the tests point it at a local server that speaks the same API.
+KB_SLACK_API_URL = env.str("KB_SLACK_API_URL", default="https://slack.com/api/")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Hindsight API",
     "DESCRIPTION": "Postmortems, action items, analyzer findings and insights.",
@@ -388,6 +395,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "postmortems.findings.purge_idempotency_records",
         "schedule": 3600.0,
         "options": {"expires": 1800},
+    },
+    # Chat messages a Slack outage (or a lost task) left unsent.
+    "chat-relay": {
+        "task": "chat.relay",
+        "schedule": 60.0,
+        "options": {"expires": 50},
     },
     # Action-item reminders each morning; expires well before the next day's run.
     "action-item-reminders": {

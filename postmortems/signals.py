@@ -29,6 +29,9 @@ postmortem_imported = Signal()
 # the core importing insights; sent with send_robust, so a failing receiver is
 # an unknown class, never a failed export.
 root_cause_class_requested = Signal()
+# finding_ids, incident_ids: alerts and findings still firing, sent once their
+# follow-up has run (timeline written, past incidents matched: FindingMatch).
+alert_fired = Signal()
 
 
 def send_on_commit(signal: Signal, sender: object, **kwargs) -> None:
