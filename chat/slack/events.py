@@ -69,15 +69,13 @@ def _reaction(event: dict) -> Answer:
         return _unknown_channel(channel_id)
     if reaction != selectors.reaction_for(link):
         return Answer(200, {"ok": True, "ignored": "another reaction"})
-    if event["type"] == "reaction_added":
-        # Reading the message, its author and permalink takes three Slack calls:
-        # a task (durable through the outbox), so Slack gets its answer at once.
-        outbox.enqueue(tasks.slack_pin, channel_id=channel_id, message_ts=message_ts)
-        return Answer(200, {"ok": True, "queued": "timeline entry"})
-    removed = services.pinned_message_remove(
-        provider=Provider.SLACK, channel_id=channel_id, message_ts=message_ts
-    )
-    return Answer(200, {"ok": True, "removed": removed})
+    # Reading the message, its reactions, author and permalink takes Slack calls:
+    # a task (durable through the outbox), so Slack gets its answer at once. The
+    # task reads the message as it is then, for an added and a removed reaction
+    # alike, so events arriving out of order, or one of two people removing
+    # theirs, leave the timeline right.
+    outbox.enqueue(tasks.slack_sync_pin, channel_id=channel_id, message_ts=message_ts)
+    return Answer(200, {"ok": True, "queued": "timeline sync"})
 
 
 def _message(event: dict) -> Answer:
