@@ -4,7 +4,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 
 from chat.choices import Provider
-from chat.models import DEFAULT_REACTION, ChannelLink, TeamChatSettings
+from chat.models import (
+    DEFAULT_REACTION,
+    ChannelLink,
+    PinnedMessage,
+    TeamChatSettings,
+)
 from postmortems.models import Incident, Team
 
 
@@ -60,3 +65,11 @@ def user_for_email(email: str) -> AbstractBaseUser | None:
         .select_related("profile")[:2]
     )
     return users[0] if len(users) == 1 else None
+
+
+def pinned_message(
+    *, provider: str, channel_id: str, message_ts: str
+) -> PinnedMessage | None:
+    return PinnedMessage.objects.filter(
+        provider=provider, channel_id=channel_id, message_ts=message_ts
+    ).first()

@@ -64,14 +64,14 @@ def notify_alert_matches(*, finding_ids: list[int]) -> str:
     return f"{len(finding_ids)} finding(s): {count} message(s)"
 
 
-@shared_task(name="chat.slack_pin", **RETRY)
-def slack_pin(*, channel_id: str, message_ts: str) -> str:
-    """A message got the team's reaction: put it on the incident's timeline."""
+@shared_task(name="chat.slack_sync_pin", **RETRY)
+def slack_sync_pin(*, channel_id: str, message_ts: str) -> str:
+    """The team's reaction was added or removed: the timeline follows."""
     try:
-        return pins.pin(channel_id=channel_id, message_ts=message_ts)
+        return pins.sync(channel_id=channel_id, message_ts=message_ts)
     except ChatError as exc:
         _transient(exc)
-        return f"{channel_id}/{message_ts}: not pinned ({exc})"
+        return f"{channel_id}/{message_ts}: not synced ({exc})"
 
 
 @shared_task(name="chat.relay", ignore_result=True)

@@ -43,6 +43,8 @@ class ChatPost:
     text: str
     user_id: str
     posted_at: dt.datetime
+    # Names of the reactions the message carries now.
+    reactions: frozenset[str] = frozenset()
 
 
 class RequestRejected(Exception):

@@ -47,7 +47,7 @@ def pinned_message_record(
     user the author maps to (None: the entry keeps the chat display name).
     """
     existing = (
-        PinnedMessage.objects.select_for_update()
+        PinnedMessage.objects.select_for_update(of=("self",))
         .select_related("entry")
         .filter(provider=link.provider, channel_id=link.channel_id, message_ts=post.ts)
         .first()
@@ -91,7 +91,7 @@ def pinned_message_record(
 def pinned_message_remove(*, provider: str, channel_id: str, message_ts: str) -> bool:
     """Remove the entry that came from this message; False if there was none."""
     pinned = (
-        PinnedMessage.objects.select_for_update()
+        PinnedMessage.objects.select_for_update(of=("self",))
         .select_related("entry")
         .filter(provider=provider, channel_id=channel_id, message_ts=message_ts)
         .first()
@@ -109,7 +109,7 @@ def pinned_message_edit(
 ) -> bool:
     """The message was edited in chat: the entry follows. False if not pinned."""
     pinned = (
-        PinnedMessage.objects.select_for_update()
+        PinnedMessage.objects.select_for_update(of=("self",))
         .select_related("entry", "entry__author")
         .filter(provider=provider, channel_id=channel_id, message_ts=message_ts)
         .first()

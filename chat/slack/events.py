@@ -69,25 +69,25 @@ def _reaction(event: dict) -> Answer:
         return _unknown_channel(channel_id)
     if reaction != selectors.reaction_for(link):
         return Answer(200, {"ok": True, "ignored": "another reaction"})
-    if event["type"] == "reaction_added":
-        # Reading the message, its author and permalink takes three Slack calls:
-        # a task (durable through the outbox), so Slack gets its answer at once.
-        outbox.enqueue(tasks.slack_pin, channel_id=channel_id, message_ts=message_ts)
-        return Answer(200, {"ok": True, "queued": "timeline entry"})
-    removed = services.pinned_message_remove(
-        provider=Provider.SLACK, channel_id=channel_id, message_ts=message_ts
-    )
-    return Answer(200, {"ok": True, "removed": removed})
+    # Reading the message, its reactions, author and permalink takes Slack calls:
+    # a task (durable through the outbox), so Slack gets its answer at once. The
+    # task reads the message as it is then, for an added and a removed reaction
+    # alike, so events arriving out of order, or one of two people removing
+    # theirs, leave the timeline right.
+    outbox.enqueue(tasks.slack_sync_pin, channel_id=channel_id, message_ts=message_ts)
+    return Answer(200, {"ok": True, "queued": "timeline sync"})
 
 
 def _message(event: dict) -> Answer:
     channel_id = parsing.channel_id(event.get("channel"), "channel")
+    if event.get("subtype") != "message_changed":
+        # New, deleted or bot messages, in any channel the bot is in (the team's
+        # channel too): the timeline only follows edits. Not an error: Slack turns
+        # off an app's events when most of them fail.
+        return Answer(200, {"ok": True, "ignored": "not an edit"})
     link = _linked(channel_id)
     if link is None:
         return _unknown_channel(channel_id)
-    if event.get("subtype") != "message_changed":
-        # New, deleted or bot messages: the timeline only follows edits.
-        return Answer(200, {"ok": True, "ignored": "not an edit"})
     message = parsing.mapping(event.get("message"), "message")
     message_ts = parsing.message_ts(message.get("ts"), "message.ts")
     text = message.get("text")

@@ -152,7 +152,8 @@ class SlackProvider(ChatProvider):
 
     def fetch_post(self, *, channel_id: str, message_id: str) -> ChatPost | None:
         # The one message at this ts (https://docs.slack.dev/reference/methods/
-        # conversations.history: latest + inclusive + limit=1).
+        # conversations.history: latest + oldest + inclusive + limit=1). A reply
+        # in a thread is not in the channel's history: conversations.replies has it.
         data = self._call(
             "conversations_history",
             channel=channel_id,
@@ -161,22 +162,46 @@ class SlackProvider(ChatProvider):
             inclusive=True,
             limit=1,
         )
-        for message in data.get("messages") or []:
-            if message.get("ts") == message_id:
-                return ChatPost(
-                    channel_id=channel_id,
-                    ts=message_id,
-                    text=message.get("text") or "",
-                    user_id=message.get("user") or message.get("bot_id") or "",
-                    posted_at=ts_to_datetime(message_id),
-                )
-        return None
+        found = _message_at(data, message_id)
+        if found is None:
+            data = self._call(
+                "conversations_replies",
+                channel=channel_id,
+                ts=message_id,
+                latest=message_id,
+                oldest=message_id,
+                inclusive=True,
+                # The thread's parent may come first, whatever the time range.
+                limit=2,
+            )
+            found = _message_at(data, message_id)
+        if found is None:
+            return None
+        return ChatPost(
+            channel_id=channel_id,
+            ts=message_id,
+            text=found.get("text") or "",
+            user_id=found.get("user") or found.get("bot_id") or "",
+            posted_at=ts_to_datetime(message_id),
+            reactions=frozenset(
+                r["name"]
+                for r in found.get("reactions") or []
+                if isinstance(r, dict) and r.get("name") and r.get("count", 1) > 0
+            ),
+        )
 
     def permalink(self, *, channel_id: str, message_id: str) -> str:
         data = self._call(
             "chat_getPermalink", channel=channel_id, message_ts=message_id
         )
         return str(data.get("permalink") or "")
+
+
+def _message_at(data: dict, ts: str) -> dict | None:
+    for message in data.get("messages") or []:
+        if isinstance(message, dict) and message.get("ts") == ts:
+            return message
+    return None
 
 
 def ts_to_datetime(ts: str) -> dt.datetime:

@@ -319,6 +319,15 @@ def test_another_reaction_adds_nothing(slack, post_signed, linked):
     assert not slack.calls
 
 
+def _history(*reactions: str) -> tuple[int, dict]:
+    """conversations.history's answer with the message carrying ``reactions``."""
+    data = copy.deepcopy(fixture("web_api/conversations.history.json"))
+    data["messages"][0]["reactions"] = [
+        {"name": name, "users": ["U123ABC456"], "count": 1} for name in reactions
+    ]
+    return 200, data
+
+
 def test_the_teams_chosen_reaction_is_the_one_that_pins(
     slack, post_signed, linked, editor, team, django_capture_on_commit_callbacks
 ):
@@ -326,6 +335,7 @@ def test_the_teams_chosen_reaction_is_the_one_that_pins(
 
     TeamChatSettings.objects.create(team=team, reaction="bookmark")
     slack.answers["users.info"] = _users_info(editor.email)
+    slack.answers["conversations.history"] = _history("pushpin", "bookmark")
     with django_capture_on_commit_callbacks(execute=True):
         post_signed(EVENTS, _event("reaction_added"))  # pushpin: not this team's
         assert not TimelineEntry.objects.exists()
@@ -342,13 +352,78 @@ def test_removing_the_reaction_removes_only_the_entry_it_made(
         post_signed(EVENTS, _event("reaction_added"))
     assert TimelineEntry.objects.count() == 2
 
-    response = post_signed(EVENTS, _event("reaction_removed"))
+    slack.answers["conversations.history"] = _history()  # the 📌 is gone
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_signed(EVENTS, _event("reaction_removed"))
     assert response.status_code == 200
     assert list(TimelineEntry.objects.all()) == [written]
     assert not PinnedMessage.objects.exists()
     # Removing it again (or a message never pinned) touches nothing.
-    assert post_signed(EVENTS, _event("reaction_removed")).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_signed(EVENTS, _event("reaction_removed")).status_code == 200
     assert list(TimelineEntry.objects.all()) == [written]
+
+
+def test_the_entry_stays_while_someone_else_still_has_the_reaction(
+    slack, post_signed, linked, editor, django_capture_on_commit_callbacks
+):
+    """GIVEN two people pinned a message WHEN one removes their 📌 THEN the
+    message still carries it, and the entry stays."""
+    slack.answers["users.info"] = _users_info(editor.email)
+    with django_capture_on_commit_callbacks(execute=True):
+        post_signed(EVENTS, _event("reaction_added"))
+        post_signed(EVENTS, _event("reaction_added", event__user="U333333333"))
+        post_signed(EVENTS, _event("reaction_removed"))
+    assert TimelineEntry.objects.count() == 1
+
+
+def test_a_reaction_removed_before_its_addition_is_handled_adds_nothing(
+    slack, post_signed, linked, editor, django_capture_on_commit_callbacks
+):
+    """GIVEN a 📌 added and removed at once WHEN the events are handled (in
+    either order) THEN the message carries no 📌 any more, and no entry is made."""
+    slack.answers["conversations.history"] = _history()
+    with django_capture_on_commit_callbacks(execute=True):
+        post_signed(EVENTS, _event("reaction_removed"))
+        post_signed(EVENTS, _event("reaction_added"))
+    assert not TimelineEntry.objects.exists()
+    assert not slack.called("users.info")
+
+
+def test_a_reply_in_a_thread_is_pinned_from_conversations_replies(
+    slack, post_signed, linked, editor, django_capture_on_commit_callbacks
+):
+    reply_ts = "1483037603.017503"
+    slack.answers["users.info"] = _users_info(editor.email)
+    slack.answers["conversations.history"] = (
+        200,
+        {"ok": True, "messages": [], "has_more": False},
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        post_signed(EVENTS, _event("reaction_added", event__item__ts=reply_ts))
+    [replies] = slack.called("conversations.replies")
+    assert replies.params == {
+        "channel": CHANNEL,
+        "ts": reply_ts,
+        "latest": reply_ts,
+        "oldest": reply_ts,
+        "inclusive": "1",
+        "limit": "2",
+    }
+    entry = TimelineEntry.objects.get()
+    assert entry.text.startswith("Failover to the standby finished at 10:42\n\n")
+    assert PinnedMessage.objects.get().message_ts == reply_ts
+
+
+def test_a_message_deleted_before_it_is_read_adds_nothing(
+    slack, post_signed, linked, django_capture_on_commit_callbacks
+):
+    empty = (200, {"ok": True, "messages": [], "has_more": False})
+    slack.answers["conversations.history"] = empty
+    slack.answers["conversations.replies"] = empty
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_signed(EVENTS, _event("reaction_added")).status_code == 200
+    assert not TimelineEntry.objects.exists()
 
 
 def test_editing_a_pinned_message_updates_its_entry(
@@ -366,6 +441,19 @@ def test_editing_a_pinned_message_updates_its_entry(
         "errors falling\n\n"
     )
     assert entry.author == editor
+
+
+def test_new_messages_anywhere_are_acknowledged_and_write_nothing(
+    slack, post_signed, linked
+):
+    """Plain messages reach Hindsight from every channel the bot is in (the
+    team's channel too); they are not errors, or Slack would turn events off."""
+    for channel in (CHANNEL, "C0TEAM0001"):
+        response = post_signed(EVENTS, _event("message", event__channel=channel))
+        assert response.status_code == 200
+        assert response.json() == {"ok": True, "ignored": "not an edit"}
+    assert not TimelineEntry.objects.exists()
+    assert not slack.calls
 
 
 def test_editing_a_message_that_was_never_pinned_writes_nothing(
