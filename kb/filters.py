@@ -73,10 +73,14 @@ class OrderingFilter(DrfOrderingFilter):
 
     def get_ordering(self, request, queryset, view):
         params = request.query_params.get(self.ordering_param)
-        if params:
-            fields = [param.strip() for param in params.split(",")]
+        if params is not None:
             valid = {name for name, _ in self.get_valid_fields(queryset, view, {})}
-            unknown = [f for f in fields if f.lstrip("-") not in valid]
+            # Exactly "name" or "-name", comma-separated, as the schema's pattern.
+            unknown = [
+                field
+                for field in params.split(",")
+                if field.removeprefix("-") not in valid
+            ]
             if unknown:
                 raise QueryParametersInvalid(
                     {

@@ -334,12 +334,23 @@ KB_SLACK_BOT_TOKEN = env.str("KB_SLACK_BOT_TOKEN", default="")
 KB_SLACK_API_URL = env.str("KB_SLACK_API_URL", default="https://slack.com/api/")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Hindsight API",
-    "DESCRIPTION": "Postmortems, action items, analyzer findings and insights.",
+    "DESCRIPTION": (
+        "Postmortems, action items, analyzer findings and insights.\n\n"
+        "Every error is an RFC 9457 problem-details body "
+        "(`application/problem+json`) with a stable `code`; see docs/api.md. "
+        "Text anywhere in a body, keys included, must not contain NUL characters "
+        "or lone UTF-16 surrogates, numbers must fit a signed 64-bit integer and "
+        "JSON may nest at most 64 levels: anything else is a 400 naming the field."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # The schema and its docs are public and ignore credentials (a key sent to
     # them is not refused).
     "SERVE_AUTHENTICATION": [],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "kb.schema.storable_json_postprocess",
+    ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
