@@ -9,6 +9,7 @@ RequestDataTooBig would surface as a bare 400.
 
 import hashlib
 import logging
+import re
 
 import django_filters
 from django.conf import settings
@@ -27,6 +28,7 @@ from rest_framework.response import Response
 
 from kb import safejson
 from kb.authentication import SessionAuthentication
+from kb.parsers import JSONParser
 from kb.problems import ApiProblem as ApiError
 from postmortems.audit import security_event_record
 from postmortems.findings import selectors, services, validation
@@ -94,11 +96,14 @@ def _item_errors(exc: validation.BatchInvalid, item_pointer: str) -> list[dict]:
 
 
 def _pointer_errors(errors: dict, *, prefix: str = "") -> list[dict]:
-    """``{"alerts.0.labels": [...]}`` or nested dicts as problem-details errors."""
+    """``{"alerts.0.labels": [...]}``, ``{"alerts[0].labels": [...]}`` or nested
+    dicts as problem-details errors, each with a JSON pointer."""
     return [
         {
             "pointer": prefix
-            + "".join(f"/{part}" for key in path for part in key.split(".") if part),
+            + "".join(
+                f"/{part}" for key in path for part in re.split(r"[.\[\]]", key) if part
+            ),
             "detail": message,
             "code": "invalid",
         }
@@ -215,6 +220,8 @@ class FindingFilter(django_filters.FilterSet):
 class _MachineApi:
     accepts_api_keys = True
     throttle_classes = [ApiKeyRateThrottle]
+    # Bodies are JSON only (read_json); the schema says so.
+    parser_classes = [JSONParser]
 
     # Where item i of a batch sits in the body (set by create once it is read).
     item_pointer = "/{index}"
@@ -532,6 +539,13 @@ class PagerDutyWebhookViewSet(_IntegrationViewSet):
         return self._answer(incident, result)
 
 
+# A 401 names the credentials it wants: the key and the delivery's signature.
+SIGNATURE_CHALLENGE = {
+    "WWW-Authenticate": 'Api-Key realm="hindsight", '
+    'PagerDuty-Signature realm="hindsight", header="X-PagerDuty-Signature"'
+}
+
+
 def _check_signature(request, body: bytes) -> None:
     """X-PagerDuty-Signature must match the raw body for a configured secret."""
     secrets = getattr(settings, "KB_PAGERDUTY_WEBHOOK_SECRETS", [])
@@ -542,16 +556,23 @@ def _check_signature(request, body: bytes) -> None:
             "signature_not_configured",
             "No PagerDuty webhook secret is configured "
             "(KB_PAGERDUTY_WEBHOOK_SECRETS); every delivery is refused.",
+            headers=SIGNATURE_CHALLENGE,
         )
     if not header:
         _signature_rejected(request, "signature_missing")
-        raise ApiError(401, "signature_missing", "X-PagerDuty-Signature is missing.")
+        raise ApiError(
+            401,
+            "signature_missing",
+            "X-PagerDuty-Signature is missing.",
+            headers=SIGNATURE_CHALLENGE,
+        )
     if not pagerduty.verify_signature(body, header, secrets):
         _signature_rejected(request, "signature_mismatch")
         raise ApiError(
             401,
             "signature_mismatch",
             "X-PagerDuty-Signature does not match the body for any configured secret.",
+            headers=SIGNATURE_CHALLENGE,
         )
 
 
