@@ -292,12 +292,20 @@ def _apply(
     outcome = "in step"
     if target is not None:
         label = link.get_provider_display()
-        who = f"by {actor_name}" if actor_name else "(seen by Hindsight's sync)"
-        at = timezone.localtime(when or now, dt.UTC)
-        text = (
-            f"Closed in {label} as {issue.key} ({issue.state or issue.status}) "
-            f"{who} on {at:%Y-%m-%d %H:%M} UTC."
-        )
+        at = f"{timezone.localtime(when or now, dt.UTC):%Y-%m-%d %H:%M} UTC"
+        state = issue.state or issue.status
+        if actor_name:
+            text = (
+                f"Closed in {label}: {issue.key} set to {state} by {actor_name} "
+                f"on {at}."
+            )
+            why = f"{label} {issue.key}: {state} by {actor_name}"
+        else:
+            text = (
+                f"Closed in {label}: {issue.key} found {state} by Hindsight's "
+                f"sync on {at}."
+            )
+            why = f"{label} {issue.key}: {state} (Hindsight's sync)"
         try:
             action_services.action_item_set_status(
                 item=item,
@@ -305,7 +313,7 @@ def _apply(
                 actor=None,
                 reason=text if target == "wont_do" else "",
                 verification_note=text if target == "done" else "",
-                change_reason=f"{label} {issue.key}: {issue.state} {who}",
+                change_reason=why,
             )
         except ValidationError as exc:
             link.last_error = (

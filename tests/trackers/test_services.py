@@ -246,7 +246,7 @@ def test_reconcile_fixes_what_a_lost_webhook_missed(
 
     item.refresh_from_db()
     assert item.status == Status.WONT_DO
-    assert "seen by Hindsight's sync" in item.status_reason
+    assert "found closed (not planned) by Hindsight's sync" in item.status_reason
     link = TrackerLink.objects.get(item=item)
     assert (link.remote_status, link.sync_due) == ("wont_do", None)
 

@@ -157,7 +157,7 @@ def test_closing_the_issue_marks_the_item_done_with_who_and_when(
     assert item.status == Status.DONE
     assert item.completed_at is not None
     actor = ACTORS[provider]
-    assert f"as {KEYS[provider]}" in item.verification_note
+    assert f"{KEYS[provider]} set to" in item.verification_note
     assert f"by {actor} on 2026-12-06" in item.verification_note
     latest = item.history.order_by("-history_id").first()
     assert latest.history_user is None
