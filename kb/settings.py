@@ -292,6 +292,12 @@ REST_FRAMEWORK = {
         "postmortems.findings.auth.ApiKeyAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Bounded JSON (kb.safejson): bad input is a 400 naming the field, never a 500.
+    "DEFAULT_PARSER_CLASSES": [
+        "kb.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
@@ -308,6 +314,11 @@ REST_FRAMEWORK = {
 }
 # Machine API bodies (findings batches, webhooks): larger bodies get 413.
 KB_API_MAX_BODY_BYTES = env_int("KB_API_MAX_BODY_BYTES", 10 * 1024 * 1024)
+# manage.py import_postmortems: bytes per file, postmortems per JSONL file,
+# timeline lines per postmortem. A file past a limit is refused with the reason.
+KB_IMPORT_MAX_FILE_BYTES = env_int("KB_IMPORT_MAX_FILE_BYTES", 5 * 1024 * 1024)
+KB_IMPORT_MAX_ENTRIES = env_int("KB_IMPORT_MAX_ENTRIES", 1000)
+KB_IMPORT_MAX_TIMELINE_LINES = env_int("KB_IMPORT_MAX_TIMELINE_LINES", 2000)
 # PagerDuty v3 webhook signing secrets; several while rotating.
 KB_PAGERDUTY_WEBHOOK_SECRETS = env_list("KB_PAGERDUTY_WEBHOOK_SECRETS", [])
 # Issue trackers (trackers/, docs/integrations.md). Credentials live only here,

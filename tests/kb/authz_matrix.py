@@ -364,6 +364,12 @@ ROUTES = [
         POST=("author-or-admin", 302),
     ),
     page(
+        "postmortems:postmortem_accept_drafted",
+        DRAFT,
+        GET=POST_ONLY,
+        POST=("team-write", 302),
+    ),
+    page(
         "postmortems:comment_create",
         DRAFT,
         body={"body": "Could we add the pool graph?"},
