@@ -211,6 +211,15 @@ POLICIES: dict[str, dict] = {
         "key-alerts": 403,
         "key-read": 403,
     },
+    # Issue-tracker webhooks: the body's signature is the only credential; an
+    # unsigned body is a 401 for everyone, signed in or holding a key.
+    "tracker-signed": {
+        "anonymous": 401,
+        "viewer": 401,
+        "editor": 401,
+        "reviewer": 401,
+        "admin": 401,
+    },
     # Webhooks take API keys only: a browser session is not a credential there.
     "machine-alerts-write": {
         "anonymous": 401,
@@ -528,6 +537,14 @@ ROUTES = [
     api("integration-alertmanager-list", POST=("machine-alerts-write", 400)),
     api("integration-pagerduty-list", signed=True, POST=("machine-alerts-write", 400)),
     api("integration-robusta-list", POST=("machine-alerts-write", 400)),
+    # trackers ------------------------------------------------------------------------
+    page("trackers:item_tracker", ITEM, GET=POST_ONLY, POST=("team-write", 302)),
+    api(
+        "tracker-webhook",
+        {"provider": "jira"},
+        GET=("public", 405),
+        POST=("tracker-signed", 200),
+    ),
 ]
 
 MATRIX = {route.name: route for route in ROUTES}
