@@ -9,12 +9,13 @@ in through the constructor (from settings), never from the database.
 import datetime as dt
 import hashlib
 import hmac
-import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+
+from kb import safejson
 
 logger = logging.getLogger(__name__)
 
@@ -145,9 +146,16 @@ def signature_matches(expected_hex: str, given: str | None) -> bool:
 
 
 def load_json(body: bytes) -> dict:
-    """The body as a JSON object, or WebhookRejected (400)."""
+    """The body as a JSON object, or WebhookRejected (400) naming the field.
+
+    Read as every JSON input of Hindsight is (``kb.safejson``): what could not be
+    stored or shown (NUL, lone surrogates, huge numbers, deep nesting) is refused.
+    """
     try:
-        payload = json.loads(body)
+        payload = safejson.loads(body)
+    except safejson.JsonRefused as exc:
+        where = f"{exc.field}: " if exc.field else ""
+        raise WebhookRejected(400, "malformed", f"{where}{exc.message}") from None
     except (ValueError, UnicodeDecodeError):
         raise WebhookRejected(400, "malformed", "The body is not JSON.") from None
     if not isinstance(payload, dict):
