@@ -114,6 +114,7 @@ INSTALLED_APPS = [
     "actions",
     "insights",
     "trackers",
+    "chat",
 ]
 
 MIDDLEWARE = [
@@ -341,6 +342,12 @@ KB_LINEAR_WEBHOOK_SECRET = env.str("KB_LINEAR_WEBHOOK_SECRET", default="")
 # Seconds one tracker request may take before the push is retried later.
 KB_TRACKER_TIMEOUT = env_int("KB_TRACKER_TIMEOUT", 10)
 
+# Slack (chat/, docs/integrations.md). Secrets live only in the environment; each
+# team's channel, reaction and notifications are set in the admin (chat settings).
+KB_SLACK_SIGNING_SECRET = env.str("KB_SLACK_SIGNING_SECRET", default="")
+KB_SLACK_BOT_TOKEN = env.str("KB_SLACK_BOT_TOKEN", default="")
+# Slack's Web API; the tests point it at a local server that speaks the same API.
+KB_SLACK_API_URL = env.str("KB_SLACK_API_URL", default="https://slack.com/api/")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Hindsight API",
     "DESCRIPTION": "Postmortems, action items, analyzer findings and insights.",
@@ -409,6 +416,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "postmortems.findings.purge_idempotency_records",
         "schedule": 3600.0,
         "options": {"expires": 1800},
+    },
+    # Chat messages a Slack outage (or a lost task) left unsent.
+    "chat-relay": {
+        "task": "chat.relay",
+        "schedule": 60.0,
+        "options": {"expires": 50},
     },
     # Action-item reminders each morning; expires well before the next day's run.
     "action-item-reminders": {

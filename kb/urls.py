@@ -53,6 +53,7 @@ urlpatterns = [
     path("actions/", include("actions.urls")),
     path("insights/", include("insights.urls")),
     path("trackers/", include("trackers.urls")),
+    path("chat/", include("chat.urls")),
     path("", include("postmortems.urls")),
     path("api/v1/trackers/", include(tracker_api_urls)),
     path("api/v1/", include(router.urls)),
