@@ -89,7 +89,7 @@ class InsightRunViewSet(viewsets.ReadOnlyModelViewSet):
         ],
         responses={
             200: ClassMembershipSerializer(many=True),
-            400: OpenApiResponse(ErrorSerializer, description="A bad filter value."),
+            400: OpenApiResponse(description="A bad filter value; errors per field."),
             **ERRORS,
         },
     )
