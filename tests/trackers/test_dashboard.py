@@ -131,7 +131,12 @@ def test_the_insights_report_counts_fixes_done_only_when_the_tracker_agrees(
     )
     failure_class = FailureClass.objects.create(slug="pool", name="Pool exhaustion")
     PostmortemClassification.objects.create(
-        postmortem=postmortem, failure_class=failure_class, source="taxonomy"
+        postmortem=postmortem,
+        failure_class=failure_class,
+        source="taxonomy",
+        confidence=1.0,
+        confirmed_by=admin_user,
+        confirmed_at=timezone.now(),
     )
     item = _done_item(team, tracker_state)
     item.postmortem = postmortem
