@@ -392,3 +392,20 @@ def test_team_settings_refuse_a_reaction_that_is_not_one_emoji(admin_client, tea
     assert response.status_code == 200
     assert "Give one emoji name" in response.content.decode()
     assert not TeamChatSettings.objects.exists()
+
+
+def test_an_alert_like_no_past_incident_queues_no_task(
+    slack, team, team_channel, monkeypatch, django_capture_on_commit_callbacks
+):
+    from postmortems import outbox
+
+    queued = []
+    monkeypatch.setattr(
+        outbox, "enqueue", lambda task, **kwargs: queued.append(task.name)
+    )
+    finding = factories.FindingFactory(incident=factories.IncidentFactory(team=team))
+    with django_capture_on_commit_callbacks(execute=True):
+        findings_follow_up(finding_ids=[finding.pk])
+    assert not FindingMatch.objects.exists()
+    assert "chat.notify_alert_matches" not in queued
+    assert _posts(slack) == []
