@@ -20,15 +20,12 @@ def chat_enabled() -> bool:
     return bool(settings.KB_SLACK_BOT_TOKEN)
 
 
-def on_postmortem_status_changed(
-    sender, *, postmortem_id, to_status, actor_id=None, **kwargs
-) -> None:
+def on_postmortem_status_changed(sender, *, postmortem_id, to_status, **kwargs) -> None:
     if chat_enabled() and to_status in STATUS_FLAGS:
         outbox.enqueue(
             tasks.notify_postmortem_status,
             postmortem_id=postmortem_id,
             to_status=to_status,
-            actor_id=actor_id,
         )
 
 
