@@ -92,6 +92,9 @@ def _surfaces(client, first, third, cert):
         "class page": _get(client, reverse("insights:class_detail", args=[cert.slug])),
         "postmortem page": _get(client, third.get_absolute_url()),
         "similar incidents": _get(client, first.get_absolute_url()),
+        "postmortem export": _get(
+            client, reverse("postmortems:postmortem_export_markdown", args=[third.pk])
+        ),
     }
 
 
@@ -147,6 +150,13 @@ MARKS = {
         "confirmed": ["badge-confirmed"],
         "inferred": ["inferred 0.90"],
         "uncertain": ["uncertain 0.20"],
+    },
+    # Importing the file back records its class as a person's choice: only a
+    # confirmed class may leave in it.
+    "postmortem export": {
+        "confirmed": ["root_cause_class: certificate-expiry"],
+        "inferred": ["root_cause_class: null"],
+        "uncertain": ["root_cause_class: null"],
     },
 }
 

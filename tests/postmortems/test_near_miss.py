@@ -1,8 +1,10 @@
 """Near misses: every way an incident is created or edited can record one, and
 every page, filter, export and the API show it."""
 
+from io import StringIO
+
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -78,7 +80,42 @@ def _patch_by_api(client, editor, team):
     return Incident.objects.get(pk=incident.pk)
 
 
+def _import_export(client, editor, team, tmp_path):
+    """Export a near miss's postmortem, delete it, import the file back."""
+    incident = factories.IncidentFactory(team=team, near_miss=True, title="Exported")
+    postmortem = factories.PostmortemFactory(
+        incident=incident,
+        author=editor,
+        sections={
+            "summary": "The staging certificate expired.",
+            "impact": "None: only staging was affected.",
+            "root_cause": "Renewal was manual.",
+            "trigger": "The certificate reached its expiry date.",
+        },
+    )
+    text = client.get(
+        reverse("postmortems:postmortem_export_markdown", args=[postmortem.pk])
+    ).content.decode()
+    assert "near_miss: true" in text
+    incident.delete()
+    (tmp_path / "exported.md").write_text(text)
+    out, err = StringIO(), StringIO()
+    call_command(
+        "import_postmortems",
+        str(tmp_path),
+        "--team",
+        "payments",
+        "--author",
+        "editor",
+        stdout=out,
+        stderr=err,
+    )
+    assert "1 postmortem(s) imported" in out.getvalue(), err.getvalue()
+    return Incident.objects.get(title="Exported")
+
+
 PATHS = {
+    "import of an export": _import_export,
     "form create": _declare_by_form,
     "form edit": _edit_by_form,
     "api create": _declare_by_api,
@@ -88,13 +125,17 @@ PATHS = {
 
 @pytest.mark.parametrize("path", sorted(PATHS))
 def test_every_write_path_records_a_near_miss_and_every_view_shows_it(
-    editor_client, editor, team, path
+    editor_client, editor, team, path, tmp_path
 ):
     """GIVEN an incident recorded as a near miss through one write path
     THEN its history says who did it, and the incident page, the list filter
     (page and API) and the API detail all show it as a near miss."""
     factories.IncidentFactory(team=team, title="Checkout down for real")
-    incident = PATHS[path](editor_client, editor, team)
+    make = PATHS[path]
+    if path == "import of an export":
+        incident = make(editor_client, editor, team, tmp_path)
+    else:
+        incident = make(editor_client, editor, team)
     assert incident.near_miss is True
     assert incident.history.first().history_user == editor
 
@@ -162,3 +203,24 @@ def test_near_misses_are_counted_apart_on_the_report(editor_client, editor, team
         assert "of which 2 near misses" in html
     html = editor_client.get(cert.get_absolute_url()).content.decode()
     assert "of which 2 near misses" in html
+
+
+def test_an_imported_file_with_a_bad_near_miss_is_refused_whole(tmp_path, editor):
+    (tmp_path / "bad.md").write_text(
+        "---\ntitle: Staging cert\ndate: 2026-05-01\nnear_miss: perhaps\n---\n"
+        "# Staging cert\n\n## Root cause\n\nA certificate expired.\n"
+    )
+    out, err = StringIO(), StringIO()
+    with pytest.raises(CommandError):
+        call_command(
+            "import_postmortems",
+            str(tmp_path),
+            "--team",
+            "payments",
+            "--author",
+            "editor",
+            stdout=out,
+            stderr=err,
+        )
+    assert "near_miss" in err.getvalue() + out.getvalue()
+    assert not Incident.objects.exists()
