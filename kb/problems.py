@@ -44,6 +44,7 @@ from postmortems.models import ApiKey, SecurityEventKind
 logger = logging.getLogger(__name__)
 
 CONTENT_TYPE = "application/problem+json"
+DEFAULT_CHALLENGE = 'Signature realm="hindsight"'
 TYPE_PREFIX = "urn:hindsight:problem:"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -232,6 +233,10 @@ def problem_exception_handler(exc, context):
     headers = dict(getattr(exc, "headers", None) or {})
     if getattr(exc, "auth_header", None):
         headers["WWW-Authenticate"] = exc.auth_header
+    if status == 401 and "WWW-Authenticate" not in headers:
+        # A 401 always names what it wants; an endpoint that checks something
+        # other than a session or an API key (a webhook's signature) gets this.
+        headers["WWW-Authenticate"] = DEFAULT_CHALLENGE
     if getattr(exc, "wait", None):
         headers["Retry-After"] = f"{exc.wait:.0f}"
     if isinstance(exc, exceptions.ValidationError):

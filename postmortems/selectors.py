@@ -293,6 +293,7 @@ def postmortem_export_data(*, postmortem: Postmortem) -> dict:
         "title": incident.title,
         "incident": incident.reference,
         "severity": incident.severity,
+        "near_miss": incident.near_miss,
         "services": [service.name for service in incident.services.all()],
         "team": incident.team.name,
         "template": postmortem.template.name,
