@@ -4,6 +4,8 @@ Times are entered and shown in the viewer's time zone (activated by
 ``kb.middleware.UserTimezoneMiddleware``); Django converts them to UTC.
 """
 
+from collections.abc import Iterable
+
 from django import forms
 from django.contrib.auth import get_user_model
 
@@ -115,9 +117,9 @@ class IncidentForm(MarkInvalidMixin, forms.ModelForm):
             "resolved_at": "When it was over for good.",
         }
 
-    def __init__(self, *args, user, timestamps_locked: bool = False, **kwargs):
+    def __init__(self, *args, user, locked: Iterable[str] = (), **kwargs):
         super().__init__(*args, **kwargs)
-        self.timestamps_locked = timestamps_locked
+        self.locked = set(locked)
         self.fields["severity"].choices = [
             choice for choice in self.fields["severity"].choices if choice[0]
         ]
@@ -130,13 +132,13 @@ class IncidentForm(MarkInvalidMixin, forms.ModelForm):
         for name in ("commander", "comms_lead", "ops_lead", "scribe"):
             self.fields[name].queryset = people()
             self.fields[name].empty_label = "Nobody yet"
-        if timestamps_locked:
-            for name in LIFECYCLE_FIELDS:
-                self.fields[name].disabled = True
-                self.fields[name].help_text = (
-                    "Locked: the postmortem is approved. A reviewer can correct it "
-                    "with a reason on the incident page."
-                )
+        for name in sorted(self.locked):
+            # Shown read-only; incident_update refuses a change (a crafted post).
+            self.fields[name].widget.attrs["readonly"] = True
+            self.fields[name].help_text = (
+                "Locked: the postmortem is approved. A reviewer can correct it "
+                "with a reason on the incident page."
+            )
 
     @property
     def severity_options(self) -> list[dict]:
@@ -158,7 +160,7 @@ class IncidentForm(MarkInvalidMixin, forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        if self.instance.pk and not self.timestamps_locked:
+        if self.instance.pk:
             for name in LIFECYCLE_FIELDS:
                 if name in cleaned:
                     cleaned[name] = _keep_seconds(

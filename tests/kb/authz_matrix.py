@@ -287,14 +287,14 @@ ROUTES = [
     page(
         "postmortems:incident_create",
         GET=("editor-only", 200),
-        POST=("editor-only", 200),
+        POST=("editor-only", 400),
     ),
     page("postmortems:incident_detail", INC, GET=READ),
     page(
         "postmortems:incident_edit",
         INC,
         GET=("team-write", 200),
-        POST=("team-write", 200),
+        POST=("team-write", 400),
     ),
     page(
         "postmortems:incident_correct",
