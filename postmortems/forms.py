@@ -42,9 +42,11 @@ class PostmortemCreateForm(forms.Form):
         help_text="Reviewers approve the postmortem; you can change them later.",
     )
 
-    def __init__(self, *args, author, **kwargs):
+    def __init__(self, *args, author, team, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["reviewers"].queryset = selectors.reviewer_choices(exclude=author)
+        self.fields["reviewers"].queryset = selectors.reviewer_choices(
+            team=team, exclude=author
+        )
         default = PostmortemTemplate.objects.filter(is_default=True).first()
         if default is not None:
             self.fields["template"].initial = default.pk
@@ -95,7 +97,7 @@ class PostmortemEditForm(forms.Form):
             kwargs.setdefault("initial", self.initial_for(postmortem))
         super().__init__(*args, **kwargs)
         self.fields["reviewers"].queryset = selectors.reviewer_choices(
-            exclude=postmortem.author
+            team=postmortem.incident.team_id, exclude=postmortem.author
         )
         self.section_names = []
         for section in postmortem.template.sections:

@@ -189,8 +189,9 @@ def postmortem_blame_hits(
     return analyze_fields(postmortem_text_fields(postmortem=postmortem), people=people)
 
 
-def reviewer_choices(*, exclude=None):
-    """People who may be named reviewers (reviewers and admins), by name."""
+def reviewer_choices(*, team, exclude=None):
+    """People who may be named reviewers of ``team``'s postmortem, by name: its
+    reviewers, and admins (the rule itself is the service's _check_reviewers)."""
     from django.contrib.auth import get_user_model
     from django.db.models import Q
 
@@ -199,7 +200,11 @@ def reviewer_choices(*, exclude=None):
     queryset = (
         get_user_model()
         .objects.filter(is_active=True)
-        .filter(Q(profile__role__in=[Role.REVIEWER, Role.ADMIN]) | Q(is_superuser=True))
+        .filter(
+            Q(profile__role=Role.REVIEWER, profile__teams=team)
+            | Q(profile__role=Role.ADMIN)
+            | Q(is_superuser=True)
+        )
         .distinct()
         .order_by("first_name", "last_name", "username")
     )

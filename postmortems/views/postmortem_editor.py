@@ -42,7 +42,9 @@ def postmortem_new(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied(
             "Only editors of the incident's team start its postmortem."
         )
-    form = PostmortemCreateForm(request.POST or None, author=request.user)
+    form = PostmortemCreateForm(
+        request.POST or None, author=request.user, team=incident.team_id
+    )
     if request.method == "POST" and form.is_valid():
         try:
             postmortem = postmortem_create(
@@ -203,7 +205,12 @@ def postmortem_edit(request: HttpRequest, pk: int) -> HttpResponse:
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                messages.success(request, f"Saved as version {saved.version}.")
+                if saved.version == form.cleaned_data["version"]:
+                    messages.info(
+                        request, f"Nothing changed; still version {saved.version}."
+                    )
+                else:
+                    messages.success(request, f"Saved as version {saved.version}.")
                 if "continue" in request.POST:
                     return redirect("postmortems:postmortem_edit", pk=saved.pk)
                 return redirect(saved)
