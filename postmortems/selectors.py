@@ -14,17 +14,19 @@ def incident_list(*, user) -> QuerySet[Incident]:
     """Incidents for list pages, with team, services and postmortem status.
 
     ``postmortem_visible`` says whether the user may read the incident's
-    postmortem; a private draft of another team is not even named on the list.
+    postmortem; ``has_postmortem`` whether there is one at all, so a private
+    draft of another team reads as such (as on the incident page), not as none.
     """
-    visible = visible_postmortems(
-        user, Postmortem.objects.filter(incident=OuterRef("pk"))
-    )
+    postmortems = Postmortem.objects.filter(incident=OuterRef("pk"))
     return (
         Incident.objects.select_related(
             "team", "postmortem", "commander", "comms_lead", "ops_lead", "scribe"
         )
         .prefetch_related("services")
-        .annotate(postmortem_visible=Exists(visible))
+        .annotate(
+            postmortem_visible=Exists(visible_postmortems(user, postmortems)),
+            has_postmortem=Exists(postmortems),
+        )
         .order_by("-started_at", "-pk")
     )
 
