@@ -39,7 +39,8 @@ class PostmortemCreateForm(forms.Form):
         queryset=get_user_model().objects.none(),
         widget=forms.CheckboxSelectMultiple,
         required=False,
-        help_text="Reviewers approve the postmortem; you can change them later.",
+        help_text="Reviewers of the incident's team (or admins) approve the "
+        "postmortem; you can change them later.",
     )
 
     def __init__(self, *args, author, team, **kwargs):

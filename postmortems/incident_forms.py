@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from postmortems.metrics import LIFECYCLE_LABELS
 from postmortems.models import (
@@ -139,6 +140,17 @@ class IncidentForm(MarkInvalidMixin, forms.ModelForm):
                 "Locked: the postmortem is approved. A reviewer can correct it "
                 "with a reason on the incident page."
             )
+
+    def show_locked_as_recorded(self) -> None:
+        """After a refusal, show locked fields with their recorded times again:
+        they are read-only, so a refused value would otherwise stick."""
+        if not self.locked:
+            return
+        self.data = self.data.copy()
+        for name in self.locked:
+            recorded = self.initial.get(name)
+            if recorded is not None:
+                self.data[name] = timezone.localtime(recorded).strftime(DATETIME_FORMAT)
 
     @property
     def severity_options(self) -> list[dict]:

@@ -206,6 +206,7 @@ def incident_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 )
             except ValidationError as exc:
                 _add_service_errors(form, exc)
+                form.show_locked_as_recorded()
             else:
                 messages.success(request, f"{incident.reference} saved.")
                 return redirect(incident)

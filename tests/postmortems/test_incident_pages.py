@@ -197,7 +197,10 @@ def test_incident_edit_locks_timestamps_once_the_postmortem_is_approved(
     response = editor_client.post(url, data)
     # Refused with the lock named on the field, and nothing of the save stored.
     assert response.status_code == 400
-    assert "Locked" in response.context["form"].errors["started_at"][0]
+    form = response.context["form"]
+    assert "Locked" in form.errors["started_at"][0]
+    # The read-only fields show the recorded times again, not the refused ones.
+    assert form["started_at"].value() == "2026-05-01T10:00"
     incident.refresh_from_db()
     assert incident.started_at == factories.BASE_TIME
     assert incident.title != "Checkout returns 502"
