@@ -21,6 +21,11 @@ router.register(
     "failure-classes", insights_api.FailureClassViewSet, basename="failure-class"
 )
 router.register("insight-runs", insights_api.InsightRunViewSet, basename="insight-run")
+router.register(
+    "class-memberships",
+    insights_api.ClassMembershipViewSet,
+    basename="class-membership",
+)
 router.register("findings", findings_api.FindingViewSet, basename="finding")
 router.register(
     "integrations/alertmanager",
@@ -51,6 +56,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("actions/", include("actions.urls")),
     path("insights/", include("insights.urls")),
+    path("chat/", include("chat.urls")),
     path("", include("postmortems.urls")),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -42,6 +42,14 @@ class PostmortemCreateForm(forms.Form):
         help_text="Reviewers of the incident's team (or admins) approve the "
         "postmortem; you can change them later.",
     )
+    draft = forms.BooleanField(
+        label="Start from what Hindsight recorded",
+        required=False,
+        initial=True,
+        help_text="Fills the sections from the timeline, the findings a reviewer "
+        "confirmed or refuted, the response times and the open work of similar "
+        "past incidents. Every drafted part is marked until you edit or accept it.",
+    )
 
     def __init__(self, *args, author, team, **kwargs):
         super().__init__(*args, **kwargs)

@@ -91,6 +91,11 @@ urlpatterns += [
         name="postmortem_publish",
     ),
     path(
+        "postmortems/<int:pk>/drafted/accept/",
+        postmortem_workflow.postmortem_accept_drafted_view,
+        name="postmortem_accept_drafted",
+    ),
+    path(
         "postmortems/<int:pk>/comments/",
         postmortem_workflow.comment_create_view,
         name="comment_create",

@@ -1,11 +1,18 @@
 """Postmortems, their templates and the records around them."""
 
+import hashlib
+
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 from postmortems.models.incident import Incident
+
+
+def text_digest(text: str) -> str:
+    """The digest a drafted section is recognised by."""
+    return hashlib.sha256((text or "").encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class PostmortemTemplate(models.Model):
@@ -69,6 +76,10 @@ class Postmortem(models.Model):
         help_text="Share of the period's error budget consumed.",
     )
     impact_regions = models.JSONField(default=list, blank=True)
+    # Sections written by postmortems.drafting from the incident's record, as
+    # {section key: SHA-256 of the drafted text}. A section stays "drafted" while
+    # its text is still exactly what was drafted and nobody accepted it.
+    drafted_sections = models.JSONField(default=dict, blank=True, editable=False)
     # Optimistic locking: every save increments it; a save based on an older
     # version is a conflict (409), never a silent overwrite.
     version = models.PositiveIntegerField(default=1)
@@ -97,10 +108,24 @@ class Postmortem(models.Model):
     @property
     def section_items(self) -> list[dict]:
         """The template's sections in order, each with this postmortem's text."""
+        drafted = self.drafted_keys
         return [
-            {**section, "text": self.section(section["key"])}
+            {
+                **section,
+                "text": self.section(section["key"]),
+                "drafted": section["key"] in drafted,
+            }
             for section in self.template.sections
         ]
+
+    @property
+    def drafted_keys(self) -> set[str]:
+        """Sections whose text is still the unaccepted first draft."""
+        return {
+            key
+            for key, digest in (self.drafted_sections or {}).items()
+            if text_digest(self.section(key)) == digest
+        }
 
 
 class ContributingFactorKind(models.TextChoices):
@@ -118,6 +143,9 @@ class ContributingFactor(models.Model):
     kind = models.CharField(max_length=16, choices=ContributingFactorKind.choices)
     description = models.TextField()
     position = models.PositiveIntegerField(default=0)
+    # The analyzer a drafted factor came from; cleared once a person edits or
+    # accepts it.
+    drafted_from = models.CharField(max_length=100, blank=True, editable=False)
 
     class Meta:
         ordering = ["position", "pk"]
@@ -161,6 +189,8 @@ class Hypothesis(models.Model):
         related_name="+",
     )
     settled_at = models.DateTimeField(null=True, blank=True)
+    # As for contributing factors: the analyzer a drafted hypothesis came from.
+    drafted_from = models.CharField(max_length=100, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -28,6 +28,7 @@ from postmortems.models import (
     Role,
     WorkflowEvent,
 )
+from postmortems.services.drafting import postmortem_fill_draft
 
 logger = logging.getLogger(__name__)
 
@@ -167,9 +168,14 @@ def postmortem_create(
     author,
     reviewers: Iterable = (),
     content: PostmortemContent | None = None,
+    draft: bool = False,
 ) -> Postmortem:
-    """Start the incident's postmortem as a draft written by ``author``, with the
-    first ``content`` if given (the API can send it with the start)."""
+    """Start the incident's postmortem as a draft written by ``author``.
+
+    With ``content``, its first text (the API can send it with the start). With
+    ``draft``, its sections, factors and investigation log start from what the
+    incident recorded (postmortems.drafting), marked as drafted.
+    """
     if not permissions.can_create_postmortem(author, incident):
         raise PermissionDenied(
             "Only editors of the incident's team start its postmortem."
@@ -189,6 +195,8 @@ def postmortem_create(
     _save(postmortem, author, "Started the postmortem")
     postmortem.reviewers.set(reviewers)
     _announce_reviewers(postmortem, [r.pk for r in reviewers], author)
+    if draft:
+        postmortem_fill_draft(postmortem=postmortem, actor=author)
     logger.info("Postmortem %s started for incident %s", postmortem.pk, incident.pk)
     return postmortem
 
@@ -213,6 +221,8 @@ def _sync_factors(postmortem: Postmortem, rows: list[FactorInput]) -> None:
     keep = []
     for position, row in enumerate(rows):
         factor = existing.get(row.id) or ContributingFactor(postmortem=postmortem)
+        if (factor.kind, factor.description) != (row.kind, row.description):
+            factor.drafted_from = ""  # a person's words now, not the draft's
         factor.kind = row.kind
         factor.description = row.description
         factor.position = position
@@ -229,6 +239,8 @@ def _sync_hypotheses(
     keep = []
     for row in rows:
         hyp = existing.get(row.id) or Hypothesis(postmortem=postmortem)
+        if (hyp.text, hyp.test, hyp.status) != (row.text, row.test, row.status):
+            hyp.drafted_from = ""
         hyp.track = row.track
         hyp.text = row.text
         hyp.status = row.status

@@ -52,11 +52,18 @@ def postmortem_new(request: HttpRequest, pk: int) -> HttpResponse:
                 template=form.cleaned_data["template"],
                 author=request.user,
                 reviewers=form.cleaned_data["reviewers"],
+                draft=form.cleaned_data["draft"],
             )
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, "Draft started. Write it section by section.")
+            messages.success(
+                request,
+                "Draft started from the incident's record: edit or accept each "
+                "drafted part."
+                if postmortem.drafted_sections
+                else "Draft started. Write it section by section.",
+            )
             return redirect("postmortems:postmortem_edit", pk=postmortem.pk)
     return render(
         request,
@@ -177,6 +184,25 @@ def _conflict_response(
     )
 
 
+def drafted_context(postmortem: Postmortem) -> dict:
+    """What is still drafted, for the badges: section keys, and row ids as text."""
+    return {
+        "drafted_keys": postmortem.drafted_keys,
+        "drafted_factors": {
+            str(pk): analyzer
+            for pk, analyzer in postmortem.contributing_factors.exclude(
+                drafted_from=""
+            ).values_list("pk", "drafted_from")
+        },
+        "drafted_hypotheses": {
+            str(pk): analyzer
+            for pk, analyzer in postmortem.hypotheses.exclude(
+                drafted_from=""
+            ).values_list("pk", "drafted_from")
+        },
+    }
+
+
 def postmortem_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """The editor. A save based on an older version gets the 409 conflict page."""
     postmortem = get_visible_postmortem(request, pk)
@@ -236,6 +262,7 @@ def postmortem_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "hypothesis_tracks": HypothesisTrack.choices,
             "hypothesis_statuses": HypothesisStatus.choices,
             "people": selectors.people_choices(),
+            **drafted_context(postmortem),
         },
         status=400 if form.is_bound and form.errors else 200,
     )

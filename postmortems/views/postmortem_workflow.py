@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 from postmortems.forms import CommentForm
 from postmortems.models import Comment
+from postmortems.services.drafting import postmortem_accept_drafted
 from postmortems.services.postmortems import (
     BlameNotAcknowledged,
     comment_create,
@@ -123,3 +124,33 @@ def comment_create_view(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(f"{postmortem.get_absolute_url()}#comments")
     url = reverse("postmortems:postmortem_detail", args=[postmortem.pk])
     return redirect(f"{url}#comment-{comment.pk}")
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+@require_POST
+def postmortem_accept_drafted_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Keep a drafted section, factor or hypothesis as written."""
+    postmortem = get_visible_postmortem(request, pk)
+    try:
+        postmortem_accept_drafted(
+            postmortem=postmortem,
+            actor=request.user,
+            section=request.POST.get("section") or None,
+            factor_id=_int_or_none(request.POST.get("factor")),
+            hypothesis_id=_int_or_none(request.POST.get("hypothesis")),
+        )
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(
+            request, "Accepted as written; it is no longer marked drafted."
+        )
+    if request.POST.get("next") == "edit":
+        return redirect("postmortems:postmortem_edit", pk=postmortem.pk)
+    return redirect(postmortem)
