@@ -234,8 +234,46 @@ def postmortem_versions(*, postmortem: Postmortem):
     )
 
 
+def factor_line(*, kind: str, description: str) -> str:
+    from postmortems.models import ContributingFactorKind
+
+    return f"{_label(ContributingFactorKind, kind)}: {description}"
+
+
+def hypothesis_line(*, track: str, status: str, text: str, test: str = "") -> str:
+    from postmortems.models import HypothesisStatus, HypothesisTrack
+
+    line = (
+        f"[{_label(HypothesisTrack, track)} · {_label(HypothesisStatus, status)}] "
+        f"{text}"
+    )
+    return f"{line} (test: {test})" if test else line
+
+
+def _label(choices, value: str) -> str:
+    return dict(choices.choices).get(value, value)
+
+
+def postmortem_list_parts(*, postmortem: Postmortem) -> dict[str, list[str]]:
+    """The contributing factors and investigation log as readable lines, as the
+    services record them on every save (``Postmortem.list_parts``)."""
+    return {
+        "factors": [
+            factor_line(kind=factor.kind, description=factor.description)
+            for factor in postmortem.contributing_factors.order_by("position", "pk")
+        ],
+        "hypotheses": [
+            hypothesis_line(
+                track=hyp.track, status=hyp.status, text=hyp.text, test=hyp.test
+            )
+            for hyp in postmortem.hypotheses.order_by("track", "created_at", "pk")
+        ],
+    }
+
+
 def postmortem_document_fields(*, postmortem, template) -> list:
-    """A postmortem or one of its history rows as labelled text fields."""
+    """A postmortem or one of its history rows as labelled text fields, with its
+    contributing factors and investigation log where the version recorded them."""
     from postmortems.diff import document_fields
 
     return document_fields(
@@ -248,6 +286,7 @@ def postmortem_document_fields(*, postmortem, template) -> list:
             "error_budget_pct": postmortem.impact_error_budget_pct,
             "regions": postmortem.impact_regions,
         },
+        list_parts=getattr(postmortem, "list_parts", None) or None,
     )
 
 

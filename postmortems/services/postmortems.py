@@ -113,7 +113,13 @@ def _document_state(postmortem: Postmortem) -> tuple:
 
 
 def _save(postmortem: Postmortem, actor, reason: str) -> None:
-    """Save through the model so the history row names who and why."""
+    """Save through the model so the history row names who and why, and keeps
+    the lists (factors, investigation log) as they are for version diffs."""
+    postmortem.list_parts = (
+        selectors.postmortem_list_parts(postmortem=postmortem)
+        if postmortem.pk
+        else {"factors": [], "hypotheses": []}
+    )
     postmortem._history_user = actor
     postmortem._change_reason = reason
     postmortem.save()
