@@ -24,6 +24,7 @@ from insights.models import (
 from postmortems.metrics import incident_metrics
 from postmortems.models import ContributingFactor, Incident, Postmortem
 from postmortems.permissions import visible_postmortems
+from trackers.sync import counts_as_done
 
 
 def _float(value) -> float | None:
@@ -95,7 +96,13 @@ def report_data(*, user, now: dt.datetime | None = None) -> report.Report:
             id=row["id"],
             postmortem_id=row["postmortem_id"],
             title=row["title"],
-            status=row["status"],
+            # A fix linked to an issue is done only when its tracker says so.
+            status=row["status"]
+            if row["status"] != "done"
+            or counts_as_done(
+                item_status="done", remote_status=row["tracker_link__remote_status"]
+            )
+            else "done (not in tracker)",
             completed_at=row["completed_at"],
             priority=row["priority"],
             owner=row["owner__username"] or "",
@@ -110,6 +117,7 @@ def report_data(*, user, now: dt.datetime | None = None) -> report.Report:
             "completed_at",
             "priority",
             "owner__username",
+            "tracker_link__remote_status",
         )
     ]
     factors = [

@@ -114,6 +114,7 @@ INSTALLED_APPS = [
     "postmortems",
     "actions",
     "insights",
+    "trackers",
     "chat",
 ]
 
@@ -322,6 +323,26 @@ KB_IMPORT_MAX_ENTRIES = env_int("KB_IMPORT_MAX_ENTRIES", 1000)
 KB_IMPORT_MAX_TIMELINE_LINES = env_int("KB_IMPORT_MAX_TIMELINE_LINES", 2000)
 # PagerDuty v3 webhook signing secrets; several while rotating.
 KB_PAGERDUTY_WEBHOOK_SECRETS = env_list("KB_PAGERDUTY_WEBHOOK_SECRETS", [])
+# Issue trackers (trackers/, docs/integrations.md). Credentials live only here,
+# never in the database; API base URLs are settings so tests point at a local
+# server. A team's TrackerConfig may override the Jira site or the GitHub API.
+KB_JIRA_BASE_URL = env.str("KB_JIRA_BASE_URL", default="").rstrip("/")
+KB_JIRA_EMAIL = env.str("KB_JIRA_EMAIL", default="")
+KB_JIRA_API_TOKEN = env.str("KB_JIRA_API_TOKEN", default="")
+KB_JIRA_WEBHOOK_SECRET = env.str("KB_JIRA_WEBHOOK_SECRET", default="")
+KB_GITHUB_API_URL = env.str(
+    "KB_GITHUB_API_URL", default="https://api.github.com"
+).rstrip("/")
+KB_GITHUB_TOKEN = env.str("KB_GITHUB_TOKEN", default="")
+KB_GITHUB_WEBHOOK_SECRET = env.str("KB_GITHUB_WEBHOOK_SECRET", default="")
+KB_LINEAR_API_URL = env.str(
+    "KB_LINEAR_API_URL", default="https://api.linear.app/graphql"
+).rstrip("/")
+KB_LINEAR_API_KEY = env.str("KB_LINEAR_API_KEY", default="")
+KB_LINEAR_WEBHOOK_SECRET = env.str("KB_LINEAR_WEBHOOK_SECRET", default="")
+# Seconds one tracker request may take before the push is retried later.
+KB_TRACKER_TIMEOUT = env_int("KB_TRACKER_TIMEOUT", 10)
+
 # Slack (chat/, docs/integrations.md). Secrets live only in the environment; each
 # team's channel, reaction and notifications are set in the admin (chat settings).
 KB_SLACK_SIGNING_SECRET = env.str("KB_SLACK_SIGNING_SECRET", default="")
@@ -408,6 +429,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "actions.send_reminders",
         "schedule": crontab(hour=7, minute=0),
         "options": {"expires": 6 * 60 * 60},
+    },
+    # Tracker pushes still due (a tracker or broker outage); as the outbox relay.
+    "trackers-relay": {
+        "task": "trackers.relay",
+        "schedule": 60.0,
+        "options": {"expires": 50},
+    },
+    # Nightly: fetch every linked issue's state, fixing what a lost webhook missed.
+    "trackers-reconcile": {
+        "task": "trackers.reconcile",
+        "schedule": crontab(hour=3, minute=15),
+        "options": {"expires": 6 * 3600},
     },
     # Nightly insights run; expires well before the next one is due.
     "insights-nightly": {
