@@ -461,6 +461,38 @@ KB_INSIGHTS_BATCH_SIZE = env_int("KB_INSIGHTS_BATCH_SIZE", 256)
 # over by the next attempt (the worker was killed).
 KB_INSIGHTS_STALE_SECONDS = env_int("KB_INSIGHTS_STALE_SECONDS", 600)
 
+
+def env_positive_float(name: str, default: float) -> float:
+    """Read a positive number ``KB_`` variable."""
+    raw = env.str(name, default=None)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise ImproperlyConfigured(f"{name} must be a positive number, not {raw!r}")
+    return value
+
+
+# The classifier abstains below a confidence threshold that each full run
+# chooses by cross-validating people's confirmations (stored on the run as
+# abstain_threshold). This sets what a wrong class costs against a right one in
+# that choice: 1 keeps an answer when it is more likely right than wrong; 2 asks
+# for two right answers per wrong one (fewer, surer classes).
+KB_INSIGHTS_ABSTAIN_COST = env_positive_float("KB_INSIGHTS_ABSTAIN_COST", 1.0)
+KB_INSIGHTS_CLASSIFIER_PARAMS = {"abstain_cost": KB_INSIGHTS_ABSTAIN_COST}
+# Labelled development corpora for bench/insights_quality_bench.py, rebuilt by
+# bench/build_corpora.py from public snapshots; kept out of the repository
+# (their licences rarely allow redistribution).
+KB_INSIGHTS_CORPORA_DIR = os.path.expanduser(
+    env.str(
+        "KB_INSIGHTS_CORPORA_DIR",
+        default=str(Path.home() / ".cache" / "hindsight" / "corpora"),
+    )
+)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
