@@ -292,7 +292,8 @@ class IntegrationResponseSerializer(serializers.Serializer):
 
 
 class FindingInputSchema(OpenApiSerializerExtension):
-    """A finding names its incident by incident_id or by incident_key, not both."""
+    """A finding names its incident by incident_id or by incident_key, not both,
+    and its parent by parent_id or parent_dedupe_key, not both."""
 
     target_class = FindingInputSerializer
 
@@ -302,6 +303,11 @@ class FindingInputSchema(OpenApiSerializerExtension):
             {"required": ["incident_id"]},
             {"required": ["incident_key"]},
         ]
+        # The parent by id or by dedupe key, not both.
+        schema["not"] = {"required": ["parent_id", "parent_dedupe_key"]}
+        # Text is stripped: what is required needs a character that is not blank.
+        for name in ("analyzer", "fingerprint", "title", "incident_key"):
+            schema["properties"][name]["pattern"] = r"\S"
         return schema
 
 

@@ -127,8 +127,8 @@ def test_api_editor_of_another_team_cannot_write(client, team, other_team):
         content_type="application/json",
     )
     # A team they may not choose: refused like the page's form, naming the field.
-    assert created.status_code == 400
-    assert "team" in created.json()
+    assert created.status_code == 422
+    assert "team" in field_errors(created)
     assert not ActionItem.objects.filter(title="x").exists()
 
 
