@@ -269,6 +269,7 @@ ROUTES = [
     page("home", GET=("page-read", 302)),
     page("healthz", GET=("public", 200)),
     page("readyz", GET=("public", 200)),
+    page("favicon", GET=("public", 301)),
     # Django's auth pages: login and password reset work signed out.
     page("login", GET=("public", 200), POST=("public", 200)),
     page("logout", GET=("page-read", 405), POST=("public", 302)),
