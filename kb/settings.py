@@ -113,6 +113,7 @@ INSTALLED_APPS = [
     "postmortems",
     "actions",
     "insights",
+    "notifications",
 ]
 
 MIDDLEWARE = [

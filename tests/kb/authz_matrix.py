@@ -468,6 +468,8 @@ ROUTES = [
         GET=POST_ONLY,
         POST=("editor-then-visible", 302),
     ),
+    # notifications -------------------------------------------------------------------
+    page("notifications:preferences", GET=READ, POST=("page-read", 302)),
     # API (router) ----------------------------------------------------------------
     api("api-root", GET=("api-read", 200)),
     api("api-schema", GET=("public", 200)),
