@@ -295,6 +295,13 @@ def reminders_send(*, today: dt.date | None = None) -> int:
             ReminderLog.objects.filter(item__in=items, date=today).delete()
             raise
         sent += len(items)
+        for item in overdue:
+            send_on_commit(
+                signals.action_item_overdue,
+                sender=ActionItem,
+                item_id=item.pk,
+                due_date=item.due_date.isoformat(),
+            )
     logger.info("Sent %s action-item reminders to %s owners", sent, len(by_owner))
     return sent
 

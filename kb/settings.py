@@ -114,6 +114,7 @@ INSTALLED_APPS = [
     "actions",
     "insights",
     "notifications",
+    "chat",
 ]
 
 MIDDLEWARE = [
@@ -300,6 +301,12 @@ REST_FRAMEWORK = {
         "postmortems.findings.auth.ApiKeyAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Bounded JSON (kb.safejson): bad input is a 400 naming the field, never a 500.
+    "DEFAULT_PARSER_CLASSES": [
+        "kb.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
@@ -316,8 +323,19 @@ REST_FRAMEWORK = {
 }
 # Machine API bodies (findings batches, webhooks): larger bodies get 413.
 KB_API_MAX_BODY_BYTES = env_int("KB_API_MAX_BODY_BYTES", 10 * 1024 * 1024)
+# manage.py import_postmortems: bytes per file, postmortems per JSONL file,
+# timeline lines per postmortem. A file past a limit is refused with the reason.
+KB_IMPORT_MAX_FILE_BYTES = env_int("KB_IMPORT_MAX_FILE_BYTES", 5 * 1024 * 1024)
+KB_IMPORT_MAX_ENTRIES = env_int("KB_IMPORT_MAX_ENTRIES", 1000)
+KB_IMPORT_MAX_TIMELINE_LINES = env_int("KB_IMPORT_MAX_TIMELINE_LINES", 2000)
 # PagerDuty v3 webhook signing secrets; several while rotating.
 KB_PAGERDUTY_WEBHOOK_SECRETS = env_list("KB_PAGERDUTY_WEBHOOK_SECRETS", [])
+# Slack (chat/, docs/integrations.md). Secrets live only in the environment; each
+# team's channel, reaction and notifications are set in the admin (chat settings).
+KB_SLACK_SIGNING_SECRET = env.str("KB_SLACK_SIGNING_SECRET", default="")
+KB_SLACK_BOT_TOKEN = env.str("KB_SLACK_BOT_TOKEN", default="")
+# Slack's Web API; the tests point it at a local server that speaks the same API.
+KB_SLACK_API_URL = env.str("KB_SLACK_API_URL", default="https://slack.com/api/")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Hindsight API",
     "DESCRIPTION": "Postmortems, action items, analyzer findings and insights.",
@@ -386,6 +404,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "postmortems.findings.purge_idempotency_records",
         "schedule": 3600.0,
         "options": {"expires": 1800},
+    },
+    # Chat messages a Slack outage (or a lost task) left unsent.
+    "chat-relay": {
+        "task": "chat.relay",
+        "schedule": 60.0,
+        "options": {"expires": 50},
     },
     # Action-item reminders each morning; expires well before the next day's run.
     "action-item-reminders": {

@@ -59,6 +59,7 @@ urlpatterns = [
     path("actions/", include("actions.urls")),
     path("insights/", include("insights.urls")),
     path("notifications/", include("notifications.urls")),
+    path("chat/", include("chat.urls")),
     path("", include("postmortems.urls")),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

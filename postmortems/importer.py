@@ -34,10 +34,11 @@ JSONL (one postmortem per line)::
 
 import datetime as dt
 import hashlib
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import PurePath
+
+from kb import safejson
 
 SEVERITIES = ("SEV0", "SEV1", "SEV2", "SEV3")
 REQUIRED_SECTIONS = {
@@ -48,6 +49,9 @@ REQUIRED_SECTIONS = {
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 TITLE_MAX = 200
+# What one file may hold (the command takes KB_IMPORT_MAX_* settings instead).
+MAX_ENTRIES_PER_FILE = 1000
+MAX_TIMELINE_LINES = 2000
 
 # Google SRE headings (normalised) -> section keys of the google-sre template.
 SECTION_HEADINGS = {
@@ -248,13 +252,19 @@ class _Problems:
         self.warnings.append(ImportProblem(self.path, line, message))
 
 
-def parse_file(path: str, text: str) -> ParsedFile:
+def parse_file(
+    path: str,
+    text: str,
+    *,
+    max_entries: int = MAX_ENTRIES_PER_FILE,
+    max_timeline_lines: int = MAX_TIMELINE_LINES,
+) -> ParsedFile:
     """Parse one file by its suffix (``.md``/``.markdown`` or ``.jsonl``)."""
     suffix = PurePath(path).suffix.lower()
     if suffix in MARKDOWN_SUFFIXES:
-        return parse_markdown(text, path=path)
+        return parse_markdown(text, path=path, max_timeline_lines=max_timeline_lines)
     if suffix in JSONL_SUFFIXES:
-        return parse_jsonl(text, path=path)
+        return parse_jsonl(text, path=path, max_entries=max_entries)
     parsed = ParsedFile(path=path)
     parsed.problems.append(
         ImportProblem(path, 1, "unknown file type: use .md/.markdown or .jsonl")
@@ -357,10 +367,22 @@ class _Block:
     lines: list[tuple[int, str]] = field(default_factory=list)
 
 
-def parse_markdown(text: str, *, path: str) -> ParsedFile:
+def _unstorable_lines(lines: list[str], problems: _Problems) -> None:
+    # What could not be stored must not reach the database: a NUL fails on
+    # PostgreSQL, and a lone surrogate breaks every page that shows the text.
+    for number, raw in enumerate(lines, start=1):
+        problem = safejson.text_problem(raw)
+        if problem:
+            problems.error(number, f"the line {problem}")
+
+
+def parse_markdown(
+    text: str, *, path: str, max_timeline_lines: int = MAX_TIMELINE_LINES
+) -> ParsedFile:
     """One postmortem from a Markdown file with the Google SRE template's headings."""
     problems = _Problems(path)
     lines = text.splitlines()
+    _unstorable_lines(lines, problems)
     metadata: dict[str, tuple[int, str]] = {}
     index = _read_front_matter(lines, metadata, problems)
 
@@ -459,7 +481,9 @@ def parse_markdown(text: str, *, path: str) -> ParsedFile:
     timeline = []
     if timeline_block is not None:
         start_day = day.date() if day else None
-        timeline = _parse_timeline(timeline_block, start_day, problems)
+        timeline = _parse_timeline(
+            timeline_block, start_day, problems, max_lines=max_timeline_lines
+        )
 
     started_at = None
     if started_text:
@@ -589,10 +613,18 @@ def _body(lines: list[tuple[int, str]]) -> str:
 
 
 def _parse_timeline(
-    block: _Block, start_day: dt.date | None, problems: _Problems
+    block: _Block, start_day: dt.date | None, problems: _Problems, *, max_lines: int
 ) -> list[TimelineRecord]:
     entries: list[TimelineRecord] = []
     day = start_day
+    written = [(number, raw) for number, raw in block.lines if raw.strip()]
+    if len(written) > max_lines:
+        problems.error(
+            written[max_lines][0],
+            f"the timeline has {len(written)} lines; at most {max_lines} are "
+            "read per incident: split it or keep the key moments",
+        )
+        return entries
     for number, raw in block.lines:
         if not raw.strip():
             continue
@@ -732,17 +764,28 @@ def _parse_action_table(rows, problems: _Problems) -> list[ActionRecord]:
 # --- JSONL -------------------------------------------------------------------------
 
 
-def parse_jsonl(text: str, *, path: str) -> ParsedFile:
+def parse_jsonl(
+    text: str, *, path: str, max_entries: int = MAX_ENTRIES_PER_FILE
+) -> ParsedFile:
     """One postmortem per line: ``{"title", "date", "text", ...}``."""
     problems = _Problems(path)
     records = []
+    entries = 0
     for number, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
             continue
+        entries += 1
+        if entries > max_entries:
+            problems.error(
+                number,
+                f"more than {max_entries} postmortems in one file: split the file",
+            )
+            break
         try:
-            data = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            problems.error(number, f"not valid JSON: {exc.msg} (column {exc.colno})")
+            data = safejson.loads(raw)
+        except safejson.JsonRefused as exc:
+            where = f" (column {exc.column})" if exc.column else ""
+            problems.error(number, f"{exc}{where}")
             continue
         if not isinstance(data, dict):
             problems.error(number, "each line must be a JSON object {...}")

@@ -22,6 +22,9 @@ logger = logging.getLogger(__name__)
 postmortem_status_changed = Signal()
 # postmortem_id, user_ids, actor_id: people newly named as reviewers.
 postmortem_reviewers_added = Signal()
+# finding_ids, incident_ids: alerts and findings still firing, sent once their
+# follow-up has run (timeline written, past incidents matched: FindingMatch).
+alert_fired = Signal()
 
 
 def send_on_commit(signal: Signal, sender: object, **kwargs) -> None:

@@ -8,7 +8,6 @@ RequestDataTooBig would surface as a bare 400.
 """
 
 import hashlib
-import json
 import logging
 
 import django_filters
@@ -28,6 +27,7 @@ from rest_framework.authentication import SessionAuthentication
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from kb import safejson
 from postmortems.audit import security_event_record
 from postmortems.findings import selectors, services, validation
 from postmortems.findings.auth import (
@@ -151,45 +151,19 @@ def read_body(request) -> bytes:
 
 
 def parse_json(body: bytes) -> object:
-    """The body's JSON; 400 with the position of the problem otherwise."""
+    """The body's JSON (``kb.safejson``); 400 naming the problem and its field."""
     if not body.strip():
         raise ApiError(400, "bad_json", "The body is empty; send a JSON document.")
     try:
-        data = json.loads(body, parse_constant=_reject_constant)
-    except UnicodeDecodeError:
-        raise ApiError(400, "bad_json", "The body is not UTF-8 text.") from None
-    except json.JSONDecodeError as exc:
-        raise ApiError(
-            400,
-            "bad_json",
-            f"The body is not valid JSON: {exc.msg} (line {exc.lineno}, "
-            f"column {exc.colno}).",
-        ) from None
-    except ValueError as exc:
-        raise ApiError(400, "bad_json", str(exc)) from None
-    if b"\\u0000" in body:
-        # PostgreSQL text and jsonb cannot hold NUL characters.
-        data = _scrub_nul(data)
-    return data
+        return safejson.loads(body)
+    except safejson.JsonRefused as exc:
+        extra = {"errors": {exc.field: [exc.message]}} if exc.field else {}
+        raise ApiError(400, "bad_json", exc.sentence(), **extra) from None
 
 
 def read_json(request) -> tuple[bytes, object]:
     body = read_body(request)
     return body, parse_json(body)
-
-
-def _reject_constant(name: str):
-    raise ValueError(f"The body is not valid JSON: {name} is not a JSON number.")
-
-
-def _scrub_nul(value):
-    if isinstance(value, str):
-        return value.replace("\x00", "\ufffd")
-    if isinstance(value, list):
-        return [_scrub_nul(v) for v in value]
-    if isinstance(value, dict):
-        return {_scrub_nul(k): _scrub_nul(v) for k, v in value.items()}
-    return value
 
 
 def _request_hash(request, body: bytes) -> str:

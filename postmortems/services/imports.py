@@ -6,7 +6,10 @@ rolls the whole file back and is reported with the file's line number.
 """
 
 import logging
+import os
+import stat
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
@@ -45,6 +48,68 @@ class ImportFileError(Exception):
     def __init__(self, problems: list[ImportProblem]):
         self.problems = problems
         super().__init__("; ".join(str(problem) for problem in problems))
+
+
+class ImportFileRefused(Exception):
+    """The file was not read at all; the message says why."""
+
+
+def import_source_read(*, path: Path, max_bytes: int) -> str:
+    """The text of ``path``: a regular file of at most ``max_bytes`` UTF-8 bytes.
+
+    Anything else is refused before it is opened: a FIFO would block the import
+    forever and a link to a device such as /dev/zero would fill the memory.
+    """
+    try:
+        info = os.stat(path)  # follows links: the target is what gets read
+    except OSError as exc:
+        raise ImportFileRefused(f"cannot read: {exc.strerror}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ImportFileRefused(
+            f"not a regular file ({_file_kind(info.st_mode)}); only regular files "
+            "are imported"
+        )
+    if info.st_size > max_bytes:
+        raise ImportFileRefused(_too_large(info.st_size, max_bytes))
+    try:
+        # O_NONBLOCK: if a FIFO replaced the file since the stat, opening it must
+        # not wait for a writer (the fstat below then refuses it).
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise ImportFileRefused(f"cannot read: {exc.strerror}") from None
+    with os.fdopen(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise ImportFileRefused("not a regular file; only regular files are read")
+        data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise ImportFileRefused(_too_large(len(data), max_bytes))
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportFileRefused(
+            f"not UTF-8 text (byte {exc.start + 1}); save the file as UTF-8"
+        ) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _file_kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "not a file"
+
+
+def _too_large(size: int, limit: int) -> str:
+    return (
+        f"{size:,} bytes or more; files over {limit:,} bytes are not read "
+        "(KB_IMPORT_MAX_FILE_BYTES): split the file"
+    )
 
 
 @dataclass

@@ -222,6 +222,22 @@ POLICIES: dict[str, dict] = {
         "key-alerts": OK,
         "key-read": 403,
     },
+    # Slack's request URLs (chat/slack/views.py): only Slack's signature of the body
+    # is a credential there; a session or an API key is not, and GET is refused.
+    "slack-signed": {
+        "anonymous": 401,
+        "viewer": 401,
+        "editor": 401,
+        "reviewer": 401,
+        "admin": 401,
+    },
+    "slack-get": {
+        "anonymous": 405,
+        "viewer": 405,
+        "editor": 405,
+        "reviewer": 405,
+        "admin": 405,
+    },
 }
 
 
@@ -365,6 +381,12 @@ ROUTES = [
         POST=("author-or-admin", 302),
     ),
     page(
+        "postmortems:postmortem_accept_drafted",
+        DRAFT,
+        GET=POST_ONLY,
+        POST=("team-write", 302),
+    ),
+    page(
         "postmortems:comment_create",
         DRAFT,
         body={"body": "Could we add the pool graph?"},
@@ -470,6 +492,14 @@ ROUTES = [
     ),
     # notifications -------------------------------------------------------------------
     page("notifications:preferences", GET=READ, POST=("page-read", 302)),
+    # chat: Slack calls these, signed (tests/chat/test_slack_requests.py) --------
+    page("chat:slack_events", GET=("slack-get", 405), POST=("slack-signed", 200)),
+    page("chat:slack_commands", GET=("slack-get", 405), POST=("slack-signed", 200)),
+    page(
+        "chat:slack_interactions",
+        GET=("slack-get", 405),
+        POST=("slack-signed", 200),
+    ),
     # API (router) ----------------------------------------------------------------
     api("api-root", GET=("api-read", 200)),
     api("api-schema", GET=("public", 200)),

@@ -301,13 +301,19 @@ def test_findings_unknown_extra_fields_are_kept_in_raw(client, findings_key, che
     assert Finding.objects.get().raw["labels"] == {"team": "pay"}
 
 
-def test_findings_nul_characters_are_replaced_not_a_server_error(
+def test_findings_nul_characters_are_refused_naming_the_field(
     client, findings_key, checkout
 ):
+    """PostgreSQL cannot store a NUL; replacing it would change what was sent."""
     response = post(client, finding(summary="bad\u0000byte"), findings_key)
 
-    assert response.status_code == 201
-    assert Finding.objects.get().summary == "bad\ufffdbyte"
+    assert response.status_code == 400
+    assert response.json()["errors"] == {
+        "summary": [
+            "the text contains a NUL character (position 4), which cannot be stored."
+        ]
+    }
+    assert not Finding.objects.exists()
 
 
 # -- Idempotency-Key -------------------------------------------------------------

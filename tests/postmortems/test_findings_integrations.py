@@ -556,6 +556,40 @@ def test_pagerduty_events_about_other_objects_are_ignored(
     assert Incident.objects.count() == 0
 
 
+def _not_about_an_incident(event_type, resource_type, data_type) -> dict:
+    event = copy.deepcopy(TRIGGERED)
+    event["event"].update(event_type=event_type, resource_type=resource_type)
+    event["event"]["data"]["type"] = data_type
+    return event
+
+
+NOT_ABOUT_AN_INCIDENT = {
+    # The bug: a service event whose data looks like an incident opened one.
+    "service.updated-with-incident-data": ("service.updated", "service", "incident"),
+    "service.created-with-incident-data": ("service.created", "service", "incident"),
+    "service.deleted-without-resource-type": ("service.deleted", None, "incident"),
+    "incident.annotated-note": ("incident.annotated", "incident", "incident_note"),
+    "incident-event-about-a-service": ("incident.triggered", "service", "incident"),
+    "unknown-event-type": ("pagey.updated", "incident", "incident"),
+}
+
+
+@pytest.mark.parametrize("case", NOT_ABOUT_AN_INCIDENT)
+def test_pagerduty_events_not_about_an_incident_never_open_one(
+    client, alerts_key, pd_secrets, case
+):
+    event = _not_about_an_incident(*NOT_ABOUT_AN_INCIDENT[case])
+    if event["event"]["resource_type"] is None:
+        del event["event"]["resource_type"]
+
+    response = send_pd(client, event, alerts_key)
+
+    assert response.status_code == 202, response.json()
+    assert response.json()["status"] == "ignored"
+    assert not Incident.objects.exists()
+    assert not Finding.objects.exists()
+
+
 def test_pagerduty_invalid_envelope_is_400(client, alerts_key, pd_secrets):
     response = send_pd(client, {"event": {"id": "x"}}, alerts_key)
 

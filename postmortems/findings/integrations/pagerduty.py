@@ -111,7 +111,7 @@ def parse_webhook(payload: Any) -> PagerDutyEvent:
     if errors:
         raise PayloadInvalid(errors, "The PagerDuty webhook payload is invalid.")
     agent = _summary(event.get("agent"))
-    if not data or data.get("type") != "incident" or not data.get("id"):
+    if not _is_about_an_incident(event_type, event.get("resource_type"), data):
         return PagerDutyEvent(
             event_id=event_id,
             event_type=event_type,
@@ -198,6 +198,20 @@ def parse_webhook(payload: Any) -> PagerDutyEvent:
             services=[service] if service else [],
         ),
         finding=finding,
+    )
+
+
+def _is_about_an_incident(event_type: str, resource_type: Any, data: Any) -> bool:
+    """Only ``incident.*`` events whose data is the incident itself open or change
+    one: a ``service.updated`` event says nothing about an incident, whatever its
+    data holds, and an annotation's data is a note, not the incident."""
+    return (
+        event_type.startswith("incident.")
+        and resource_type in (None, "incident")
+        and isinstance(data, dict)
+        and data.get("type") == "incident"
+        and isinstance(data.get("id"), str)
+        and bool(data["id"].strip())
     )
 
 

@@ -10,6 +10,7 @@ import logging
 
 from django.db import OperationalError, transaction
 
+from postmortems import signals
 from postmortems.findings.services.follow_up_outbox import (
     follow_up_claim_release,
     follow_ups_done,
@@ -55,6 +56,14 @@ def findings_follow_up(*, finding_ids: list[int], only_due: bool = False) -> str
     suggestions = findings_sync_suggestions(findings=findings)
     matches = similarity.match_past_incidents(findings=findings)
     follow_ups_done(findings)
+    firing = [f for f in findings if f.ended_at is None]
+    if firing:
+        signals.send_on_commit(
+            signals.alert_fired,
+            sender=Finding,
+            finding_ids=[f.pk for f in firing],
+            incident_ids=sorted({f.incident_id for f in firing}),
+        )
     return (
         f"{len(findings)} findings: {linked} service links, {entries} timeline "
         f"entries, {suggestions} suggestions, {matches} matches"

@@ -6,6 +6,7 @@ line. Directories are searched for .md, .markdown and .jsonl files.
 
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
@@ -13,7 +14,9 @@ from postmortems.importer import JSONL_SUFFIXES, MARKDOWN_SUFFIXES, parse_file
 from postmortems.models import PostmortemStatus, Severity, Team
 from postmortems.services.imports import (
     ImportFileError,
+    ImportFileRefused,
     default_import_author,
+    import_source_read,
     postmortem_import_file,
 )
 
@@ -66,12 +69,21 @@ class Command(BaseCommand):
         imported = skipped = failed = 0
         for path in files:
             try:
-                text = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
+                text = import_source_read(
+                    path=path, max_bytes=settings.KB_IMPORT_MAX_FILE_BYTES
+                )
+            except ImportFileRefused as exc:
                 failed += 1
-                self.stderr.write(f"{path}: cannot read: {exc}")
+                self.stderr.write(
+                    self.style.ERROR(f"{path}: NOT imported, nothing written: {exc}")
+                )
                 continue
-            parsed = parse_file(str(path), text)
+            parsed = parse_file(
+                str(path),
+                text,
+                max_entries=settings.KB_IMPORT_MAX_ENTRIES,
+                max_timeline_lines=settings.KB_IMPORT_MAX_TIMELINE_LINES,
+            )
             for warning in parsed.warnings:
                 self.stdout.write(self.style.WARNING(f"  warning {warning}"))
             try:
@@ -132,7 +144,11 @@ class Command(BaseCommand):
             path = Path(raw)
             if path.is_dir():
                 files.extend(
-                    sorted(p for p in path.rglob("*") if p.suffix.lower() in SUFFIXES)
+                    sorted(
+                        p
+                        for p in path.rglob("*")
+                        if p.suffix.lower() in SUFFIXES and not p.is_dir()
+                    )
                 )
             elif path.exists():
                 files.append(path)

@@ -1,0 +1,67 @@
+"""The core's events, turned into chat tasks (durably, through the outbox).
+
+Receivers only decide whether there is anything to do and enqueue a task with
+ids; the tasks do the work. Nothing happens while Slack is not configured.
+"""
+
+from django.conf import settings
+
+from actions import signals as action_signals
+from actions.models import OPEN_STATUSES
+from chat import tasks
+from chat.models import ChatMessage
+from chat.services.notifications import STATUS_FLAGS
+from postmortems import outbox
+from postmortems import signals as core_signals
+
+
+def chat_enabled() -> bool:
+    return bool(settings.KB_SLACK_BOT_TOKEN)
+
+
+def on_postmortem_status_changed(
+    sender, *, postmortem_id, to_status, actor_id=None, **kwargs
+) -> None:
+    if chat_enabled() and to_status in STATUS_FLAGS:
+        outbox.enqueue(
+            tasks.notify_postmortem_status,
+            postmortem_id=postmortem_id,
+            to_status=to_status,
+            actor_id=actor_id,
+        )
+
+
+def on_action_item_overdue(sender, *, item_id, due_date, **kwargs) -> None:
+    if chat_enabled():
+        outbox.enqueue(
+            tasks.notify_action_item_overdue, item_id=item_id, due_date=str(due_date)
+        )
+
+
+def on_action_item_status_changed(
+    sender, *, item_id, from_status, to_status, **kwargs
+) -> None:
+    if (
+        chat_enabled()
+        and to_status not in OPEN_STATUSES
+        and ChatMessage.objects.filter(subject=f"action-item:{item_id}").exists()
+    ):
+        outbox.enqueue(tasks.notify_action_item_closed, item_id=item_id)
+
+
+def on_alert_fired(sender, *, finding_ids, **kwargs) -> None:
+    if chat_enabled() and finding_ids:
+        outbox.enqueue(tasks.notify_alert_matches, finding_ids=list(finding_ids))
+
+
+def connect() -> None:
+    core_signals.postmortem_status_changed.connect(
+        on_postmortem_status_changed, dispatch_uid="chat.postmortem_status"
+    )
+    core_signals.alert_fired.connect(on_alert_fired, dispatch_uid="chat.alert_fired")
+    action_signals.action_item_overdue.connect(
+        on_action_item_overdue, dispatch_uid="chat.action_item_overdue"
+    )
+    action_signals.action_item_status_changed.connect(
+        on_action_item_status_changed, dispatch_uid="chat.action_item_status"
+    )

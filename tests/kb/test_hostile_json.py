@@ -1,0 +1,280 @@
+"""Hostile JSON on every endpoint that takes a JSON body: a 400 that names the
+field, never a 500, and not one row written.
+
+The endpoints come from the authorisation matrix (every API write route, sent by a
+role allowed to write there), so a new JSON endpoint is swept without being listed
+here. The hostile values are what broke the API before ``kb.safejson``: lone
+surrogate escapes, NUL characters, integers past 64 bits, numbers that read as
+infinity, and nesting deep enough to exhaust Python's recursion.
+"""
+
+import hashlib
+import hmac
+import json
+
+import pytest
+from django.apps import apps
+from django.db import transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.kb.authz_matrix import ROUTES, expected
+from tests.kb.catalogue import NONE, OWN, ROLES, build_catalogue, url_for
+from tests.kb.matrix_client import PAGERDUTY_SECRET, Rollback, client_for
+from tests.postmortems.test_findings_api import finding
+from tests.postmortems.test_findings_integrations import (
+    ALERTMANAGER_FIRING,
+    ROBUSTA,
+    TRIGGERED,
+)
+
+pytestmark = pytest.mark.django_db
+
+# Name -> the JSON text of one hostile value.
+HOSTILE = {
+    "lone-high-surrogate": '"\\ud800"',
+    "lone-low-surrogate": '"ab\\udfffcd"',
+    "nul-character": '"pay\\u0000ments"',
+    "integer-2**70": str(2**70),
+    "integer-minus-2**70": str(-(2**70)),
+    "integer-2**63": str(2**63),
+    "integer-5000-digits": "9" * 5000,
+    "number-1e400": "1e400",
+    "NaN": "NaN",
+    "nested-100-levels": "[" * 100 + "]" * 100,
+    "nested-5000-levels": "[" * 5000 + "]" * 5000,
+    "nul-in-a-key": '{"a\\u0000b": 1}',
+}
+# The values whose problem sits at the field they were put in (deep nesting is
+# refused by the decoder before any field is known).
+NAMES_THE_FIELD = set(HOSTILE) - {"nested-5000-levels"}
+WRITES = ("POST", "PUT", "PATCH")
+
+# Valid bodies of the machine API, so that a hostile value sits among real fields.
+MACHINE_BODIES = {
+    "finding-list": finding(),
+    "integration-alertmanager-list": ALERTMANAGER_FIRING,
+    "integration-pagerduty-list": TRIGGERED,
+    "integration-robusta-list": ROBUSTA,
+}
+
+
+# Actions that take no body: they never read one, so there is nothing to refuse.
+BODYLESS = {"insight-run-start"}
+
+
+def _json_writes() -> list[tuple[object, str]]:
+    return [
+        (route, method)
+        for route in ROUTES
+        if route.api and route.name not in BODYLESS
+        for method in route.methods
+        if method in WRITES
+    ]
+
+
+JSON_WRITES = _json_writes()
+
+
+def _writer(route, method: str) -> str:
+    """A role the matrix lets write to ``route`` (with the own team's objects)."""
+    policy, ok = route.methods[method]
+    case = OWN if route.team_scoped else NONE
+    for role in reversed(ROLES):  # keys and admins first
+        if expected(policy, role, case, ok) == ok:
+            return role
+    raise AssertionError(f"no role may {method} {route.name}")
+
+
+def _row_counts() -> dict[str, int]:
+    return {
+        model._meta.label: model._default_manager.count()
+        for model in apps.get_models()
+        if model._meta.managed and not model._meta.proxy
+    }
+
+
+def _body_with(base: dict, field: str, hostile: str) -> bytes:
+    """``base`` as JSON with ``hostile`` (JSON text) as the value of ``field``."""
+    marker = "@@hostile-value@@"
+    text = json.dumps({**base, field: marker})
+    return text.replace(json.dumps(marker), hostile).encode()
+
+
+def _client(catalogue, route, method: str):
+    client = client_for(catalogue, _writer(route, method))
+    client.raise_request_exception = False
+    return client
+
+
+def _send(catalogue, route, method: str, body: bytes, *, client):
+    case = OWN if route.team_scoped else NONE
+    extra = {}
+    if route.signed:
+        digest = hmac.new(PAGERDUTY_SECRET.encode(), body, hashlib.sha256)
+        extra["HTTP_X_PAGERDUTY_SIGNATURE"] = f"v1={digest.hexdigest()}"
+    url = url_for(catalogue, route.name, route.objects, case)
+    return client.generic(method, url, body, content_type="application/json", **extra)
+
+
+def _refusal_problems(response, before: dict, *, field: str | None) -> list[str]:
+    """What is wrong with the answer to a hostile body ([] when nothing)."""
+    problems = []
+    if response.status_code != 400:
+        problems.append(f"status {response.status_code}, want 400")
+    if "json" not in response.get("Content-Type", ""):
+        problems.append(f"Content-Type {response.get('Content-Type')!r} is not JSON")
+    else:
+        text = json.dumps(response.json())
+        if field and field not in text:
+            problems.append(f"the answer does not name {field!r}: {text[:200]}")
+    written = {
+        label: count - before[label]
+        for label, count in _row_counts().items()
+        if count != before[label]
+    }
+    if written:
+        problems.append(f"rows written: {written}")
+    return problems
+
+
+@pytest.fixture(autouse=True)
+def _pagerduty_secret(settings):
+    settings.KB_PAGERDUTY_WEBHOOK_SECRETS = [PAGERDUTY_SECRET]
+
+
+def test_hostile_json_sweep_covers_the_machine_api_and_the_rest_api():
+    names = {route.name for route, _ in JSON_WRITES}
+    assert set(MACHINE_BODIES) <= names
+    assert {"incident-list", "postmortem-detail", "action-item-list"} <= names
+
+
+@pytest.mark.parametrize(
+    ("route", "method"), JSON_WRITES, ids=[f"{r.name}-{m}" for r, m in JSON_WRITES]
+)
+def test_hostile_json_is_a_400_naming_the_field_and_writes_nothing(route, method):
+    """GIVEN every JSON write endpoint and a role allowed to write there
+    WHEN a body carries a hostile value, in a field or as the whole body
+    THEN the answer is a JSON 400 naming the field, and no row is written."""
+    catalogue = build_catalogue()
+    base = MACHINE_BODIES.get(route.name, {"title": "A title"})
+    field = "incident_id" if route.name == "finding-list" else "title"
+    client = _client(catalogue, route, method)
+    problems = []
+    for name, hostile in HOSTILE.items():
+        for placement, body in (
+            ("field", _body_with(base, field, hostile)),
+            ("body", hostile.encode()),
+        ):
+            before = _row_counts()
+            try:
+                with transaction.atomic():
+                    response = _send(catalogue, route, method, body, client=client)
+                    named = field if placement == "field" else None
+                    found = _refusal_problems(
+                        response,
+                        before,
+                        field=named if name in NAMES_THE_FIELD else None,
+                    )
+                    problems += [f"{name} in the {placement}: {p}" for p in found]
+                    raise Rollback
+            except Rollback:
+                pass
+    assert not problems, "\n".join(problems)
+
+
+# -- Property: generated hostile bodies ---------------------------------------------
+
+_SURROGATES = ["\\ud800", "\\udbff", "\\udc00", "\\udfff", "\\u0000"]
+
+
+def _text_with(parts: tuple[str, str, str]) -> str:
+    before, bad, after = parts
+    return json.dumps(before)[:-1] + bad + json.dumps(after)[1:]
+
+
+hostile_values = st.one_of(
+    st.sampled_from(list(HOSTILE.values())),
+    st.tuples(
+        st.text(max_size=12), st.sampled_from(_SURROGATES), st.text(max_size=12)
+    ).map(_text_with),
+    st.integers(min_value=2**63).map(str),
+    st.integers(max_value=-(2**63) - 1).map(str),
+    st.integers(min_value=309, max_value=5000).map(lambda e: f"1e{e}"),
+    st.integers(min_value=65, max_value=3000).map(lambda d: "[" * d + "]" * d),
+    st.integers(min_value=65, max_value=3000).map(
+        lambda d: '{"a":' * d + "1" + "}" * d
+    ),
+)
+
+
+def _paths(value, prefix=()) -> list[tuple]:
+    """Every place in ``value`` a hostile value can replace (dict keys, list items)."""
+    places = [prefix]
+    if isinstance(value, dict):
+        for key, child in value.items():
+            places += _paths(child, (*prefix, key))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            places += _paths(child, (*prefix, index))
+    return places
+
+
+def _replaced(value, path: tuple, marker: str):
+    if not path:
+        return marker
+    head, *rest = path
+    copy = list(value) if isinstance(value, list) else dict(value)
+    copy[head] = _replaced(value[head], tuple(rest), marker)
+    return copy
+
+
+HOSTILE_BODY_ROUTES = [
+    route
+    for route in ROUTES
+    if route.name
+    in (*MACHINE_BODIES, "incident-list", "postmortem-list", "action-item-list")
+]
+
+
+@pytest.mark.parametrize("route", HOSTILE_BODY_ROUTES, ids=lambda r: r.name)
+def test_generated_hostile_bodies_are_refused_and_write_nothing(route):
+    """GIVEN an endpoint's real payload (PAYLOADS.md) or a plausible one
+    WHEN Hypothesis puts a generated hostile value anywhere in it
+    THEN the answer is a JSON 4xx, never a 5xx, and no row is written."""
+    catalogue = build_catalogue()
+    base = MACHINE_BODIES.get(
+        route.name,
+        {"title": "Checkout errors", "team": "payments", "severity": "SEV2"},
+    )
+    places = _paths(base)
+    client = _client(catalogue, route, "POST")
+
+    @settings(
+        max_examples=25,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(place=st.sampled_from(places), hostile=hostile_values)
+    def check(place, hostile):
+        marker = "@@hostile-value@@"
+        text = json.dumps(_replaced(base, place, marker))
+        body = text.replace(json.dumps(marker), hostile).encode()
+        before = _row_counts()
+        try:
+            with transaction.atomic():
+                response = _send(catalogue, route, "POST", body, client=client)
+                assert 400 <= response.status_code < 500, (
+                    response.status_code,
+                    response.content[:300],
+                )
+                assert "json" in response["Content-Type"]
+                response.json()
+                assert _row_counts() == before
+                raise Rollback
+        except Rollback:
+            pass
+
+    check()
