@@ -1,12 +1,14 @@
 """Notifications: queue one per person, event and channel; send it once."""
 
+import datetime as dt
 import logging
 from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from notifications import channels
+from notifications import channels, tasks
 from notifications.messages import build_message
 from notifications.models import (
     DeliveryStatus,
@@ -14,8 +16,13 @@ from notifications.models import (
     NotificationKind,
     NotificationPreference,
 )
+from postmortems import outbox
 
 logger = logging.getLogger(__name__)
+
+# A send claimed this long ago whose worker never finished (it was killed) may be
+# claimed again when the task is redelivered.
+STALE_CLAIM = dt.timedelta(minutes=10)
 
 
 def notification_wanted(*, user_id: int, kind: str) -> bool:
@@ -37,8 +44,6 @@ def notification_queue(
     """Record a notification for ``user_id`` on every channel and send it after
     commit; nothing when it was recorded before (same key), when the person did
     it themselves, or when they turned this kind off."""
-    from notifications.tasks import send_notification
-
     if user_id is None or user_id == actor_id:
         return []
     if not notification_wanted(user_id=user_id, kind=kind):
@@ -56,20 +61,25 @@ def notification_queue(
                     actor_id=actor_id,
                     comment=comment,
                 )
+                # Through the outbox: with the broker down, the send waits.
+                outbox.enqueue(tasks.send_notification, notification_id=notification.pk)
         except IntegrityError:
             continue  # made once already: the unique key says so
         queued.append(notification)
-        transaction.on_commit(
-            lambda pk=notification.pk: send_notification.delay(notification_id=pk)
-        )
     return queued
 
 
 def notification_send(*, notification_id: int) -> str:
     """Send one notification if it still waits; safe to run twice."""
-    claimed = Notification.objects.filter(
-        pk=notification_id, status=DeliveryStatus.PENDING
-    ).update(status=DeliveryStatus.SENDING)
+    now = timezone.now()
+    claimed = (
+        Notification.objects.filter(pk=notification_id)
+        .filter(
+            Q(status=DeliveryStatus.PENDING)
+            | Q(status=DeliveryStatus.SENDING, claimed_at__lt=now - STALE_CLAIM)
+        )
+        .update(status=DeliveryStatus.SENDING, claimed_at=now)
+    )
     if not claimed:
         return "not waiting"
     notification = Notification.objects.select_related("user", "actor").get(

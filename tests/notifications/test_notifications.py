@@ -1,6 +1,7 @@
 """People hear about what needs them: once, by email, with a link, unless they
 turned that kind off."""
 
+import datetime as dt
 import json
 
 import pytest
@@ -366,3 +367,48 @@ def test_preferences_page_shows_what_was_sent(
     page = client.get(reverse("notifications:preferences")).content.decode()
     assert NotificationKind.REVIEW_REQUESTED.label in page
     assert "Sent" in page
+
+
+def test_notify_a_send_claimed_by_a_killed_worker_is_sent_when_redelivered(
+    postmortem, people, team, django_capture_on_commit_callbacks
+):
+    """GIVEN a send claimed long ago by a worker that died (acks_late redelivers
+    the task) WHEN the task runs again THEN the email goes out once; a claim that
+    is still fresh is left to its worker."""
+    from django.utils import timezone
+
+    with django_capture_on_commit_callbacks(execute=False):
+        # Recorded, its task not sent yet.
+        services.notification_queue(
+            user_id=people["reviewer"].pk,
+            kind=NotificationKind.REVIEW_REQUESTED,
+            key="postmortem:review:1",
+            object_id=postmortem.pk,
+        )
+    notification = Notification.objects.get(user=people["reviewer"])
+    Notification.objects.filter(pk=notification.pk).update(
+        status=DeliveryStatus.SENDING, claimed_at=timezone.now()
+    )
+    assert send_notification(notification_id=notification.pk) == "not waiting"
+    Notification.objects.filter(pk=notification.pk).update(
+        claimed_at=timezone.now() - dt.timedelta(minutes=11)
+    )
+    assert send_notification(notification_id=notification.pk) == DeliveryStatus.SENT
+    assert len(_mails_to(people["reviewer"].email)) == 1
+
+
+def test_notify_waits_in_the_outbox_while_the_broker_is_down(
+    postmortem, people, team, django_capture_on_commit_callbacks, broker_down
+):
+    """The step still succeeds; the send waits and the relay sends it later."""
+    from kb.celery import app
+    from postmortems import outbox
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _submit(postmortem, people).status_code == 302
+    assert Notification.objects.get(user=people["reviewer"]).status == "pending"
+    assert not mail.outbox
+
+    app.conf.task_always_eager = True  # the broker is back
+    outbox.relay_pending(grace=dt.timedelta(0))
+    assert len(_mails_to(people["reviewer"].email)) == 1
