@@ -86,7 +86,7 @@ def test_browser_every_page_fits_a_390px_screen(
     login(page, "admin")
     page.set_viewport_size(PHONE)
     wide = []
-    for url in _page_urls(demo_objects) + [reverse("notifications:preferences")]:
+    for url in _page_urls(demo_objects):
         page.goto(f"{live_server.url}{url}")
         page.wait_for_load_state("networkidle")
         if not page.locator("meta[name=viewport]").count():
