@@ -53,13 +53,6 @@ class _LongInteger(str):
     """An integer literal with too many digits, as written."""
 
 
-def _parse_int(text: str):
-    digits = text.lstrip("-")
-    if len(digits) > _MAX_INT_DIGITS:
-        return _LongInteger(text)
-    return int(text)
-
-
 class _NotANumber(str):
     """NaN, Infinity or -Infinity: Python reads them, JSON has no such numbers."""
 
@@ -85,15 +78,41 @@ def text_problem(value: str) -> str:
     )
 
 
+# The escapes of a NUL or a surrogate (a str may hold the raw characters too).
+_ESCAPES = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
+_CONTAINERS = (dict, list)
+
+
 def loads(data: bytes | str, *, max_depth: int = MAX_DEPTH) -> object:
     """The JSON document in ``data``; raises JsonRefused saying what and where."""
-    if isinstance(data, bytes | bytearray):
+    from_text = isinstance(data, str)
+    if not from_text:
         try:
             data = bytes(data).decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise JsonRefused(f"not UTF-8 text (byte {exc.start + 1})") from None
+    # Cheap signs first (substring tests and C-speed scans), so that an ordinary
+    # body costs little more than json.loads; check() then names the field.
+    suspicious = (
+        ("\\u" in data and _ESCAPES.search(data) is not None)
+        or (from_text and _UNSTORABLE.search(data) is not None)
+        or "NaN" in data
+        or "Infinity" in data
+    )
+    too_long: list[str] = []
+
+    def parse_int(text: str):
+        if len(text) < _MAX_INT_DIGITS:
+            return int(text)
+        if len(text.lstrip("-")) <= _MAX_INT_DIGITS:
+            number = int(text)
+            if INT_MIN <= number <= INT_MAX:
+                return number
+        too_long.append(text)
+        return _LongInteger(text)
+
     try:
-        value = json.loads(data, parse_int=_parse_int, parse_constant=_parse_constant)
+        value = json.loads(data, parse_int=parse_int, parse_constant=_parse_constant)
     except json.JSONDecodeError as exc:
         raise JsonRefused(
             f"not valid JSON: {exc.msg}", line=exc.lineno, column=exc.colno
@@ -102,8 +121,29 @@ def loads(data: bytes | str, *, max_depth: int = MAX_DEPTH) -> object:
         raise JsonRefused(
             f"the JSON is nested more than {max_depth} levels deep"
         ) from None
-    check(value, max_depth=max_depth)
+    if suspicious or too_long or _deep_or_infinite(value, max_depth):
+        check(value, max_depth=max_depth)
     return value
+
+
+def _deep_or_infinite(value: object, max_depth: int) -> bool:
+    """True when ``value`` nests deeper than ``max_depth`` or holds an infinite
+    number. Level by level with comprehensions: no paths, so it is fast."""
+    level = [value] if type(value) in _CONTAINERS else []
+    depth = 1
+    while level:
+        if depth > max_depth:
+            return True
+        children = [
+            child
+            for item in level
+            for child in (item.values() if type(item) is dict else item)
+        ]
+        if math.inf in children or -math.inf in children:
+            return True
+        level = [child for child in children if type(child) in _CONTAINERS]
+        depth += 1
+    return False
 
 
 def check(value: object, *, max_depth: int = MAX_DEPTH) -> None:

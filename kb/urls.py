@@ -21,6 +21,11 @@ router.register(
     "failure-classes", insights_api.FailureClassViewSet, basename="failure-class"
 )
 router.register("insight-runs", insights_api.InsightRunViewSet, basename="insight-run")
+router.register(
+    "class-memberships",
+    insights_api.ClassMembershipViewSet,
+    basename="class-membership",
+)
 router.register("findings", findings_api.FindingViewSet, basename="finding")
 router.register(
     "integrations/alertmanager",

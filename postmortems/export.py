@@ -26,19 +26,33 @@ def _plain(value):
     return value
 
 
+def _without_labels(rows: list[dict]) -> list[dict]:
+    return [
+        {key: value for key, value in row.items() if not key.endswith("_label")}
+        for row in rows
+    ]
+
+
 def front_matter(doc: dict) -> dict:
-    """The YAML header's keys, in a stable order."""
+    """The YAML header's keys, in a stable order.
+
+    It holds every structured field (people as usernames, kinds as stored values),
+    so ``manage.py import_postmortems`` reads the file back to the same postmortem;
+    the body below it is the document for people.
+    """
     return _plain(
         {
             "title": doc["title"],
             "incident": doc["incident"],
             "severity": doc["severity"],
+            "near_miss": doc.get("near_miss", False),
             "services": doc["services"],
             "team": doc["team"],
             "template": doc["template"],
             "status": doc["status"],
             "author": doc["author"],
             "reviewers": doc["reviewers"],
+            "roles": doc.get("roles", {}),
             "started": doc["started"],
             "detected": doc["detected"],
             "acknowledged": doc["acknowledged"],
@@ -47,6 +61,10 @@ def front_matter(doc: dict) -> dict:
             "published": doc["published"],
             "root_cause_class": doc.get("root_cause_class"),
             "impact": doc["impact"],
+            "five_whys": doc["five_whys"],
+            "contributing_factors": _without_labels(doc["contributing_factors"]),
+            "hypotheses": _without_labels(doc["hypotheses"]),
+            "timeline": _without_labels(doc["timeline"]),
             "action_items": doc["action_items"],
         }
     )
@@ -76,7 +94,7 @@ def render_markdown_export(doc: dict) -> str:
     if doc["contributing_factors"]:
         out += ["## Contributing factors", ""]
         out += [
-            f"- **{factor['kind']}**: {_line(factor['description'])}"
+            f"- **{factor['kind_label']}**: {_line(factor['description'])}"
             for factor in doc["contributing_factors"]
         ]
         out.append("")
@@ -89,14 +107,15 @@ def render_markdown_export(doc: dict) -> str:
                 settled += f" at {hyp['settled_at']})" if hyp["settled_at"] else ")"
             test = f" Test: {_line(hyp['test'])}." if hyp["test"] else ""
             out.append(
-                f"- [{hyp['track']}] **{hyp['status']}**: {_line(hyp['text'])}."
+                f"- [{hyp['track_label']}] **{hyp['status_label']}**: "
+                f"{_line(hyp['text'])}."
                 f"{test}{settled}"
             )
         out.append("")
     if doc["timeline"]:
         out += ["## Timeline", ""]
         out += [
-            f"- {entry['at']} [{entry['kind']}] {_line(entry['text'])}"
+            f"- {entry['at']} [{entry['kind_label']}] {_line(entry['text'])}"
             for entry in doc["timeline"]
         ]
         out.append("")

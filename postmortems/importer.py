@@ -33,10 +33,14 @@ JSONL (one postmortem per line)::
 """
 
 import datetime as dt
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import PurePath
+
+import yaml
+from markdown_it import MarkdownIt
 
 from kb import safejson
 
@@ -73,6 +77,16 @@ LESSON_HEADINGS = {
 ACTION_HEADINGS = {"action items", "action item"}
 TIMELINE_HEADINGS = {"timeline"}
 LESSONS_HEADINGS = {"lessons learned", "lessons learnt"}
+# What postmortems.export writes after the sections, as Markdown for people; the
+# front matter holds the same as data, which is what is imported.
+EXPORT_HEADINGS = {
+    "five whys": "five_whys",
+    "contributing factors": "contributing_factors",
+    "investigation log": "hypotheses",
+}
+NOT_WRITTEN = "_Not written._"
+STATUSES = ("draft", "in_review", "approved", "published")
+ROLES = ("commander", "comms_lead", "ops_lead", "scribe")
 
 METADATA_KEYS = {
     "title",
@@ -194,6 +208,7 @@ class TimelineRecord:
     kind: str
     text: str
     line: int
+    author: str = ""
 
 
 @dataclass
@@ -203,6 +218,12 @@ class ActionRecord:
     owner: str
     done: bool
     line: int
+    # From an exported file's front matter (empty: the importer's defaults).
+    status: str = ""
+    priority: str = ""
+    description: str = ""
+    team: str = ""
+    due_date: dt.date | None = None
 
 
 @dataclass
@@ -223,6 +244,21 @@ class PostmortemRecord:
     resolved_at: dt.datetime | None = None
     timeline: list[TimelineRecord] = field(default_factory=list)
     action_items: list[ActionRecord] = field(default_factory=list)
+    # The rest of an exported file's front matter (postmortems.export); empty or
+    # None when the file does not give it.
+    template: str = ""
+    status: str = ""
+    author: str = ""
+    reviewers: list[str] = field(default_factory=list)
+    roles: dict[str, str] = field(default_factory=dict)
+    acknowledged_at: dt.datetime | None = None
+    published_at: dt.datetime | None = None
+    failure_class: str = ""
+    near_miss: bool = False
+    impact: dict = field(default_factory=dict)
+    five_whys: list[str] = field(default_factory=list)
+    contributing_factors: list[dict] = field(default_factory=list)
+    hypotheses: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -258,11 +294,22 @@ def parse_file(
     *,
     max_entries: int = MAX_ENTRIES_PER_FILE,
     max_timeline_lines: int = MAX_TIMELINE_LINES,
+    templates: list[dict] | None = None,
 ) -> ParsedFile:
-    """Parse one file by its suffix (``.md``/``.markdown`` or ``.jsonl``)."""
+    """Parse one file by its suffix (``.md``/``.markdown`` or ``.jsonl``).
+
+    ``templates`` are the known postmortem templates as plain data
+    (``{"slug", "name", "sections": [(key, title), ...]}``): a Markdown file's
+    headings are read as the sections of the template it names.
+    """
     suffix = PurePath(path).suffix.lower()
     if suffix in MARKDOWN_SUFFIXES:
-        return parse_markdown(text, path=path, max_timeline_lines=max_timeline_lines)
+        return parse_markdown(
+            text,
+            path=path,
+            max_timeline_lines=max_timeline_lines,
+            templates=templates,
+        )
     if suffix in JSONL_SUFFIXES:
         return parse_jsonl(text, path=path, max_entries=max_entries)
     parsed = ParsedFile(path=path)
@@ -377,36 +424,53 @@ def _unstorable_lines(lines: list[str], problems: _Problems) -> None:
 
 
 def parse_markdown(
-    text: str, *, path: str, max_timeline_lines: int = MAX_TIMELINE_LINES
+    text: str,
+    *,
+    path: str,
+    max_timeline_lines: int = MAX_TIMELINE_LINES,
+    templates: list[dict] | None = None,
 ) -> ParsedFile:
     """One postmortem from a Markdown file with the Google SRE template's headings."""
     problems = _Problems(path)
     lines = text.splitlines()
     _unstorable_lines(lines, problems)
-    metadata: dict[str, tuple[int, str]] = {}
+    metadata: dict[str, tuple[int, object]] = {}
     index = _read_front_matter(lines, metadata, problems)
+    structured = _structured(metadata, problems)
 
+    template = _template_for(metadata, templates, problems)
+    titles = {
+        _normalise_heading(title): key for key, title in template.get("sections", ())
+    }
+    # Headings come from markdown-it's tokens, so a "## " line inside a code block
+    # or a quoted example is text, not a section.
+    headings = _headings(lines, index)
     title = ""
     title_line = 1
     blocks: list[_Block] = []
     lessons_open = False
+    skip_until = 0
     for number, raw in enumerate(lines[index:], start=index + 1):
-        stripped = raw.strip()
-        if stripped.startswith("# ") and not blocks and not title:
-            title, title_line = stripped[2:].strip(), number
+        if number < skip_until:
             continue
-        if stripped.startswith("## "):
-            heading = _normalise_heading(stripped[3:])
-            lessons_open = heading in LESSONS_HEADINGS
-            blocks.append(_Block(stripped[3:].strip(), _block_key(heading), number))
-            continue
-        if stripped.startswith("### ") and lessons_open:
-            heading = _normalise_heading(stripped[4:])
-            if heading in LESSON_HEADINGS:
-                blocks.append(
-                    _Block(stripped[4:].strip(), LESSON_HEADINGS[heading], number)
-                )
+        heading_at = headings.get(number)
+        if heading_at is not None:
+            level, text, end = heading_at
+            if level == 1 and not blocks and not title:
+                title, title_line, skip_until = text, number, end
                 continue
+            if level == 2:
+                heading = _normalise_heading(text)
+                lessons_open = heading in LESSONS_HEADINGS
+                blocks.append(_Block(text, _block_key(heading, titles), number))
+                skip_until = end
+                continue
+            if level == 3 and lessons_open:
+                heading = _normalise_heading(text)
+                if heading in LESSON_HEADINGS:
+                    blocks.append(_Block(text, LESSON_HEADINGS[heading], number))
+                    skip_until = end
+                    continue
         if not blocks:
             match = METADATA_RE.match(raw)
             if match:
@@ -438,6 +502,14 @@ def parse_markdown(
             continue
         seen[block.key] = block.line
         body = _body(block.lines)
+        if body == NOT_WRITTEN:
+            body = ""
+        if block.key in ("timeline", "action_items") and block.key in structured:
+            continue  # the front matter holds it, as data
+        if block.key.startswith("export:"):
+            if block.key.removeprefix("export:") in structured:
+                continue
+            block.key = f"unknown:{block.heading}"
         if block.key == "timeline":
             timeline_block = block
         elif block.key == "action_items":
@@ -527,9 +599,15 @@ def parse_markdown(
         elif marker and marker in markers:
             times[name] = markers[marker].occurred_at
 
+    if "timeline" in structured:
+        timeline = structured.pop("timeline")
     severity_line, severity_text = metadata.get("severity", (1, ""))
     severity = _severity(severity_text, severity_line, problems)
     actions = _parse_actions(actions_block, problems) if actions_block else []
+    if "action_items" in structured:
+        actions = structured.pop("action_items")
+    if template.get("slug"):
+        structured["template"] = template["slug"]
 
     parsed = ParsedFile(
         path=path, problems=problems.problems, warnings=problems.warnings
@@ -550,6 +628,7 @@ def parse_markdown(
             timeline=timeline,
             action_items=actions,
             **times,
+            **structured,
         )
     )
     return parsed
@@ -571,32 +650,257 @@ def _marker(entry: TimelineRecord) -> str:
 
 
 def _read_front_matter(lines: list[str], metadata: dict, problems: _Problems) -> int:
-    """Read ``---`` front matter into ``metadata``; return the index after it."""
+    """Read ``---`` YAML front matter into ``metadata`` (key -> (line, value));
+    return the index of the line after it."""
     first = next((i for i, line in enumerate(lines) if line.strip()), None)
     if first is None or lines[first].strip() != "---":
         return 0
-    for index in range(first + 1, len(lines)):
-        raw = lines[index]
-        stripped = raw.strip()
-        if stripped == "---":
-            return index + 1
-        if not stripped or stripped.startswith("#"):
-            continue
-        if ":" not in stripped:
+    end = next(
+        (i for i in range(first + 1, len(lines)) if lines[i].strip() == "---"), None
+    )
+    if end is None:
+        problems.error(first + 1, "front matter is not closed by a `---` line")
+        return len(lines)
+    try:
+        data = yaml.safe_load("\n".join(lines[first + 1 : end]))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = first + 2 + mark.line if mark is not None else first + 1
+        problem = getattr(exc, "problem", None) or "not YAML"
+        problems.error(line, f"the front matter is not valid YAML: {problem}")
+        return end + 1
+    if data is None:
+        return end + 1
+    if not isinstance(data, dict):
+        problems.error(first + 2, "the front matter must be `key: value` lines")
+        return end + 1
+    key_lines = {}
+    for number in range(first + 1, end):
+        match = re.match(r"([A-Za-z_][\w -]*?)\s*:", lines[number])
+        if match:
+            key_lines.setdefault(match[1].strip().lower(), number + 1)
+    for key, value in data.items():
+        name = str(key).strip().lower()
+        metadata[name] = (key_lines.get(name, first + 1), _yaml_value(value))
+    return end + 1
+
+
+def _yaml_value(value):
+    """Scalars as text (dates as ISO 8601), lists and mappings as they are."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, list | dict):
+        return value
+    return str(value).strip()
+
+
+def _template_for(
+    metadata: dict, templates: list[dict] | None, problems: _Problems
+) -> dict:
+    """The template the file names (by slug or name), or the Google SRE one."""
+    known = templates or []
+    line, wanted = metadata.get("template", (1, ""))
+    if wanted and isinstance(wanted, str):
+        for template in known:
+            if wanted.lower() in (template["slug"].lower(), template["name"].lower()):
+                return template
+        if known:
+            names = ", ".join(t["slug"] for t in known)
+            problems.error(line, f"unknown template {wanted!r} (templates: {names})")
+        return {}
+    return next((t for t in known if t["slug"] == "google-sre"), {})
+
+
+def _structured(metadata: dict, problems: _Problems) -> dict:
+    """What an exported file's front matter holds beyond the basics, checked, as
+    PostmortemRecord fields (only those the file gives)."""
+    out: dict = {}
+
+    def text(name: str) -> str:
+        line, value = metadata[name]
+        if not isinstance(value, str):
+            problems.error(line, f"“{name}” must be text")
+            return ""
+        return value
+
+    def text_list(name: str) -> list[str]:
+        line, value = metadata[name]
+        if not isinstance(value, list) or not all(
+            isinstance(item, str) for item in value
+        ):
+            problems.error(line, f"“{name}” must be a list of text")
+            return []
+        return value
+
+    def rows(name: str) -> list[dict]:
+        line, value = metadata[name]
+        if not isinstance(value, list) or not all(isinstance(r, dict) for r in value):
+            problems.error(line, f"“{name}” must be a list of mappings")
+            return []
+        return value
+
+    def when(name: str, value, line: int) -> dt.datetime | None:
+        if value in (None, ""):
+            return None
+        parsed = parse_when(str(value))
+        if parsed is None:
+            problems.error(line, f"cannot read {name} {value!r}")
+        return parsed
+
+    if "status" in metadata:
+        status = text("status")
+        if status and status not in STATUSES:
             problems.error(
-                index + 1, f"front matter line is not `key: value`: {stripped!r}"
+                metadata["status"][0],
+                f"unknown status {status!r}: use " + ", ".join(STATUSES),
             )
-            continue
-        key, value = stripped.split(":", 1)
-        value = value.strip().strip("\"'")
-        if value.startswith("[") and value.endswith("]"):
-            value = value[1:-1]
-        metadata[key.strip().lower()] = (index + 1, value)
-    problems.error(first + 1, "front matter is not closed by a `---` line")
-    return len(lines)
+        elif status:
+            out["status"] = status
+    for name, key in (("author", "author"), ("root_cause_class", "failure_class")):
+        if name in metadata and text(name):
+            out[key] = text(name)
+    if "near_miss" in metadata:
+        # YAML scalars arrive as text: true/false (or yes/no), nothing else.
+        line, value = metadata["near_miss"]
+        flag = str(value).strip().lower()
+        if flag in ("true", "yes", "false", "no", ""):
+            out["near_miss"] = flag in ("true", "yes")
+        else:
+            problems.error(line, f"“near_miss” must be true or false, not {value!r}")
+    if "reviewers" in metadata and metadata["reviewers"][1] != "":
+        out["reviewers"] = text_list("reviewers")
+    if "roles" in metadata and metadata["roles"][1] != "":
+        line, roles = metadata["roles"]
+        if not isinstance(roles, dict) or set(roles) - set(ROLES):
+            problems.error(line, "“roles” must map " + ", ".join(ROLES) + " to people")
+        else:
+            out["roles"] = {k: str(v) for k, v in roles.items() if v}
+    for name in ("acknowledged", "published"):
+        line, value = _first(metadata, f"{name}_at", name)
+        if value:
+            out[f"{name}_at"] = when(name, value, line)
+    if "impact" in metadata and metadata["impact"][1] != "":
+        out["impact"] = _impact(metadata["impact"], problems)
+    if "five_whys" in metadata:
+        out["five_whys"] = text_list("five_whys")
+    if "contributing_factors" in metadata:
+        out["contributing_factors"] = [
+            {
+                "kind": str(row.get("kind") or ""),
+                "description": str(row.get("description") or ""),
+            }
+            for row in rows("contributing_factors")
+        ]
+    if "hypotheses" in metadata:
+        line = metadata["hypotheses"][0]
+        out["hypotheses"] = [
+            {
+                "track": str(row.get("track") or ""),
+                "status": str(row.get("status") or ""),
+                "text": str(row.get("text") or ""),
+                "test": str(row.get("test") or ""),
+                "settled_by": str(row.get("settled_by") or ""),
+                "settled_at": when("settled_at", row.get("settled_at"), line),
+            }
+            for row in rows("hypotheses")
+        ]
+    if "timeline" in metadata and isinstance(metadata["timeline"][1], list):
+        line = metadata["timeline"][0]
+        entries = []
+        for row in rows("timeline"):
+            at = when("a timeline time", row.get("at"), line)
+            if at is not None:
+                entry_text = str(row.get("text") or "")
+                entries.append(
+                    TimelineRecord(
+                        occurred_at=at,
+                        kind=str(row.get("kind") or _kind_for(entry_text)),
+                        text=entry_text,
+                        line=line,
+                        author=str(row.get("author") or ""),
+                    )
+                )
+        out["timeline"] = entries
+    if "action_items" in metadata and isinstance(metadata["action_items"][1], list):
+        line = metadata["action_items"][0]
+        items = []
+        for row in rows("action_items"):
+            title = str(row.get("title") or "").strip()
+            if not title:
+                problems.error(line, "an action item has no title")
+                continue
+            due = row.get("due_date")
+            due_day = None
+            if due not in (None, ""):
+                due_when = when("due_date", due, line)
+                due_day = due_when.date() if due_when else None
+            status = str(row.get("status") or "")
+            items.append(
+                ActionRecord(
+                    title=title[:TITLE_MAX],
+                    category=str(row.get("category") or _category_for(title)),
+                    owner=str(row.get("owner") or ""),
+                    done=status == "done",
+                    line=line,
+                    status=status,
+                    priority=str(row.get("priority") or ""),
+                    description=str(row.get("description") or ""),
+                    team=str(row.get("team") or ""),
+                    due_date=due_day,
+                )
+            )
+        out["action_items"] = items
+    return out
 
 
-def _block_key(heading: str) -> str:
+def _impact(entry: tuple[int, object], problems: _Problems) -> dict:
+    line, value = entry
+    if not isinstance(value, dict):
+        problems.error(line, "“impact” must be a mapping")
+        return {}
+    impact = {}
+    for name in ("users_affected", "revenue_usd", "error_budget_pct"):
+        number = value.get(name)
+        if number is None:
+            impact[name] = None
+        elif isinstance(number, int | float) and not isinstance(number, bool):
+            impact[name] = number
+        else:
+            problems.error(line, f"impact “{name}” must be a number")
+    regions = value.get("regions") or []
+    if not isinstance(regions, list):
+        problems.error(line, "impact “regions” must be a list")
+        regions = []
+    impact["regions"] = [str(region) for region in regions]
+    return impact
+
+
+def _headings(lines: list[str], index: int) -> dict[int, tuple[int, str, int]]:
+    """Line number of each ATX or setext heading after ``index`` -> (level, text,
+    first line after it), from markdown-it's block tokens."""
+    tokens = _markdown().parse("\n".join(lines[index:]))
+    found = {}
+    for token, inline in zip(tokens, tokens[1:], strict=False):
+        if token.type == "heading_open" and token.map:
+            start, end = token.map
+            found[start + index + 1] = (
+                int(token.tag[1]),
+                inline.content.strip(),
+                end + index + 1,
+            )
+    return found
+
+
+@functools.cache
+def _markdown() -> MarkdownIt:
+    return MarkdownIt("commonmark")
+
+
+def _block_key(heading: str, titles: dict[str, str] | None = None) -> str:
+    if titles and heading in titles:
+        return titles[heading]
     if heading in SECTION_HEADINGS:
         return SECTION_HEADINGS[heading]
     if heading in ACTION_HEADINGS:
@@ -605,6 +909,8 @@ def _block_key(heading: str) -> str:
         return "timeline"
     if heading in LESSONS_HEADINGS:
         return "lessons"
+    if heading in EXPORT_HEADINGS:
+        return f"export:{EXPORT_HEADINGS[heading]}"
     return f"unknown:{heading}"
 
 

@@ -86,6 +86,7 @@ class IncidentForm(MarkInvalidMixin, forms.ModelForm):
             "ops_lead",
             "scribe",
             *LIFECYCLE_FIELDS,
+            "near_miss",
         )
         widgets = {
             "severity": forms.RadioSelect,
@@ -104,6 +105,7 @@ class IncidentForm(MarkInvalidMixin, forms.ModelForm):
             "acknowledged_at": "Acknowledged",
             "mitigated_at": "Mitigated",
             "resolved_at": "Resolved",
+            "near_miss": "Near miss: no customer impact",
         }
         help_texts = {
             "title": "A short description users would recognise, e.g. "

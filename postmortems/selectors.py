@@ -8,6 +8,7 @@ from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from postmortems.metrics import LIFECYCLE_LABELS
 from postmortems.models import LIFECYCLE_FIELDS, Incident, Postmortem, TimelineEntry
 from postmortems.permissions import visible_postmortems
+from postmortems.signals import root_cause_class_requested
 
 
 def incident_list(*, user) -> QuerySet[Incident]:
@@ -273,33 +274,45 @@ def postmortem_comment_threads(*, postmortem: Postmortem) -> list[dict]:
 
 
 def postmortem_root_cause_class(*, postmortem: Postmortem) -> str | None:
-    """The root-cause class when one is known; None until insights provides one.
-
-    The insights work replaces this body (e.g. a confirmed RootCauseClass slug);
-    the Markdown export already writes whatever it returns.
-    """
+    """The failure class's slug when one is known (insights answers
+    ``root_cause_class_requested``); None when no app knows one."""
+    responses = root_cause_class_requested.send_robust(
+        sender=Postmortem, postmortem_id=postmortem.pk
+    )
+    for _, slug in responses:
+        if isinstance(slug, str) and slug:
+            return slug
     return None
 
 
 def postmortem_export_data(*, postmortem: Postmortem) -> dict:
-    """Plain data for postmortems.export (front matter and body)."""
+    """Plain data for postmortems.export (front matter and body).
+
+    People are usernames and kinds are stored values, so that the file imports
+    back to the same postmortem; ``*_label`` values are for the body.
+    """
     incident = postmortem.incident
 
     def person(user) -> str | None:
-        if user is None:
-            return None
-        return user.get_full_name() or user.get_username()
+        return user.get_username() if user is not None else None
 
     return {
         "title": incident.title,
         "incident": incident.reference,
         "severity": incident.severity,
+        "near_miss": incident.near_miss,
         "services": [service.name for service in incident.services.all()],
         "team": incident.team.name,
         "template": postmortem.template.name,
         "status": postmortem.status,
         "author": person(postmortem.author),
         "reviewers": [person(user) for user in postmortem.reviewers.all()],
+        "roles": {
+            "commander": person(incident.commander),
+            "comms_lead": person(incident.comms_lead),
+            "ops_lead": person(incident.ops_lead),
+            "scribe": person(incident.scribe),
+        },
         "started": incident.started_at,
         "detected": incident.detected_at,
         "acknowledged": incident.acknowledged_at,
@@ -316,13 +329,19 @@ def postmortem_export_data(*, postmortem: Postmortem) -> dict:
         "sections": postmortem.section_items,
         "five_whys": list(postmortem.five_whys or []),
         "contributing_factors": [
-            {"kind": factor.get_kind_display(), "description": factor.description}
+            {
+                "kind": factor.kind,
+                "kind_label": factor.get_kind_display(),
+                "description": factor.description,
+            }
             for factor in postmortem.contributing_factors.all()
         ],
         "hypotheses": [
             {
-                "track": hyp.get_track_display(),
-                "status": hyp.get_status_display(),
+                "track": hyp.track,
+                "track_label": hyp.get_track_display(),
+                "status": hyp.status,
+                "status_label": hyp.get_status_display(),
                 "text": hyp.text,
                 "test": hyp.test,
                 "settled_by": person(hyp.settled_by),
@@ -333,17 +352,22 @@ def postmortem_export_data(*, postmortem: Postmortem) -> dict:
         "timeline": [
             {
                 "at": entry.occurred_at.isoformat(),
-                "kind": entry.get_kind_display(),
+                "kind": entry.kind,
+                "kind_label": entry.get_kind_display(),
                 "text": entry.text,
+                "author": person(entry.author),
             }
             for entry in incident.timeline.all()
         ],
         "action_items": [
             {
                 "title": item.title,
+                "description": item.description,
+                "category": item.category,
                 "status": item.status,
                 "priority": item.priority,
                 "owner": person(item.owner),
+                "team": item.team.slug,
                 "due_date": item.due_date,
             }
             for item in postmortem.action_items.all()

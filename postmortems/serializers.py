@@ -100,6 +100,7 @@ class IncidentSerializer(serializers.ModelSerializer):
             "ops_lead",
             "scribe",
             *LIFECYCLE_FIELDS,
+            "near_miss",
             "metrics",
             "postmortem",
             "html_url",

@@ -22,6 +22,14 @@ logger = logging.getLogger(__name__)
 postmortem_status_changed = Signal()
 # postmortem_id, user_ids, actor_id: people newly named as reviewers.
 postmortem_reviewers_added = Signal()
+# postmortem_id, failure_class (a slug, "" when the file named none), actor_id: a
+# postmortem created by manage.py import_postmortems (sent after commit).
+postmortem_imported = Signal()
+# postmortem_id -> a receiver returns the postmortem's failure-class slug or None.
+# Asked (not announced) while exporting, so the export can name the class without
+# the core importing insights; sent with send_robust, so a failing receiver is
+# an unknown class, never a failed export.
+root_cause_class_requested = Signal()
 # finding_ids, incident_ids: alerts and findings still firing, sent once their
 # follow-up has run (timeline written, past incidents matched: FindingMatch).
 alert_fired = Signal()

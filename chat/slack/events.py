@@ -80,12 +80,14 @@ def _reaction(event: dict) -> Answer:
 
 def _message(event: dict) -> Answer:
     channel_id = parsing.channel_id(event.get("channel"), "channel")
+    if event.get("subtype") != "message_changed":
+        # New, deleted or bot messages, in any channel the bot is in (the team's
+        # channel too): the timeline only follows edits. Not an error: Slack turns
+        # off an app's events when most of them fail.
+        return Answer(200, {"ok": True, "ignored": "not an edit"})
     link = _linked(channel_id)
     if link is None:
         return _unknown_channel(channel_id)
-    if event.get("subtype") != "message_changed":
-        # New, deleted or bot messages: the timeline only follows edits.
-        return Answer(200, {"ok": True, "ignored": "not an edit"})
     message = parsing.mapping(event.get("message"), "message")
     message_ts = parsing.message_ts(message.get("ts"), "message.ts")
     text = message.get("text")

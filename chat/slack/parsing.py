@@ -1,8 +1,9 @@
 """Checking the shape of what Slack sends. Pure: raises BadRequest with a reason."""
 
-import json
 import re
 from urllib.parse import parse_qs
+
+from kb import safejson
 
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,30}$")
 MESSAGE_TS = re.compile(r"^\d{9,11}\.\d{1,9}$")
@@ -14,9 +15,11 @@ class BadRequest(Exception):
 
 def json_object(body: bytes) -> dict:
     try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("The body is not JSON.") from None
+        # The API's bounded reader: deep nesting, lone surrogates, NULs and
+        # numbers no column holds are a 400 naming the field, not a 500.
+        payload = safejson.loads(body)
+    except safejson.JsonRefused as exc:
+        raise BadRequest(f"The body is not usable JSON: {exc.sentence()}") from None
     if not isinstance(payload, dict):
         raise BadRequest("The body is not a JSON object.")
     return payload
@@ -33,6 +36,10 @@ def form(body: bytes, *, required: tuple[str, ...]) -> dict[str, str]:
             "The body is not a form (application/x-www-form-urlencoded)."
         ) from None
     values = {key: items[-1] for key, items in parsed.items()}
+    for key, value in values.items():
+        problem = safejson.text_problem(key) or safejson.text_problem(value)
+        if problem:
+            raise BadRequest(f'Form field "{key[:40]}": {problem}')
     missing = [name for name in required if name not in values]
     if missing:
         raise BadRequest(f"Missing form field(s): {', '.join(missing)}.")

@@ -18,10 +18,15 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from actions.models import ActionItem
+from actions.models import ActionItem, Category, Priority
 from actions.models import Status as ActionStatus
 from postmortems.importer import ImportProblem, ParsedFile, PostmortemRecord
 from postmortems.models import (
+    ContributingFactor,
+    ContributingFactorKind,
+    Hypothesis,
+    HypothesisStatus,
+    HypothesisTrack,
     Incident,
     IncidentStatus,
     Postmortem,
@@ -30,11 +35,13 @@ from postmortems.models import (
     Service,
     Severity,
     Team,
+    TimelineKind,
     TimelineSource,
     WorkflowEvent,
 )
 from postmortems.services.incidents import incident_create
 from postmortems.services.timeline import timeline_entry_create
+from postmortems.signals import postmortem_imported, send_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -131,6 +138,42 @@ def default_import_author() -> AbstractBaseUser | None:
     )
 
 
+def import_templates() -> list[dict]:
+    """The postmortem templates as plain data, for ``postmortems.importer``."""
+    return [
+        {
+            "slug": template.slug,
+            "name": template.name,
+            "sections": [(row["key"], row["title"]) for row in template.sections],
+        }
+        for template in PostmortemTemplate.objects.all()
+    ]
+
+
+@dataclass
+class _Known:
+    """What a file's names are matched against, read once per file."""
+
+    teams: dict
+    services: dict
+    people: dict
+    templates: dict
+
+    @classmethod
+    def load(cls) -> "_Known":
+        teams, services = {}, {}
+        for team in Team.objects.all():
+            teams[team.slug.lower()] = teams[team.name.lower()] = team
+        for service in Service.objects.all():
+            services[service.slug.lower()] = service
+            services[service.name.lower()] = service
+        people = {
+            u.username: u for u in get_user_model().objects.filter(is_active=True)
+        }
+        templates = {t.slug: t for t in PostmortemTemplate.objects.all()}
+        return cls(teams, services, people, templates)
+
+
 @transaction.atomic
 def postmortem_import_file(
     *,
@@ -140,27 +183,27 @@ def postmortem_import_file(
     default_severity: str = Severity.SEV2,
     status: str = PostmortemStatus.PUBLISHED,
 ) -> ImportFileResult:
-    """Create an incident and postmortem per record; all of the file or nothing."""
+    """Create an incident and postmortem per record; all of the file or nothing.
+
+    A record's own team, status, author, template and people (an exported file's
+    front matter) win over the command's defaults.
+    """
     if parsed.problems:
         raise ImportFileError(parsed.problems)
     problems: list[ImportProblem] = []
-    template = PostmortemTemplate.objects.get(slug=IMPORT_TEMPLATE)
-    teams = {t.slug: t for t in Team.objects.all()}
-    services = {}
-    for service in Service.objects.all():
-        services[service.slug.lower()] = service
-        services[service.name.lower()] = service
-    people = {u.username: u for u in get_user_model().objects.filter(is_active=True)}
+    known = _Known.load()
 
     result = ImportFileResult(path=parsed.path)
     for record in parsed.records:
         record_team = team
         if record.team:
-            record_team = teams.get(record.team)
+            record_team = known.teams.get(record.team.lower())
             if record_team is None:
                 problems.append(_problem(record, f"unknown team {record.team!r}"))
                 continue
-        unknown = [name for name in record.services if name.lower() not in services]
+        unknown = [
+            name for name in record.services if name.lower() not in known.services
+        ]
         if unknown:
             problems.append(
                 _problem(record, "unknown service(s): " + ", ".join(unknown))
@@ -169,17 +212,19 @@ def postmortem_import_file(
         if _already_imported(record):
             result.skipped.append(record.key)
             continue
+        wrong = _unknown_names(record, known)
+        if wrong:
+            problems += [_problem(record, message) for message in wrong]
+            continue
         try:
             _write(
                 record,
                 record_team,
-                services,
-                people,
-                template,
+                known,
                 author,
                 result,
                 default_severity=default_severity,
-                status=status,
+                status=record.status or status,
             )
         except ValidationError as exc:
             problems.append(_problem(record, _describe(exc)))
@@ -193,6 +238,46 @@ def postmortem_import_file(
         len(result.skipped),
     )
     return result
+
+
+def _unknown_names(record: PostmortemRecord, known: _Known) -> list[str]:
+    """What the record names that is not here (people, template, kinds)."""
+    messages = []
+    people = [record.author, *record.reviewers, *record.roles.values()]
+    people += [row["settled_by"] for row in record.hypotheses]
+    people += [entry.author for entry in record.timeline]
+    people += [item.owner for item in record.action_items if item.status]
+    missing = sorted({name for name in people if name and name not in known.people})
+    if missing:
+        messages.append("unknown people: " + ", ".join(missing))
+    if record.template and record.template not in known.templates:
+        messages.append(f"unknown template {record.template!r}")
+    item_teams = {item.team for item in record.action_items if item.team}
+    for name in sorted(item_teams - set(known.teams)):
+        messages.append(f"unknown team {name!r} for an action item")
+    checks = [
+        ("contributing factor kind", ContributingFactorKind.values, "kind", None),
+        ("hypothesis track", HypothesisTrack.values, "track", "hypotheses"),
+        ("hypothesis status", HypothesisStatus.values, "status", "hypotheses"),
+    ]
+    for label, allowed, key, rows in checks:
+        values = getattr(record, rows or "contributing_factors")
+        for value in {row[key] for row in values} - set(allowed):
+            messages.append(f"unknown {label} {value!r}: use " + ", ".join(allowed))
+    kinds = {entry.kind for entry in record.timeline} - set(TimelineKind.values)
+    for kind in sorted(kinds):
+        messages.append(f"unknown timeline kind {kind!r}")
+    for item in record.action_items:
+        for label, value, allowed in (
+            ("status", item.status, ActionStatus.values),
+            ("priority", item.priority, Priority.values),
+            ("category", item.category, Category.values),
+        ):
+            if value and value not in allowed:
+                messages.append(
+                    f"action item {item.title!r}: unknown {label} {value!r}"
+                )
+    return messages
 
 
 def _problem(record: PostmortemRecord, message: str) -> ImportProblem:
@@ -216,40 +301,72 @@ def _already_imported(record: PostmortemRecord) -> bool:
 def _write(
     record: PostmortemRecord,
     team: Team,
-    services: dict,
-    people: dict,
-    template: PostmortemTemplate,
+    known: _Known,
     author: AbstractBaseUser,
     result: ImportFileResult,
     *,
     default_severity: str,
     status: str,
 ) -> None:
+    person = known.people.get
+    roles = {role: person(name) for role, name in record.roles.items()}
     incident = incident_create(
         actor=author,
         title=record.title,
         severity=record.severity or default_severity,
         team=team,
         status=IncidentStatus.RESOLVED,
-        services=[services[name.lower()] for name in record.services],
+        services=[known.services[name.lower()] for name in record.services],
         started_at=record.started_at,
         detected_at=record.detected_at,
+        acknowledged_at=record.acknowledged_at,
         mitigated_at=record.mitigated_at,
         resolved_at=record.resolved_at,
+        near_miss=record.near_miss,
         external_source=IMPORT_SOURCE,
         external_key=record.key,
         reason=f"Imported from {record.path}"[:100],
+        **roles,
     )
+    template = known.templates[record.template or IMPORT_TEMPLATE]
     published = status == PostmortemStatus.PUBLISHED
+    impact = record.impact
     postmortem = Postmortem.objects.create(
         incident=incident,
         template=template,
         status=status,
-        author=author,
+        author=person(record.author) or author,
         sections={
             k: v for k, v in record.sections.items() if k in template.section_keys
         },
-        published_at=timezone.now() if published else None,
+        five_whys=record.five_whys,
+        impact_users_affected=impact.get("users_affected"),
+        impact_revenue_usd=impact.get("revenue_usd"),
+        impact_error_budget_pct=impact.get("error_budget_pct"),
+        impact_regions=impact.get("regions", []),
+        published_at=(record.published_at or timezone.now()) if published else None,
+    )
+    postmortem.reviewers.set([person(name) for name in record.reviewers])
+    ContributingFactor.objects.bulk_create(
+        ContributingFactor(
+            postmortem=postmortem,
+            kind=row["kind"],
+            description=row["description"],
+            position=index,
+        )
+        for index, row in enumerate(record.contributing_factors)
+    )
+    Hypothesis.objects.bulk_create(
+        Hypothesis(
+            postmortem=postmortem,
+            track=row["track"],
+            status=row["status"],
+            text=row["text"],
+            test=row["test"],
+            settled_by=person(row["settled_by"]),
+            settled_at=row["settled_at"],
+        )
+        for row in record.hypotheses
     )
     if status != PostmortemStatus.DRAFT:
         WorkflowEvent.objects.create(
@@ -266,23 +383,36 @@ def _write(
             occurred_at=entry.occurred_at,
             kind=entry.kind,
             text=entry.text,
-            author=None,
+            author=person(entry.author),
             source=TimelineSource.IMPORT,
         )
         result.timeline_entries += 1
     for item in record.action_items:
-        done = item.done
+        item_status = item.status or (
+            ActionStatus.DONE if item.done else ActionStatus.OPEN
+        )
+        done = item_status == ActionStatus.DONE
         # Imported items are tracked like any other: the owner is matched by
-        # username, the due date is left for the team to set.
+        # username; without a due date the team sets one.
         ActionItem.objects.create(
             title=item.title,
+            description=item.description,
             category=item.category,
-            team=team,
+            priority=item.priority or Priority.P2,
+            team=known.teams.get(item.team, team) if item.team else team,
             postmortem=postmortem,
-            owner=people.get(item.owner),
-            status=ActionStatus.DONE if done else ActionStatus.OPEN,
+            owner=person(item.owner),
+            due_date=item.due_date,
+            status=item_status,
             completed_at=timezone.now() if done else None,
             created_by=author,
         )
         result.action_items += 1
     result.created.append(incident.pk)
+    send_on_commit(
+        postmortem_imported,
+        sender=Postmortem,
+        postmortem_id=postmortem.pk,
+        failure_class=record.failure_class,
+        actor_id=author.pk,
+    )

@@ -36,6 +36,7 @@ EDITABLE_FIELDS = (
     "ops_lead",
     "scribe",
     *LIFECYCLE_FIELDS,
+    "near_miss",
 )
 REASON_DECLARED = "Declared"
 REASON_EDITED = "Edited"
@@ -73,6 +74,7 @@ def incident_create(
     acknowledged_at: dt.datetime | None = None,
     mitigated_at: dt.datetime | None = None,
     resolved_at: dt.datetime | None = None,
+    near_miss: bool = False,
     external_source: str = "",
     external_key: str = "",
     reason: str = REASON_DECLARED,
@@ -94,6 +96,7 @@ def incident_create(
         acknowledged_at=acknowledged_at,
         mitigated_at=mitigated_at,
         resolved_at=resolved_at,
+        near_miss=near_miss,
     )
     _save(incident, actor=actor, reason=reason)
     incident.services.set(list(services))

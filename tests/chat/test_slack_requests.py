@@ -443,6 +443,19 @@ def test_editing_a_pinned_message_updates_its_entry(
     assert entry.author == editor
 
 
+def test_new_messages_anywhere_are_acknowledged_and_write_nothing(
+    slack, post_signed, linked
+):
+    """Plain messages reach Hindsight from every channel the bot is in (the
+    team's channel too); they are not errors, or Slack would turn events off."""
+    for channel in (CHANNEL, "C0TEAM0001"):
+        response = post_signed(EVENTS, _event("message", event__channel=channel))
+        assert response.status_code == 200
+        assert response.json() == {"ok": True, "ignored": "not an edit"}
+    assert not TimelineEntry.objects.exists()
+    assert not slack.calls
+
+
 def test_editing_a_message_that_was_never_pinned_writes_nothing(
     slack, post_signed, linked
 ):

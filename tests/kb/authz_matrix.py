@@ -545,6 +545,7 @@ ROUTES = [
     api("insight-run-list", GET=("api-read", 200)),
     api("insight-run-detail", {"pk": "insight_run"}, GET=("api-read", 200)),
     api("insight-run-start", POST=("api-editor", 202)),
+    api("class-membership-list", GET=("api-read", 200)),
     # The machine API: an empty body is a 400 for an allowed key.
     api(
         "finding-list",

@@ -278,3 +278,74 @@ def test_generated_hostile_bodies_are_refused_and_write_nothing(route):
             pass
 
     check()
+
+
+# -- Slack's request URLs (chat/slack): signed bodies, JSON or forms ----------------
+
+
+def _slack_bodies(hostile: str) -> dict[str, tuple[str, bytes, str]]:
+    """URL name -> (content type, body, field) with ``hostile`` in it."""
+    from urllib.parse import urlencode
+
+    from tests.chat.slack_server import fixture
+
+    event = fixture("events/reaction_added.json")
+    interaction = json.dumps(fixture("interactions/block_actions.json"))
+    marker = json.dumps("@@hostile-value@@")
+    command = {**fixture("commands/link.json")}
+    form = "application/x-www-form-urlencoded"
+    return {
+        "chat:slack_events": (
+            "application/json",
+            _body_with(event, "text", hostile),
+            "text",
+        ),
+        "chat:slack_interactions": (
+            form,
+            urlencode(
+                {
+                    "payload": interaction[:-1]
+                    + f', "text": {marker}}}'.replace(marker, hostile)
+                }
+            ).encode(),
+            "text",
+        ),
+        # A form field is text: of the hostile values only a NUL can be sent.
+        "chat:slack_commands": (
+            form,
+            urlencode({**command, "text": json.loads(hostile)}).encode()
+            if hostile == HOSTILE["nul-character"]
+            else None,
+            "text",
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "url_name", ["chat:slack_events", "chat:slack_interactions", "chat:slack_commands"]
+)
+def test_hostile_input_to_slack_is_a_400_naming_the_field(url_name, settings):
+    """GIVEN a correctly signed Slack request WHEN it carries a hostile value
+    THEN the answer is a JSON 400 naming the field, and nothing is written."""
+    from django.test import Client
+    from django.urls import reverse
+
+    from tests.chat.conftest import SIGNING_SECRET, sign
+
+    settings.KB_SLACK_SIGNING_SECRET = SIGNING_SECRET
+    build_catalogue()
+    client = Client(raise_request_exception=False)
+    problems = []
+    for name, hostile in HOSTILE.items():
+        content_type, body, field = _slack_bodies(hostile)[url_name]
+        if body is None:
+            continue
+        before = _row_counts()
+        response = client.post(
+            reverse(url_name), data=body, content_type=content_type, **sign(body)
+        )
+        found = _refusal_problems(
+            response, before, field=field if name in NAMES_THE_FIELD else None
+        )
+        problems += [f"{name}: {problem}" for problem in found]
+    assert not problems, "\n".join(problems)

@@ -26,6 +26,7 @@ def test_safejson_accepts_the_limits_themselves():
         ('{"id": 1180591620717411303424}', "id", "does not fit in a 64-bit"),
         ('{"id": 9223372036854775808}', "id", "does not fit in a 64-bit"),
         ('{"id": -9223372036854775809}', "id", "does not fit in a 64-bit"),
+        ('{"n": [1, {"m": -1e309}]}', "n[1].m", "infinity"),
         ('{"x": 1e400}', "x", "infinity"),
         ('{"x": [NaN]}', "x[0]", "NaN is not a JSON number"),
         ('{"x": ' + "[" * 65 + "]" * 65 + "}", "x" + "[0]" * 63, "nested more"),
@@ -33,11 +34,21 @@ def test_safejson_accepts_the_limits_themselves():
         ('{"a": }', "", "not valid JSON: Expecting value"),
     ],
 )
-def test_safejson_refuses_what_cannot_be_stored_naming_the_field(text, field, says):
+@pytest.mark.parametrize("as_bytes", [False, True], ids=["str", "bytes"])
+def test_safejson_refuses_what_cannot_be_stored_naming_the_field(
+    text, field, says, as_bytes
+):
     with pytest.raises(safejson.JsonRefused) as caught:
-        safejson.loads(text)
+        safejson.loads(text.encode() if as_bytes else text)
     assert caught.value.field == field
     assert says in caught.value.message
+
+
+def test_safejson_refuses_raw_surrogates_in_text():
+    """A str (not bytes) can hold a surrogate without any escape."""
+    with pytest.raises(safejson.JsonRefused) as caught:
+        safejson.loads('{"a": ["ok", "x\ud800"]}')
+    assert caught.value.field == "a[1]"
 
 
 def test_safejson_says_where_a_syntax_error_is():

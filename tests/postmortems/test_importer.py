@@ -200,3 +200,62 @@ def test_import_keys_are_stable_for_the_same_postmortem():
         parse_jsonl(text, path="a.jsonl").records[0].key
         == parse_jsonl(text + "\n", path="b.jsonl").records[0].key
     )
+
+
+def test_parse_markdown_headings_inside_code_blocks_are_text():
+    """GIVEN a Summary that quotes a Markdown snippet in a fenced code block
+    WHEN the file is parsed THEN the "## Impact" inside the block is part of the
+    Summary, not a section (markdown-it's tokens, not a line scanner)."""
+    text = (
+        "---\ntitle: Docs outage\ndate: 2025-01-02\n---\n"
+        "## Summary\nThe renderer choked on:\n\n```markdown\n## Impact\nnone\n```\n\n"
+        "## Impact\nDocs were down.\n\n## Root Causes\nA parser bug.\n"
+    )
+    parsed = parse_markdown(text, path="doc.md")
+    assert parsed.ok, parsed.problems
+    [record] = parsed.records
+    assert "```markdown\n## Impact\nnone\n```" in record.sections["summary"]
+    assert record.sections["impact"] == "Docs were down."
+
+
+def test_parse_markdown_front_matter_is_yaml():
+    text = (
+        '---\ntitle: "Outage: orders-db"\ndate: 2025-01-02\n'
+        "services: [checkout, payments-api]\nseverity: 1\n---\n"
+        "## Summary\nx\n## Impact\ny\n## Root Causes\nz\n"
+    )
+    [record] = parse_markdown(text, path="y.md").records
+    assert record.title == "Outage: orders-db"
+    assert record.services == ["checkout", "payments-api"]
+    assert record.severity == "SEV1"
+    assert record.started_at == dt.datetime(2025, 1, 2, tzinfo=dt.UTC)
+
+
+def test_parse_markdown_reports_front_matter_that_is_not_yaml_at_its_line():
+    text = "---\ntitle: ok\ndate: [2025-01-02\n---\n## Summary\nx\n"
+    parsed = parse_markdown(text, path="bad.md")
+    assert not parsed.ok
+    assert str(parsed.problems[0]).startswith("bad.md:3: the front matter is not valid YAML")
+
+
+def test_parse_markdown_reads_another_templates_headings():
+    templates = [
+        {
+            "slug": "rfo",
+            "name": "Reason for Outage (RFO)",
+            "sections": [
+                ("summary", "Summary"),
+                ("root_cause", "What caused the outage"),
+                ("impact", "Business impact"),
+            ],
+        }
+    ]
+    text = (
+        "---\ntitle: T\ndate: 2025-01-02\ntemplate: Reason for Outage (RFO)\n---\n"
+        "## Summary\na\n## What caused the outage\nb\n## Business impact\nc\n"
+    )
+    parsed = parse_markdown(text, path="rfo.md", templates=templates)
+    assert parsed.ok, parsed.problems
+    [record] = parsed.records
+    assert record.template == "rfo"
+    assert record.sections == {"summary": "a", "root_cause": "b", "impact": "c"}

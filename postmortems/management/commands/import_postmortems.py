@@ -17,6 +17,7 @@ from postmortems.services.imports import (
     ImportFileRefused,
     default_import_author,
     import_source_read,
+    import_templates,
     postmortem_import_file,
 )
 
@@ -66,6 +67,7 @@ class Command(BaseCommand):
         author = self._author(options["author"])
         files = self._files(options["paths"])
 
+        templates = import_templates()
         imported = skipped = failed = 0
         for path in files:
             try:
@@ -83,6 +85,7 @@ class Command(BaseCommand):
                 text,
                 max_entries=settings.KB_IMPORT_MAX_ENTRIES,
                 max_timeline_lines=settings.KB_IMPORT_MAX_TIMELINE_LINES,
+                templates=templates,
             )
             for warning in parsed.warnings:
                 self.stdout.write(self.style.WARNING(f"  warning {warning}"))
