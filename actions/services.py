@@ -199,11 +199,13 @@ def action_item_set_status(
     actor,
     reason: str = "",
     verification_note: str = "",
+    change_reason: str = "",
 ) -> ActionItem:
     """Move an item to ``status``.
 
     Blocked and won't do need a reason; done needs a verification note and stamps
-    the completion time; reopening clears it.
+    the completion time; reopening clears it. ``change_reason`` goes into the
+    item's history (an issue tracker names who moved the issue there).
     """
     _apply_status(
         item,
@@ -211,7 +213,7 @@ def action_item_set_status(
         reason=reason,
         verification_note=verification_note or item.verification_note,
     )
-    _save(item, actor=actor)
+    _save(item, actor=actor, reason=change_reason)
     return item
 
 

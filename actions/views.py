@@ -27,7 +27,14 @@ from postmortems.permissions import visible_postmortems
 
 PAGE_SIZE = 50
 # Filter parameters that stay in the "More filters" box unless used.
-MORE_FILTERS = ("severity", "age", "postmortem", "done_on_time", "owner_none")
+MORE_FILTERS = (
+    "severity",
+    "age",
+    "postmortem",
+    "done_on_time",
+    "owner_none",
+    "tracker",
+)
 
 
 def _filtered(request: HttpRequest) -> ActionItemFilter:

@@ -211,6 +211,16 @@ POLICIES: dict[str, dict] = {
         "key-alerts": 403,
         "key-read": 403,
     },
+    # Issue-tracker webhooks: the body's signature is the only credential (the
+    # matrix signs it, as Jira does); a session or an API key changes nothing.
+    # Unsigned bodies get 401 (tests/trackers/test_webhooks.py).
+    "tracker-signed": {
+        "anonymous": OK,
+        "viewer": OK,
+        "editor": OK,
+        "reviewer": OK,
+        "admin": OK,
+    },
     # Webhooks take API keys only: a browser session is not a credential there.
     "machine-alerts-write": {
         "anonymous": 401,
@@ -252,8 +262,9 @@ class Route:
     # Body of the write (catalogue object names in braces become their pk/slug).
     body: dict = dataclasses.field(default_factory=dict)
     api: bool = False
-    # Sign the body as PagerDuty does (X-PagerDuty-Signature).
-    signed: bool = False
+    # Sign the body as PagerDuty does (X-PagerDuty-Signature), or "jira" as
+    # Jira does (X-Hub-Signature).
+    signed: bool | str = False
 
     @property
     def team_scoped(self) -> bool:
@@ -556,6 +567,15 @@ ROUTES = [
     api("integration-alertmanager-list", POST=("machine-alerts-write", 400)),
     api("integration-pagerduty-list", signed=True, POST=("machine-alerts-write", 400)),
     api("integration-robusta-list", POST=("machine-alerts-write", 400)),
+    # trackers ------------------------------------------------------------------------
+    page("trackers:item_tracker", ITEM, GET=POST_ONLY, POST=("team-write", 302)),
+    api(
+        "tracker-webhook",
+        {"provider": "jira"},
+        signed="jira",
+        GET=("public", 405),
+        POST=("tracker-signed", 400),
+    ),
 ]
 
 MATRIX = {route.name: route for route in ROUTES}
