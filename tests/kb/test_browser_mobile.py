@@ -70,11 +70,17 @@ CULPRITS = """() => {
     let scrolled = false;
     for (let p = el.parentElement; p; p = p.parentElement) {
       const style = getComputedStyle(p);
-      if (['auto', 'scroll', 'hidden'].includes(style.overflowX)) { scrolled = true; break; }
+      if (['auto', 'scroll', 'hidden'].includes(style.overflowX)) {
+        scrolled = true;
+        break;
+      }
     }
     if (scrolled) continue;
-    const inner = [...el.children].some(c => c.getBoundingClientRect().right > edge + 1);
-    if (!inner) out.push(el.tagName.toLowerCase() + '.' + [...el.classList].join('.') + ' ' + Math.round(box.right - edge) + 'px');
+    const inner = [...el.children].some(
+      c => c.getBoundingClientRect().right > edge + 1);
+    if (inner) continue;
+    const name = el.tagName.toLowerCase() + '.' + [...el.classList].join('.');
+    out.push(name + ' ' + Math.round(box.right - edge) + 'px');
   }
   return out.slice(0, 5);
 }"""
