@@ -34,6 +34,8 @@ def _float(value) -> float | None:
     return float(value) if value is not None else None
 
 
+# Sources whose confidence is the calibrated classifier's probability.
+CALIBRATED_SOURCES = (ClassificationSource.CONFIRMED, ClassificationSource.CLASSIFIER)
 # Until a run has validated its own threshold (too few confirmations), inferred
 # classes count from here on, and the report says the threshold is a default.
 FALLBACK_CONFIDENCE_THRESHOLD = 0.5
@@ -79,6 +81,7 @@ def report_memberships(postmortem_ids: list[int]) -> list[report.MembershipRow]:
             confirmed=m.confirmed,
             evidence=m.evidence,
             statement_kind=m.statement_kind,
+            calibrated=m.source in CALIBRATED_SOURCES,
         )
         for pk, memberships in sorted(
             postmortem_class_memberships(postmortem_ids).items()
@@ -232,6 +235,7 @@ def similar_incidents(*, postmortem_id: int, user=None, limit: int = 5) -> list[
                 class_slug=failure_class.slug,
                 confidence=classification.confidence,
                 confirmed=classification.is_confirmed,
+                calibrated=classification.source in CALIBRATED_SOURCES,
             )
             if threshold is None and not row.confirmed:
                 threshold = confidence_threshold()
@@ -239,6 +243,7 @@ def similar_incidents(*, postmortem_id: int, user=None, limit: int = 5) -> list[
                 "confirmed": row.confirmed,
                 "confidence": row.confidence,
                 "counted": report.membership_counted(row, threshold or 0.0),
+                "calibrated": row.calibrated,
                 "threshold": threshold,
             }
         found.append(
@@ -349,6 +354,7 @@ def memberships_of(
                 class_slug=m.slug,
                 confidence=m.confidence,
                 confirmed=m.confirmed,
+                calibrated=m.source in CALIBRATED_SOURCES,
             )
             if threshold is None and not row.confirmed:
                 threshold = confidence_threshold()
@@ -360,6 +366,8 @@ def memberships_of(
                     "confirmed": m.confirmed,
                     "confidence": round(m.confidence, 4),
                     "counted": report.membership_counted(row, threshold or 0.0),
+                    "calibrated": row.calibrated,
+                    "source": m.source,
                     "threshold": threshold,
                     "evidence": m.evidence,
                     "statement_kind": m.statement_kind,
