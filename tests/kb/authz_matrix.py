@@ -520,6 +520,13 @@ ROUTES = [
         GET=POST_ONLY,
         POST=("editor-then-visible", 302),
     ),
+    page(
+        "insights:statement_confirm",
+        {"pk": "draft", "key": "root_cause"},
+        body={"failure_class": "{failure_class}"},
+        GET=POST_ONLY,
+        POST=("editor-then-visible", 302),
+    ),
     # notifications -------------------------------------------------------------------
     page("notifications:preferences", GET=READ, POST=("page-read", 302)),
     # chat: Slack calls these, signed (tests/chat/test_slack_requests.py) --------
