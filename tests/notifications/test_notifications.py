@@ -183,6 +183,49 @@ def item_reassign_api(postmortem, people, team, capture):
     assert response.status_code == 200, response.content
 
 
+def _api_step(postmortem, actor, step, **body):
+    url = f"/api/v1/postmortems/{postmortem.pk}/{step}/"
+    return _api(_as(actor), "POST", url, body)
+
+
+def submit_api(postmortem, people, team, capture):
+    with capture(execute=True):
+        response = _api_step(
+            postmortem, people["author"], "submit", acknowledge_blame=True
+        )
+    assert response.status_code == 200, response.content
+
+
+def reviewer_added_in_review_api(postmortem, people, team, capture):
+    _in_review(postmortem, people, capture)
+    postmortem.refresh_from_db()
+    mail.outbox.clear()
+    with capture(execute=True):
+        response = _api(
+            _as(people["author"]),
+            "PATCH",
+            f"/api/v1/postmortems/{postmortem.pk}/",
+            {"reviewers": ["rev", "late"]},
+        )
+    assert response.status_code == 200, response.content
+
+
+def approve_api(postmortem, people, team, capture):
+    _in_review(postmortem, people, capture)
+    with capture(execute=True):
+        response = _api_step(postmortem, people["reviewer"], "approve")
+    assert response.status_code == 200, response.content
+
+
+def send_back_api(postmortem, people, team, capture):
+    _in_review(postmortem, people, capture)
+    with capture(execute=True):
+        response = _api_step(
+            postmortem, people["reviewer"], "send-back", comment="Add the graph."
+        )
+    assert response.status_code == 200, response.content
+
+
 EVENTS = {
     "review-requested/submit-page": (
         submit_page,
@@ -194,7 +237,19 @@ EVENTS = {
         NotificationKind.REVIEW_REQUESTED,
         "late",
     ),
+    "review-requested/submit-api": (
+        submit_api,
+        NotificationKind.REVIEW_REQUESTED,
+        "reviewer",
+    ),
+    "review-requested/reviewer-added-api": (
+        reviewer_added_in_review_api,
+        NotificationKind.REVIEW_REQUESTED,
+        "late",
+    ),
     "approved/page": (approve_page, NotificationKind.POSTMORTEM_APPROVED, "author"),
+    "approved/api": (approve_api, NotificationKind.POSTMORTEM_APPROVED, "author"),
+    "sent-back/api": (send_back_api, NotificationKind.POSTMORTEM_SENT_BACK, "author"),
     "sent-back/page": (
         send_back_page,
         NotificationKind.POSTMORTEM_SENT_BACK,
