@@ -175,20 +175,22 @@ POLICIES: dict[str, dict] = {
     # team's draft does not exist (404), then only a named reviewer who is not
     # the author, so an admin who is not named is refused.
     "api-named-reviewer": {
-        "anonymous": 403,
+        "anonymous": 401,
         "viewer": 403,
         "editor": (403, 404),
         "reviewer": (OK, 404),
         "admin": 403,
+        **KEYS_REFUSED,
     },
     # API publish of an approved postmortem: its author or an admin; writes to
     # another team's postmortem are 404 in the API.
     "api-author-or-admin": {
-        "anonymous": 403,
+        "anonymous": 401,
         "viewer": 403,
         "editor": (OK, 404),
         "reviewer": (403, 404),
         "admin": OK,
+        **KEYS_REFUSED,
     },
     "api-team-reviewer": {
         "anonymous": 401,
