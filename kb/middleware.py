@@ -8,11 +8,14 @@ import zoneinfo
 from django.contrib.auth.middleware import (
     LoginRequiredMiddleware as DjangoLoginRequiredMiddleware,
 )
+from django.core.exceptions import BadRequest
 from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
+
+from kb import safejson
 
 logger = logging.getLogger(__name__)
 
@@ -162,3 +165,53 @@ def database_unavailable_response(request) -> HttpResponse:
     response["Retry-After"] = str(DATABASE_RETRY_AFTER)
     response["Cache-Control"] = "no-store"
     return response
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class UnstorableInputMiddleware:
+    """A form field or query parameter with a NUL character is a 400 naming it.
+
+    PostgreSQL cannot store or compare text holding a NUL, so one that reached a
+    service failed as a 500, or on SQLite was stored and broke later. Forms refuse
+    NULs field by field, but several handlers read ``request.POST`` directly
+    (workflow comments, class names): this refuses them all in one place. Form
+    bodies only: JSON goes through kb.safejson.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        found = _unstorable_field(request)
+        if found is None:
+            return self.get_response(request)
+        field, problem = found
+        detail = f'Field "{field}": the text {problem}'
+        logger.info("Refused %s %s: %s", request.method, request.path, detail)
+        wants_html = "text/html" in request.headers.get("Accept", "")
+        if request.path.startswith("/api/") or not wants_html:
+            return JsonResponse(
+                {
+                    "error": "bad_request",
+                    "detail": detail,
+                    "errors": {field: [f"the text {problem}"]},
+                },
+                status=400,
+            )
+        raise BadRequest(detail)
+
+
+def _unstorable_field(request) -> tuple[str, str] | None:
+    sources = [request.GET]
+    if request.method == "POST" and request.content_type in FORM_TYPES:
+        # Read here, the form stays cached for the view; DRF reuses it too.
+        sources.append(request.POST)
+    for source in sources:
+        for key, values in source.lists():
+            for text in (key, *values):
+                problem = safejson.text_problem(text)
+                if problem:
+                    return key[:60].replace("\x00", "\ufffd"), problem
+    return None
