@@ -128,7 +128,7 @@ MIDDLEWARE = [
     "kb.middleware.LoginRequiredMiddleware",
     "kb.middleware.UserTimezoneMiddleware",
     "kb.middleware.PermissionDeniedAuditMiddleware",
-    # A NUL in a form field or query parameter: a 400 naming it, never stored.
+    # A NUL in a posted form field: a 400 naming it, never stored.
     "kb.middleware.UnstorableInputMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
