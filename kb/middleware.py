@@ -209,7 +209,10 @@ def _unstorable_field(request) -> tuple[str, str] | None:
     # test_fuzz_regressions.py), with the 400s their API schema documents.
     if request.method != "POST" or request.content_type not in FORM_TYPES:
         return None
-    # Read here, the form stays cached for the view; DRF reuses it too.
+    # The raw body first, so that it stays readable after the form is parsed
+    # (Slack's views check a signature over it; DRF reads it again); the app
+    # takes no uploads, and Django's DATA_UPLOAD_MAX_MEMORY_SIZE bounds it.
+    request.body  # noqa: B018
     for key, values in request.POST.lists():
         for text in (key, *values):
             problem = safejson.text_problem(text)
