@@ -135,10 +135,12 @@ def compute_dashboard(
     """Add up the grouped rows.
 
     ``summary_rows``: ``{"team_id", "status", "category", "n", "overdue", "lt30",
-    "gt90", "high_sev"}``, one per (team, status, category): ``n`` items, of
-    which ``overdue`` are open and past due, and, of the open ones, ``lt30`` are
-    under 30 days old, ``gt90`` over 90 and ``high_sev`` from SEV0/SEV1
-    incidents.
+    "gt90", "high_sev", "unconfirmed", "tracker_disagree"}``, one per (team,
+    status, category): ``n`` items, of which ``overdue`` are open and past due,
+    and, of the open ones, ``lt30`` are under 30 days old, ``gt90`` over 90 and
+    ``high_sev`` from SEV0/SEV1 incidents. ``unconfirmed`` done items are linked to
+    an issue that is not done, so they do not count as done; ``tracker_disagree``
+    items tell another story than their issue.
     ``owner_rows``: open overdue items per owner ``{"owner_id", "username",
     "name", "n"}``. ``quarter_rows``: per quarter label ``{"label", "total",
     "on_time"}``. ``teams``: ``{"id", "slug", "name"}``. ``waiting_rows``:
@@ -148,7 +150,18 @@ def compute_dashboard(
     board = Dashboard(today=today, team=team)
 
     totals = dict.fromkeys(
-        ("total", "open", "overdue", "done", "wont_do", "blocked", "in_progress"), 0
+        (
+            "total",
+            "open",
+            "overdue",
+            "done",
+            "wont_do",
+            "blocked",
+            "in_progress",
+            "done_unconfirmed",
+            "tracker_disagree",
+        ),
+        0,
     )
     per_team: dict[int, dict] = {}
     ages = dict.fromkeys((key for key, _ in AGE_BUCKETS), 0)
@@ -157,13 +170,17 @@ def compute_dashboard(
     for row in summary_rows:
         n = row["n"]
         status = row["status"]
+        # Done here but not (yet) in the linked tracker: not done.
+        unconfirmed = row.get("unconfirmed", 0)
+        totals["done_unconfirmed"] += unconfirmed
+        totals["tracker_disagree"] += row.get("tracker_disagree", 0)
         is_open = status in OPEN
         totals["total"] += n
         if is_open:
             totals["open"] += n
         # "open" is both a status and the open group: count statuses apart.
         if status in ("done", "wont_do", "blocked", "in_progress"):
-            totals[status] += n
+            totals[status] += n - (unconfirmed if status == "done" else 0)
         totals["overdue"] += row["overdue"]
         counts = per_team.setdefault(
             row["team_id"], {"open": 0, "overdue": 0, "done": 0, "total": 0}
@@ -171,7 +188,7 @@ def compute_dashboard(
         counts["total"] += n
         counts["open"] += n if is_open else 0
         counts["overdue"] += row["overdue"]
-        counts["done"] += n if status == "done" else 0
+        counts["done"] += n - unconfirmed if status == "done" else 0
         if is_open:
             high_sev_open += row["high_sev"]
             ages["lt30"] += row["lt30"]
@@ -182,7 +199,7 @@ def compute_dashboard(
         )
         bucket["total"] += n
         bucket["open"] += n if is_open else 0
-        bucket["done"] += n if status == "done" else 0
+        bucket["done"] += n - unconfirmed if status == "done" else 0
 
     board.totals = {
         key: {"count": value, "query": _query(base, **_TOTAL_FILTERS[key])}
@@ -204,7 +221,7 @@ def compute_dashboard(
                 else 0,
                 "open_query": _query(team_base, state="open"),
                 "overdue_query": _query(team_base, overdue="true"),
-                "done_query": _query(team_base, status="done"),
+                "done_query": _query(team_base, status="done", tracker="confirmed"),
                 "total_query": _query(team_base),
             }
         )
@@ -264,7 +281,9 @@ def compute_dashboard(
             "label": labels.get(key, key),
             **counts,
             "open_query": _query(base, category=key, state="open"),
-            "done_query": _query(base, category=key, status="done"),
+            "done_query": _query(
+                base, category=key, status="done", tracker="confirmed"
+            ),
             "total_query": _query(base, category=key),
         }
         for key, counts in categories.items()
@@ -288,8 +307,10 @@ _TOTAL_FILTERS = {
     "total": {},
     "open": {"state": "open"},
     "overdue": {"overdue": "true"},
-    "done": {"status": "done"},
+    "done": {"status": "done", "tracker": "confirmed"},
     "wont_do": {"status": "wont_do"},
     "blocked": {"status": "blocked"},
     "in_progress": {"status": "in_progress"},
+    "done_unconfirmed": {"tracker": "unconfirmed"},
+    "tracker_disagree": {"tracker": "disagree"},
 }

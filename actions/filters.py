@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from actions.models import OPEN_STATUSES, ActionItem, Category, Priority, Status
 from postmortems.models import Severity, Team
+from trackers import queries as tracker_queries
 
 
 def _yes_no(yes: str, no: str) -> forms.Select:
@@ -90,6 +91,16 @@ class ActionItemFilter(django_filters.FilterSet):
         label="Done by its due date",
         widget=_yes_no("Done on time", "Not done on time"),
     )
+    tracker = django_filters.ChoiceFilter(
+        label="Issue tracker",
+        choices=[
+            ("confirmed", "Done, and done in its tracker if linked"),
+            ("unconfirmed", "Done here, not in its tracker"),
+            ("disagree", "Out of step with its tracker"),
+        ],
+        method="filter_tracker",
+        empty_label="Any",
+    )
     ordering = django_filters.OrderingFilter(
         fields=(
             ("due_date", "due_date"),
@@ -136,6 +147,16 @@ class ActionItemFilter(django_filters.FilterSet):
             )
         return queryset.filter(created_at__lt=midnight(90))
 
+    def filter_tracker(self, queryset, name, value):
+        condition = {
+            "confirmed": tracker_queries.confirmed_done,
+            "unconfirmed": tracker_queries.done_unconfirmed,
+            "disagree": tracker_queries.disagrees,
+        }[value]()
+        return queryset.filter(condition)
+
     def filter_done_on_time(self, queryset, name, value):
-        on_time = Q(status=Status.DONE, completed_at__date__lte=F("due_date"))
+        on_time = tracker_queries.confirmed_done() & Q(
+            completed_at__date__lte=F("due_date")
+        )
         return queryset.filter(on_time) if value else queryset.exclude(on_time)

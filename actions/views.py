@@ -27,7 +27,14 @@ from postmortems.permissions import visible_postmortems
 
 PAGE_SIZE = 50
 # Filter parameters that stay in the "More filters" box unless used.
-MORE_FILTERS = ("severity", "age", "postmortem", "done_on_time", "owner_none")
+MORE_FILTERS = (
+    "severity",
+    "age",
+    "postmortem",
+    "done_on_time",
+    "owner_none",
+    "tracker",
+)
 
 
 def _filtered(request: HttpRequest) -> ActionItemFilter:
@@ -196,6 +203,11 @@ def item_create(request: HttpRequest) -> HttpResponse:
             visible_postmortems(request.user, Postmortem.objects.all()),
             pk=request.GET["postmortem"],
         )
+        if not selectors.can_add_items_to(request.user, postmortem):
+            # Said before the form is filled in; action_item_create refuses too.
+            raise PermissionDenied(
+                "Only editors of the postmortem's team add action items to it."
+            )
     form = ActionItemForm(request.POST or None, teams=teams)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

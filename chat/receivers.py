@@ -13,21 +13,19 @@ from chat.models import ChatMessage
 from chat.services.notifications import STATUS_FLAGS
 from postmortems import outbox
 from postmortems import signals as core_signals
+from postmortems.models import FindingMatch
 
 
 def chat_enabled() -> bool:
     return bool(settings.KB_SLACK_BOT_TOKEN)
 
 
-def on_postmortem_status_changed(
-    sender, *, postmortem_id, to_status, actor_id=None, **kwargs
-) -> None:
+def on_postmortem_status_changed(sender, *, postmortem_id, to_status, **kwargs) -> None:
     if chat_enabled() and to_status in STATUS_FLAGS:
         outbox.enqueue(
             tasks.notify_postmortem_status,
             postmortem_id=postmortem_id,
             to_status=to_status,
-            actor_id=actor_id,
         )
 
 
@@ -50,7 +48,12 @@ def on_action_item_status_changed(
 
 
 def on_alert_fired(sender, *, finding_ids, **kwargs) -> None:
-    if chat_enabled() and finding_ids:
+    # Most alerts look like no past incident: no task for them (one indexed read).
+    if (
+        chat_enabled()
+        and finding_ids
+        and FindingMatch.objects.filter(finding_id__in=finding_ids).exists()
+    ):
         outbox.enqueue(tasks.notify_alert_matches, finding_ids=list(finding_ids))
 
 

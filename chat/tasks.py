@@ -31,11 +31,9 @@ RETRY = {
 
 
 @shared_task(name="chat.notify_postmortem_status", **RETRY)
-def notify_postmortem_status(
-    *, postmortem_id: int, to_status: str, actor_id: int | None = None
-) -> str:
+def notify_postmortem_status(*, postmortem_id: int, to_status: str) -> str:
     count = services.chat_notify_postmortem_status(
-        postmortem_id=postmortem_id, to_status=to_status, actor_id=actor_id
+        postmortem_id=postmortem_id, to_status=to_status
     )
     return f"postmortem {postmortem_id} {to_status}: {count} message(s)"
 

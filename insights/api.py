@@ -1,14 +1,24 @@
-"""REST API: /api/v1/failure-classes/ and /api/v1/insight-runs/ (read, start a run)."""
+"""REST API: failure classes, class memberships, insight runs (read, start a run)."""
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import permissions, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from actions.serializers import ErrorSerializer
-from insights import services
+from insights import selectors, services
 from insights.models import ClassStatus, FailureClass, InsightRun
-from insights.serializers import FailureClassSerializer, InsightRunSerializer
+from insights.serializers import (
+    ClassMembershipSerializer,
+    FailureClassSerializer,
+    InsightRunSerializer,
+)
 from postmortems.models import Role
 from postmortems.permissions import has_role
 
@@ -65,3 +75,40 @@ class InsightRunViewSet(viewsets.ReadOnlyModelViewSet):
     def start(self, request):
         run = services.insight_run_request(user=request.user)
         return Response(InsightRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "postmortem", int, description="Only this postmortem's classes."
+            ),
+            OpenApiParameter(
+                "failure_class", str, description="Only this class (its slug)."
+            ),
+        ],
+        responses={
+            200: ClassMembershipSerializer(many=True),
+            400: OpenApiResponse(description="A bad filter value; errors per field."),
+            **ERRORS,
+        },
+    )
+)
+class ClassMembershipViewSet(viewsets.ViewSet):
+    """Each readable postmortem's classes: confirmed, or inferred and how surely."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    serializer_class = ClassMembershipSerializer
+
+    def list(self, request):
+        postmortem = request.query_params.get("postmortem")
+        if postmortem is not None and not postmortem.isdigit():
+            raise ValidationError(
+                {"postmortem": ["A postmortem id is a whole number."]}
+            )
+        rows = selectors.class_memberships(
+            user=request.user,
+            postmortem_ids=[int(postmortem)] if postmortem is not None else None,
+            class_slug=request.query_params.get("failure_class") or None,
+        )
+        return Response(ClassMembershipSerializer(rows, many=True).data)

@@ -162,8 +162,15 @@ def classify(
     confirmed: Mapping[Hashable, str] | None = None,
     previous: Mapping[Hashable, str] | None = None,
     params: Params = Params(),
+    supervised: Mapping[Hashable, tuple[str | None, float]] | None = None,
 ) -> Result:
-    """Assign each item a class (or none); see the module docstring."""
+    """Assign each item a class (or none); see the module docstring.
+
+    ``supervised`` (item id -> (class or None when it abstained, confidence))
+    comes from the validated classifier (:mod:`insights.classifier`). Given, it
+    replaces stage 2: its classes are taken, and an item it abstained on goes
+    only to the zero-shot and clustering stages, never to a weaker guess.
+    """
     confirmed = dict(confirmed or {})
     previous = dict(previous or {})
     n = len(ids)
@@ -188,8 +195,20 @@ def classify(
         if slug is not None:
             slugs[i], sources[i], confidence[i] = slug, CONFIRMED, 1.0
 
+    if supervised is not None:
+        for i, item_id in enumerate(ids):
+            slug, score = supervised.get(item_id, (None, 0.0))
+            if slugs[i] is None and slug is not None:
+                slugs[i], sources[i], confidence[i] = slug, CLASSIFIER, score
     _classify_by_prototypes(
-        vectors, profiled, slugs, sources, confidence, classes, params
+        vectors,
+        profiled,
+        slugs,
+        sources,
+        confidence,
+        classes,
+        params,
+        learned=supervised is None,
     )
     proposed = _cluster_rest(
         ids, texts, profiled, slugs, sources, confidence, classes, previous, params
@@ -202,9 +221,13 @@ def classify(
 
 
 def _classify_by_prototypes(
-    vectors, profiled, slugs, sources, confidence, classes, params
+    vectors, profiled, slugs, sources, confidence, classes, params, learned=True
 ):
-    """Classifier and zero-shot stages (2 and 3 of the module docstring)."""
+    """Classifier and zero-shot stages (2 and 3 of the module docstring).
+
+    ``learned=False``: the prototype classifier is replaced by a supervised one
+    the caller already applied; only the zero-shot stage runs.
+    """
     known = [c for c in classes if not c.proposed]
     examples: dict[str, list[int]] = {}
     for i, (slug, source) in enumerate(zip(slugs, sources, strict=True)):
@@ -245,7 +268,7 @@ def _classify_by_prototypes(
         raw = vectors[pending] @ descriptions.T
     for row, i in enumerate(pending):
         best = int(sims[row].argmax())
-        if taught[best] and sims[row, best] >= params.classifier_threshold:
+        if learned and taught[best] and sims[row, best] >= params.classifier_threshold:
             slugs[i], sources[i], confidence[i] = (
                 names[best],
                 CLASSIFIER,
@@ -262,14 +285,14 @@ def _classify_by_prototypes(
                     raw[row, zero_shot],
                 )
                 continue
-        if taught.any():
-            learned = np.where(taught, sims[row], -np.inf)
-            best = int(learned.argmax())
-            if learned[best] >= params.classifier_threshold:
+        if learned and taught.any():
+            scores = np.where(taught, sims[row], -np.inf)
+            best = int(scores.argmax())
+            if scores[best] >= params.classifier_threshold:
                 slugs[i], sources[i], confidence[i] = (
                     names[best],
                     CLASSIFIER,
-                    learned[best],
+                    scores[best],
                 )
 
 

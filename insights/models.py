@@ -1,11 +1,11 @@
-"""Failure classes, postmortem classifications, cached vectors and runs."""
+"""Failure classes, postmortem classifications, cause statements, vectors, runs."""
 
 import numpy as np
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
-from postmortems.models import Postmortem
+from postmortems.models import ContributingFactor, Postmortem
 
 
 class ClassStatus(models.TextChoices):
@@ -215,6 +215,11 @@ class InsightRun(models.Model):
     progress_note = models.CharField(max_length=200, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
+    # The classifier's abstention threshold, chosen by cross-validating the
+    # confirmed statements in this run (insights.classifier.choose_threshold);
+    # null when too few were confirmed to validate. Single runs reuse the last.
+    abstain_threshold = models.FloatField(null=True, blank=True)
+    validation = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
@@ -230,3 +235,129 @@ class InsightRun(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.SKIPPED)
+
+
+class StatementKind(models.TextChoices):
+    ROOT_CAUSE = "root_cause", "Root cause"
+    TRIGGER = "trigger", "Trigger"
+    FACTOR = "factor", "Contributing factor"
+
+
+class CauseStatement(models.Model):
+    """One cause statement of a postmortem and the class it was put in.
+
+    A postmortem's root cause, its trigger and each contributing factor are
+    classified on their own; the postmortem belongs to every class one of them
+    is in, with that statement as the evidence. ``key`` identifies the statement
+    within its postmortem (``root_cause``, ``trigger``, ``factor:<id>``), so a
+    person's confirmation survives edits elsewhere in the postmortem.
+    """
+
+    postmortem = models.ForeignKey(
+        Postmortem, on_delete=models.CASCADE, related_name="cause_statements"
+    )
+    key = models.CharField(max_length=40)
+    kind = models.CharField(max_length=12, choices=StatementKind.choices)
+    factor = models.ForeignKey(
+        ContributingFactor,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    text = models.TextField()
+    text_hash = models.CharField(max_length=64)
+    failure_class = models.ForeignKey(
+        FailureClass,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="statements",
+    )
+    # Probability of ``failure_class`` (or of the best guess when abstained).
+    confidence = models.FloatField(default=0.0)
+    source = models.CharField(
+        max_length=10,
+        choices=ClassificationSource.choices,
+        default=ClassificationSource.NONE,
+    )
+    # The classifier was not sure enough (below the run's validated threshold);
+    # ``failure_class`` is then whatever the zero-shot stage found, or null.
+    abstained = models.BooleanField(default=False)
+    # Best guess and runner-up even when abstained: "confirm these next" asks
+    # people to choose between them.
+    best_guess = models.ForeignKey(
+        FailureClass, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    runner_up = models.ForeignKey(
+        FailureClass, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    margin = models.FloatField(default=0.0)
+    teach_score = models.FloatField(default=0.0)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    run = models.ForeignKey(
+        "InsightRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["postmortem_id", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["postmortem", "key"], name="statement_unique_key"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["failure_class", "source"]),
+            models.Index(fields=["-teach_score"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.postmortem_id}/{self.key}: {self.failure_class_id}"
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.source == ClassificationSource.CONFIRMED
+
+
+class ConfirmationEffect(models.Model):
+    """What one confirmation changed: how many statements' classes moved in the
+    run that retrained the classifier after it.
+
+    ``changed`` stays null until that run has finished; confirmations made
+    while one run was queued share its count (the run retrained on all of them).
+    """
+
+    postmortem = models.ForeignKey(
+        Postmortem, on_delete=models.CASCADE, related_name="+"
+    )
+    statement_key = models.CharField(max_length=40)
+    failure_class = models.ForeignKey(
+        FailureClass, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    run = models.ForeignKey(
+        InsightRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed = models.PositiveIntegerField(null=True, blank=True)
+    changed_postmortems = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Confirmation of {self.postmortem_id}/{self.statement_key}"

@@ -16,9 +16,13 @@ logger = logging.getLogger(__name__)
 
 
 def root_cause_class(sender, *, postmortem_id: int, **kwargs) -> str | None:
-    """The postmortem's failure-class slug, for the Markdown export."""
+    """The postmortem's failure-class slug, for the Markdown export, when a person
+    confirmed it: importing the file back records the class as a person's choice,
+    so an inferred class must not leave in it."""
     classification = selectors.classification_of(postmortem_id=postmortem_id)
     if classification is None or classification.failure_class is None:
+        return None
+    if not classification.is_confirmed:
         return None
     return classification.failure_class.slug
 

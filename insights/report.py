@@ -2,27 +2,35 @@
 
 Pure module: plain dataclasses in and out, no ORM.
 
+A postmortem belongs to a class through a *membership*: confirmed by a person,
+or inferred by the classifier with a confidence. Only confirmed memberships and
+inferred ones at or above the run's confidence threshold are *counted*: they
+make the class's count, score, chart, impact, response times and its
+"recurred after remediation" line. Inferred memberships below the threshold are
+listed, marked as uncertain, and change nothing else.
+
 Ranking score of a class (stated on the report page)::
 
-    score = sum over the class's incidents of  severity_weight * 0.5 ** (age_days / 180)
+    score = sum over the class's counted incidents of
+            severity_weight * 0.5 ** (age_days / 180)
 
-with severity weights SEV0 = 8, SEV1 = 4, SEV2 = 2, SEV3 = 1. Every incident adds
-to the score (count), a severe one adds more (severity), and an incident's weight
-halves every 180 days (recency). A class is *recurring* when it has at least two
-incidents.
+with severity weights SEV0 = 8, SEV1 = 4, SEV2 = 2, SEV3 = 1. A class is
+*recurring* when it has at least two counted incidents. Whether a class came
+back after its action items were done is worked out in ``insights.recurrence``.
 
-"Recurred after remediation": a class's incident B recurred after remediation
-when every action item of the class's incidents before B was done (ignoring items
-closed as won't do; at least one done) and the last of them was completed before
-B started.
+Near misses (no customer impact) feed the classes like any incident and are
+counted apart, so a class of near misses reads as such.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+
+from insights import recurrence as rec
+from insights.durations import Distribution, lifecycle_distributions
 
 SEVERITY_WEIGHTS = {"SEV0": 8.0, "SEV1": 4.0, "SEV2": 2.0, "SEV3": 1.0}
 DEFAULT_SEVERITY_WEIGHT = 1.0
@@ -32,9 +40,14 @@ SCORE_FORMULA = (
     "score = Σ severity weight × 0.5^(age in days / 180), "
     "with SEV0 = 8, SEV1 = 4, SEV2 = 2, SEV3 = 1"
 )
+# The quarterly chart leaves out leading stretches of incidents separated from
+# the rest by a year or more without any, as long as they are a small share of
+# all incidents (an incident imported from years ago must not stretch it).
+CHART_GAP_QUARTERS = 4
+CHART_OUTLIER_SHARE = 0.2
 
-DONE = "done"
-WONT_DO = "wont_do"
+DONE = rec.DONE
+WONT_DO = rec.WONT_DO
 
 
 @dataclass(frozen=True)
@@ -46,12 +59,25 @@ class IncidentRow:
     severity: str
     team: str
     services: tuple[str, ...] = ()
-    class_slug: str | None = None
     users_affected: int | None = None
     revenue_usd: float | None = None
     error_budget_pct: float | None = None
     duration_minutes: float | None = None
-    class_confirmed: bool = False
+    near_miss: bool = False
+    # Lifecycle metric (TTD, TTA, TTM, TTR) -> seconds, when recorded.
+    durations: Mapping[str, float | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MembershipRow:
+    """A postmortem's place in a class, and the statement that put it there."""
+
+    postmortem_id: Hashable
+    class_slug: str
+    confidence: float
+    confirmed: bool = False
+    evidence: str = ""
+    statement_kind: str = ""
 
 
 @dataclass(frozen=True)
@@ -82,28 +108,19 @@ class ClassInfo:
 
 
 @dataclass(frozen=True)
-class Recurrence:
-    class_slug: str
-    class_name: str
-    remediated_at: dt.datetime
+class Member:
+    """One incident of a class, with how sure the report is that it belongs."""
+
     incident: IncidentRow
-    earlier_incidents: int
-    done_items: int
+    confidence: float
+    confirmed: bool
+    counted: bool
+    evidence: str = ""
+    statement_kind: str = ""
 
     @property
-    def confirmed(self) -> bool:
-        """A person confirmed the recurring incident's class (not inferred)."""
-        return self.incident.class_confirmed
-
-
-@dataclass(frozen=True)
-class RecurredClass:
-    """One class that recurred after remediation: its latest recurrence."""
-
-    class_slug: str
-    class_name: str
-    latest: Recurrence
-    times: int
+    def inferred(self) -> bool:
+        return not self.confirmed
 
 
 @dataclass
@@ -112,17 +129,52 @@ class ClassReport:
     name: str
     status: str
     score: float
-    count: int
-    first_at: dt.datetime
-    last_at: dt.datetime
+    members: list[Member]
     quarters: dict[str, int]
     services: list[tuple[str, int]]
     teams: list[tuple[str, int]]
     impact: dict[str, float]
     action_status: dict[str, int]
-    incidents: list[IncidentRow]
     actions: list[ActionRow]
-    recurrences: list[Recurrence] = field(default_factory=list)
+    durations: dict[str, Distribution]
+    recurrence: rec.ClassRecurrence | None = None
+
+    @property
+    def counted(self) -> list[Member]:
+        return [m for m in self.members if m.counted]
+
+    @property
+    def uncertain(self) -> list[Member]:
+        """Inferred below the threshold: listed, not counted."""
+        return [m for m in self.members if not m.counted]
+
+    @property
+    def incidents(self) -> list[IncidentRow]:
+        return [m.incident for m in self.counted]
+
+    @property
+    def count(self) -> int:
+        return len(self.counted)
+
+    @property
+    def confirmed_count(self) -> int:
+        return sum(1 for m in self.counted if m.confirmed)
+
+    @property
+    def inferred_count(self) -> int:
+        return sum(1 for m in self.counted if not m.confirmed)
+
+    @property
+    def near_misses(self) -> int:
+        return sum(1 for m in self.counted if m.incident.near_miss)
+
+    @property
+    def first_at(self) -> dt.datetime | None:
+        return min((i.started_at for i in self.incidents), default=None)
+
+    @property
+    def last_at(self) -> dt.datetime | None:
+        return max((i.started_at for i in self.incidents), default=None)
 
     @property
     def recurring(self) -> bool:
@@ -131,6 +183,22 @@ class ClassReport:
     @property
     def done_actions(self) -> int:
         return self.action_status.get(DONE, 0)
+
+    @property
+    def came_back(self) -> bool:
+        return self.recurrence is not None and self.recurrence.came_back
+
+    @property
+    def recurrence_text(self) -> str:
+        return rec.describe(self.recurrence) if self.recurrence else ""
+
+    @property
+    def recurrence_members(self) -> list[Member]:
+        """The counted incidents after remediation, oldest first."""
+        if not self.recurrence:
+            return []
+        after = {i.key for i in self.recurrence.after}
+        return [m for m in self.counted if m.incident.postmortem_id in after]
 
 
 @dataclass
@@ -147,35 +215,54 @@ class Report:
     generated_at: dt.datetime
     quarters: list[str]
     classes: list[ClassReport]
-    recurred_after_remediation: list[Recurrence]
     factors: FactorStats
+    incidents: int
+    near_misses: int
     unclassified: int
+    confidence_threshold: float
+    team_durations: dict[str, dict[str, Distribution]]
+    before_chart: int = 0
+    before_chart_first: dt.datetime | None = None
     score_formula: str = SCORE_FORMULA
-
-    @property
-    def recurred_classes(self) -> list[RecurredClass]:
-        """One entry per class, latest recurrence first; for the headline."""
-        seen: dict[str, RecurredClass] = {}
-        for recurrence in self.recurred_after_remediation:  # newest first
-            known = seen.get(recurrence.class_slug)
-            if known is None:
-                seen[recurrence.class_slug] = RecurredClass(
-                    recurrence.class_slug, recurrence.class_name, recurrence, 1
-                )
-            else:
-                seen[recurrence.class_slug] = RecurredClass(
-                    known.class_slug, known.class_name, known.latest, known.times + 1
-                )
-        return list(seen.values())
 
     @property
     def recurring(self) -> list[ClassReport]:
         return [c for c in self.classes if c.recurring]
 
+    @property
+    def came_back(self) -> list[ClassReport]:
+        """Classes that came back after remediation, latest recurrence first."""
+        found = [c for c in self.classes if c.came_back]
+        return sorted(
+            found,
+            key=lambda c: (c.recurrence.after[-1].started_at, c.slug),
+            reverse=True,
+        )
+
+    @property
+    def quiet_since(self) -> list[ClassReport]:
+        """Remediated classes with no counted incident since."""
+        return [c for c in self.classes if c.recurrence and not c.came_back]
+
+    @property
+    def uncertain(self) -> int:
+        """Memberships inferred below the threshold, over every class."""
+        return sum(len(c.uncertain) for c in self.classes)
+
 
 def quarter_of(moment: dt.datetime | dt.date) -> str:
     """``2026-Q2`` style label of a date."""
     return f"{moment.year}-Q{(moment.month - 1) // 3 + 1}"
+
+
+def _quarter_index(moment: dt.datetime | dt.date) -> int:
+    return moment.year * 4 + (moment.month - 1) // 3
+
+
+def quarter_start(label: str, tzinfo: dt.tzinfo | None = dt.UTC) -> dt.datetime:
+    """The first moment of a ``2026-Q2`` style quarter."""
+    year, quarter = label.split("-Q")
+    return dt.datetime(int(year), (int(quarter) - 1) * 3 + 1, 1, tzinfo=tzinfo)
 
 
 def quarter_range(first: dt.datetime, last: dt.datetime) -> list[str]:
@@ -191,6 +278,28 @@ def quarter_range(first: dt.datetime, last: dt.datetime) -> list[str]:
     return labels
 
 
+def chart_start(moments: Sequence[dt.datetime]) -> dt.datetime | None:
+    """The earliest moment the quarterly chart should show; see CHART_GAP_QUARTERS.
+
+    Incidents are split into stretches wherever a year or more passes without
+    any; leading stretches are left out while together they hold at most
+    CHART_OUTLIER_SHARE of all incidents.
+    """
+    if not moments:
+        return None
+    ordered = sorted(moments)
+    starts = [0]
+    for i in range(1, len(ordered)):
+        empty = _quarter_index(ordered[i]) - _quarter_index(ordered[i - 1]) - 1
+        if empty >= CHART_GAP_QUARTERS:
+            starts.append(i)
+    start = 0
+    for index in starts[1:]:
+        if index / len(ordered) <= CHART_OUTLIER_SHARE:
+            start = index
+    return ordered[start]
+
+
 def incident_weight(incident: IncidentRow, now: dt.datetime) -> float:
     """One incident's contribution to its class score."""
     severity = SEVERITY_WEIGHTS.get(incident.severity, DEFAULT_SEVERITY_WEIGHT)
@@ -201,44 +310,6 @@ def incident_weight(incident: IncidentRow, now: dt.datetime) -> float:
 def class_score(incidents: Iterable[IncidentRow], now: dt.datetime) -> float:
     """Ranking score of a class; see the module docstring."""
     return sum(incident_weight(i, now) for i in incidents)
-
-
-def find_recurrences(
-    slug: str,
-    name: str,
-    incidents: Sequence[IncidentRow],
-    actions_by_postmortem: dict[Hashable, list[ActionRow]],
-) -> list[Recurrence]:
-    """Incidents of one class that happened after all earlier fixes were done."""
-    ordered = sorted(incidents, key=lambda i: (i.started_at, str(i.postmortem_id)))
-    found = []
-    for position, incident in enumerate(ordered):
-        if position == 0:
-            continue
-        earlier = ordered[:position]
-        items = [
-            item
-            for previous in earlier
-            for item in actions_by_postmortem.get(previous.postmortem_id, [])
-            if item.status != WONT_DO
-        ]
-        if not items or any(
-            item.status != DONE or item.completed_at is None for item in items
-        ):
-            continue
-        remediated_at = max(item.completed_at for item in items)
-        if remediated_at < incident.started_at:
-            found.append(
-                Recurrence(
-                    class_slug=slug,
-                    class_name=name,
-                    remediated_at=remediated_at,
-                    incident=incident,
-                    earlier_incidents=len(earlier),
-                    done_items=len(items),
-                )
-            )
-    return found
 
 
 def _impact(incidents: Sequence[IncidentRow]) -> dict[str, float]:
@@ -258,7 +329,7 @@ def _ranked(counter: Counter) -> list[tuple[str, int]]:
 def factor_stats(
     factors: Sequence[FactorRow], quarters: Sequence[str], top: int = 10
 ) -> FactorStats:
-    """Contributing factors by kind, by team and kind, by quarter and kind."""
+    """Contributing factors by kind, by team and kind, by charted quarter and kind."""
     by_kind: Counter = Counter(f.kind for f in factors)
     by_team: dict[str, Counter] = defaultdict(Counter)
     by_quarter: dict[str, Counter] = {q: Counter() for q in quarters}
@@ -266,9 +337,9 @@ def factor_stats(
     gap_text: dict[str, str] = {}
     for factor in factors:
         by_team[factor.team][factor.kind] += 1
-        by_quarter.setdefault(quarter_of(factor.started_at), Counter())[
-            factor.kind
-        ] += 1
+        quarter = quarter_of(factor.started_at)
+        if quarter in by_quarter:
+            by_quarter[quarter][factor.kind] += 1
         if factor.kind == "detection_gap":
             key = " ".join(factor.description.lower().split())
             gaps[key] += 1
@@ -277,71 +348,145 @@ def factor_stats(
         total=len(factors),
         by_kind=_ranked(by_kind),
         by_team={team: dict(by_team[team]) for team in sorted(by_team)},
-        by_quarter={q: dict(by_quarter[q]) for q in sorted(by_quarter)},
+        by_quarter={q: dict(by_quarter[q]) for q in quarters},
         top_detection_gaps=[(gap_text[k], n) for k, n in _ranked(gaps)[:top]],
     )
+
+
+def membership_counted(row: MembershipRow, threshold: float) -> bool:
+    """Confirmed, or inferred at or above the threshold: the one counting rule."""
+    return row.confirmed or row.confidence >= threshold
+
+
+def _members(
+    memberships: Sequence[MembershipRow],
+    incidents: Mapping[Hashable, IncidentRow],
+    threshold: float,
+) -> dict[str, list[Member]]:
+    """Class slug -> members; a postmortem appears once per class (its best row)."""
+    best: dict[tuple[str, Hashable], MembershipRow] = {}
+    for row in memberships:
+        if row.postmortem_id not in incidents:
+            continue
+        key = (row.class_slug, row.postmortem_id)
+        known = best.get(key)
+        if known is None or (row.confirmed, row.confidence) > (
+            known.confirmed,
+            known.confidence,
+        ):
+            best[key] = row
+    grouped: dict[str, list[Member]] = defaultdict(list)
+    for (slug, postmortem_id), row in best.items():
+        grouped[slug].append(
+            Member(
+                incident=incidents[postmortem_id],
+                confidence=row.confidence,
+                confirmed=row.confirmed,
+                counted=membership_counted(row, threshold),
+                evidence=row.evidence,
+                statement_kind=row.statement_kind,
+            )
+        )
+    for members in grouped.values():
+        members.sort(
+            key=lambda m: (
+                not m.counted,
+                m.incident.started_at,
+                str(m.incident.postmortem_id),
+            )
+        )
+    return grouped
 
 
 def build_report(
     *,
     incidents: Sequence[IncidentRow],
+    memberships: Sequence[MembershipRow],
     actions: Sequence[ActionRow],
     factors: Sequence[FactorRow],
     classes: Sequence[ClassInfo],
+    confidence_threshold: float,
     now: dt.datetime,
 ) -> Report:
     """The whole insights report, classes ranked by score (highest first)."""
     info = {c.slug: c for c in classes}
+    by_postmortem = {i.postmortem_id: i for i in incidents}
     actions_by_postmortem: dict[Hashable, list[ActionRow]] = defaultdict(list)
     for item in sorted(actions, key=lambda a: str(a.id)):
         actions_by_postmortem[item.postmortem_id].append(item)
-    moments = [i.started_at for i in incidents] + [f.started_at for f in factors]
-    # The chart runs to the current quarter, so a quiet recent period shows as 0.
-    quarters = quarter_range(min(moments), max(*moments, now)) if moments else []
 
-    grouped: dict[str, list[IncidentRow]] = defaultdict(list)
-    for incident in incidents:
-        if incident.class_slug:
-            grouped[incident.class_slug].append(incident)
+    start = chart_start([i.started_at for i in incidents])
+    if start is None:
+        start = min((f.started_at for f in factors), default=None)
+    # The chart runs to the current quarter, so a quiet recent period shows as 0.
+    quarters = quarter_range(start, max(start, now)) if start else []
+    window_start = quarter_start(quarters[0], now.tzinfo) if quarters else now
+    before_chart = [i for i in incidents if i.started_at < window_start]
 
     reports = []
-    for slug, members in grouped.items():
-        members = sorted(members, key=lambda i: (i.started_at, str(i.postmortem_id)))
+    for slug, members in _members(
+        memberships, by_postmortem, confidence_threshold
+    ).items():
         known = info.get(slug, ClassInfo(slug=slug, name=slug))
-        items = [a for m in members for a in actions_by_postmortem[m.postmortem_id]]
-        per_quarter = Counter(quarter_of(m.started_at) for m in members)
+        counted = [m.incident for m in members if m.counted]
+        items = [a for i in counted for a in actions_by_postmortem[i.postmortem_id]]
+        per_quarter = Counter(quarter_of(i.started_at) for i in counted)
+        recurrence = (
+            rec.class_recurrence(
+                [
+                    rec.IncidentMoment(i.postmortem_id, i.started_at, i.near_miss)
+                    for i in counted
+                ],
+                {
+                    i.postmortem_id: [
+                        rec.ItemState(a.status, a.completed_at)
+                        for a in actions_by_postmortem[i.postmortem_id]
+                    ]
+                    for i in counted
+                },
+                window_start=window_start,
+                now=now,
+            )
+            if counted
+            else None
+        )
         reports.append(
             ClassReport(
                 slug=slug,
                 name=known.name,
                 status=known.status,
-                score=round(class_score(members, now), 4),
-                count=len(members),
-                first_at=members[0].started_at,
-                last_at=members[-1].started_at,
+                score=round(class_score(counted, now), 4),
+                members=members,
                 quarters={q: per_quarter.get(q, 0) for q in quarters},
-                services=_ranked(Counter(s for m in members for s in m.services)),
-                teams=_ranked(Counter(m.team for m in members)),
-                impact=_impact(members),
+                services=_ranked(Counter(s for i in counted for s in i.services)),
+                teams=_ranked(Counter(i.team for i in counted)),
+                impact=_impact(counted),
                 action_status=dict(sorted(Counter(a.status for a in items).items())),
-                incidents=members,
                 actions=items,
-                recurrences=find_recurrences(
-                    slug, known.name, members, actions_by_postmortem
-                ),
+                durations=lifecycle_distributions([i.durations for i in counted]),
+                recurrence=recurrence,
             )
         )
     reports.sort(key=lambda c: (-c.score, -c.count, c.slug))
-    recurred = sorted(
-        (r for c in reports for r in c.recurrences),
-        key=lambda r: (r.incident.started_at, r.class_slug),
-        reverse=True,
-    )
+    classified = {
+        m.incident.postmortem_id for c in reports for m in c.members if m.counted
+    }
+    by_team: dict[str, list[IncidentRow]] = defaultdict(list)
+    for incident in incidents:
+        by_team[incident.team].append(incident)
     return Report(
         generated_at=now,
         quarters=quarters,
         classes=reports,
-        recurred_after_remediation=recurred,
         factors=factor_stats(factors, quarters),
-        unclassified=sum(1 for i in incidents if not i.class_slug),
+        incidents=len(incidents),
+        near_misses=sum(1 for i in incidents if i.near_miss),
+        unclassified=sum(1 for i in incidents if i.postmortem_id not in classified),
+        confidence_threshold=confidence_threshold,
+        team_durations={
+            team: lifecycle_distributions([i.durations for i in by_team[team]])
+            for team in sorted(by_team)
+        },
+        before_chart=len(before_chart),
+        before_chart_first=min((i.started_at for i in before_chart), default=None),
     )

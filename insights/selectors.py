@@ -6,68 +6,106 @@ import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from actions.models import OPEN_STATUSES, ActionItem
 from insights import report
 from insights.models import (
+    CauseStatement,
+    ClassificationSource,
     ClassStatus,
+    ConfirmationEffect,
     FailureClass,
     InsightRun,
     PostmortemClassification,
     RunKind,
     RunStatus,
     SimilarPostmortem,
+    StatementKind,
 )
+from postmortems.metrics import incident_metrics
 from postmortems.models import ContributingFactor, Incident, Postmortem
 from postmortems.permissions import visible_postmortems
+from trackers.sync import counts_as_done
 
 
 def _float(value) -> float | None:
     return float(value) if value is not None else None
 
 
+# Until a run records its own threshold, inferred classes count from here on.
+FALLBACK_CONFIDENCE_THRESHOLD = 0.5
+
+
+def confidence_threshold(run: InsightRun | None = None) -> float:
+    """The confidence from which an inferred class counts on the report."""
+    run = run if run is not None else last_successful_run()
+    value = (run.params or {}).get("abstention_threshold") if run else None
+    return float(value) if value is not None else FALLBACK_CONFIDENCE_THRESHOLD
+
+
+def _incident_row(postmortem: Postmortem) -> report.IncidentRow:
+    incident = postmortem.incident
+    duration = None
+    if incident.resolved_at:
+        duration = (incident.resolved_at - incident.started_at).total_seconds() / 60
+    return report.IncidentRow(
+        postmortem_id=postmortem.pk,
+        incident_id=incident.pk,
+        title=incident.title,
+        started_at=incident.started_at,
+        severity=incident.severity,
+        team=incident.team.name,
+        services=tuple(s.name for s in incident.services.all()),
+        users_affected=postmortem.impact_users_affected,
+        revenue_usd=_float(postmortem.impact_revenue_usd),
+        error_budget_pct=_float(postmortem.impact_error_budget_pct),
+        duration_minutes=duration,
+        near_miss=incident.near_miss,
+        durations={m.abbr: m.seconds for m in incident_metrics(incident.lifecycle)},
+    )
+
+
+def report_memberships(postmortem_ids: list[int]) -> list[report.MembershipRow]:
+    """Every class membership of these postmortems, confirmed or inferred."""
+    return [
+        report.MembershipRow(
+            postmortem_id=row["postmortem_id"],
+            class_slug=row["failure_class__slug"],
+            confidence=row["confidence"],
+            confirmed=row["source"] == ClassificationSource.CONFIRMED,
+        )
+        for row in PostmortemClassification.objects.filter(
+            postmortem_id__in=postmortem_ids, failure_class__isnull=False
+        )
+        .order_by("postmortem_id")
+        .values("postmortem_id", "failure_class__slug", "confidence", "source")
+    ]
+
+
 def report_data(*, user, now: dt.datetime | None = None) -> report.Report:
-    """The insights report over the postmortems ``user`` may read (5 queries)."""
+    """The insights report over the postmortems ``user`` may read (6 queries)."""
     postmortems = visible_postmortems(
         user,
-        Postmortem.objects.select_related(
-            "incident__team", "classification__failure_class"
-        ).prefetch_related("incident__services"),
+        Postmortem.objects.select_related("incident__team").prefetch_related(
+            "incident__services"
+        ),
     ).order_by("pk")
-    incidents = []
-    for postmortem in postmortems:
-        incident = postmortem.incident
-        classification = getattr(postmortem, "classification", None)
-        failure_class = classification.failure_class if classification else None
-        duration = None
-        if incident.resolved_at:
-            duration = (incident.resolved_at - incident.started_at).total_seconds() / 60
-        incidents.append(
-            report.IncidentRow(
-                postmortem_id=postmortem.pk,
-                incident_id=incident.pk,
-                title=incident.title,
-                started_at=incident.started_at,
-                severity=incident.severity,
-                team=incident.team.name,
-                services=tuple(s.name for s in incident.services.all()),
-                class_slug=failure_class.slug if failure_class else None,
-                users_affected=postmortem.impact_users_affected,
-                revenue_usd=_float(postmortem.impact_revenue_usd),
-                error_budget_pct=_float(postmortem.impact_error_budget_pct),
-                duration_minutes=duration,
-                class_confirmed=bool(classification and classification.is_confirmed),
-            )
-        )
+    incidents = [_incident_row(postmortem) for postmortem in postmortems]
     ids = [row.postmortem_id for row in incidents]
     actions = [
         report.ActionRow(
             id=row["id"],
             postmortem_id=row["postmortem_id"],
             title=row["title"],
-            status=row["status"],
+            # A fix linked to an issue is done only when its tracker says so.
+            status=row["status"]
+            if row["status"] != "done"
+            or counts_as_done(
+                item_status="done", remote_status=row["tracker_link__remote_status"]
+            )
+            else "done (not in tracker)",
             completed_at=row["completed_at"],
             priority=row["priority"],
             owner=row["owner__username"] or "",
@@ -82,6 +120,7 @@ def report_data(*, user, now: dt.datetime | None = None) -> report.Report:
             "completed_at",
             "priority",
             "owner__username",
+            "tracker_link__remote_status",
         )
     ]
     factors = [
@@ -108,9 +147,11 @@ def report_data(*, user, now: dt.datetime | None = None) -> report.Report:
     ]
     return report.build_report(
         incidents=incidents,
+        memberships=report_memberships(ids),
         actions=actions,
         factors=factors,
         classes=classes,
+        confidence_threshold=confidence_threshold(),
         now=now or timezone.now(),
     )
 
@@ -173,19 +214,40 @@ def similar_incidents(*, postmortem_id: int, user=None, limit: int = 5) -> list[
                 user, Postmortem.objects.filter(pk__in=[x.similar_id for x in links])
             ).values_list("pk", flat=True)
         )
-    return [
-        {
-            "postmortem": link.similar,
-            "incident": link.similar.incident,
-            "score": link.score,
-            "failure_class": getattr(
-                getattr(link.similar, "classification", None), "failure_class", None
-            ),
-            "open_action_items": link.similar.open_action_items,
-        }
-        for link in links
-        if visible is None or link.similar_id in visible
-    ]
+    threshold = None
+    found = []
+    for link in links:
+        if visible is not None and link.similar_id not in visible:
+            continue
+        classification = getattr(link.similar, "classification", None)
+        failure_class = classification.failure_class if classification else None
+        membership = None
+        if failure_class is not None:
+            row = report.MembershipRow(
+                postmortem_id=link.similar_id,
+                class_slug=failure_class.slug,
+                confidence=classification.confidence,
+                confirmed=classification.is_confirmed,
+            )
+            if threshold is None and not row.confirmed:
+                threshold = confidence_threshold()
+            membership = {
+                "confirmed": row.confirmed,
+                "confidence": row.confidence,
+                "counted": report.membership_counted(row, threshold or 0.0),
+                "threshold": threshold,
+            }
+        found.append(
+            {
+                "postmortem": link.similar,
+                "incident": link.similar.incident,
+                "score": link.score,
+                "failure_class": failure_class,
+                "membership": membership,
+                "open_action_items": link.similar.open_action_items,
+            }
+        )
+    return found
 
 
 def classification_of(*, postmortem_id: int) -> PostmortemClassification | None:
@@ -258,3 +320,394 @@ def past_vectors_with_open_items(*, model_name: str) -> PastVectors:
         service_ids=[frozenset(services.get(i, ())) for i in incident_ids],
         matrix=matrix,
     )
+
+
+def memberships_of(
+    postmortem_ids: list[int],
+    *,
+    class_slug: str | None = None,
+    threshold: float | None = None,
+) -> list[dict]:
+    """Class memberships of these postmortems (no visibility check), marked counted.
+
+    Each is confirmed by a person, or inferred with a confidence; an inferred one
+    counts on the report from the run's confidence threshold, which is read only
+    when an inferred membership needs it.
+    """
+    rows = PostmortemClassification.objects.filter(
+        postmortem_id__in=postmortem_ids, failure_class__isnull=False
+    )
+    if class_slug:
+        rows = rows.filter(failure_class__slug=class_slug)
+    found = list(
+        rows.order_by("postmortem_id").values(
+            "postmortem_id",
+            "failure_class__slug",
+            "failure_class__name",
+            "confidence",
+            "source",
+            "confirmed_by__username",
+        )
+    )
+    memberships = []
+    for row in found:
+        membership = report.MembershipRow(
+            postmortem_id=row["postmortem_id"],
+            class_slug=row["failure_class__slug"],
+            confidence=row["confidence"],
+            confirmed=row["source"] == ClassificationSource.CONFIRMED,
+        )
+        if threshold is None and not membership.confirmed:
+            threshold = confidence_threshold()
+        memberships.append(
+            {
+                "postmortem": membership.postmortem_id,
+                "failure_class": membership.class_slug,
+                "class_name": row["failure_class__name"],
+                "confirmed": membership.confirmed,
+                "confirmed_by": row["confirmed_by__username"] or "",
+                "confidence": round(membership.confidence, 4),
+                "counted": report.membership_counted(membership, threshold or 0.0),
+                "threshold": threshold,
+                "evidence": membership.evidence,
+                "statement_kind": membership.statement_kind,
+            }
+        )
+    return memberships
+
+
+def class_memberships(
+    *, user, postmortem_ids: list[int] | None = None, class_slug: str | None = None
+) -> list[dict]:
+    """``memberships_of`` the postmortems ``user`` may read."""
+    visible = visible_postmortems(user, Postmortem.objects.all())
+    if postmortem_ids is not None:
+        visible = visible.filter(pk__in=postmortem_ids)
+    return memberships_of(
+        list(visible.values_list("pk", flat=True)),
+        class_slug=class_slug,
+        threshold=confidence_threshold(),
+    )
+
+
+# --- Cause statements: memberships, evidence, "confirm these next" ----------
+
+
+@dataclass(frozen=True)
+class Membership:
+    """A postmortem's membership of one failure class, and why.
+
+    A postmortem belongs to every class one of its cause statements is in, and
+    to its primary class (``PostmortemClassification``). ``statement_kind`` is
+    ``root_cause``, ``trigger`` or ``factor`` (``statement_key`` names the
+    statement: ``factor:<id>`` for a contributing factor), or ``postmortem``
+    when only the primary class puts it there (the evidence is then its root
+    cause, or empty). ``confirmed`` means a person confirmed it; otherwise it is
+    inferred with ``confidence`` (0-1).
+    """
+
+    class_id: int
+    slug: str
+    name: str
+    confidence: float
+    confirmed: bool
+    evidence: str
+    statement_kind: str
+    statement_key: str
+    source: str
+    primary: bool
+
+
+def postmortem_class_memberships(postmortem_ids) -> dict[int, list[Membership]]:
+    """Every class each postmortem belongs to, with its evidence (2 queries).
+
+    One membership per (postmortem, class): the strongest statement (confirmed
+    first, then highest confidence). Lists are ordered primary first, then
+    confirmed, then by confidence (highest first) and class name. Postmortems
+    with no class are absent. The caller filters ids by visibility.
+    """
+    ids = list(postmortem_ids)
+    memberships: dict[int, dict[int, Membership]] = {}
+    root_text: dict[int, str] = {}
+    primary = {
+        row["postmortem_id"]: row
+        for row in PostmortemClassification.objects.filter(
+            postmortem_id__in=ids, failure_class__isnull=False
+        ).values(
+            "postmortem_id",
+            "failure_class_id",
+            "failure_class__slug",
+            "failure_class__name",
+            "confidence",
+            "source",
+        )
+    }
+    statements = (
+        CauseStatement.objects.filter(postmortem_id__in=ids)
+        .order_by("postmortem_id", "pk")
+        .values(
+            "postmortem_id",
+            "key",
+            "kind",
+            "text",
+            "failure_class_id",
+            "failure_class__slug",
+            "failure_class__name",
+            "confidence",
+            "source",
+        )
+    )
+    for row in statements:
+        pk = row["postmortem_id"]
+        if row["kind"] == StatementKind.ROOT_CAUSE:
+            root_text[pk] = row["text"]
+        if row["failure_class_id"] is None:
+            continue
+        confirmed = row["source"] == ClassificationSource.CONFIRMED
+        head = primary.get(pk)
+        candidate = Membership(
+            class_id=row["failure_class_id"],
+            slug=row["failure_class__slug"],
+            name=row["failure_class__name"],
+            confidence=1.0 if confirmed else float(row["confidence"]),
+            confirmed=confirmed,
+            evidence=row["text"],
+            statement_kind=row["kind"],
+            statement_key=row["key"],
+            source=row["source"],
+            primary=bool(head and head["failure_class_id"] == row["failure_class_id"]),
+        )
+        current = memberships.setdefault(pk, {}).get(candidate.class_id)
+        if current is None or (candidate.confirmed, candidate.confidence) > (
+            current.confirmed,
+            current.confidence,
+        ):
+            memberships[pk][candidate.class_id] = candidate
+    for pk, head in primary.items():
+        found = memberships.setdefault(pk, {}).get(head["failure_class_id"])
+        confirmed = head["source"] == ClassificationSource.CONFIRMED
+        if found is None:
+            memberships[pk][head["failure_class_id"]] = Membership(
+                class_id=head["failure_class_id"],
+                slug=head["failure_class__slug"],
+                name=head["failure_class__name"],
+                confidence=1.0 if confirmed else float(head["confidence"]),
+                confirmed=confirmed,
+                evidence=root_text.get(pk, ""),
+                statement_kind="postmortem",
+                statement_key="",
+                source=head["source"],
+                primary=True,
+            )
+        elif confirmed and not found.confirmed:
+            memberships[pk][head["failure_class_id"]] = Membership(
+                **{**found.__dict__, "confirmed": True, "confidence": 1.0}
+            )
+    return {
+        pk: sorted(
+            by_class.values(),
+            key=lambda m: (not m.primary, not m.confirmed, -m.confidence, m.name),
+        )
+        for pk, by_class in memberships.items()
+        if by_class
+    }
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A statement that puts a postmortem in a class."""
+
+    postmortem_id: int
+    incident_id: int
+    title: str
+    started_at: dt.datetime
+    statement_kind: str
+    statement_key: str
+    text: str
+    confidence: float
+    confirmed: bool
+
+
+def class_evidence(failure_class: FailureClass, *, user=None) -> list[Evidence]:
+    """The statements that put postmortems in ``failure_class`` (1 query).
+
+    Confirmed first, then by confidence and the incident's start (newest
+    first). With ``user``, only postmortems that user may read.
+    """
+    postmortems = Postmortem.objects.all()
+    if user is not None:
+        postmortems = visible_postmortems(user, postmortems)
+    rows = (
+        CauseStatement.objects.filter(
+            failure_class=failure_class, postmortem__in=postmortems
+        )
+        .values(
+            "postmortem_id",
+            "postmortem__incident_id",
+            "postmortem__incident__title",
+            "postmortem__incident__started_at",
+            "kind",
+            "key",
+            "text",
+            "confidence",
+            "source",
+        )
+        .order_by("pk")
+    )
+    evidence = [
+        Evidence(
+            postmortem_id=r["postmortem_id"],
+            incident_id=r["postmortem__incident_id"],
+            title=r["postmortem__incident__title"],
+            started_at=r["postmortem__incident__started_at"],
+            statement_kind=r["kind"],
+            statement_key=r["key"],
+            text=r["text"],
+            confidence=float(r["confidence"]),
+            confirmed=r["source"] == ClassificationSource.CONFIRMED,
+        )
+        for r in rows
+    ]
+    return sorted(
+        evidence,
+        key=lambda e: (not e.confirmed, -e.confidence, -e.started_at.timestamp()),
+    )
+
+
+@dataclass(frozen=True)
+class ConfirmCandidate:
+    """A postmortem worth confirming next, through its most uncertain statement.
+
+    ``best_guess`` and ``runner_up`` are (slug, name) pairs or None: the two
+    classes the classifier hesitates between. ``teach_score`` is uncertainty
+    weighted by how many uncertain statements sit close to this one (see
+    :func:`insights.classifier.teach_scores`): higher teaches more.
+    """
+
+    postmortem_id: int
+    incident_id: int
+    title: str
+    statement_kind: str
+    statement_key: str
+    text: str
+    best_guess: tuple[str, str] | None
+    runner_up: tuple[str, str] | None
+    confidence: float
+    margin: float
+    teach_score: float
+
+
+def confirm_next(
+    failure_class: FailureClass | None = None, limit: int = 10, *, user=None
+) -> list[ConfirmCandidate]:
+    """The postmortems whose confirmation would teach the classifier most.
+
+    Uncertain statements whose answer would settle the most other uncertain
+    statements come first (the last full run's ``teach_score``); one entry per
+    postmortem, its best-scoring statement; postmortems whose class a person
+    already confirmed are left out. With ``failure_class``, only statements the
+    classifier hesitates to put in, or out of, that class (best guess or
+    runner-up). With ``user``, only postmortems that user may read.
+    """
+    postmortems = Postmortem.objects.exclude(
+        classification__source=ClassificationSource.CONFIRMED
+    )
+    if user is not None:
+        postmortems = visible_postmortems(user, postmortems)
+    query = CauseStatement.objects.filter(
+        postmortem__in=postmortems, teach_score__gt=0
+    ).exclude(source=ClassificationSource.CONFIRMED)
+    if failure_class is not None:
+        query = query.filter(Q(best_guess=failure_class) | Q(runner_up=failure_class))
+    rows = query.values(
+        "postmortem_id",
+        "postmortem__incident_id",
+        "postmortem__incident__title",
+        "kind",
+        "key",
+        "text",
+        "best_guess__slug",
+        "best_guess__name",
+        "runner_up__slug",
+        "runner_up__name",
+        "confidence",
+        "margin",
+        "teach_score",
+    ).order_by("-teach_score", "postmortem_id", "pk")
+    picked: dict[int, ConfirmCandidate] = {}
+    # Statements come best first: the first one per postmortem is its best.
+    for r in rows.iterator(chunk_size=500):
+        if r["postmortem_id"] in picked:
+            continue
+        picked[r["postmortem_id"]] = ConfirmCandidate(
+            postmortem_id=r["postmortem_id"],
+            incident_id=r["postmortem__incident_id"],
+            title=r["postmortem__incident__title"],
+            statement_kind=r["kind"],
+            statement_key=r["key"],
+            text=r["text"],
+            best_guess=(r["best_guess__slug"], r["best_guess__name"])
+            if r["best_guess__slug"]
+            else None,
+            runner_up=(r["runner_up__slug"], r["runner_up__name"])
+            if r["runner_up__slug"]
+            else None,
+            confidence=float(r["confidence"]),
+            margin=float(r["margin"]),
+            teach_score=float(r["teach_score"]),
+        )
+        if len(picked) >= limit:
+            break
+    return list(picked.values())
+
+
+@dataclass(frozen=True)
+class EffectRow:
+    """One confirmation and what it changed (None until its run finished)."""
+
+    postmortem_id: int
+    statement_key: str
+    class_slug: str | None
+    class_name: str | None
+    confirmed_by: str
+    created_at: dt.datetime
+    run_id: int | None
+    changed: int | None
+    changed_postmortems: int | None
+
+
+def confirmation_effects(*, limit: int = 20) -> list[EffectRow]:
+    """The latest confirmations, newest first, with how many statements'
+    (``changed``) and postmortems' primary (``changed_postmortems``) classes
+    the retraining after each moved."""
+    return [
+        EffectRow(
+            postmortem_id=r["postmortem_id"],
+            statement_key=r["statement_key"],
+            class_slug=r["failure_class__slug"],
+            class_name=r["failure_class__name"],
+            confirmed_by=r["confirmed_by__username"] or "",
+            created_at=r["created_at"],
+            run_id=r["run_id"],
+            changed=r["changed"],
+            changed_postmortems=r["changed_postmortems"],
+        )
+        for r in ConfirmationEffect.objects.order_by("-created_at", "-pk").values(
+            "postmortem_id",
+            "statement_key",
+            "failure_class__slug",
+            "failure_class__name",
+            "confirmed_by__username",
+            "created_at",
+            "run_id",
+            "changed",
+            "changed_postmortems",
+        )[:limit]
+    ]
+
+
+def abstain_threshold() -> float | None:
+    """The abstention threshold the last successful full run chose by
+    validation (None: too few confirmations to validate one)."""
+    run = last_successful_run()
+    return run.abstain_threshold if run is not None else None

@@ -47,3 +47,27 @@ class InsightRunSerializer(serializers.ModelSerializer):
             "finished_at",
         ]
         read_only_fields = fields
+
+
+class ClassMembershipSerializer(serializers.Serializer):
+    """A postmortem's place in a class: confirmed, or inferred and how surely."""
+
+    postmortem = serializers.IntegerField(read_only=True)
+    failure_class = serializers.SlugField(read_only=True)
+    class_name = serializers.CharField(read_only=True)
+    confirmed = serializers.BooleanField(
+        read_only=True, help_text="A person confirmed it; otherwise it is inferred."
+    )
+    confidence = serializers.FloatField(
+        read_only=True, help_text="The classifier's confidence (1.0 when confirmed)."
+    )
+    counted = serializers.BooleanField(
+        read_only=True,
+        help_text="Counted on the report: confirmed, or inferred with a confidence "
+        "of at least `threshold`.",
+    )
+    threshold = serializers.FloatField(read_only=True)
+    evidence = serializers.CharField(
+        read_only=True, help_text="The statement that put the postmortem in the class."
+    )
+    statement_kind = serializers.CharField(read_only=True)

@@ -11,13 +11,12 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from insights import selectors, services
+from actions.models import Status
+from insights import charts, selectors, services
 from insights.models import ClassStatus, FailureClass, InsightRun
 from insights.report import SCORE_FORMULA
-from postmortems.models import Postmortem, Role
+from postmortems.models import ContributingFactorKind, Postmortem, Role
 from postmortems.permissions import has_role, visible_postmortems
-
-CHART_CLASSES = 6
 
 
 def _require(request: HttpRequest, role: str) -> None:
@@ -25,29 +24,25 @@ def _require(request: HttpRequest, role: str) -> None:
         raise PermissionDenied
 
 
-def _chart_data(data) -> dict:
-    """Per-quarter incident counts of the top recurring classes, for Chart.js."""
-    top = data.recurring[:CHART_CLASSES]
-    return {
-        "labels": data.quarters,
-        "datasets": [
-            {"label": c.name, "data": [c.quarters.get(q, 0) for q in data.quarters]}
-            for c in top
-        ],
-    }
+# Stored values in words, wherever the report shows one.
+LABELS = {**dict(Status.choices), **dict(ContributingFactorKind.choices)}
 
 
 def _report_context(request: HttpRequest) -> dict:
     data = selectors.report_data(user=request.user)
-    top = data.recurring[:CHART_CLASSES]
+    top = data.recurring[: charts.CHART_CLASSES]
+    by_class = charts.durations_by_class(data)
+    by_team = charts.durations_by_team(data)
     return {
         "report": data,
-        "chart": _chart_data(data),
-        "chart_rows": [
-            {"quarter": q, "counts": [c.quarters.get(q, 0) for c in top]}
-            for q in data.quarters
-        ],
+        "chart": charts.quarter_chart(data, top),
+        "chart_rows": charts.quarter_rows(data, top),
         "chart_classes": top,
+        "durations_chart": charts.duration_chart(by_class, by_team),
+        "class_durations": charts.duration_rows(by_class),
+        "team_durations": charts.duration_rows(by_team),
+        "metric_names": charts.METRIC_NAMES,
+        "labels": LABELS,
         "score_formula": SCORE_FORMULA,
         "last_run": selectors.last_successful_run(),
     }
@@ -106,26 +101,22 @@ def class_detail(request: HttpRequest, slug: str) -> HttpResponse:
     postmortems = selectors.class_postmortems(
         failure_class=failure_class, user=request.user
     )
+    members = {m.incident.postmortem_id: m for m in summary.members} if summary else {}
     return render(
         request,
         "insights/failureclass_detail.html",
         {
             "failure_class": failure_class,
             "summary": summary,
+            "report": data,
+            "rows": [(pm, members.get(pm.pk)) for pm in postmortems],
             "postmortems": postmortems,
-            "quarters": data.quarters,
-            "chart": {
-                "labels": data.quarters,
-                "datasets": [
-                    {
-                        "label": failure_class.name,
-                        "data": [
-                            summary.quarters.get(q, 0) if summary else 0
-                            for q in data.quarters
-                        ],
-                    }
-                ],
-            },
+            "chart": charts.quarter_chart(data, [summary] if summary else []),
+            "durations": charts.duration_rows([("", summary.durations)])[0]
+            if summary
+            else None,
+            "metric_names": charts.METRIC_NAMES,
+            "labels": LABELS,
             "other_classes": [
                 c for c in selectors.failure_class_list() if c.pk != failure_class.pk
             ],

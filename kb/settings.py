@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "django.contrib.postgres",
     "rest_framework",
     "rest_framework_api_key",
@@ -113,6 +114,7 @@ INSTALLED_APPS = [
     "postmortems",
     "actions",
     "insights",
+    "trackers",
     "chat",
 ]
 
@@ -323,6 +325,26 @@ KB_IMPORT_MAX_ENTRIES = env_int("KB_IMPORT_MAX_ENTRIES", 1000)
 KB_IMPORT_MAX_TIMELINE_LINES = env_int("KB_IMPORT_MAX_TIMELINE_LINES", 2000)
 # PagerDuty v3 webhook signing secrets; several while rotating.
 KB_PAGERDUTY_WEBHOOK_SECRETS = env_list("KB_PAGERDUTY_WEBHOOK_SECRETS", [])
+# Issue trackers (trackers/, docs/integrations.md). Credentials live only here,
+# never in the database; API base URLs are settings so tests point at a local
+# server. A team's TrackerConfig may override the Jira site or the GitHub API.
+KB_JIRA_BASE_URL = env.str("KB_JIRA_BASE_URL", default="").rstrip("/")
+KB_JIRA_EMAIL = env.str("KB_JIRA_EMAIL", default="")
+KB_JIRA_API_TOKEN = env.str("KB_JIRA_API_TOKEN", default="")
+KB_JIRA_WEBHOOK_SECRET = env.str("KB_JIRA_WEBHOOK_SECRET", default="")
+KB_GITHUB_API_URL = env.str(
+    "KB_GITHUB_API_URL", default="https://api.github.com"
+).rstrip("/")
+KB_GITHUB_TOKEN = env.str("KB_GITHUB_TOKEN", default="")
+KB_GITHUB_WEBHOOK_SECRET = env.str("KB_GITHUB_WEBHOOK_SECRET", default="")
+KB_LINEAR_API_URL = env.str(
+    "KB_LINEAR_API_URL", default="https://api.linear.app/graphql"
+).rstrip("/")
+KB_LINEAR_API_KEY = env.str("KB_LINEAR_API_KEY", default="")
+KB_LINEAR_WEBHOOK_SECRET = env.str("KB_LINEAR_WEBHOOK_SECRET", default="")
+# Seconds one tracker request may take before the push is retried later.
+KB_TRACKER_TIMEOUT = env_int("KB_TRACKER_TIMEOUT", 10)
+
 # Slack (chat/, docs/integrations.md). Secrets live only in the environment; each
 # team's channel, reaction and notifications are set in the admin (chat settings).
 KB_SLACK_SIGNING_SECRET = env.str("KB_SLACK_SIGNING_SECRET", default="")
@@ -410,6 +432,18 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=7, minute=0),
         "options": {"expires": 6 * 60 * 60},
     },
+    # Tracker pushes still due (a tracker or broker outage); as the outbox relay.
+    "trackers-relay": {
+        "task": "trackers.relay",
+        "schedule": 60.0,
+        "options": {"expires": 50},
+    },
+    # Nightly: fetch every linked issue's state, fixing what a lost webhook missed.
+    "trackers-reconcile": {
+        "task": "trackers.reconcile",
+        "schedule": crontab(hour=3, minute=15),
+        "options": {"expires": 6 * 3600},
+    },
     # Nightly insights run; expires well before the next one is due.
     "insights-nightly": {
         "task": "insights.tasks.run_insights_nightly",
@@ -428,6 +462,38 @@ KB_INSIGHTS_BATCH_SIZE = env_int("KB_INSIGHTS_BATCH_SIZE", 256)
 # A running insights run whose worker has not reported for this long is taken
 # over by the next attempt (the worker was killed).
 KB_INSIGHTS_STALE_SECONDS = env_int("KB_INSIGHTS_STALE_SECONDS", 600)
+
+
+def env_positive_float(name: str, default: float) -> float:
+    """Read a positive number ``KB_`` variable."""
+    raw = env.str(name, default=None)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise ImproperlyConfigured(f"{name} must be a positive number, not {raw!r}")
+    return value
+
+
+# The classifier abstains below a confidence threshold that each full run
+# chooses by cross-validating people's confirmations (stored on the run as
+# abstain_threshold). This sets what a wrong class costs against a right one in
+# that choice: 1 keeps an answer when it is more likely right than wrong; 2 asks
+# for two right answers per wrong one (fewer, surer classes).
+KB_INSIGHTS_ABSTAIN_COST = env_positive_float("KB_INSIGHTS_ABSTAIN_COST", 1.0)
+KB_INSIGHTS_CLASSIFIER_PARAMS = {"abstain_cost": KB_INSIGHTS_ABSTAIN_COST}
+# Labelled development corpora for bench/insights_quality_bench.py, rebuilt by
+# bench/build_corpora.py from public snapshots; kept out of the repository
+# (their licences rarely allow redistribution).
+KB_INSIGHTS_CORPORA_DIR = os.path.expanduser(
+    env.str(
+        "KB_INSIGHTS_CORPORA_DIR",
+        default=str(Path.home() / ".cache" / "hindsight" / "corpora"),
+    )
+)
 
 LOGGING = {
     "version": 1,

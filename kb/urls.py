@@ -10,6 +10,7 @@ from insights import api as insights_api
 from kb import views
 from postmortems import api as postmortems_api
 from postmortems.findings import api as findings_api
+from trackers.urls import api_urlpatterns as tracker_api_urls
 
 router = DefaultRouter()
 router.register("teams", postmortems_api.TeamViewSet, basename="team")
@@ -21,6 +22,11 @@ router.register(
     "failure-classes", insights_api.FailureClassViewSet, basename="failure-class"
 )
 router.register("insight-runs", insights_api.InsightRunViewSet, basename="insight-run")
+router.register(
+    "class-memberships",
+    insights_api.ClassMembershipViewSet,
+    basename="class-membership",
+)
 router.register("findings", findings_api.FindingViewSet, basename="finding")
 router.register(
     "integrations/alertmanager",
@@ -51,8 +57,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("actions/", include("actions.urls")),
     path("insights/", include("insights.urls")),
+    path("trackers/", include("trackers.urls")),
     path("chat/", include("chat.urls")),
     path("", include("postmortems.urls")),
+    path("api/v1/trackers/", include(tracker_api_urls)),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(

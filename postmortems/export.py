@@ -45,6 +45,7 @@ def front_matter(doc: dict) -> dict:
             "title": doc["title"],
             "incident": doc["incident"],
             "severity": doc["severity"],
+            "near_miss": doc.get("near_miss", False),
             "services": doc["services"],
             "team": doc["team"],
             "template": doc["template"],

@@ -65,11 +65,30 @@ class IncidentFilter(_SearchMixin, django_filters.FilterSet):
         to_field_name="slug",
         empty_label="Any service",
     )
+    near_miss = django_filters.ChoiceFilter(
+        choices=[("true", "Near misses only"), ("false", "Customer impact only")],
+        empty_label="With or without impact",
+        method="filter_near_miss",
+        label="Near miss",
+        help_text="true: only near misses (no customer impact); false: the others.",
+    )
     date_from, date_to = _date_filters("started_at")
+
+    def filter_near_miss(self, queryset, name, value):
+        return queryset.filter(near_miss=value == "true")
 
     class Meta:
         model = Incident
-        fields = ["q", "severity", "status", "team", "service", "date_from", "date_to"]
+        fields = [
+            "q",
+            "severity",
+            "status",
+            "team",
+            "service",
+            "near_miss",
+            "date_from",
+            "date_to",
+        ]
 
 
 class PostmortemFilter(_SearchMixin, django_filters.FilterSet):

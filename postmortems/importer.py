@@ -254,6 +254,7 @@ class PostmortemRecord:
     acknowledged_at: dt.datetime | None = None
     published_at: dt.datetime | None = None
     failure_class: str = ""
+    near_miss: bool = False
     impact: dict = field(default_factory=dict)
     five_whys: list[str] = field(default_factory=list)
     contributing_factors: list[dict] = field(default_factory=list)
@@ -760,6 +761,14 @@ def _structured(metadata: dict, problems: _Problems) -> dict:
     for name, key in (("author", "author"), ("root_cause_class", "failure_class")):
         if name in metadata and text(name):
             out[key] = text(name)
+    if "near_miss" in metadata:
+        # YAML scalars arrive as text: true/false (or yes/no), nothing else.
+        line, value = metadata["near_miss"]
+        flag = str(value).strip().lower()
+        if flag in ("true", "yes", "false", "no", ""):
+            out["near_miss"] = flag in ("true", "yes")
+        else:
+            problems.error(line, f"“near_miss” must be true or false, not {value!r}")
     if "reviewers" in metadata and metadata["reviewers"][1] != "":
         out["reviewers"] = text_list("reviewers")
     if "roles" in metadata and metadata["roles"][1] != "":

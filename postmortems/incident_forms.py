@@ -4,8 +4,11 @@ Times are entered and shown in the viewer's time zone (activated by
 ``kb.middleware.UserTimezoneMiddleware``); Django converts them to UTC.
 """
 
+from collections.abc import Iterable
+
 from django import forms
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from postmortems.metrics import LIFECYCLE_LABELS
 from postmortems.models import (
@@ -86,6 +89,7 @@ class IncidentForm(MarkInvalidMixin, forms.ModelForm):
             "ops_lead",
             "scribe",
             *LIFECYCLE_FIELDS,
+            "near_miss",
         )
         widgets = {
             "severity": forms.RadioSelect,
@@ -104,6 +108,7 @@ class IncidentForm(MarkInvalidMixin, forms.ModelForm):
             "acknowledged_at": "Acknowledged",
             "mitigated_at": "Mitigated",
             "resolved_at": "Resolved",
+            "near_miss": "Near miss: no customer impact",
         }
         help_texts = {
             "title": "A short description users would recognise, e.g. "
@@ -115,9 +120,9 @@ class IncidentForm(MarkInvalidMixin, forms.ModelForm):
             "resolved_at": "When it was over for good.",
         }
 
-    def __init__(self, *args, user, timestamps_locked: bool = False, **kwargs):
+    def __init__(self, *args, user, locked: Iterable[str] = (), **kwargs):
         super().__init__(*args, **kwargs)
-        self.timestamps_locked = timestamps_locked
+        self.locked = set(locked)
         self.fields["severity"].choices = [
             choice for choice in self.fields["severity"].choices if choice[0]
         ]
@@ -130,13 +135,24 @@ class IncidentForm(MarkInvalidMixin, forms.ModelForm):
         for name in ("commander", "comms_lead", "ops_lead", "scribe"):
             self.fields[name].queryset = people()
             self.fields[name].empty_label = "Nobody yet"
-        if timestamps_locked:
-            for name in LIFECYCLE_FIELDS:
-                self.fields[name].disabled = True
-                self.fields[name].help_text = (
-                    "Locked: the postmortem is approved. A reviewer can correct it "
-                    "with a reason on the incident page."
-                )
+        for name in sorted(self.locked):
+            # Shown read-only; incident_update refuses a change (a crafted post).
+            self.fields[name].widget.attrs["readonly"] = True
+            self.fields[name].help_text = (
+                "Locked: the postmortem is approved. A reviewer can correct it "
+                "with a reason on the incident page."
+            )
+
+    def show_locked_as_recorded(self) -> None:
+        """After a refusal, show locked fields with their recorded times again:
+        they are read-only, so a refused value would otherwise stick."""
+        if not self.locked:
+            return
+        self.data = self.data.copy()
+        for name in self.locked:
+            recorded = self.initial.get(name)
+            if recorded is not None:
+                self.data[name] = timezone.localtime(recorded).strftime(DATETIME_FORMAT)
 
     @property
     def severity_options(self) -> list[dict]:
@@ -158,7 +174,7 @@ class IncidentForm(MarkInvalidMixin, forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        if self.instance.pk and not self.timestamps_locked:
+        if self.instance.pk:
             for name in LIFECYCLE_FIELDS:
                 if name in cleaned:
                     cleaned[name] = _keep_seconds(

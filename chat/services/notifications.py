@@ -70,9 +70,7 @@ def _item_facts(item: ActionItem) -> messages.ItemFacts:
     )
 
 
-def chat_notify_postmortem_status(
-    *, postmortem_id: int, to_status: str, actor_id: int | None = None
-) -> int:
+def chat_notify_postmortem_status(*, postmortem_id: int, to_status: str) -> int:
     """Ready for review, approved, published: tell the incident's and team's
     channels. Returns how many messages were newly recorded."""
     flag = STATUS_FLAGS.get(to_status)

@@ -34,6 +34,10 @@ from insights.services.runs import (
     postmortem_changed,
     top_similar,
 )
+from insights.services.statements import (
+    cause_statement_confirm,
+    statement_inputs,
+)
 
 __all__ = [
     "FAKE_MODEL_PREFIX",
@@ -41,6 +45,8 @@ __all__ = [
     "RunNotClaimed",
     "_embedders",
     "cached_vectors",
+    "cause_statement_confirm",
+    "statement_inputs",
     "class_inputs",
     "current_params",
     "demo_classes_confirm",

@@ -10,12 +10,14 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from insights.models import (
+    CauseStatement,
     ClassificationSource,
     ClassOrigin,
     ClassStatus,
     FailureClass,
     PostmortemClassification,
 )
+from insights.services.statements import ROOT_CAUSE_KEY, confirmation_record
 from postmortems.models import Postmortem
 
 logger = logging.getLogger(__name__)
@@ -23,9 +25,18 @@ logger = logging.getLogger(__name__)
 
 @transaction.atomic
 def postmortem_class_confirm(
-    *, postmortem: Postmortem, failure_class: FailureClass, user
+    *,
+    postmortem: Postmortem,
+    failure_class: FailureClass,
+    user,
+    retrain: bool = True,
 ) -> PostmortemClassification:
-    """A person confirms a postmortem's class; it wins over every computed one."""
+    """A person confirms a postmortem's class; it wins over every computed one.
+
+    The confirmation also labels the postmortem's root-cause statement, and a
+    full run is queued to retrain the classifier on it; that run records, on a
+    :class:`ConfirmationEffect`, how many classifications the answer changed.
+    """
     if failure_class.status == ClassStatus.MERGED and failure_class.merged_into:
         failure_class = failure_class.merged_into
     classification, _ = PostmortemClassification.objects.update_or_create(
@@ -38,6 +49,13 @@ def postmortem_class_confirm(
             "confirmed_at": timezone.now(),
         },
     )
+    if retrain:
+        confirmation_record(
+            postmortem_ids=[postmortem.pk],
+            statement_key=ROOT_CAUSE_KEY,
+            failure_class=failure_class,
+            user=user,
+        )
     return classification
 
 
@@ -102,6 +120,7 @@ def failure_class_merge(*, source: FailureClass, target: FailureClass) -> Failur
     PostmortemClassification.objects.filter(failure_class=source).update(
         failure_class=target
     )
+    CauseStatement.objects.filter(failure_class=source).update(failure_class=target)
     source.status = ClassStatus.MERGED
     source.merged_into = target
     source.centroid = None
@@ -121,6 +140,14 @@ def failure_class_split(
     new_class = failure_class_create(name=name)
     moved = PostmortemClassification.objects.filter(
         failure_class=failure_class, postmortem_id__in=list(postmortem_ids)
+    )
+    # A split is a confirmation of each moved postmortem: it teaches the
+    # classifier, and the run it queues records what it changed.
+    confirmation_record(
+        postmortem_ids=sorted(moved.values_list("postmortem_id", flat=True)),
+        statement_key=ROOT_CAUSE_KEY,
+        failure_class=new_class,
+        user=user,
     )
     moved.update(
         failure_class=new_class,
@@ -146,8 +173,12 @@ def demo_classes_confirm(*, loaded: Sequence) -> int:
         current = PostmortemClassification.objects.filter(postmortem=postmortem).first()
         if current is not None and current.is_confirmed:
             continue
+        # The demo loader runs the pipeline itself once everything is loaded.
         postmortem_class_confirm(
-            postmortem=postmortem, failure_class=failure_class, user=postmortem.author
+            postmortem=postmortem,
+            failure_class=failure_class,
+            user=postmortem.author,
+            retrain=False,
         )
         count += 1
     return count

@@ -119,6 +119,8 @@ def fingerprint(
     classes: Sequence[FailureClass],
     confirmed: dict[int, str],
     items: Sequence[tuple[int, str]],
+    statements: Sequence = (),
+    statement_labels: Sequence = (),
 ) -> str:
     """Hash of everything a full run's result depends on."""
     payload = {
@@ -133,6 +135,8 @@ def fingerprint(
         ],
         "confirmed": sorted(confirmed.items()),
         "items": [[pk, digest] for pk, digest in items],
+        "statements": [list(s) for s in statements],
+        "statement_labels": [list(s) for s in statement_labels],
     }
     encoded = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()

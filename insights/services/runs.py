@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from django.conf import settings
@@ -13,9 +13,10 @@ from django.db import OperationalError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from insights import clustering
+from insights import classifier, clustering
 from insights.embeddings import Embedder, text_hash
 from insights.models import (
+    CauseStatement,
     ClassificationSource,
     ClassOrigin,
     ClassStatus,
@@ -35,6 +36,16 @@ from insights.services.inputs import (
     fingerprint,
     get_embedder,
     postmortem_texts,
+)
+from insights.services.statements import (
+    class_examples,
+    classifier_params,
+    classify_statements,
+    confirmation_effects_settle,
+    confirmed_postmortem_labels,
+    primary_supervision,
+    statement_inputs,
+    statements_save,
 )
 from postmortems.models import Postmortem
 
@@ -230,12 +241,23 @@ def _execute_full(run: InsightRun, embedder: Embedder) -> str:
         if row.source == ClassificationSource.CONFIRMED and row.slug
     }
     hashes = [(pk, text_hash(text)) for pk, text in items]
+    statements = statement_inputs()
+    statement_labels = sorted(
+        [pk, key, slug]
+        for pk, key, slug in CauseStatement.objects.filter(
+            source=ClassificationSource.CONFIRMED
+        ).values_list("postmortem_id", "key", "failure_class__slug")
+    )
+    inputs_read_at = timezone.now()
+    model_params = classifier_params()
     run_fingerprint = fingerprint(
         model_name=embedder.model_name,
-        params=params.as_dict(),
+        params={**params.as_dict(), "classifier": model_params.as_dict()},
         classes=classes,
         confirmed=confirmed,
         items=hashes,
+        statements=[[s.postmortem_id, s.key, text_hash(s.text)] for s in statements],
+        statement_labels=statement_labels,
     )
     InsightRun.objects.filter(pk=run.pk).update(
         fingerprint=run_fingerprint,
@@ -262,8 +284,12 @@ def _execute_full(run: InsightRun, embedder: Embedder) -> str:
 
     texts = [text for _, text in items]
     vectors, cache_rows, embedded = cached_vectors(
-        texts=texts, embedder=embedder, on_progress=on_progress
+        texts=texts + [s.text for s in statements],
+        embedder=embedder,
+        on_progress=on_progress,
     )
+    statement_vectors = vectors[len(texts) :]
+    vectors, cache_rows = vectors[: len(texts)], cache_rows[: len(texts)]
     known = class_inputs(classes, embedder)
     timings["embed"] = time.perf_counter() - mark
 
@@ -275,14 +301,41 @@ def _execute_full(run: InsightRun, embedder: Embedder) -> str:
         for pk, row in existing.items()
         if row.source == ClassificationSource.CLUSTER and row.slug
     }
+    statement_rows, statement_outcome = classify_statements(
+        statements=statements,
+        vectors=statement_vectors,
+        classes=classes,
+        known=known,
+        confirmed_postmortems=confirmed_postmortem_labels(),
+        zero_shot_threshold=params.zero_shot_threshold,
+        params=model_params,
+    )
+    timings["statements"] = time.perf_counter() - mark
+
+    mark = time.perf_counter()
+    in_run = {pk: s for pk, s in confirmed.items() if pk in set(ids)}
+    primary = classifier.fit_predict(
+        ids=ids,
+        vectors=vectors,
+        texts=texts,
+        labels=in_run,
+        examples=class_examples(classes, known),
+        params=model_params,
+    )
     result = clustering.classify(
         ids=ids,
         vectors=vectors,
         texts=texts,
         classes=known,
-        confirmed={pk: s for pk, s in confirmed.items() if pk in set(ids)},
+        confirmed=in_run,
         previous=previous,
         params=params,
+        supervised=primary_supervision(
+            primary=primary,
+            statement_rows=statement_rows,
+            classes=classes,
+            statements_validated=statement_outcome.threshold is not None,
+        ),
     )
     timings["classify"] = time.perf_counter() - mark
 
@@ -302,11 +355,19 @@ def _execute_full(run: InsightRun, embedder: Embedder) -> str:
         result=result,
         neighbours=neighbours,
         existing=existing,
+        statement_rows=statement_rows,
+        inputs_read_at=inputs_read_at,
     )
     timings["save"] = time.perf_counter() - mark
     timings["total"] = time.perf_counter() - started
+    distinct = len(
+        {text_hash(t) for t in texts} | {text_hash(s.text) for s in statements}
+    )
     counts.update(
-        postmortems=len(items), embedded=embedded, cached=len(items) - embedded
+        postmortems=len(items),
+        statements=len(statements),
+        embedded=embedded,
+        cached=distinct - embedded,
     )
     _finish(
         run,
@@ -315,6 +376,12 @@ def _execute_full(run: InsightRun, embedder: Embedder) -> str:
         progress_note="Done",
         counts=counts,
         timings={k: round(v, 3) for k, v in timings.items()},
+        abstain_threshold=primary.threshold,
+        validation={
+            "postmortems": primary.validation,
+            "statements": statement_outcome.validation,
+            "statement_threshold": statement_outcome.threshold,
+        },
     )
     return RunStatus.SUCCEEDED
 
@@ -347,7 +414,17 @@ def top_similar(vectors: np.ndarray, *, k: int = SIMILAR_LIMIT, block: int = 102
 
 @transaction.atomic
 def _save_full_results(
-    *, run, ids, hashes, cache_rows, model_name, result, neighbours, existing
+    *,
+    run,
+    ids,
+    hashes,
+    cache_rows,
+    model_name,
+    result,
+    neighbours,
+    existing,
+    statement_rows=None,
+    inputs_read_at=None,
 ) -> dict:
     """Write a run's results in one transaction: all or nothing."""
     by_slug = {c.slug: c for c in FailureClass.objects.all()}
@@ -443,7 +520,26 @@ def _save_full_results(
         ],
         batch_size=1000,
     )
+    moved_statements = 0
+    if statement_rows is not None:
+        moved_statements = statements_save(rows=statement_rows, run=run)
+    moved_postmortems = sum(
+        1
+        for pk in changed
+        if pk in existing
+        and existing[pk].class_id != wanted[pk].class_id
+        and wanted[pk].source != ClassificationSource.CONFIRMED
+    )
+    if inputs_read_at is not None:
+        confirmation_effects_settle(
+            run=run,
+            inputs_read_at=inputs_read_at,
+            changed=moved_statements,
+            changed_postmortems=moved_postmortems,
+        )
     return {
+        "statements_moved": moved_statements,
+        "postmortems_moved": moved_postmortems,
         "rows_written": len(changed),
         "similar_rewritten": len(redo),
         "classified": sum(1 for a in result.assignments if a.slug),
@@ -451,6 +547,48 @@ def _save_full_results(
         "classes": len({a.slug for a in result.assignments if a.slug}),
         "proposed_created": created,
     }
+
+
+def _single_statements(postmortem_id, embedder, classes, last_full):
+    """Classify one postmortem's statements with the last full run's threshold,
+    trained on every confirmed statement (vectors from the cache)."""
+    statements = statement_inputs([postmortem_id])
+    vectors, _, _ = cached_vectors(
+        texts=[s.text for s in statements], embedder=embedder
+    )
+    confirmed = list(
+        CauseStatement.objects.filter(source=ClassificationSource.CONFIRMED)
+        .exclude(postmortem_id=postmortem_id)
+        .exclude(failure_class=None)
+        .values_list("failure_class__slug", "text")
+        .order_by("pk")
+    )
+    confirmed_vectors, _, _ = cached_vectors(
+        texts=[t for _, t in confirmed], embedder=embedder
+    )
+    threshold = (
+        (last_full.validation or {}).get("statement_threshold") if last_full else None
+    )
+    rows, outcome = classify_statements(
+        statements=statements,
+        vectors=vectors,
+        classes=classes,
+        known=class_inputs(classes, embedder),
+        confirmed_postmortems={
+            pk: label
+            for pk, label in confirmed_postmortem_labels().items()
+            if pk == postmortem_id
+        },
+        zero_shot_threshold=current_params().zero_shot_threshold,
+        params=replace(classifier_params(), spread_weight=0.0),
+        # Without a validated threshold the classifier abstains on everything.
+        threshold=threshold if threshold is not None else 1.01,
+        extra_labelled=[
+            (slug, confirmed_vectors[i], text)
+            for i, (slug, text) in enumerate(confirmed)
+        ],
+    )
+    return rows, threshold is not None
 
 
 def _execute_single(run: InsightRun, embedder: Embedder) -> str:
@@ -488,6 +626,10 @@ def _execute_single(run: InsightRun, embedder: Embedder) -> str:
         .first()
     )
     classes = _known_classes()
+    last_full = _last_success(RunKind.FULL)
+    statement_rows, statements_validated = _single_statements(
+        postmortem.pk, embedder, classes, last_full
+    )
     if current is not None and current.is_confirmed:
         assignment = None
     else:
@@ -503,14 +645,39 @@ def _execute_single(run: InsightRun, embedder: Embedder) -> str:
             and current.failure_class
         ):
             previous[postmortem.pk] = current.failure_class.slug
+        known = class_inputs(classes, embedder)
+        single_ids = [postmortem.pk] + [other_ids[i] for i in confirmed_rows]
+        single_vectors = np.vstack([vector[None, :], matrix[confirmed_rows]])
+        confirmed_labels = {other_ids[i]: others[i][2] for i in confirmed_rows}
+        outcome = None
+        if last_full is not None and last_full.abstain_threshold is not None:
+            # The last full run validated a threshold: reuse it, retrain on the
+            # confirmed postmortems (cheap), no validation here.
+            other_texts = postmortem_texts(single_ids[1:])
+            outcome = classifier.fit_predict(
+                ids=single_ids,
+                vectors=single_vectors,
+                texts=[text] + [other_texts.get(pk, "") for pk in single_ids[1:]],
+                labels=confirmed_labels,
+                examples=class_examples(classes, known),
+                params=replace(classifier_params(), spread_weight=0.0),
+                threshold=last_full.abstain_threshold,
+            )
+        supervised = primary_supervision(
+            primary=outcome,
+            statement_rows=statement_rows,
+            classes=classes,
+            statements_validated=statements_validated,
+        )
         result = clustering.classify(
-            ids=[postmortem.pk] + [other_ids[i] for i in confirmed_rows],
-            vectors=np.vstack([vector[None, :], matrix[confirmed_rows]]),
+            ids=single_ids,
+            vectors=single_vectors,
             texts=[text] + [""] * len(confirmed_rows),
-            classes=class_inputs(classes, embedder),
-            confirmed={other_ids[i]: others[i][2] for i in confirmed_rows},
+            classes=known,
+            confirmed=confirmed_labels,
             previous=previous,
             params=current_params(),
+            supervised=supervised,
         )
         assignment = next(a for a in result.assignments if a.item_id == postmortem.pk)
 
@@ -536,6 +703,7 @@ def _execute_single(run: InsightRun, embedder: Embedder) -> str:
         PostmortemClassification.objects.update_or_create(
             postmortem=postmortem, defaults=fields
         )
+        statements_save(rows=statement_rows, run=run, postmortem_ids=[postmortem.pk])
         SimilarPostmortem.objects.filter(postmortem=postmortem).delete()
         SimilarPostmortem.objects.bulk_create(
             [

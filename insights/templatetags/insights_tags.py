@@ -23,7 +23,7 @@ def similar_incidents(context, postmortem, limit: int = 5):
     return {
         "similar": selectors.similar_incidents(
             postmortem_id=postmortem.pk, user=user, limit=limit
-        )
+        ),
     }
 
 
@@ -37,11 +37,36 @@ def postmortem_class(context, postmortem):
     user = getattr(request, "user", None)
     if not _can_view(user, postmortem):
         return {"hidden": True}
+    memberships = selectors.memberships_of([postmortem.pk])
     return {
         "postmortem": postmortem,
-        "classification": selectors.classification_of(postmortem_id=postmortem.pk),
+        # The reader may see the postmortem (checked above).
+        "memberships": memberships,
+        "current": next((m["failure_class"] for m in memberships), None),
         "classes": selectors.failure_class_list(),
         "can_confirm": user is not None and has_role(user, Role.EDITOR),
         "next": request.get_full_path() if request else "",
         "csrf_token": context.get("csrf_token"),
     }
+
+
+@register.filter
+def duration(seconds):
+    """Seconds as a short duration (``12 min``, ``2.5 h``); a dash when unknown."""
+    from insights.durations import format_seconds
+
+    return format_seconds(seconds)
+
+
+@register.filter
+def label(key, labels):
+    """A stored value in words: ``in_progress`` -> ``In progress``."""
+    if labels and key in labels:
+        return labels[key]
+    return str(key).replace("_", " ").capitalize()
+
+
+@register.inclusion_tag("insights/_membership_badge.html")
+def membership_badge(member, threshold):
+    """Confirmed, inferred (with its confidence) or uncertain, the same everywhere."""
+    return {"member": member, "threshold": threshold}

@@ -204,6 +204,7 @@ def _load_incident(data, shift, teams, services, people, templates) -> LoadedInc
             "acknowledged_at": shift.at(data.get("acknowledged_at")),
             "mitigated_at": shift.at(data.get("mitigated_at")),
             "resolved_at": resolved_at,
+            "near_miss": bool(data.get("near_miss", False)),
         },
     )
     incident.services.set([services[slug] for slug in data["services"]])

@@ -93,6 +93,11 @@ class Incident(models.Model):
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     mitigated_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    near_miss = models.BooleanField(
+        default=False,
+        help_text="Nothing reached customers: caught or contained before any "
+        "customer impact. Near misses still feed the failure classes.",
+    )
     # An outside system's identity for this incident (Alertmanager groupKey,
     # PagerDuty incident id, a demo key); unique per source.
     external_source = models.CharField(max_length=32, blank=True)

@@ -11,7 +11,7 @@ import logging
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
-from postmortems import drafting, permissions
+from postmortems import drafting, permissions, selectors
 from postmortems.metrics import incident_metrics
 from postmortems.models import (
     ContributingFactor,
@@ -157,6 +157,7 @@ def postmortem_fill_draft(*, postmortem: Postmortem, actor) -> drafting.Draft:
             drafted_from=hypothesis.drafted_from,
         )
     current.version += 1
+    current.list_parts = selectors.postmortem_list_parts(postmortem=current)
     current._history_user = actor
     current._change_reason = REASON_DRAFTED
     current.save()

@@ -322,6 +322,7 @@ def _write(
         acknowledged_at=record.acknowledged_at,
         mitigated_at=record.mitigated_at,
         resolved_at=record.resolved_at,
+        near_miss=record.near_miss,
         external_source=IMPORT_SOURCE,
         external_key=record.key,
         reason=f"Imported from {record.path}"[:100],

@@ -392,3 +392,49 @@ def test_team_settings_refuse_a_reaction_that_is_not_one_emoji(admin_client, tea
     assert response.status_code == 200
     assert "Give one emoji name" in response.content.decode()
     assert not TeamChatSettings.objects.exists()
+
+
+def test_an_alert_like_no_past_incident_queues_no_task(
+    slack, team, team_channel, monkeypatch, django_capture_on_commit_callbacks
+):
+    from postmortems import outbox
+
+    queued = []
+    monkeypatch.setattr(
+        outbox, "enqueue", lambda task, **kwargs: queued.append(task.name)
+    )
+    finding = factories.FindingFactory(incident=factories.IncidentFactory(team=team))
+    with django_capture_on_commit_callbacks(execute=True):
+        findings_follow_up(finding_ids=[finding.pk])
+    assert not FindingMatch.objects.exists()
+    assert "chat.notify_alert_matches" not in queued
+    assert _posts(slack) == []
+
+
+@pytest.mark.parametrize(
+    ("answer", "outcome"),
+    [
+        ((429, {"ok": False, "error": "ratelimited"}), "retried"),
+        ((200, {"ok": False, "error": "message_not_found"}), "given up"),
+    ],
+)
+def test_updating_a_closed_items_messages_retries_only_what_can_pass(
+    slack, overdue_item, editor, django_capture_on_commit_callbacks, answer, outcome
+):
+    from chat import tasks
+
+    with django_capture_on_commit_callbacks(execute=True):
+        reminders_send()
+    overdue_item.status, overdue_item.verification_note = Status.DONE, "Load test."
+    overdue_item.save()
+    slack.answers["chat.update"] = answer
+    task = tasks.notify_action_item_closed
+    if outcome == "retried":
+        # Raised for Celery's autoretry (the task body called as a function).
+        with pytest.raises(tasks.TransientChatError):
+            task(item_id=overdue_item.pk)
+        assert tasks.TransientChatError in task.autoretry_for
+    else:
+        result = task(item_id=overdue_item.pk)
+        assert "not updated" in result
+    assert len(slack.called("chat.update")) == 1

@@ -15,5 +15,5 @@ def test_demo_insights_show_recurring_classes_and_a_recurrence(fake_model):
     demo = get_user_model().objects.get(username="demo")
     report = selectors.report_data(user=demo)
     assert len(report.recurring) >= 3
-    recurred = {line.class_slug for line in report.recurred_classes}
+    recurred = {c.slug for c in report.came_back}
     assert "certificate-expiry" in recurred

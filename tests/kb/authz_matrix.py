@@ -162,6 +162,25 @@ POLICIES: dict[str, dict] = {
         "reviewer": (OK, 404),
         "admin": OK,
     },
+    # API approve and send back: the role first (viewers 403), then another
+    # team's draft does not exist (404), then only a named reviewer who is not
+    # the author, so an admin who is not named is refused.
+    "api-named-reviewer": {
+        "anonymous": 403,
+        "viewer": 403,
+        "editor": (403, 404),
+        "reviewer": (OK, 404),
+        "admin": 403,
+    },
+    # API publish of an approved postmortem: its author or an admin; writes to
+    # another team's postmortem are 404 in the API.
+    "api-author-or-admin": {
+        "anonymous": 403,
+        "viewer": 403,
+        "editor": (OK, 404),
+        "reviewer": (403, 404),
+        "admin": OK,
+    },
     "api-team-reviewer": {
         "anonymous": 403,
         "viewer": 403,
@@ -211,6 +230,16 @@ POLICIES: dict[str, dict] = {
         "key-alerts": 403,
         "key-read": 403,
     },
+    # Issue-tracker webhooks: the body's signature is the only credential (the
+    # matrix signs it, as Jira does); a session or an API key changes nothing.
+    # Unsigned bodies get 401 (tests/trackers/test_webhooks.py).
+    "tracker-signed": {
+        "anonymous": OK,
+        "viewer": OK,
+        "editor": OK,
+        "reviewer": OK,
+        "admin": OK,
+    },
     # Webhooks take API keys only: a browser session is not a credential there.
     "machine-alerts-write": {
         "anonymous": 401,
@@ -252,8 +281,9 @@ class Route:
     # Body of the write (catalogue object names in braces become their pk/slug).
     body: dict = dataclasses.field(default_factory=dict)
     api: bool = False
-    # Sign the body as PagerDuty does (X-PagerDuty-Signature).
-    signed: bool = False
+    # Sign the body as PagerDuty does (X-PagerDuty-Signature), or "jira" as
+    # Jira does (X-Hub-Signature).
+    signed: bool | str = False
 
     @property
     def team_scoped(self) -> bool:
@@ -303,14 +333,14 @@ ROUTES = [
     page(
         "postmortems:incident_create",
         GET=("editor-only", 200),
-        POST=("editor-only", 200),
+        POST=("editor-only", 400),
     ),
     page("postmortems:incident_detail", INC, GET=READ),
     page(
         "postmortems:incident_edit",
         INC,
         GET=("team-write", 200),
-        POST=("team-write", 200),
+        POST=("team-write", 400),
     ),
     page(
         "postmortems:incident_correct",
@@ -529,6 +559,21 @@ ROUTES = [
         GET=("api-private-draft", 200),
         PATCH=("api-team-write", 200),
     ),
+    # The review workflow over the API: the same services, so the same people.
+    api(
+        "postmortem-submit",
+        DRAFT,
+        body={"acknowledge_blame": True},
+        POST=("api-team-write", 200),
+    ),
+    api("postmortem-approve", {"pk": "in_review"}, POST=("api-named-reviewer", 200)),
+    api(
+        "postmortem-send-back",
+        {"pk": "in_review"},
+        body={"comment": "Please add the pool graph."},
+        POST=("api-named-reviewer", 200),
+    ),
+    api("postmortem-publish", {"pk": "approved"}, POST=("api-author-or-admin", 200)),
     api("action-item-list", GET=("api-read", 200), POST=("api-editor", 400)),
     api(
         "action-item-detail",
@@ -542,6 +587,7 @@ ROUTES = [
     api("insight-run-list", GET=("api-read", 200)),
     api("insight-run-detail", {"pk": "insight_run"}, GET=("api-read", 200)),
     api("insight-run-start", POST=("api-editor", 202)),
+    api("class-membership-list", GET=("api-read", 200)),
     # The machine API: an empty body is a 400 for an allowed key.
     api(
         "finding-list",
@@ -552,6 +598,15 @@ ROUTES = [
     api("integration-alertmanager-list", POST=("machine-alerts-write", 400)),
     api("integration-pagerduty-list", signed=True, POST=("machine-alerts-write", 400)),
     api("integration-robusta-list", POST=("machine-alerts-write", 400)),
+    # trackers ------------------------------------------------------------------------
+    page("trackers:item_tracker", ITEM, GET=POST_ONLY, POST=("team-write", 302)),
+    api(
+        "tracker-webhook",
+        {"provider": "jira"},
+        signed="jira",
+        GET=("public", 405),
+        POST=("tracker-signed", 400),
+    ),
 ]
 
 MATRIX = {route.name: route for route in ROUTES}

@@ -173,8 +173,8 @@ def kwargs_for(catalogue: Catalogue, spec: dict[str, str], case: str) -> dict:
     """URL kwargs from a spec such as {"pk": "draft", "item_pk": "item"}."""
     kwargs = {}
     for key, name in spec.items():
-        if key in ("uidb64", "token"):
-            kwargs[key] = name  # a literal (an invalid reset link)
+        if key in ("uidb64", "token", "provider"):
+            kwargs[key] = name  # a literal (an invalid reset link, a tracker)
             continue
         obj = catalogue.obj(case, name)
         kwargs[key] = obj.slug if key == "slug" else obj.pk

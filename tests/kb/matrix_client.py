@@ -15,6 +15,19 @@ class Rollback(Exception):
 
 # The PagerDuty webhook secret the matrix signs with (set by the tests).
 PAGERDUTY_SECRET = "matrix-pagerduty-secret"
+# The Jira webhook secret (set by tests/kb/conftest.py).
+JIRA_SECRET = "matrix-jira-secret"
+
+
+def signature_headers(route, raw: bytes) -> dict:
+    """The headers that sign ``raw`` for a signed route."""
+    if route.signed == "jira":
+        digest = hmac.new(JIRA_SECRET.encode(), raw, hashlib.sha256).hexdigest()
+        return {"HTTP_X_HUB_SIGNATURE": f"sha256={digest}"}
+    if route.signed:
+        digest = hmac.new(PAGERDUTY_SECRET.encode(), raw, hashlib.sha256)
+        return {"HTTP_X_PAGERDUTY_SIGNATURE": f"v1={digest.hexdigest()}"}
+    return {}
 
 
 def client_for(catalogue: Catalogue, role: str, **kwargs) -> Client:
@@ -46,9 +59,8 @@ def send(catalogue, route, method, role, case, *, client=None, **extra):
     body = body_for(catalogue, route, case)
     if route.api:
         raw = json.dumps(body).encode()
-        if route.signed:
-            digest = hmac.new(PAGERDUTY_SECRET.encode(), raw, hashlib.sha256)
-            extra.setdefault("HTTP_X_PAGERDUTY_SIGNATURE", f"v1={digest.hexdigest()}")
+        for header, value in signature_headers(route, raw).items():
+            extra.setdefault(header, value)
         return client.generic(
             method, url, raw, content_type="application/json", **extra
         )

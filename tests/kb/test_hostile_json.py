@@ -8,8 +8,6 @@ surrogate escapes, NUL characters, integers past 64 bits, numbers that read as
 infinity, and nesting deep enough to exhaust Python's recursion.
 """
 
-import hashlib
-import hmac
 import json
 
 import pytest
@@ -20,7 +18,12 @@ from hypothesis import strategies as st
 
 from tests.kb.authz_matrix import ROUTES, expected
 from tests.kb.catalogue import NONE, OWN, ROLES, build_catalogue, url_for
-from tests.kb.matrix_client import PAGERDUTY_SECRET, Rollback, client_for
+from tests.kb.matrix_client import (
+    PAGERDUTY_SECRET,
+    Rollback,
+    client_for,
+    signature_headers,
+)
 from tests.postmortems.test_findings_api import finding
 from tests.postmortems.test_findings_integrations import (
     ALERTMANAGER_FIRING,
@@ -110,9 +113,7 @@ def _client(catalogue, route, method: str):
 def _send(catalogue, route, method: str, body: bytes, *, client):
     case = OWN if route.team_scoped else NONE
     extra = {}
-    if route.signed:
-        digest = hmac.new(PAGERDUTY_SECRET.encode(), body, hashlib.sha256)
-        extra["HTTP_X_PAGERDUTY_SIGNATURE"] = f"v1={digest.hexdigest()}"
+    extra.update(signature_headers(route, body))
     url = url_for(catalogue, route.name, route.objects, case)
     return client.generic(method, url, body, content_type="application/json", **extra)
 

@@ -1,0 +1,372 @@
+"""Supervised classification of cause statements: plain data in, predictions out.
+
+Pure module: no ORM; ``sklearn`` and ``scipy`` are imported inside functions.
+
+What a person confirms teaches it. The classifier is a multinomial logistic
+regression over the sentence embedding and, beside it, tf-idf word and word-pair
+features (people name failures with words a small embedding blurs: "TOAST",
+"NXDOMAIN", "MTU"). Class descriptions count as extra, down-weighted examples, so
+a class with no confirmation yet is not unknown. Label spreading over every
+statement, labelled or not, then lets the unlabelled ones vote: its class
+distribution is blended with the regression's.
+
+Abstention is decided by validation, never by hand: the confirmed examples are
+cross-validated, and the confidence threshold kept is the one that maximises
+(right answers − ``abstain_cost`` × wrong answers) among the predictions it
+lets through (Chow's rule with a validated, not assumed, calibration). Below it
+the classifier abstains and the statement is left to the zero-shot and
+clustering stages.
+
+``teach_scores`` orders the statements whose confirmation would teach the most:
+uncertainty (one minus the margin between the two best classes) weighted by how
+many other uncertain statements sit close to it (information density, Settles
+and Craven 2008), so one answer settles a neighbourhood, not one outlier.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from insights.embeddings import normalise_rows
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Params:
+    """Classifier parameters (chosen by bench/insights_quality_bench.py across
+    every development corpus, never on one)."""
+
+    # Inverse regularisation: unit-length embeddings need a weak penalty.
+    C: float = 10.0
+    lexical_weight: float = 0.5
+    description_weight: float = 0.5
+    spread_weight: float = 0.3
+    spread_neighbours: int = 7
+    spread_alpha: float = 0.2
+    # Cost of a wrong class shown to people, in right answers (Chow's rule).
+    abstain_cost: float = 1.0
+    folds: int = 5
+    # Fewer confirmed examples than this: no validation is possible, so the
+    # classifier abstains on everything and the other stages decide.
+    min_examples: int = 4
+    density_threshold: float = 0.6
+
+    def as_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One statement's outcome. ``slug`` is None when the classifier abstained;
+    ``best`` is its best guess either way."""
+
+    item_id: Hashable
+    slug: str | None
+    best: str | None
+    confidence: float
+    runner_up: str | None
+    margin: float
+
+    @property
+    def abstained(self) -> bool:
+        return self.slug is None
+
+
+@dataclass
+class Outcome:
+    predictions: list[Prediction]
+    threshold: float | None
+    # Cross-validation of the confirmed examples that chose the threshold.
+    validation: dict = field(default_factory=dict)
+    classes: list[str] = field(default_factory=list)
+
+    def by_id(self) -> dict:
+        return {p.item_id: p for p in self.predictions}
+
+
+@dataclass(frozen=True)
+class Example:
+    """A labelled text outside the items, such as a class description."""
+
+    slug: str
+    vector: np.ndarray
+    text: str
+
+
+def _lexical(texts: Sequence[str]):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    try:
+        return TfidfVectorizer(
+            ngram_range=(1, 2),
+            min_df=1,
+            sublinear_tf=True,
+            stop_words="english",
+            token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z0-9_.-]+\b",
+        ).fit(texts)
+    except ValueError:  # no usable word at all
+        return None
+
+
+def _features(vectors, texts, vectorizer, params):
+    from scipy import sparse
+
+    dense = sparse.csr_matrix(normalise_rows(vectors))
+    if vectorizer is None or params.lexical_weight <= 0:
+        return dense
+    words = vectorizer.transform(texts) * params.lexical_weight
+    return sparse.hstack([dense, words], format="csr")
+
+
+def _fit_proba(train_x, train_y, train_w, test_x, classes, params) -> np.ndarray:
+    """Class probabilities of ``test_x`` (columns in ``classes`` order)."""
+    from sklearn.linear_model import LogisticRegression
+
+    present = sorted(set(train_y))
+    out = np.zeros((test_x.shape[0], len(classes)))
+    column = {c: j for j, c in enumerate(classes)}
+    if len(present) == 1:
+        out[:, column[present[0]]] = 1.0
+        return out
+    model = LogisticRegression(C=params.C, max_iter=2000)
+    with warnings.catch_warnings():
+        # Few examples per class is the normal case here, not a mistake.
+        warnings.simplefilter("ignore", UserWarning)
+        model.fit(train_x, train_y, sample_weight=train_w)
+    proba = model.predict_proba(test_x)
+    for j, label in enumerate(model.classes_):
+        out[:, column[label]] = proba[:, j]
+    return out
+
+
+def _spread(vectors, labels, classes, params) -> np.ndarray | None:
+    """Label spreading over all items (kNN graph); None when not applicable."""
+    if params.spread_weight <= 0:
+        return None
+    known = [i for i, label in enumerate(labels) if label is not None]
+    if not known or len(vectors) <= params.spread_neighbours:
+        return None
+    from sklearn.semi_supervised import LabelSpreading
+
+    column = {c: j for j, c in enumerate(classes)}
+    y = np.full(len(vectors), -1)
+    for i in known:
+        y[i] = column[labels[i]]
+    model = LabelSpreading(
+        kernel="knn",
+        n_neighbors=params.spread_neighbours,
+        alpha=params.spread_alpha,
+        max_iter=100,
+    )
+    model.fit(normalise_rows(vectors), y)
+    out = np.zeros((len(vectors), len(classes)))
+    distributions = np.nan_to_num(model.label_distributions_)
+    for j, label in enumerate(model.classes_):
+        out[:, int(label)] = distributions[:, j]
+    sums = out.sum(axis=1, keepdims=True)
+    sums[sums == 0] = 1.0
+    return out / sums
+
+
+def _probabilities(vectors, texts, labels, examples, classes, params, vectorizer):
+    """Blend of regression and spreading probabilities for every item."""
+    known = [i for i, label in enumerate(labels) if label is not None]
+    x_items = _features(vectors, texts, vectorizer, params)
+    rows = [x_items[known]]
+    y = [labels[i] for i in known]
+    w = [1.0] * len(known)
+    if examples:
+        ex_vectors = np.vstack([e.vector for e in examples])
+        rows.append(
+            _features(ex_vectors, [e.text for e in examples], vectorizer, params)
+        )
+        y += [e.slug for e in examples]
+        w += [params.description_weight] * len(examples)
+    from scipy import sparse
+
+    train_x = sparse.vstack(rows, format="csr")
+    proba = _fit_proba(train_x, y, np.asarray(w), x_items, classes, params)
+    spread = _spread(vectors, labels, classes, params)
+    if spread is not None:
+        proba = (1 - params.spread_weight) * proba + params.spread_weight * spread
+    return proba
+
+
+def choose_threshold(
+    confidences: Sequence[float], correct: Sequence[bool], cost: float
+) -> tuple[float, dict]:
+    """The confidence threshold that maximises right − cost × wrong answers kept.
+
+    Candidates are the observed confidences (accept at or above); ties go to the
+    lower threshold, which keeps more answers. Returns (threshold, figures).
+    """
+    conf = np.asarray(confidences, dtype=float)
+    ok = np.asarray(correct, dtype=bool)
+    if len(conf) == 0:
+        return 1.0, {"validated": 0}
+    order = np.argsort(-conf, kind="stable")
+    gains = np.where(ok[order], 1.0, -cost)
+    cumulative = np.cumsum(gains)
+    # Only cut between distinct confidences.
+    sorted_conf = conf[order]
+    best_gain, best_k = 0.0, 0
+    for k in range(1, len(conf) + 1):
+        if k < len(conf) and sorted_conf[k] == sorted_conf[k - 1]:
+            continue
+        if cumulative[k - 1] > best_gain:
+            best_gain, best_k = cumulative[k - 1], k
+    if best_k == 0:
+        threshold = float(np.nextafter(sorted_conf[0], np.inf))
+    else:
+        threshold = float(sorted_conf[best_k - 1])
+    kept = conf >= threshold
+    figures = {
+        "validated": int(len(conf)),
+        "accuracy": round(float(ok.mean()), 4),
+        "coverage": round(float(kept.mean()), 4),
+        "precision": round(float(ok[kept].mean()), 4) if kept.any() else None,
+    }
+    return threshold, figures
+
+
+def _validate(vectors, texts, labels, examples, classes, params, vectorizer):
+    """Cross-validated confidences and correctness of the confirmed items."""
+    from sklearn.model_selection import KFold
+
+    known = np.array([i for i, label in enumerate(labels) if label is not None])
+    folds = min(params.folds, len(known))
+    confidences: list[float] = []
+    correct: list[bool] = []
+    for _train, test in KFold(folds, shuffle=True, random_state=0).split(known):
+        masked = list(labels)
+        for i in known[test]:
+            masked[i] = None
+        proba = _probabilities(
+            vectors, texts, masked, examples, classes, params, vectorizer
+        )
+        for i in known[test]:
+            j = int(proba[i].argmax())
+            confidences.append(float(proba[i, j]))
+            correct.append(classes[j] == labels[i])
+    return confidences, correct
+
+
+def fit_predict(
+    *,
+    ids: Sequence[Hashable],
+    vectors: np.ndarray,
+    texts: Sequence[str],
+    labels: Mapping[Hashable, str],
+    examples: Sequence[Example] = (),
+    params: Params = Params(),
+    threshold: float | None = None,
+) -> Outcome:
+    """Train on the labelled items (and ``examples``), predict every item.
+
+    ``labels`` maps item ids to people's classes. With ``threshold`` given (a
+    single-postmortem run reusing the last full run's), no validation is done.
+    Items are ordered by id first, so the caller's order never matters.
+    """
+    n = len(ids)
+    order = sorted(range(n), key=lambda i: ids[i])
+    ids = [ids[i] for i in order]
+    texts = [texts[i] for i in order]
+    vectors = np.asarray(vectors, dtype=np.float32)[order] if n else vectors
+    item_labels = [labels.get(item_id) for item_id in ids]
+    known = [i for i, label in enumerate(item_labels) if label is not None]
+    classes = sorted(
+        {label for label in item_labels if label} | {e.slug for e in examples}
+    )
+    # A threshold given was validated elsewhere (the last full run): the labels
+    # may then all be in ``examples``.
+    too_few = threshold is None and len(known) < params.min_examples
+    if n == 0 or too_few or len(classes) < 2:
+        return Outcome(
+            predictions=[Prediction(i, None, None, 0.0, None, 0.0) for i in ids],
+            threshold=None,
+            validation={"validated": len(known), "reason": "too few confirmed"},
+            classes=classes,
+        )
+    # Many small solver steps: BLAS threads only contend with each other (and
+    # with the web and worker processes); one thread was 6x faster here.
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _fit_predict(
+            ids, vectors, texts, item_labels, examples, classes, params, threshold
+        )
+
+
+def _fit_predict(
+    ids, vectors, texts, item_labels, examples, classes, params, threshold
+):
+    vectorizer = _lexical(list(texts) + [e.text for e in examples])
+    validation: dict = {}
+    if threshold is None:
+        confidences, correct = _validate(
+            vectors, texts, item_labels, examples, classes, params, vectorizer
+        )
+        threshold, validation = choose_threshold(
+            confidences, correct, params.abstain_cost
+        )
+    proba = _probabilities(
+        vectors, texts, item_labels, examples, classes, params, vectorizer
+    )
+    predictions = []
+    for i, item_id in enumerate(ids):
+        ranked = np.argsort(-proba[i], kind="stable")
+        best = classes[ranked[0]]
+        top = float(proba[i, ranked[0]])
+        second = float(proba[i, ranked[1]]) if len(ranked) > 1 else 0.0
+        predictions.append(
+            Prediction(
+                item_id=item_id,
+                slug=best if top >= threshold else None,
+                best=best,
+                confidence=round(top, 6),
+                runner_up=classes[ranked[1]] if len(ranked) > 1 else None,
+                margin=round(top - second, 6),
+            )
+        )
+    return Outcome(
+        predictions=predictions,
+        threshold=round(float(threshold), 6),
+        validation=validation,
+        classes=classes,
+    )
+
+
+def teach_scores(
+    vectors: np.ndarray,
+    margins: Sequence[float],
+    confirmed: Sequence[bool],
+    *,
+    density_threshold: float = 0.6,
+    block: int = 2048,
+) -> np.ndarray:
+    """How much confirming each item would teach (0 for confirmed items).
+
+    ``(1 − margin) × (1 + Σ (1 − margin_j) over unconfirmed neighbours j with
+    cosine ≥ density_threshold)``: an uncertain item whose uncertain neighbours
+    would follow its answer scores highest.
+    """
+    vectors = normalise_rows(np.asarray(vectors, dtype=np.float32))
+    uncertainty = 1.0 - np.clip(np.asarray(margins, dtype=float), 0.0, 1.0)
+    open_ = ~np.asarray(confirmed, dtype=bool)
+    weights = np.where(open_, uncertainty, 0.0)
+    density = np.zeros(len(vectors))
+    for start in range(0, len(vectors), block):
+        sims = vectors[start : start + block] @ vectors.T
+        close = sims >= density_threshold
+        rows = np.arange(close.shape[0])
+        close[rows, rows + start] = False
+        density[start : start + block] = close.astype(float) @ weights
+    return np.where(open_, uncertainty * (1.0 + density), 0.0)

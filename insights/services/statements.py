@@ -1,0 +1,463 @@
+"""Cause statements: read them, classify them, confirm them, record the effect.
+
+A postmortem's root cause, trigger and each contributing factor are classified
+on their own by :mod:`insights.classifier`, so a postmortem belongs to every
+class one of its statements is in (a config push that exhausted a pool is both
+a configuration change and capacity exhaustion).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from insights import classifier
+from insights.embeddings import normalise_rows, text_hash
+from insights.evaluation import description_text
+from insights.models import (
+    CauseStatement,
+    ClassificationSource,
+    ConfirmationEffect,
+    FailureClass,
+    InsightRun,
+    PostmortemClassification,
+    StatementKind,
+)
+from postmortems.models import ContributingFactor, Postmortem
+
+logger = logging.getLogger(__name__)
+
+ROOT_CAUSE_KEY = "root_cause"
+TRIGGER_KEY = "trigger"
+
+
+@dataclass(frozen=True)
+class StatementInput:
+    """One statement to classify, as plain values."""
+
+    postmortem_id: int
+    key: str
+    kind: str
+    factor_id: int | None
+    text: str
+
+    @property
+    def item_id(self) -> tuple[int, str]:
+        return (self.postmortem_id, self.key)
+
+
+def factor_key(factor_id: int) -> str:
+    return f"factor:{factor_id}"
+
+
+def statement_inputs(
+    postmortem_ids: Sequence[int] | None = None,
+) -> list[StatementInput]:
+    """Every non-empty cause statement, by postmortem id then key."""
+    postmortems = Postmortem.objects.order_by("pk")
+    factors = ContributingFactor.objects.order_by("postmortem_id", "position", "pk")
+    if postmortem_ids is not None:
+        postmortems = postmortems.filter(pk__in=postmortem_ids)
+        factors = factors.filter(postmortem_id__in=postmortem_ids)
+    out: list[StatementInput] = []
+    for pk, sections in postmortems.values_list("pk", "sections"):
+        for key, kind in (
+            (ROOT_CAUSE_KEY, StatementKind.ROOT_CAUSE),
+            (TRIGGER_KEY, StatementKind.TRIGGER),
+        ):
+            text = str((sections or {}).get(key) or "").strip()
+            if text:
+                out.append(StatementInput(pk, key, kind, None, text))
+    for factor_id, pk, description in factors.values_list(
+        "pk", "postmortem_id", "description"
+    ):
+        if description.strip():
+            out.append(
+                StatementInput(
+                    pk,
+                    factor_key(factor_id),
+                    StatementKind.FACTOR,
+                    factor_id,
+                    description.strip(),
+                )
+            )
+    return sorted(out, key=lambda s: s.item_id)
+
+
+def classifier_params() -> classifier.Params:
+    """Classifier parameters: the defaults, overridable in settings."""
+    return classifier.Params(**getattr(settings, "KB_INSIGHTS_CLASSIFIER_PARAMS", {}))
+
+
+def class_examples(classes: Sequence[FailureClass], known) -> list[classifier.Example]:
+    """Described (not proposed) classes as extra training examples."""
+    vectors = {k.slug: k.description_vector for k in known}
+    return [
+        classifier.Example(
+            slug=c.slug,
+            vector=vectors[c.slug],
+            text=description_text({"name": c.name, "description": c.description}),
+        )
+        for c in classes
+        if not c.is_proposed and vectors.get(c.slug) is not None
+    ]
+
+
+@dataclass(frozen=True)
+class StatementRow:
+    """A statement's computed classification, as plain values to compare."""
+
+    kind: str
+    factor_id: int | None
+    text: str
+    text_hash: str
+    class_id: int | None
+    confidence: float
+    source: str
+    abstained: bool
+    best_guess_id: int | None
+    runner_up_id: int | None
+    margin: float
+    teach_score: float
+    confirmed_by_id: int | None
+    confirmed_at: dt.datetime | None
+
+
+def _zero_shot(vectors, examples, threshold):
+    """Best described class by raw cosine, where it reaches ``threshold``."""
+    if not examples or not len(vectors):
+        return [None] * len(vectors), np.zeros(len(vectors))
+    anchors = normalise_rows(np.vstack([e.vector for e in examples]))
+    sims = normalise_rows(vectors) @ anchors.T
+    best = sims.argmax(axis=1)
+    scores = sims[np.arange(len(vectors)), best]
+    return [
+        examples[j].slug if score >= threshold else None
+        for j, score in zip(best, scores, strict=True)
+    ], scores
+
+
+def classify_statements(
+    *,
+    statements: Sequence[StatementInput],
+    vectors: np.ndarray,
+    classes: Sequence[FailureClass],
+    known,
+    confirmed_postmortems: dict[int, tuple[str, int | None, dt.datetime | None]],
+    zero_shot_threshold: float,
+    params: classifier.Params,
+    threshold: float | None = None,
+    extra_labelled: Sequence[tuple[str, np.ndarray, str]] = (),
+) -> tuple[dict[tuple[int, str], StatementRow], classifier.Outcome]:
+    """Classify every statement; returns rows by (postmortem id, key) and the
+    classifier's outcome (threshold, validation).
+
+    Labels are people's: a confirmed statement, or the root cause of a
+    postmortem whose class was confirmed (its first statement when it has no
+    root cause). ``extra_labelled`` adds (slug, vector, text) examples beyond
+    the statements (a single-postmortem run passes the confirmed ones here).
+    """
+    by_slug = {c.slug: c for c in classes}
+    existing = {
+        (row.postmortem_id, row.key): row
+        for row in CauseStatement.objects.filter(
+            source=ClassificationSource.CONFIRMED,
+            postmortem_id__in={s.postmortem_id for s in statements},
+        ).select_related("failure_class")
+    }
+    labels: dict[tuple[int, str], str] = {}
+    confirmer: dict[tuple[int, str], tuple[int | None, dt.datetime | None]] = {}
+    for item_id, row in existing.items():
+        if row.failure_class is not None:
+            labels[item_id] = row.failure_class.slug
+            confirmer[item_id] = (row.confirmed_by_id, row.confirmed_at)
+    first_of: dict[int, tuple[int, str]] = {}
+    for s in statements:
+        if s.key == ROOT_CAUSE_KEY or s.postmortem_id not in first_of:
+            if first_of.get(s.postmortem_id, ("", ""))[1] != ROOT_CAUSE_KEY:
+                first_of[s.postmortem_id] = s.item_id
+    for pk, (slug, user_id, at) in confirmed_postmortems.items():
+        item_id = first_of.get(pk)
+        if item_id is not None and item_id not in labels and slug in by_slug:
+            labels[item_id] = slug
+            confirmer[item_id] = (user_id, at)
+
+    descriptions = class_examples(classes, known)
+    examples = descriptions + [
+        classifier.Example(slug=slug, vector=vector, text=text)
+        for slug, vector, text in extra_labelled
+    ]
+    ids = [s.item_id for s in statements]
+    outcome = classifier.fit_predict(
+        ids=ids,
+        vectors=vectors,
+        texts=[s.text for s in statements],
+        labels=labels,
+        examples=examples,
+        params=params,
+        threshold=threshold,
+    )
+    predictions = outcome.by_id()
+    zero_shot, zero_scores = _zero_shot(vectors, descriptions, zero_shot_threshold)
+    margins = [predictions[i].margin for i in ids]
+    teach = classifier.teach_scores(
+        vectors,
+        margins,
+        [i in labels for i in ids],
+        density_threshold=params.density_threshold,
+    )
+    rows: dict[tuple[int, str], StatementRow] = {}
+    for index, s in enumerate(statements):
+        p = predictions[s.item_id]
+
+        def class_id(slug):
+            return by_slug[slug].pk if slug in by_slug else None
+
+        user_id, at = confirmer.get(s.item_id, (None, None))
+        if s.item_id in labels:
+            slug, source, confidence, abstained = (
+                labels[s.item_id],
+                ClassificationSource.CONFIRMED,
+                1.0,
+                False,
+            )
+        elif p.slug is not None:
+            slug, source, confidence, abstained = (
+                p.slug,
+                ClassificationSource.CLASSIFIER,
+                p.confidence,
+                False,
+            )
+        elif zero_shot[index] is not None:
+            slug, source, confidence, abstained = (
+                zero_shot[index],
+                ClassificationSource.TAXONOMY,
+                round(float(zero_scores[index]), 6),
+                outcome.threshold is not None,
+            )
+        else:
+            slug, source, confidence, abstained = (
+                None,
+                ClassificationSource.NONE,
+                p.confidence,
+                outcome.threshold is not None,
+            )
+        rows[s.item_id] = StatementRow(
+            kind=s.kind,
+            factor_id=s.factor_id,
+            text=s.text,
+            text_hash=text_hash(s.text),
+            class_id=class_id(slug),
+            confidence=round(float(confidence), 6),
+            source=source,
+            abstained=abstained,
+            best_guess_id=class_id(p.best),
+            runner_up_id=class_id(p.runner_up),
+            margin=p.margin,
+            teach_score=round(float(teach[index]), 6),
+            confirmed_by_id=user_id,
+            confirmed_at=at,
+        )
+    return rows, outcome
+
+
+def _current_rows(postmortem_ids=None) -> dict[tuple[int, str], StatementRow]:
+    query = CauseStatement.objects.all()
+    if postmortem_ids is not None:
+        query = query.filter(postmortem_id__in=postmortem_ids)
+    return {
+        (r["postmortem_id"], r["key"]): StatementRow(
+            kind=r["kind"],
+            factor_id=r["factor_id"],
+            text=r["text"],
+            text_hash=r["text_hash"],
+            class_id=r["failure_class_id"],
+            confidence=r["confidence"],
+            source=r["source"],
+            abstained=r["abstained"],
+            best_guess_id=r["best_guess_id"],
+            runner_up_id=r["runner_up_id"],
+            margin=r["margin"],
+            teach_score=r["teach_score"],
+            confirmed_by_id=r["confirmed_by_id"],
+            confirmed_at=r["confirmed_at"],
+        )
+        for r in query.values()
+    }
+
+
+def statements_save(
+    *,
+    rows: dict[tuple[int, str], StatementRow],
+    run: InsightRun,
+    postmortem_ids: Sequence[int] | None = None,
+) -> int:
+    """Write the rows that changed (and drop statements that are gone).
+
+    Returns how many statements changed class. Call inside the run's
+    result transaction.
+    """
+    current = _current_rows(postmortem_ids)
+    gone = [k for k in current if k not in rows]
+    changed = [k for k, row in rows.items() if current.get(k) != row]
+    moved = sum(
+        1
+        for k in changed
+        if k in current
+        and current[k].class_id != rows[k].class_id
+        and rows[k].source != ClassificationSource.CONFIRMED
+    )
+    for pk, key in gone + changed:
+        CauseStatement.objects.filter(postmortem_id=pk, key=key).delete()
+    CauseStatement.objects.bulk_create(
+        [
+            CauseStatement(
+                postmortem_id=pk,
+                key=key,
+                kind=rows[(pk, key)].kind,
+                factor_id=rows[(pk, key)].factor_id,
+                text=rows[(pk, key)].text,
+                text_hash=rows[(pk, key)].text_hash,
+                failure_class_id=rows[(pk, key)].class_id,
+                confidence=rows[(pk, key)].confidence,
+                source=rows[(pk, key)].source,
+                abstained=rows[(pk, key)].abstained,
+                best_guess_id=rows[(pk, key)].best_guess_id,
+                runner_up_id=rows[(pk, key)].runner_up_id,
+                margin=rows[(pk, key)].margin,
+                teach_score=rows[(pk, key)].teach_score,
+                confirmed_by_id=rows[(pk, key)].confirmed_by_id,
+                confirmed_at=rows[(pk, key)].confirmed_at,
+                run=run,
+            )
+            for pk, key in changed
+        ],
+        batch_size=500,
+    )
+    return moved
+
+
+def confirmation_effects_settle(
+    *,
+    run: InsightRun,
+    inputs_read_at: dt.datetime,
+    changed: int,
+    changed_postmortems: int,
+) -> int:
+    """Give the confirmations this run retrained on their effect."""
+    return ConfirmationEffect.objects.filter(
+        run=None, created_at__lte=inputs_read_at
+    ).update(run=run, changed=changed, changed_postmortems=changed_postmortems)
+
+
+@transaction.atomic
+def cause_statement_confirm(
+    *, statement: CauseStatement, failure_class: FailureClass, user
+) -> CauseStatement:
+    """A person puts one cause statement in a class; the classifier retrains.
+
+    The confirmation wins over every computed class, and the full run it
+    queues records how many other classifications it changed.
+    """
+    if failure_class.merged_into_id:
+        failure_class = failure_class.merged_into
+    statement.failure_class = failure_class
+    statement.source = ClassificationSource.CONFIRMED
+    statement.confidence = 1.0
+    statement.abstained = False
+    statement.teach_score = 0.0
+    statement.confirmed_by = user if getattr(user, "is_authenticated", False) else None
+    statement.confirmed_at = timezone.now()
+    statement.save()
+    confirmation_record(
+        postmortem_ids=[statement.postmortem_id],
+        statement_key=statement.key,
+        failure_class=failure_class,
+        user=user,
+    )
+    return statement
+
+
+def confirmation_record(
+    *,
+    postmortem_ids: Sequence[int],
+    statement_key: str,
+    failure_class: FailureClass,
+    user,
+) -> None:
+    """Every confirmation path's bookkeeping, in one place: a pending
+    :class:`ConfirmationEffect` per postmortem, and a full run that retrains the
+    classifier and fills in what the confirmation changed."""
+    from insights.services.runs import insight_run_request
+
+    if not postmortem_ids:
+        return
+    by = user if getattr(user, "is_authenticated", False) else None
+    ConfirmationEffect.objects.bulk_create(
+        [
+            ConfirmationEffect(
+                postmortem_id=pk,
+                statement_key=statement_key,
+                failure_class=failure_class,
+                confirmed_by=by,
+            )
+            for pk in postmortem_ids
+        ]
+    )
+    insight_run_request(user=user)
+
+
+def confirmed_postmortem_labels() -> dict[
+    int, tuple[str, int | None, dt.datetime | None]
+]:
+    """Postmortems whose class a person confirmed: pk -> (slug, by, at)."""
+    return {
+        pk: (slug, by, at)
+        for pk, slug, by, at in PostmortemClassification.objects.filter(
+            source=ClassificationSource.CONFIRMED
+        )
+        .exclude(failure_class=None)
+        .values_list(
+            "postmortem_id", "failure_class__slug", "confirmed_by_id", "confirmed_at"
+        )
+    }
+
+
+def primary_supervision(
+    *,
+    primary: classifier.Outcome | None,
+    statement_rows: dict[tuple[int, str], StatementRow],
+    classes: Sequence[FailureClass],
+    statements_validated: bool,
+) -> dict[int, tuple[str | None, float]] | None:
+    """The supervised answer for each postmortem's primary class, or None when
+    no classifier could validate a threshold (the prototype stage decides).
+
+    A postmortem's primary class is its root cause's class (its first
+    statement's when it has none) when the classifier put it there; otherwise
+    the whole-text classifier's answer, or an abstention.
+    """
+    whole = primary is not None and primary.threshold is not None
+    if not whole and not statements_validated:
+        return None
+    answers: dict[int, tuple[str | None, float]] = {}
+    if whole:
+        answers = {p.item_id: (p.slug, p.confidence) for p in primary.predictions}
+    slug_of = {c.pk: c.slug for c in classes}
+    first: dict[int, tuple[str, StatementRow]] = {}
+    for (pk, key), row in sorted(statement_rows.items()):
+        if pk not in first or (
+            key == ROOT_CAUSE_KEY and first[pk][0] != ROOT_CAUSE_KEY
+        ):
+            first[pk] = (key, row)
+    for pk, (_, row) in first.items():
+        if row.source == ClassificationSource.CLASSIFIER and row.class_id in slug_of:
+            answers[pk] = (slug_of[row.class_id], row.confidence)
+    return answers

@@ -1,0 +1,150 @@
+"""The supervised classifier: validated abstention, examples, what to confirm next."""
+
+import numpy as np
+import pytest
+
+from insights import classifier
+
+PARAMS = classifier.Params(lexical_weight=0.0, spread_weight=0.0)
+
+
+def _blob(rng, centre, n, spread=0.05):
+    return centre + spread * rng.standard_normal((n, len(centre)))
+
+
+def _three_classes():
+    """Three well-separated classes of 6 confirmed items, and three items to
+    classify: one near each of two classes, one exactly between two."""
+    rng = np.random.default_rng(0)
+    centres = np.eye(8)[:3]
+    vectors, ids, labels = [], [], {}
+    for c, name in enumerate(["cert", "dns", "leak"]):
+        for k, row in enumerate(_blob(rng, centres[c], 6)):
+            item = f"{name}-{k}"
+            ids.append(item)
+            vectors.append(row)
+            labels[item] = name
+    ids += ["near-cert", "near-dns", "between"]
+    vectors += [
+        centres[0] + 0.05 * rng.standard_normal(8),
+        centres[1] + 0.05 * rng.standard_normal(8),
+        (centres[0] + centres[1]) / 2,
+    ]
+    return ids, np.vstack(vectors), labels
+
+
+def test_fit_predict_classifies_clear_items_and_abstains_on_ambiguous_one():
+    """GIVEN three clearly separated confirmed classes
+    WHEN an item sits exactly between two of them
+    THEN the classifier abstains on it (best guess kept), and classifies the
+    clear items, with the threshold chosen by cross-validation."""
+    ids, vectors, labels = _three_classes()
+    outcome = classifier.fit_predict(
+        ids=ids, vectors=vectors, texts=[""] * len(ids), labels=labels, params=PARAMS
+    )
+    by_id = outcome.by_id()
+    assert by_id["near-cert"].slug == "cert"
+    assert by_id["near-dns"].slug == "dns"
+    between = by_id["between"]
+    assert between.abstained and between.best in {"cert", "dns"}
+    assert {between.best, between.runner_up} == {"cert", "dns"}
+    assert outcome.threshold is not None
+    assert outcome.validation["validated"] == 18
+    assert outcome.validation["precision"] == 1.0
+
+
+def test_fit_predict_abstains_on_everything_with_too_few_confirmed():
+    ids, vectors, labels = _three_classes()
+    few = dict(list(labels.items())[:3])
+    outcome = classifier.fit_predict(
+        ids=ids, vectors=vectors, texts=[""] * len(ids), labels=few, params=PARAMS
+    )
+    assert outcome.threshold is None
+    assert all(p.abstained for p in outcome.predictions)
+
+
+def test_fit_predict_learns_a_class_from_its_description_alone():
+    """A class nobody confirmed yet is still known through its description."""
+    ids, vectors, labels = _three_classes()
+    labels = {k: v for k, v in labels.items() if v != "dns"}
+    dns = classifier.Example(slug="dns", vector=np.eye(8)[1], text="DNS")
+    outcome = classifier.fit_predict(
+        ids=ids,
+        vectors=vectors,
+        texts=[""] * len(ids),
+        labels=labels,
+        examples=[dns],
+        params=classifier.Params(
+            lexical_weight=0.0, spread_weight=0.0, description_weight=3.0
+        ),
+        threshold=0.0,
+    )
+    assert outcome.by_id()["near-dns"].best == "dns"
+
+
+def test_fit_predict_ignores_input_order():
+    ids, vectors, labels = _three_classes()
+    first = classifier.fit_predict(
+        ids=ids, vectors=vectors, texts=[""] * len(ids), labels=labels, params=PARAMS
+    )
+    order = list(reversed(range(len(ids))))
+    second = classifier.fit_predict(
+        ids=[ids[i] for i in order],
+        vectors=vectors[order],
+        texts=[""] * len(ids),
+        labels=labels,
+        params=PARAMS,
+    )
+    assert first.predictions == second.predictions
+    assert first.threshold == second.threshold
+
+
+@pytest.mark.parametrize(
+    ("confidences", "correct", "cost", "expected"),
+    [
+        # Right answers above 0.7, wrong ones below: cut at 0.7.
+        ([0.9, 0.8, 0.7, 0.6, 0.5], [1, 1, 1, 0, 0], 1.0, 0.7),
+        # One wrong answer among the sure ones is worth keeping at cost 1 ...
+        ([0.9, 0.8, 0.7, 0.6], [1, 0, 1, 1], 1.0, 0.6),
+        # ... and at cost 3 only the answer above it is kept.
+        ([0.9, 0.8, 0.7, 0.6], [1, 0, 1, 1], 3.0, 0.9),
+    ],
+)
+def test_choose_threshold_maximises_right_minus_cost_times_wrong(
+    confidences, correct, cost, expected
+):
+    threshold, figures = classifier.choose_threshold(
+        confidences, [bool(c) for c in correct], cost
+    )
+    assert threshold == pytest.approx(expected)
+    assert figures["validated"] == len(confidences)
+
+
+def test_choose_threshold_abstains_on_everything_when_every_answer_is_wrong():
+    threshold, figures = classifier.choose_threshold([0.9, 0.5], [False, False], 1.0)
+    assert threshold > 0.9
+    assert figures["coverage"] == 0.0
+
+
+def test_teach_scores_order_a_small_fixed_corpus():
+    """GIVEN a dense group of three uncertain items, one isolated uncertain
+    item, one sure item and one confirmed item
+    THEN the dense uncertain ones come first, the isolated one next, the sure
+    one last but above the confirmed one (0)."""
+    vectors = np.array(
+        [
+            [1.0, 0.0, 0.0],  # dense, uncertain
+            [0.98, 0.2, 0.0],  # dense, uncertain
+            [0.97, 0.0, 0.25],  # dense, most uncertain
+            [0.0, 1.0, 0.0],  # isolated, uncertain
+            [0.0, 0.0, 1.0],  # sure
+            [0.99, 0.1, 0.1],  # confirmed, inside the dense group
+        ]
+    )
+    margins = [0.2, 0.2, 0.1, 0.1, 0.95, 0.9]
+    confirmed = [False, False, False, False, False, True]
+    scores = classifier.teach_scores(vectors, margins, confirmed)
+    order = list(np.argsort(-scores, kind="stable"))
+    assert order[:3] == [2, 0, 1]
+    assert order[3:] == [3, 4, 5]
+    assert scores[5] == 0.0

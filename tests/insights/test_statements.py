@@ -1,0 +1,196 @@
+"""Cause statements: classified one by one, memberships, confirmations, what next."""
+
+import pytest
+from django.urls import reverse
+
+from insights import selectors, services
+from insights.models import (
+    CauseStatement,
+    ClassificationSource,
+    ConfirmationEffect,
+    FailureClass,
+    InsightRun,
+    RunKind,
+    RunStatus,
+)
+from tests.insights.conftest import ROOT_CAUSES
+
+pytestmark = pytest.mark.django_db
+
+INDEXER_FACTOR = "The search indexer redelivered batches twice after a shard rebalance."
+UNRELATED_FACTOR = "Nobody had written the quarterly on-call rota down anywhere."
+
+
+def _run(kind=RunKind.FULL, postmortem_id=None) -> InsightRun:
+    run = InsightRun.objects.create(kind=kind, postmortem_id=postmortem_id)
+    services.insight_run_execute(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    return run
+
+
+@pytest.fixture
+def taught(fake_model, corpus_postmortems, editor):
+    """Two cert and two indexer postmortems confirmed by a person: enough for
+    the classifier to validate a threshold."""
+    duplicates = services.failure_class_create(
+        name="Duplicate delivery",
+        description="Batches or messages delivered twice after a rebalance.",
+    )
+    cert = FailureClass.objects.get(slug="certificate-expiry")
+    for postmortem in corpus_postmortems["cert"][:2]:
+        services.postmortem_class_confirm(
+            postmortem=postmortem, failure_class=cert, user=editor
+        )
+    for postmortem in corpus_postmortems["indexer"][:2]:
+        services.postmortem_class_confirm(
+            postmortem=postmortem, failure_class=duplicates, user=editor
+        )
+    return {"cert": cert, "duplicates": duplicates}
+
+
+def test_full_run_puts_a_postmortem_in_every_class_of_its_statements(
+    taught, make_postmortem, django_assert_max_num_queries
+):
+    """GIVEN a postmortem whose root cause is an expired certificate and whose
+    contributing factor is a duplicate delivery
+    WHEN a full run classifies its statements one by one
+    THEN it belongs to both classes, each with the statement that put it there."""
+    both = make_postmortem(
+        ROOT_CAUSES["cert"][2], factors=[("technical", INDEXER_FACTOR)]
+    )
+    run = _run()
+    assert run.abstain_threshold is not None
+    assert run.validation["statements"]["validated"] >= 4
+    with django_assert_max_num_queries(2):
+        memberships = selectors.postmortem_class_memberships([both.pk])[both.pk]
+    by_slug = {m.slug: m for m in memberships}
+    assert set(by_slug) >= {"certificate-expiry", taught["duplicates"].slug}
+    assert by_slug["certificate-expiry"].statement_kind == "root_cause"
+    assert by_slug["certificate-expiry"].primary
+    factor = by_slug[taught["duplicates"].slug]
+    assert factor.statement_kind == "factor" and factor.evidence == INDEXER_FACTOR
+    assert not factor.confirmed and 0 < factor.confidence <= 1
+    evidence = selectors.class_evidence(taught["duplicates"])
+    assert INDEXER_FACTOR in [e.text for e in evidence]
+    assert evidence[0].confirmed  # confirmed evidence first
+
+
+def test_full_run_abstains_on_a_statement_it_cannot_place(taught, make_postmortem):
+    postmortem = make_postmortem(
+        ROOT_CAUSES["cert"][2], factors=[("process", UNRELATED_FACTOR)]
+    )
+    _run()
+    factor = CauseStatement.objects.get(postmortem=postmortem, kind="factor")
+    assert factor.abstained
+    assert factor.source != ClassificationSource.CLASSIFIER
+    assert factor.best_guess is not None  # still known, for "confirm these next"
+    slugs = {
+        m.slug
+        for m in selectors.postmortem_class_memberships([postmortem.pk])[postmortem.pk]
+    }
+    assert slugs == {"certificate-expiry"}
+
+
+def test_single_run_classifies_a_new_postmortems_statements(taught, make_postmortem):
+    _run()
+    new = make_postmortem(
+        ROOT_CAUSES["cert"][2], factors=[("technical", INDEXER_FACTOR)]
+    )
+    _run(kind=RunKind.SINGLE, postmortem_id=new.pk)
+    classes = dict(
+        CauseStatement.objects.filter(postmortem=new).values_list(
+            "kind", "failure_class__slug"
+        )
+    )
+    assert classes == {
+        "root_cause": "certificate-expiry",
+        "factor": taught["duplicates"].slug,
+    }
+
+
+def _confirm_on_page(client, editor, postmortem, failure_class):
+    client.force_login(editor)
+    response = client.post(
+        reverse("insights:postmortem_confirm", args=[postmortem.pk]),
+        {"failure_class": failure_class.slug},
+    )
+    assert response.status_code == 302
+
+
+def _confirm_statement(client, editor, postmortem, failure_class):
+    statement = CauseStatement.objects.get(postmortem=postmortem, key="root_cause")
+    services.cause_statement_confirm(
+        statement=statement, failure_class=failure_class, user=editor
+    )
+
+
+def _split(client, editor, postmortem, failure_class):
+    current = postmortem.classification.failure_class
+    services.failure_class_split(
+        failure_class=current,
+        postmortem_ids=[postmortem.pk],
+        name="Split off",
+        user=editor,
+    )
+
+
+@pytest.mark.parametrize(
+    "confirm", [_confirm_on_page, _confirm_statement, _split], ids=lambda f: f.__name__
+)
+def test_every_confirmation_path_teaches_and_records_its_effect(
+    taught,
+    corpus_postmortems,
+    client,
+    editor,
+    confirm,
+    django_capture_on_commit_callbacks,
+):
+    """Every way a person confirms a class (the page's confirm form, one
+    statement, a split) labels the statement for the classifier, queues a
+    retraining run, and that run records how many classifications it changed."""
+    _run()
+    # The runs the fixture's confirmations queued: a worker took them.
+    InsightRun.objects.filter(status=RunStatus.PENDING).update(status=RunStatus.SKIPPED)
+    target = corpus_postmortems["leap"][0]
+    with django_capture_on_commit_callbacks() as callbacks:
+        confirm(client, editor, target, taught["cert"])
+    effect = ConfirmationEffect.objects.get(postmortem=target)
+    assert effect.run is None and effect.changed is None
+    assert callbacks, "no retraining run was queued"
+    assert InsightRun.objects.filter(
+        kind=RunKind.FULL, status=RunStatus.PENDING
+    ).exists()
+    run = _run()
+    effect.refresh_from_db()
+    assert effect.run_id == run.pk
+    assert effect.changed is not None and effect.changed_postmortems is not None
+    root = CauseStatement.objects.get(postmortem=target, key="root_cause")
+    assert root.source == ClassificationSource.CONFIRMED
+    assert root.confirmed_by == editor
+    listed = selectors.confirmation_effects()
+    assert listed[0].postmortem_id == target.pk and listed[0].changed == effect.changed
+
+
+def test_confirm_next_puts_uncertain_statements_first_and_skips_confirmed(
+    taught, corpus_postmortems
+):
+    _run()
+    candidates = selectors.confirm_next(limit=10)
+    ids = [c.postmortem_id for c in candidates]
+    confirmed = {p.pk for p in corpus_postmortems["cert"][:2]} | {
+        p.pk for p in corpus_postmortems["indexer"][:2]
+    }
+    assert ids and not set(ids) & confirmed
+    scores = [c.teach_score for c in candidates]
+    assert scores == sorted(scores, reverse=True)
+    # The leap-second postmortems fit neither class taught: they are the
+    # least certain, and come before the cert and indexer ones left.
+    leap = {p.pk for p in corpus_postmortems["leap"]}
+    assert set(ids[: len(leap)]) == leap
+    assert all(c.best_guess and c.runner_up for c in candidates)
+    in_class = selectors.confirm_next(failure_class=taught["cert"], limit=10)
+    assert in_class and all(
+        "certificate-expiry" in {c.best_guess[0], c.runner_up[0]} for c in in_class
+    )
+    assert len(selectors.confirm_next(limit=1)) == 1

@@ -1,0 +1,36 @@
+"""The tracker rules of ``trackers.sync`` as query conditions on action items.
+
+Each is ``pk IN (a subquery over the links)``: links are few next to items, so the
+database reads them once, and a list or aggregate over items gets the condition
+in the same query (no extra query on the dashboard, and no join per item).
+"""
+
+from django.db.models import Q
+
+from trackers.models import TrackerLink
+
+OPEN_HERE = ("open", "in_progress", "blocked")
+OPEN_THERE = ("open", "in_progress")
+
+
+def _items(condition: Q) -> Q:
+    return Q(pk__in=TrackerLink.objects.filter(condition).values("item_id"))
+
+
+def done_unconfirmed() -> Q:
+    """Done here, but its linked issue is not done (or not known yet)."""
+    return Q(status="done") & _items(~Q(remote_status="done"))
+
+
+def confirmed_done() -> Q:
+    """Done here and, when linked, done in the tracker: what counts as done."""
+    return Q(status="done") & ~_items(~Q(remote_status="done"))
+
+
+def disagrees() -> Q:
+    """The item and its (known) issue differ in open, done or won't do."""
+    return _items(
+        Q(item__status__in=OPEN_HERE, remote_status__in=("done", "wont_do"))
+        | Q(item__status="done", remote_status__in=(*OPEN_THERE, "wont_do"))
+        | Q(item__status="wont_do", remote_status__in=(*OPEN_THERE, "done"))
+    )
