@@ -63,7 +63,7 @@ MACHINE_BODIES = {
 
 
 # Actions that take no body: they never read one, so there is nothing to refuse.
-BODYLESS = {"insight-run-start"}
+BODYLESS = {"insight-run-start", "postmortem-publish"}
 
 
 def _json_writes() -> list[tuple[object, str]]:
