@@ -15,7 +15,6 @@ from postmortems.models import (
     LIFECYCLE_FIELDS,
     SEVERITY_DEFINITIONS,
     Incident,
-    IncidentStatus,
     Service,
     Team,
     TimelineEntry,
@@ -180,13 +179,6 @@ class IncidentForm(MarkInvalidMixin, forms.ModelForm):
                     cleaned[name] = _keep_seconds(
                         cleaned[name], getattr(self.instance, name)
                     )
-        if cleaned.get("status") == IncidentStatus.RESOLVED and not cleaned.get(
-            "resolved_at"
-        ):
-            self.add_error(
-                "resolved_at",
-                "A resolved incident needs the time it was resolved.",
-            )
         return cleaned
 
 

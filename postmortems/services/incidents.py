@@ -58,6 +58,13 @@ def _check_team(team: Team, actor: AbstractBaseUser | None) -> None:
     )
 
 
+def _check_resolution(incident: Incident) -> None:
+    if incident.status == IncidentStatus.RESOLVED and incident.resolved_at is None:
+        raise ValidationError(
+            {"resolved_at": "A resolved incident needs the time it was resolved."}
+        )
+
+
 def locked_timestamps(incident: Incident) -> set[str]:
     """Lifecycle fields that only a correction may change.
 
@@ -131,6 +138,9 @@ def incident_create(
         resolved_at=resolved_at,
         near_miss=near_miss,
     )
+    if not external_source:
+        # An imported record may be resolved with no known end time.
+        _check_resolution(incident)
     _save(incident, actor=actor, reason=reason)
     incident.services.set(list(services))
     logger.info("Incident %s declared by %s", incident.pk, actor)
@@ -167,6 +177,7 @@ def incident_update(
         raise ValidationError(moved)
     for name, value in changes.items():
         setattr(incident, name, value)
+    _check_resolution(incident)
     _save(incident, actor=actor, reason=reason[:REASON_MAX_LENGTH])
     if services is not None:
         incident.services.set(list(services))

@@ -40,6 +40,7 @@ class Case:
     field: str  # the field the refusal names ("" for a permission refusal)
     state: Callable  # (cat, ctx) -> what must not change
     text: str = ""  # for htmx panels: words of the error shown in the form
+    setup: Callable | None = None  # (cat, ctx): the state the rule applies to
 
 
 def _json(client, method, url, body):
@@ -465,6 +466,61 @@ def _protected_cases():
     ]  # fmt: skip
 
 
+def _resolution_cases():
+    """A resolved incident needs its resolution time, however it is written."""
+    incident = lambda cat: cat.cases[OWN].incident  # noqa: E731
+    rule = "resolved needs its time"
+    state = _incident_state(lambda cat, ctx: cat.cases[OWN].incident.pk)
+    return [
+        Case(rule, "page: declare", "editor",
+             lambda c, cat, ctx: c.post("/incidents/new/", _incident_form(
+                 incident(cat), status="resolved", resolved_at="")),
+             400, "resolved_at", _incident_count),
+        Case(rule, "page: edit", "editor",
+             lambda c, cat, ctx: c.post(
+                 f"/incidents/{incident(cat).pk}/edit/",
+                 _incident_form(incident(cat), status="resolved", resolved_at="")),
+             400, "resolved_at", state),
+        Case(rule, "api: create", "editor",
+             lambda c, cat, ctx: _json(c, "POST", "/api/v1/incidents/", {
+                 "title": "Declared resolved", "severity": "SEV2",
+                 "team": "payments", "status": "resolved",
+                 "started_at": "2026-05-01T10:00:00Z"}),
+             400, "resolved_at", _incident_count),
+        Case(rule, "api: patch", "editor",
+             lambda c, cat, ctx: _json(
+                 c, "PATCH", f"/api/v1/incidents/{incident(cat).pk}/",
+                 {"status": "resolved", "resolved_at": None}),
+             400, "resolved_at", state),
+    ]  # fmt: skip
+
+
+def _cleared_note_cases():
+    """A done item keeps a verification note: clearing it is refused."""
+    rule = "done needs a verification note"
+
+    def done(cat, ctx):
+        ActionItem.objects.filter(pk=cat.cases[OWN].item.pk).update(
+            status="done", verification_note="The drill paged us."
+        )
+
+    def done_item(cat):
+        return cat.cases[OWN].item
+
+    return [
+        Case(rule, "page: edit form clears the note", "editor",
+             lambda c, cat, ctx: c.post(
+                 f"/actions/{done_item(cat).pk}/edit/",
+                 _item_form(cat, status="done", verification_note="")),
+             400, "verification_note", _item_state, setup=done),
+        Case(rule, "api: patch clears the note", "editor",
+             lambda c, cat, ctx: _json(
+                 c, "PATCH", f"/api/v1/action-items/{done_item(cat).pk}/",
+                 {"verification_note": ""}),
+             400, "verification_note", _item_state, setup=done),
+    ]  # fmt: skip
+
+
 CASES = [
     *_reviewer_cases("reviewer is the author", "reviewer", "reviewer"),
     *_reviewer_cases("reviewer cannot approve", "editor", "viewer"),
@@ -486,6 +542,8 @@ CASES = [
     *_other_team_item_cases(),
     *_attach_cases(),
     *_protected_cases(),
+    *_resolution_cases(),
+    *_cleared_note_cases(),
 ]  # fmt: skip
 
 
@@ -522,6 +580,8 @@ def _fields_named(response) -> set[str]:
 def test_rule_is_enforced_on_every_path(client, case):
     cat = build_catalogue()
     ctx = _ctx(cat)
+    if case.setup is not None:
+        case.setup(cat, ctx)
     before = case.state(cat, ctx)
     client.force_login(cat.users[case.actor])
 
