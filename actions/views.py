@@ -199,6 +199,8 @@ def item_create(request: HttpRequest) -> HttpResponse:
     teams = selectors.editable_teams(request.user)
     postmortem = None
     if request.GET.get("postmortem"):
+        if not request.GET["postmortem"].isdigit():
+            raise Http404("No such postmortem.")
         postmortem = get_object_or_404(
             visible_postmortems(request.user, Postmortem.objects.all()),
             pk=request.GET["postmortem"],

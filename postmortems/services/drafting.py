@@ -72,8 +72,14 @@ def incident_facts(*, incident: Incident) -> drafting.IncidentFacts:
             "first_seen_at", "pk"
         )
     ]
+    # Drafted text outlives the author's access and is read by everyone once the
+    # postmortem is approved, so prior work names only past incidents whose own
+    # postmortem everyone may read.
     matches = (
-        FindingMatch.objects.filter(incident=incident)
+        FindingMatch.objects.filter(
+            incident=incident,
+            past_incident__postmortem__status__in=permissions.PUBLIC_STATUSES,
+        )
         .select_related("past_incident", "action_item__owner")
         .order_by("past_incident__started_at", "pk")
     )
@@ -81,7 +87,7 @@ def incident_facts(*, incident: Incident) -> drafting.IncidentFacts:
     seen = set()
     for match in matches:
         item = match.action_item
-        if item.pk in seen or item.completed_at is not None:
+        if item.pk in seen or not item.is_open:
             continue
         seen.add(item.pk)
         prior_work.append(

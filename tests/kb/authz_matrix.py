@@ -519,6 +519,13 @@ ROUTES = [
         GET=POST_ONLY,
         POST=("editor-then-visible", 302),
     ),
+    page(
+        "insights:statement_confirm",
+        {"pk": "draft", "key": "root_cause"},
+        body={"failure_class": "{failure_class}"},
+        GET=POST_ONLY,
+        POST=("editor-then-visible", 302),
+    ),
     # chat: Slack calls these, signed (tests/chat/test_slack_requests.py) --------
     page("chat:slack_events", GET=("slack-get", 405), POST=("slack-signed", 200)),
     page("chat:slack_commands", GET=("slack-get", 405), POST=("slack-signed", 200)),
