@@ -1,15 +1,13 @@
 """REST API: /api/v1/action-items/. Same visibility and permissions as the pages."""
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import permissions, serializers, viewsets
-from rest_framework.exceptions import PermissionDenied
+from rest_framework import permissions, viewsets
 
 from actions import selectors, services
 from actions.filters import ActionItemFilter
 from actions.serializers import ActionItemSerializer, ErrorSerializer
-from postmortems.permissions import can_view_postmortem
+from postmortems.serializers import api_errors
 
 ERRORS = {
     401: OpenApiResponse(ErrorSerializer, description="Not signed in."),
@@ -38,12 +36,6 @@ class ActionItemPermission(permissions.BasePermission):
         return selectors.can_edit_item(request.user, obj)
 
 
-def _service_errors(exc: DjangoValidationError) -> serializers.ValidationError:
-    return serializers.ValidationError(
-        exc.message_dict if hasattr(exc, "error_dict") else exc.messages
-    )
-
-
 @extend_schema_view(
     list=extend_schema(
         summary="List action items (filterable, ordered, paginated)",
@@ -69,36 +61,16 @@ class ActionItemViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         return selectors.action_item_list(user=self.request.user)
 
-    def _check_targets(self, data) -> None:
-        user = self.request.user
-        team = data.get("team")
-        if (
-            team is not None
-            and not selectors.editable_teams(user).filter(pk=team.pk).exists()
-        ):
-            raise PermissionDenied("You can only assign items to your own teams.")
-        postmortem = data.get("postmortem")
-        if postmortem is not None and not can_view_postmortem(user, postmortem):
-            raise serializers.ValidationError({"postmortem": "No such postmortem."})
-
     def perform_create(self, serializer):
-        self._check_targets(serializer.validated_data)
-        try:
+        with api_errors():
             serializer.instance = services.action_item_create(
                 **serializer.validated_data, created_by=self.request.user
             )
-        except DjangoValidationError as exc:
-            raise _service_errors(exc) from exc
 
     def perform_update(self, serializer):
-        data = dict(serializer.validated_data)
-        if "team" in data and data["team"].pk != serializer.instance.team_id:
-            self._check_targets({"team": data["team"]})
-        if "postmortem" in data:
-            self._check_targets({"postmortem": data["postmortem"]})
-        try:
+        with api_errors():
             serializer.instance = services.action_item_update(
-                item=serializer.instance, actor=self.request.user, **data
+                item=serializer.instance,
+                actor=self.request.user,
+                **serializer.validated_data,
             )
-        except DjangoValidationError as exc:
-            raise _service_errors(exc) from exc

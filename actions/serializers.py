@@ -3,6 +3,7 @@ from rest_framework import serializers
 
 from actions.models import ActionItem
 from postmortems.models import Postmortem, Team
+from postmortems.permissions import can_view_postmortem
 from postmortems.serializers import SlugLookupField
 
 
@@ -54,23 +55,13 @@ class ActionItemSerializer(serializers.ModelSerializer):
     def get_url(self, obj) -> str:
         return obj.get_absolute_url()
 
-    def validate(self, attrs):
-        # The same rules as the pages; the service checks them again.
-        instance = self.instance
-        status = attrs.get("status", instance.status if instance else "open")
-        reason = attrs.get("status_reason", instance.status_reason if instance else "")
-        note = attrs.get(
-            "verification_note", instance.verification_note if instance else ""
-        )
-        if status in ("blocked", "wont_do") and not (reason or "").strip():
-            raise serializers.ValidationError(
-                {"status_reason": "Required when the status is blocked or won't do."}
-            )
-        if status == "done" and not (note or "").strip():
-            raise serializers.ValidationError(
-                {"verification_note": "Required when the status is done."}
-            )
-        return attrs
+    def validate_postmortem(self, postmortem):
+        # A postmortem the user may not read does not exist for them; whether
+        # they may hang an item off one they can read is the service's rule.
+        user = self.context["request"].user
+        if postmortem is not None and not can_view_postmortem(user, postmortem):
+            raise serializers.ValidationError("No such postmortem.")
+        return postmortem
 
 
 class ErrorSerializer(serializers.Serializer):

@@ -9,13 +9,13 @@ import datetime as dt
 import logging
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from actions import signals
+from actions import selectors, signals
 from actions.models import (
     OPEN_STATUSES,
     REASON_REQUIRED,
@@ -126,6 +126,30 @@ def _apply_status(
             item.verification_note = verification_note
 
 
+def _check_targets(item: ActionItem, *, actor, before: dict) -> None:
+    """Where a person may put an item: one of their teams, and a postmortem whose
+    team they edit for. Without an actor the write is the system's own."""
+    if actor is None:
+        return
+    if item.team_id != before.get("team_id") and not (
+        selectors.editable_teams(actor).filter(pk=item.team_id).exists()
+    ):
+        raise ValidationError({"team": "You can only assign items to your own teams."})
+    if (
+        item.postmortem_id is not None
+        and item.postmortem_id != before.get("postmortem_id")
+        and not selectors.can_add_items_to(actor, item.postmortem)
+    ):
+        raise PermissionDenied(
+            "Only editors of the postmortem's team add action items to it."
+        )
+
+
+def _check_can_edit(item: ActionItem, actor) -> None:
+    if actor is not None and not selectors.can_edit_item(actor, item):
+        raise PermissionDenied("Only editors of the item's team change it.")
+
+
 def action_item_create(
     *,
     title: str,
@@ -159,6 +183,7 @@ def action_item_create(
         tracker_key=tracker_key or "",
         tracker_url=tracker_url or "",
     )
+    _check_targets(item, actor=created_by, before={})
     _apply_status(
         item,
         status=status,
@@ -177,6 +202,10 @@ def action_item_update(*, item: ActionItem, actor, **changes) -> ActionItem:
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"Not editable: {', '.join(sorted(unknown))}")
+    # Compared with the stored row: a ModelForm has already changed ``item``.
+    stored = ActionItem.objects.select_related("postmortem__incident").get(pk=item.pk)
+    _check_can_edit(stored, actor)
+    before = {"team_id": stored.team_id, "postmortem_id": stored.postmortem_id}
     for name, value in changes.items():
         setattr(item, name, value)
     if "due_date" in changes and changes["due_date"] is None:
@@ -188,6 +217,7 @@ def action_item_update(*, item: ActionItem, actor, **changes) -> ActionItem:
             reason=item.status_reason if reason is None else reason,
             verification_note=item.verification_note if note is None else note,
         )
+    _check_targets(item, actor=actor, before=before)
     _save(item, actor=actor)
     return item
 
@@ -207,6 +237,7 @@ def action_item_set_status(
     the completion time; reopening clears it. ``change_reason`` goes into the
     item's history (an issue tracker names who moved the issue there).
     """
+    _check_can_edit(item, actor)
     _apply_status(
         item,
         status=status,
@@ -219,9 +250,7 @@ def action_item_set_status(
 
 def coverage_check(*, postmortem) -> None:
     """Refuse approval while the coverage policy's categories lack an item."""
-    from actions.selectors import coverage_for_postmortem
-
-    coverage = coverage_for_postmortem(postmortem)
+    coverage = selectors.coverage_for_postmortem(postmortem)
     if coverage["missing"]:
         labels = dict(Category.choices)
         missing = ", ".join(labels[c].lower() for c in coverage["missing"])

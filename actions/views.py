@@ -199,10 +199,17 @@ def item_create(request: HttpRequest) -> HttpResponse:
     teams = selectors.editable_teams(request.user)
     postmortem = None
     if request.GET.get("postmortem"):
+        if not request.GET["postmortem"].isdigit():
+            raise Http404("No such postmortem.")
         postmortem = get_object_or_404(
             visible_postmortems(request.user, Postmortem.objects.all()),
             pk=request.GET["postmortem"],
         )
+        if not selectors.can_add_items_to(request.user, postmortem):
+            # Said before the form is filled in; action_item_create refuses too.
+            raise PermissionDenied(
+                "Only editors of the postmortem's team add action items to it."
+            )
     form = ActionItemForm(request.POST or None, teams=teams)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -15,6 +15,7 @@ from playwright.sync_api import sync_playwright
 OUT = Path(__file__).resolve().parent / "screenshots"
 PAGES = {
     "insights-report": "/insights/",
+    "insights-class": "/insights/classes/certificate-expiry/",
     "actions-dashboard": "/actions/dashboard/",
 }
 

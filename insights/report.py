@@ -6,8 +6,10 @@ A postmortem belongs to a class through a *membership*: confirmed by a person,
 or inferred by the classifier with a confidence. Only confirmed memberships and
 inferred ones at or above the run's confidence threshold are *counted*: they
 make the class's count, score, chart, impact, response times and its
-"recurred after remediation" line. Inferred memberships below the threshold are
-listed, marked as uncertain, and change nothing else.
+"recurred after remediation" line. Inferred memberships below the threshold, or
+whose confidence is a similarity rather than the calibrated classifier's
+probability (clustering, a class description), are listed, marked as uncertain,
+and change nothing else.
 
 Ranking score of a class (stated on the report page)::
 
@@ -78,6 +80,9 @@ class MembershipRow:
     confirmed: bool = False
     evidence: str = ""
     statement_kind: str = ""
+    # The confidence is the calibrated classifier's probability; a similarity
+    # (clustering, a class description) is not, and never counts.
+    calibrated: bool = True
 
 
 @dataclass(frozen=True)
@@ -117,6 +122,7 @@ class Member:
     counted: bool
     evidence: str = ""
     statement_kind: str = ""
+    calibrated: bool = True
 
     @property
     def inferred(self) -> bool:
@@ -354,8 +360,9 @@ def factor_stats(
 
 
 def membership_counted(row: MembershipRow, threshold: float) -> bool:
-    """Confirmed, or inferred at or above the threshold: the one counting rule."""
-    return row.confirmed or row.confidence >= threshold
+    """Confirmed, or inferred by the calibrated classifier at or above the
+    threshold: the one counting rule."""
+    return row.confirmed or (row.calibrated and row.confidence >= threshold)
 
 
 def _members(
@@ -385,6 +392,7 @@ def _members(
                 counted=membership_counted(row, threshold),
                 evidence=row.evidence,
                 statement_kind=row.statement_kind,
+                calibrated=row.calibrated,
             )
         )
     for members in grouped.values():

@@ -34,14 +34,17 @@ def _float(value) -> float | None:
     return float(value) if value is not None else None
 
 
-# Until a run records its own threshold, inferred classes count from here on.
+# Sources whose confidence is the calibrated classifier's probability.
+CALIBRATED_SOURCES = (ClassificationSource.CONFIRMED, ClassificationSource.CLASSIFIER)
+# Until a run has validated its own threshold (too few confirmations), inferred
+# classes count from here on, and the report says the threshold is a default.
 FALLBACK_CONFIDENCE_THRESHOLD = 0.5
 
 
-def confidence_threshold(run: InsightRun | None = None) -> float:
-    """The confidence from which an inferred class counts on the report."""
-    run = run if run is not None else last_successful_run()
-    value = (run.params or {}).get("abstention_threshold") if run else None
+def confidence_threshold() -> float:
+    """The confidence from which an inferred class counts on the report: the
+    abstention threshold the last full run validated, else the default."""
+    value = abstain_threshold()
     return float(value) if value is not None else FALLBACK_CONFIDENCE_THRESHOLD
 
 
@@ -68,19 +71,22 @@ def _incident_row(postmortem: Postmortem) -> report.IncidentRow:
 
 
 def report_memberships(postmortem_ids: list[int]) -> list[report.MembershipRow]:
-    """Every class membership of these postmortems, confirmed or inferred."""
+    """Every class membership of these postmortems, confirmed or inferred, with
+    the statement that puts it there (from ``postmortem_class_memberships``)."""
     return [
         report.MembershipRow(
-            postmortem_id=row["postmortem_id"],
-            class_slug=row["failure_class__slug"],
-            confidence=row["confidence"],
-            confirmed=row["source"] == ClassificationSource.CONFIRMED,
+            postmortem_id=pk,
+            class_slug=m.slug,
+            confidence=m.confidence,
+            confirmed=m.confirmed,
+            evidence=m.evidence,
+            statement_kind=m.statement_kind,
+            calibrated=m.source in CALIBRATED_SOURCES,
         )
-        for row in PostmortemClassification.objects.filter(
-            postmortem_id__in=postmortem_ids, failure_class__isnull=False
+        for pk, memberships in sorted(
+            postmortem_class_memberships(postmortem_ids).items()
         )
-        .order_by("postmortem_id")
-        .values("postmortem_id", "failure_class__slug", "confidence", "source")
+        for m in memberships
     ]
 
 
@@ -169,13 +175,14 @@ def failure_class_detail(*, slug: str) -> FailureClass:
     return FailureClass.objects.select_related("merged_into").get(slug=slug)
 
 
-def class_postmortems(*, failure_class: FailureClass, user) -> list[Postmortem]:
-    """The class's postmortems the user may read, with what the page shows."""
-    return list(
-        visible_postmortems(
+def postmortems_for_page(*, postmortem_ids: list[int], user) -> dict[int, Postmortem]:
+    """These postmortems, those ``user`` may read, with what the class page shows."""
+    return {
+        postmortem.pk: postmortem
+        for postmortem in visible_postmortems(
             user,
-            Postmortem.objects.filter(classification__failure_class=failure_class)
-            .select_related("incident__team", "classification__confirmed_by")
+            Postmortem.objects.filter(pk__in=postmortem_ids)
+            .select_related("incident__team")
             .prefetch_related(
                 "incident__services",
                 Prefetch(
@@ -185,8 +192,8 @@ def class_postmortems(*, failure_class: FailureClass, user) -> list[Postmortem]:
                     ),
                 ),
             ),
-        ).order_by("-incident__started_at", "-pk")
-    )
+        )
+    }
 
 
 def similar_incidents(*, postmortem_id: int, user=None, limit: int = 5) -> list[dict]:
@@ -228,6 +235,7 @@ def similar_incidents(*, postmortem_id: int, user=None, limit: int = 5) -> list[
                 class_slug=failure_class.slug,
                 confidence=classification.confidence,
                 confirmed=classification.is_confirmed,
+                calibrated=classification.source in CALIBRATED_SOURCES,
             )
             if threshold is None and not row.confirmed:
                 threshold = confidence_threshold()
@@ -235,6 +243,7 @@ def similar_incidents(*, postmortem_id: int, user=None, limit: int = 5) -> list[
                 "confirmed": row.confirmed,
                 "confidence": row.confidence,
                 "counted": report.membership_counted(row, threshold or 0.0),
+                "calibrated": row.calibrated,
                 "threshold": threshold,
             }
         found.append(
@@ -334,45 +343,38 @@ def memberships_of(
     counts on the report from the run's confidence threshold, which is read only
     when an inferred membership needs it.
     """
-    rows = PostmortemClassification.objects.filter(
-        postmortem_id__in=postmortem_ids, failure_class__isnull=False
-    )
-    if class_slug:
-        rows = rows.filter(failure_class__slug=class_slug)
-    found = list(
-        rows.order_by("postmortem_id").values(
-            "postmortem_id",
-            "failure_class__slug",
-            "failure_class__name",
-            "confidence",
-            "source",
-            "confirmed_by__username",
-        )
-    )
+    found = postmortem_class_memberships(postmortem_ids)
     memberships = []
-    for row in found:
-        membership = report.MembershipRow(
-            postmortem_id=row["postmortem_id"],
-            class_slug=row["failure_class__slug"],
-            confidence=row["confidence"],
-            confirmed=row["source"] == ClassificationSource.CONFIRMED,
-        )
-        if threshold is None and not membership.confirmed:
-            threshold = confidence_threshold()
-        memberships.append(
-            {
-                "postmortem": membership.postmortem_id,
-                "failure_class": membership.class_slug,
-                "class_name": row["failure_class__name"],
-                "confirmed": membership.confirmed,
-                "confirmed_by": row["confirmed_by__username"] or "",
-                "confidence": round(membership.confidence, 4),
-                "counted": report.membership_counted(membership, threshold or 0.0),
-                "threshold": threshold,
-                "evidence": membership.evidence,
-                "statement_kind": membership.statement_kind,
-            }
-        )
+    for pk in sorted(found):
+        for m in found[pk]:
+            if class_slug and m.slug != class_slug:
+                continue
+            row = report.MembershipRow(
+                postmortem_id=pk,
+                class_slug=m.slug,
+                confidence=m.confidence,
+                confirmed=m.confirmed,
+                calibrated=m.source in CALIBRATED_SOURCES,
+            )
+            if threshold is None and not row.confirmed:
+                threshold = confidence_threshold()
+            memberships.append(
+                {
+                    "postmortem": pk,
+                    "failure_class": m.slug,
+                    "class_name": m.name,
+                    "confirmed": m.confirmed,
+                    "confidence": round(m.confidence, 4),
+                    "counted": report.membership_counted(row, threshold or 0.0),
+                    "calibrated": row.calibrated,
+                    "source": m.source,
+                    "threshold": threshold,
+                    "evidence": m.evidence,
+                    "statement_kind": m.statement_kind,
+                    "statement_key": m.statement_key,
+                    "primary": m.primary,
+                }
+            )
     return memberships
 
 
@@ -711,3 +713,37 @@ def abstain_threshold() -> float | None:
     validation (None: too few confirmations to validate one)."""
     run = last_successful_run()
     return run.abstain_threshold if run is not None else None
+
+
+STATEMENT_LABELS = {**dict(StatementKind.choices), "postmortem": "Whole postmortem"}
+
+
+def statement_label(key: str) -> str:
+    """``root_cause`` -> Root cause, ``factor:12`` -> Contributing factor."""
+    return STATEMENT_LABELS.get(key.split(":", 1)[0], key)
+
+
+def confirmation_history(*, user, limit: int = 10) -> list[dict]:
+    """The latest confirmations on postmortems ``user`` may read, with what each
+    changed once the run that retrained on it finished (2 queries)."""
+    effects = confirmation_effects(limit=limit * 3)
+    titles = dict(
+        visible_postmortems(
+            user, Postmortem.objects.filter(pk__in={e.postmortem_id for e in effects})
+        ).values_list("pk", "incident__title")
+    )
+    return [
+        {
+            "postmortem_id": e.postmortem_id,
+            "title": titles[e.postmortem_id],
+            "statement": statement_label(e.statement_key),
+            "class_slug": e.class_slug,
+            "class_name": e.class_name,
+            "confirmed_by": e.confirmed_by,
+            "created_at": e.created_at,
+            "changed": e.changed,
+            "changed_postmortems": e.changed_postmortems,
+        }
+        for e in effects
+        if e.postmortem_id in titles
+    ][:limit]

@@ -66,6 +66,12 @@ class ClassMembershipSerializer(serializers.Serializer):
         help_text="Counted on the report: confirmed, or inferred with a confidence "
         "of at least `threshold`.",
     )
+    calibrated = serializers.BooleanField(
+        read_only=True,
+        help_text="The confidence is the calibrated classifier's probability; a "
+        "similarity (clustering, a class description) is not, and never counts.",
+    )
+    source = serializers.CharField(read_only=True)
     threshold = serializers.FloatField(read_only=True)
     evidence = serializers.CharField(
         read_only=True, help_text="The statement that put the postmortem in the class."

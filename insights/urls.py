@@ -20,4 +20,9 @@ urlpatterns = [
         views.postmortem_confirm,
         name="postmortem_confirm",
     ),
+    path(
+        "postmortems/<int:pk>/statements/<str:key>/confirm/",
+        views.statement_confirm,
+        name="statement_confirm",
+    ),
 ]

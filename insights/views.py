@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from actions.models import Status
 from insights import charts, selectors, services
-from insights.models import ClassStatus, FailureClass, InsightRun
+from insights.models import CauseStatement, ClassStatus, FailureClass, InsightRun
 from insights.report import SCORE_FORMULA
 from postmortems.models import ContributingFactorKind, Postmortem, Role
 from postmortems.permissions import has_role, visible_postmortems
@@ -26,6 +26,22 @@ def _require(request: HttpRequest, role: str) -> None:
 
 # Stored values in words, wherever the report shows one.
 LABELS = {**dict(Status.choices), **dict(ContributingFactorKind.choices)}
+CONFIRM_NEXT = 5
+
+
+def _confirm_next_context(
+    request: HttpRequest, failure_class: FailureClass | None = None
+) -> dict:
+    """What the "confirm these next" panel needs, on the report and a class page."""
+    return {
+        "candidates": selectors.confirm_next(
+            failure_class, CONFIRM_NEXT, user=request.user
+        ),
+        "effects": selectors.confirmation_history(user=request.user),
+        "classes": selectors.failure_class_list(),
+        "can_confirm": has_role(request.user, Role.EDITOR),
+        "statement_labels": selectors.STATEMENT_LABELS,
+    }
 
 
 def _report_context(request: HttpRequest) -> dict:
@@ -43,6 +59,8 @@ def _report_context(request: HttpRequest) -> dict:
         "team_durations": charts.duration_rows(by_team),
         "metric_names": charts.METRIC_NAMES,
         "labels": LABELS,
+        "statement_labels": selectors.STATEMENT_LABELS,
+        "threshold_validated": selectors.abstain_threshold() is not None,
         "score_formula": SCORE_FORMULA,
         "last_run": selectors.last_successful_run(),
     }
@@ -53,6 +71,7 @@ def report_detail(request: HttpRequest) -> HttpResponse:
     context = _report_context(request)
     context["runs"] = selectors.latest_runs()
     context["can_run"] = has_role(request.user, Role.EDITOR)
+    context.update(_confirm_next_context(request))
     return render(request, "insights/report_detail.html", context)
 
 
@@ -98,10 +117,15 @@ def class_detail(request: HttpRequest, slug: str) -> HttpResponse:
         return redirect(failure_class.merged_into)
     data = selectors.report_data(user=request.user)
     summary = next((c for c in data.classes if c.slug == slug), None)
-    postmortems = selectors.class_postmortems(
-        failure_class=failure_class, user=request.user
+    # Counted members first, newest first; then the uncertain ones.
+    members = sorted(
+        summary.members if summary else [],
+        key=lambda m: (not m.counted, -m.incident.started_at.timestamp()),
     )
-    members = {m.incident.postmortem_id: m for m in summary.members} if summary else {}
+    postmortems = selectors.postmortems_for_page(
+        postmortem_ids=[m.incident.postmortem_id for m in members], user=request.user
+    )
+    context = _confirm_next_context(request, failure_class)
     return render(
         request,
         "insights/failureclass_detail.html",
@@ -109,19 +133,24 @@ def class_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "failure_class": failure_class,
             "summary": summary,
             "report": data,
-            "rows": [(pm, members.get(pm.pk)) for pm in postmortems],
-            "postmortems": postmortems,
+            "rows": [
+                (postmortems[m.incident.postmortem_id], m)
+                for m in members
+                if m.incident.postmortem_id in postmortems
+            ],
             "chart": charts.quarter_chart(data, [summary] if summary else []),
             "durations": charts.duration_rows([("", summary.durations)])[0]
             if summary
             else None,
             "metric_names": charts.METRIC_NAMES,
             "labels": LABELS,
+            "threshold_validated": selectors.abstain_threshold() is not None,
             "other_classes": [
                 c for c in selectors.failure_class_list() if c.pk != failure_class.pk
             ],
             "can_curate": has_role(request.user, Role.REVIEWER),
             "score_formula": SCORE_FORMULA,
+            **context,
         },
     )
 
@@ -200,9 +229,36 @@ def postmortem_confirm(request: HttpRequest, pk: int) -> HttpResponse:
         postmortem=postmortem, failure_class=failure_class, user=request.user
     )
     messages.success(request, f"Class confirmed: {failure_class.name}.")
+    return redirect(_safe_next(request, failure_class.get_absolute_url()))
+
+
+def _safe_next(request: HttpRequest, default: str) -> str:
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
-        target = failure_class.get_absolute_url()
-    return redirect(target)
+        return default
+    return target
+
+
+@require_POST
+def statement_confirm(request: HttpRequest, pk: int, key: str) -> HttpResponse:
+    """An editor puts one cause statement in a class ("confirm these next")."""
+    _require(request, Role.EDITOR)
+    postmortem = get_object_or_404(
+        visible_postmortems(request.user, Postmortem.objects.all()), pk=pk
+    )
+    statement = get_object_or_404(CauseStatement, postmortem=postmortem, key=key)
+    failure_class = get_object_or_404(
+        FailureClass.objects.exclude(status=ClassStatus.MERGED),
+        slug=request.POST.get("failure_class", ""),
+    )
+    services.cause_statement_confirm(
+        statement=statement, failure_class=failure_class, user=request.user
+    )
+    messages.success(
+        request,
+        f"Confirmed as {failure_class.name}. The classifier retrains now; the "
+        "table shows what it changed once the run finishes.",
+    )
+    return redirect(_safe_next(request, failure_class.get_absolute_url()))

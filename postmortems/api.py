@@ -15,6 +15,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import permissions, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -34,9 +35,11 @@ from postmortems.serializers import (
     ServiceSerializer,
     TeamSerializer,
     TimestampCorrectionSerializer,
+    WorkflowSerializer,
     api_errors,
 )
 from postmortems.services import incidents as incident_services
+from postmortems.services import postmortems as postmortem_services
 
 
 def _error(description: str) -> OpenApiResponse:
@@ -180,6 +183,9 @@ class PostmortemViewSet(viewsets.ModelViewSet):
         return queryset
 
     def can_edit(self, user, postmortem) -> bool:
+        if self.action in WORKFLOW_ACTIONS:
+            # Who may take a workflow step is the step's service's rule.
+            return True
         return can_edit_postmortem(user, postmortem)
 
     def get_serializer_context(self) -> dict:
@@ -193,6 +199,79 @@ class PostmortemViewSet(viewsets.ModelViewSet):
         response = super().retrieve(request, *args, **kwargs)
         response["ETag"] = f'"{response.data["version"]}"'
         return response
+
+    # --- The review workflow: each verb calls its one service ----------------
+
+    def _step(self, request: Request, service, **extra) -> Response:
+        postmortem = self.get_object()
+        body = WorkflowSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        arguments = {"comment": body.validated_data["comment"], **extra}
+        if service is postmortem_services.postmortem_submit:
+            arguments["acknowledge_blame"] = body.validated_data["acknowledge_blame"]
+        try:
+            with api_errors():
+                service(postmortem=postmortem, actor=request.user, **arguments)
+        except postmortem_services.BlameNotAcknowledged as exc:
+            raise ValidationError(
+                {
+                    "acknowledge_blame": [
+                        f"{len(exc.hits)} blameless-language warning(s): "
+                        + "; ".join(
+                            f"{hit['label']}: “{hit['text']}”" for hit in exc.hits
+                        )
+                        + ". Rewrite them, or send acknowledge_blame: true."
+                    ]
+                }
+            ) from exc
+        postmortem = selectors.postmortem_list(user=request.user).get(pk=postmortem.pk)
+        return Response(self.get_serializer(postmortem).data)
+
+    @extend_schema(
+        request=WorkflowSerializer,
+        responses={200: PostmortemSerializer, **ERRORS},
+        description="Send a draft to its reviewers (blameless-language warnings "
+        "need acknowledge_blame).",
+    )
+    @action(detail=True, methods=["post"])
+    def submit(self, request: Request, pk=None) -> Response:
+        return self._step(request, postmortem_services.postmortem_submit)
+
+    @extend_schema(
+        request=WorkflowSerializer,
+        responses={200: PostmortemSerializer, **ERRORS},
+        description="A named reviewer approves; the coverage policy must be met.",
+    )
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, pk=None) -> Response:
+        return self._step(request, postmortem_services.postmortem_approve)
+
+    @extend_schema(
+        request=WorkflowSerializer,
+        responses={200: PostmortemSerializer, **ERRORS},
+        description="A named reviewer returns it to draft; the comment is required.",
+    )
+    @action(detail=True, methods=["post"], url_path="send-back")
+    def send_back(self, request: Request, pk=None) -> Response:
+        return self._step(request, postmortem_services.postmortem_send_back)
+
+    @extend_schema(
+        request=None,
+        responses={200: PostmortemSerializer, **ERRORS},
+        description="The author or an admin publishes an approved postmortem.",
+    )
+    @action(detail=True, methods=["post"])
+    def publish(self, request: Request, pk=None) -> Response:
+        postmortem = self.get_object()
+        with api_errors():
+            postmortem_services.postmortem_publish(
+                postmortem=postmortem, actor=request.user
+            )
+        postmortem = selectors.postmortem_list(user=request.user).get(pk=postmortem.pk)
+        return Response(self.get_serializer(postmortem).data)
+
+
+WORKFLOW_ACTIONS = ("submit", "approve", "send_back", "publish")
 
 
 def _own_teams(user, queryset: QuerySet, team_field: str) -> QuerySet:

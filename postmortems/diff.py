@@ -65,8 +65,13 @@ def document_fields(
     sections: dict | None,
     five_whys: Iterable[str] | None,
     impact: dict | None,
+    list_parts: dict | None = None,
 ) -> list[DocumentField]:
-    """A postmortem version as labelled text fields, in the template's order."""
+    """A postmortem version as labelled text fields, in the template's order.
+
+    ``list_parts`` holds the contributing factors and investigation log as lines;
+    None (a version from before they were recorded) leaves those fields out.
+    """
     sections = sections or {}
     fields = []
     seen = set()
@@ -97,7 +102,15 @@ def document_fields(
     fields.append(
         DocumentField("impact_facts", "Impact figures", "\n".join(impact_lines))
     )
+    if list_parts is not None:
+        for key, label in LIST_PARTS:
+            fields.append(
+                DocumentField(key, label, "\n".join(list_parts.get(key) or []))
+            )
     return fields
+
+
+LIST_PARTS = (("factors", "Contributing factors"), ("hypotheses", "Investigation log"))
 
 
 def document_diff(
@@ -106,6 +119,12 @@ def document_diff(
     """Field-by-field word diffs; fields only one side has compare with empty."""
     old_by_key = {f.key: f for f in old}
     new_list = list(new)
+    # A part one version did not record is unknown there, not empty: leave it out
+    # rather than show all of it as added or removed.
+    recorded = {f.key for f in new_list} & set(old_by_key)
+    unrecorded = {key for key, _label in LIST_PARTS} - recorded
+    old_by_key = {k: f for k, f in old_by_key.items() if k not in unrecorded}
+    new_list = [f for f in new_list if f.key not in unrecorded]
     keys = [f.key for f in new_list] + [
         k for k in old_by_key if k not in {f.key for f in new_list}
     ]

@@ -109,11 +109,11 @@ class Draft:
 
 
 def _when(value: dt.datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
+    return _time(value) if value else ""
 
 
 def _time(value: dt.datetime) -> str:
-    return value.strftime("%Y-%m-%d %H:%M")
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _join(names: Sequence[str]) -> str:

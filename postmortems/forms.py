@@ -39,7 +39,8 @@ class PostmortemCreateForm(forms.Form):
         queryset=get_user_model().objects.none(),
         widget=forms.CheckboxSelectMultiple,
         required=False,
-        help_text="Reviewers approve the postmortem; you can change them later.",
+        help_text="Reviewers of the incident's team (or admins) approve the "
+        "postmortem; you can change them later.",
     )
     draft = forms.BooleanField(
         label="Start from what Hindsight recorded",
@@ -50,9 +51,11 @@ class PostmortemCreateForm(forms.Form):
         "past incidents. Every drafted part is marked until you edit or accept it.",
     )
 
-    def __init__(self, *args, author, **kwargs):
+    def __init__(self, *args, author, team, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["reviewers"].queryset = selectors.reviewer_choices(exclude=author)
+        self.fields["reviewers"].queryset = selectors.reviewer_choices(
+            team=team, exclude=author
+        )
         default = PostmortemTemplate.objects.filter(is_default=True).first()
         if default is not None:
             self.fields["template"].initial = default.pk
@@ -103,7 +106,7 @@ class PostmortemEditForm(forms.Form):
             kwargs.setdefault("initial", self.initial_for(postmortem))
         super().__init__(*args, **kwargs)
         self.fields["reviewers"].queryset = selectors.reviewer_choices(
-            exclude=postmortem.author
+            team=postmortem.incident.team_id, exclude=postmortem.author
         )
         self.section_names = []
         for section in postmortem.template.sections:

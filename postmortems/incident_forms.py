@@ -4,15 +4,17 @@ Times are entered and shown in the viewer's time zone (activated by
 ``kb.middleware.UserTimezoneMiddleware``); Django converts them to UTC.
 """
 
+from collections.abc import Iterable
+
 from django import forms
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from postmortems.metrics import LIFECYCLE_LABELS
 from postmortems.models import (
     LIFECYCLE_FIELDS,
     SEVERITY_DEFINITIONS,
     Incident,
-    IncidentStatus,
     Service,
     Team,
     TimelineEntry,
@@ -117,9 +119,9 @@ class IncidentForm(MarkInvalidMixin, forms.ModelForm):
             "resolved_at": "When it was over for good.",
         }
 
-    def __init__(self, *args, user, timestamps_locked: bool = False, **kwargs):
+    def __init__(self, *args, user, locked: Iterable[str] = (), **kwargs):
         super().__init__(*args, **kwargs)
-        self.timestamps_locked = timestamps_locked
+        self.locked = set(locked)
         self.fields["severity"].choices = [
             choice for choice in self.fields["severity"].choices if choice[0]
         ]
@@ -132,13 +134,24 @@ class IncidentForm(MarkInvalidMixin, forms.ModelForm):
         for name in ("commander", "comms_lead", "ops_lead", "scribe"):
             self.fields[name].queryset = people()
             self.fields[name].empty_label = "Nobody yet"
-        if timestamps_locked:
-            for name in LIFECYCLE_FIELDS:
-                self.fields[name].disabled = True
-                self.fields[name].help_text = (
-                    "Locked: the postmortem is approved. A reviewer can correct it "
-                    "with a reason on the incident page."
-                )
+        for name in sorted(self.locked):
+            # Shown read-only; incident_update refuses a change (a crafted post).
+            self.fields[name].widget.attrs["readonly"] = True
+            self.fields[name].help_text = (
+                "Locked: the postmortem is approved. A reviewer can correct it "
+                "with a reason on the incident page."
+            )
+
+    def show_locked_as_recorded(self) -> None:
+        """After a refusal, show locked fields with their recorded times again:
+        they are read-only, so a refused value would otherwise stick."""
+        if not self.locked:
+            return
+        self.data = self.data.copy()
+        for name in self.locked:
+            recorded = self.initial.get(name)
+            if recorded is not None:
+                self.data[name] = timezone.localtime(recorded).strftime(DATETIME_FORMAT)
 
     @property
     def severity_options(self) -> list[dict]:
@@ -160,19 +173,12 @@ class IncidentForm(MarkInvalidMixin, forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        if self.instance.pk and not self.timestamps_locked:
+        if self.instance.pk:
             for name in LIFECYCLE_FIELDS:
                 if name in cleaned:
                     cleaned[name] = _keep_seconds(
                         cleaned[name], getattr(self.instance, name)
                     )
-        if cleaned.get("status") == IncidentStatus.RESOLVED and not cleaned.get(
-            "resolved_at"
-        ):
-            self.add_error(
-                "resolved_at",
-                "A resolved incident needs the time it was resolved.",
-            )
         return cleaned
 
 

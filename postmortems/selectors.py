@@ -15,17 +15,19 @@ def incident_list(*, user) -> QuerySet[Incident]:
     """Incidents for list pages, with team, services and postmortem status.
 
     ``postmortem_visible`` says whether the user may read the incident's
-    postmortem; a private draft of another team is not even named on the list.
+    postmortem; ``has_postmortem`` whether there is one at all, so a private
+    draft of another team reads as such (as on the incident page), not as none.
     """
-    visible = visible_postmortems(
-        user, Postmortem.objects.filter(incident=OuterRef("pk"))
-    )
+    postmortems = Postmortem.objects.filter(incident=OuterRef("pk"))
     return (
         Incident.objects.select_related(
             "team", "postmortem", "commander", "comms_lead", "ops_lead", "scribe"
         )
         .prefetch_related("services")
-        .annotate(postmortem_visible=Exists(visible))
+        .annotate(
+            postmortem_visible=Exists(visible_postmortems(user, postmortems)),
+            has_postmortem=Exists(postmortems),
+        )
         .order_by("-started_at", "-pk")
     )
 
@@ -190,8 +192,9 @@ def postmortem_blame_hits(
     return analyze_fields(postmortem_text_fields(postmortem=postmortem), people=people)
 
 
-def reviewer_choices(*, exclude=None):
-    """People who may be named reviewers (reviewers and admins), by name."""
+def reviewer_choices(*, team, exclude=None):
+    """People who may be named reviewers of ``team``'s postmortem, by name: its
+    reviewers, and admins (the rule itself is the service's _check_reviewers)."""
     from django.contrib.auth import get_user_model
     from django.db.models import Q
 
@@ -200,7 +203,11 @@ def reviewer_choices(*, exclude=None):
     queryset = (
         get_user_model()
         .objects.filter(is_active=True)
-        .filter(Q(profile__role__in=[Role.REVIEWER, Role.ADMIN]) | Q(is_superuser=True))
+        .filter(
+            Q(profile__role=Role.REVIEWER, profile__teams=team)
+            | Q(profile__role=Role.ADMIN)
+            | Q(is_superuser=True)
+        )
         .distinct()
         .order_by("first_name", "last_name", "username")
     )
@@ -227,8 +234,46 @@ def postmortem_versions(*, postmortem: Postmortem):
     )
 
 
+def factor_line(*, kind: str, description: str) -> str:
+    from postmortems.models import ContributingFactorKind
+
+    return f"{_label(ContributingFactorKind, kind)}: {description}"
+
+
+def hypothesis_line(*, track: str, status: str, text: str, test: str = "") -> str:
+    from postmortems.models import HypothesisStatus, HypothesisTrack
+
+    line = (
+        f"[{_label(HypothesisTrack, track)} · {_label(HypothesisStatus, status)}] "
+        f"{text}"
+    )
+    return f"{line} (test: {test})" if test else line
+
+
+def _label(choices, value: str) -> str:
+    return dict(choices.choices).get(value, value)
+
+
+def postmortem_list_parts(*, postmortem: Postmortem) -> dict[str, list[str]]:
+    """The contributing factors and investigation log as readable lines, as the
+    services record them on every save (``Postmortem.list_parts``)."""
+    return {
+        "factors": [
+            factor_line(kind=factor.kind, description=factor.description)
+            for factor in postmortem.contributing_factors.order_by("position", "pk")
+        ],
+        "hypotheses": [
+            hypothesis_line(
+                track=hyp.track, status=hyp.status, text=hyp.text, test=hyp.test
+            )
+            for hyp in postmortem.hypotheses.order_by("track", "created_at", "pk")
+        ],
+    }
+
+
 def postmortem_document_fields(*, postmortem, template) -> list:
-    """A postmortem or one of its history rows as labelled text fields."""
+    """A postmortem or one of its history rows as labelled text fields, with its
+    contributing factors and investigation log where the version recorded them."""
     from postmortems.diff import document_fields
 
     return document_fields(
@@ -241,6 +286,7 @@ def postmortem_document_fields(*, postmortem, template) -> list:
             "error_budget_pct": postmortem.impact_error_budget_pct,
             "regions": postmortem.impact_regions,
         },
+        list_parts=getattr(postmortem, "list_parts", None) or None,
     )
 
 

@@ -8,28 +8,22 @@ from contextlib import contextmanager
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
-from django.db.models import F
 from rest_framework import exceptions, serializers
+from rest_framework.settings import api_settings
 
-from postmortems.metrics import incident_metrics, lifecycle_errors
+from postmortems.metrics import incident_metrics
 from postmortems.models import (
     LIFECYCLE_FIELDS,
     Incident,
     Postmortem,
-    PostmortemStatus,
     PostmortemTemplate,
     Service,
     Team,
 )
-from postmortems.permissions import (
-    PUBLIC_STATUSES,
-    can_edit_incident,
-    is_admin,
-    team_ids,
-)
 from postmortems.services import incidents as incident_services
+from postmortems.services import postmortems as postmortem_services
 from postmortems.services.incidents import REASON_MAX_LENGTH
+from postmortems.services.postmortems import PostmortemContent
 
 
 class SlugLookupField(serializers.SlugRelatedField):
@@ -122,38 +116,6 @@ class IncidentSerializer(serializers.ModelSerializer):
             return None
         return incident.postmortem.pk
 
-    def validate_team(self, team: Team) -> Team:
-        if not is_admin(self._user) and team.pk not in team_ids(self._user):
-            raise serializers.ValidationError(
-                "You can only file incidents for a team you belong to."
-            )
-        return team
-
-    def validate(self, attrs: dict) -> dict:
-        instance = self.instance
-        timestamps = {
-            name: attrs.get(name, getattr(instance, name, None))
-            for name in LIFECYCLE_FIELDS
-        }
-        errors = lifecycle_errors(timestamps)
-        if errors:
-            raise serializers.ValidationError(errors)
-        if instance is not None and _timestamps_locked(instance):
-            changed = [
-                name
-                for name in LIFECYCLE_FIELDS
-                if name in attrs and attrs[name] != getattr(instance, name)
-            ]
-            if changed:
-                raise serializers.ValidationError(
-                    {
-                        name: "Locked: the postmortem is approved. A reviewer "
-                        "corrects it with POST …/correct-timestamp/."
-                        for name in changed
-                    }
-                )
-        return attrs
-
     def create(self, validated_data: dict) -> Incident:
         with api_errors():
             return incident_services.incident_create(actor=self._user, **validated_data)
@@ -175,14 +137,14 @@ def api_errors():
     try:
         yield
     except DjangoValidationError as exc:
-        detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        # Always an object, as the schema documents: an error of the whole
+        # request goes under DRF's non-field key.
+        detail = (
+            exc.message_dict
+            if hasattr(exc, "error_dict")
+            else {api_settings.NON_FIELD_ERRORS_KEY: exc.messages}
+        )
         raise serializers.ValidationError(detail) from exc
-
-
-def _timestamps_locked(incident: Incident) -> bool:
-    return Postmortem.objects.filter(
-        incident=incident, status__in=PUBLIC_STATUSES
-    ).exists()
 
 
 class TimestampCorrectionSerializer(serializers.Serializer):
@@ -252,16 +214,9 @@ class PostmortemSerializer(serializers.ModelSerializer):
         return self.context["request"].user
 
     def validate_incident(self, incident: Incident) -> Incident:
-        if self.instance is not None:
-            if incident.pk != self.instance.incident_id:
-                raise serializers.ValidationError("A postmortem cannot move.")
-            return incident
-        if not can_edit_incident(self._user, incident):
-            raise serializers.ValidationError(
-                "You can only write postmortems for your team's incidents."
-            )
-        if Postmortem.objects.filter(incident=incident).exists():
-            raise serializers.ValidationError("This incident already has one.")
+        # Who may start one, and only one per incident, is postmortem_create's rule.
+        if self.instance is not None and incident.pk != self.instance.incident_id:
+            raise serializers.ValidationError("A postmortem cannot move.")
         return incident
 
     def validate_five_whys(self, value):
@@ -271,6 +226,10 @@ class PostmortemSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs: dict) -> dict:
         template = attrs.get("template") or getattr(self.instance, "template", None)
+        if self.instance is not None and template != self.instance.template:
+            raise serializers.ValidationError(
+                {"template": "The template is chosen when the postmortem starts."}
+            )
         sections = attrs.get("sections")
         if template is not None and sections:
             unknown = sorted(set(sections) - set(template.section_keys))
@@ -283,33 +242,67 @@ class PostmortemSerializer(serializers.ModelSerializer):
                 )
         return attrs
 
+    def _content(self, postmortem: Postmortem, data: dict) -> PostmortemContent:
+        """The service's content: what the body gives over what is stored.
+
+        Sections merge by key, so a body naming one section leaves the others.
+        """
+        return PostmortemContent(
+            sections={**(postmortem.sections or {}), **data.get("sections", {})},
+            five_whys=data.get("five_whys", postmortem.five_whys or []),
+            impact_users_affected=data.get(
+                "impact_users_affected", postmortem.impact_users_affected
+            ),
+            impact_revenue_usd=data.get(
+                "impact_revenue_usd", postmortem.impact_revenue_usd
+            ),
+            impact_error_budget_pct=data.get(
+                "impact_error_budget_pct", postmortem.impact_error_budget_pct
+            ),
+            impact_regions=data.get("impact_regions", postmortem.impact_regions or []),
+            reviewers=data.get("reviewers"),
+        )
+
     def create(self, validated_data: dict) -> Postmortem:
         reviewers = validated_data.pop("reviewers", [])
-        postmortem = Postmortem.objects.create(
-            author=self._user, status=PostmortemStatus.DRAFT, **validated_data
-        )
-        postmortem.reviewers.set(reviewers)
-        return postmortem
+        with api_errors():
+            return postmortem_services.postmortem_create(
+                incident=validated_data["incident"],
+                template=validated_data["template"],
+                author=self._user,
+                reviewers=reviewers,
+                content=self._content(Postmortem(), validated_data),
+            )
 
-    @transaction.atomic
     def update(self, instance: Postmortem, validated_data: dict) -> Postmortem:
-        # Optimistic locking: claim the version the client last saw (If-Match);
-        # if someone saved in between, nothing is overwritten.
+        # Optimistic locking: the version the client last saw (If-Match); if
+        # someone saved in between, nothing is overwritten.
         expected = self.context.get("expected_version", instance.version)
-        claimed = Postmortem.objects.filter(pk=instance.pk, version=expected).update(
-            version=F("version") + 1
-        )
-        if not claimed:
-            raise PreconditionFailed()
-        reviewers = validated_data.pop("reviewers", None)
         validated_data.pop("incident", None)
-        for name, value in validated_data.items():
-            setattr(instance, name, value)
-        instance.version = expected + 1
-        instance.save()
-        if reviewers is not None:
-            instance.reviewers.set(reviewers)
-        return instance
+        validated_data.pop("template", None)
+        try:
+            with api_errors():
+                return postmortem_services.postmortem_update(
+                    postmortem=instance,
+                    actor=self._user,
+                    base_version=expected,
+                    content=self._content(instance, validated_data),
+                )
+        except postmortem_services.PostmortemConflict as exc:
+            raise PreconditionFailed() from exc
+
+
+class WorkflowSerializer(serializers.Serializer):
+    """The body of a workflow step: an optional comment for the record."""
+
+    comment = serializers.CharField(
+        required=False, allow_blank=True, max_length=10000, default=""
+    )
+    acknowledge_blame = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Submit: confirm you read the blameless-language warnings.",
+    )
 
 
 class PreconditionFailed(exceptions.APIException):

@@ -284,9 +284,14 @@ def _apply(
     now = timezone.now()
     changed = (issue.status, issue.state) != (link.remote_status, link.remote_state)
     link.remote_state, link.remote_status = issue.state, issue.status
-    if changed or via == "webhook":
+    if via == "webhook":
+        # The tracker's own time: later deliveries are compared with it.
         link.remote_changed_by = actor_name
         link.remote_changed_at = when or now
+    elif changed:
+        # Read through the API, which does not say who or when: never compare
+        # the tracker's clock with ours, so a prompt webhook is not taken as stale.
+        link.remote_changed_by, link.remote_changed_at = "", None
     link.last_synced_at = now
     target = sync.transition(item_status=item.status, remote_status=issue.status)
     outcome = "in step"

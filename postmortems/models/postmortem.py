@@ -80,6 +80,11 @@ class Postmortem(models.Model):
     # {section key: SHA-256 of the drafted text}. A section stays "drafted" while
     # its text is still exactly what was drafted and nobody accepted it.
     drafted_sections = models.JSONField(default=dict, blank=True, editable=False)
+    # The contributing factors and investigation log as readable lines, written
+    # with every service save ({"factors": [...], "hypotheses": [...]}), so each
+    # history row keeps them and version diffs can compare them. Empty on
+    # versions saved before it existed ("not recorded").
+    list_parts = models.JSONField(default=dict, blank=True, editable=False)
     # Optimistic locking: every save increments it; a save based on an older
     # version is a conflict (409), never a silent overwrite.
     version = models.PositiveIntegerField(default=1)

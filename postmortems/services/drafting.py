@@ -11,7 +11,7 @@ import logging
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
-from postmortems import drafting, permissions
+from postmortems import drafting, permissions, selectors
 from postmortems.metrics import incident_metrics
 from postmortems.models import (
     ContributingFactor,
@@ -72,8 +72,14 @@ def incident_facts(*, incident: Incident) -> drafting.IncidentFacts:
             "first_seen_at", "pk"
         )
     ]
+    # Drafted text outlives the author's access and is read by everyone once the
+    # postmortem is approved, so prior work names only past incidents whose own
+    # postmortem everyone may read.
     matches = (
-        FindingMatch.objects.filter(incident=incident)
+        FindingMatch.objects.filter(
+            incident=incident,
+            past_incident__postmortem__status__in=permissions.PUBLIC_STATUSES,
+        )
         .select_related("past_incident", "action_item__owner")
         .order_by("past_incident__started_at", "pk")
     )
@@ -81,7 +87,7 @@ def incident_facts(*, incident: Incident) -> drafting.IncidentFacts:
     seen = set()
     for match in matches:
         item = match.action_item
-        if item.pk in seen or item.completed_at is not None:
+        if item.pk in seen or not item.is_open:
             continue
         seen.add(item.pk)
         prior_work.append(
@@ -157,6 +163,7 @@ def postmortem_fill_draft(*, postmortem: Postmortem, actor) -> drafting.Draft:
             drafted_from=hypothesis.drafted_from,
         )
     current.version += 1
+    current.list_parts = selectors.postmortem_list_parts(postmortem=current)
     current._history_user = actor
     current._change_reason = REASON_DRAFTED
     current.save()

@@ -17,11 +17,12 @@ from postmortems.models import (
     LIFECYCLE_FIELDS,
     Incident,
     IncidentStatus,
+    Postmortem,
     Role,
     Service,
     Team,
 )
-from postmortems.permissions import has_role
+from postmortems.permissions import PUBLIC_STATUSES, has_role, is_admin, team_ids
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,41 @@ REASON_DECLARED = "Declared"
 REASON_EDITED = "Edited"
 # simple-history keeps the reason in a 100-character column.
 REASON_MAX_LENGTH = 100
+
+
+def _check_team(team: Team, actor: AbstractBaseUser | None) -> None:
+    """People file and move incidents only into their own teams (admins anywhere).
+
+    Without an actor the write is the system's (an alert): the caller chose the
+    team from its own configuration.
+    """
+    if actor is None or is_admin(actor) or team.pk in team_ids(actor):
+        return
+    raise ValidationError(
+        {"team": "You can only file incidents for a team you belong to."}
+    )
+
+
+def _check_resolution(incident: Incident) -> None:
+    if incident.status == IncidentStatus.RESOLVED and incident.resolved_at is None:
+        raise ValidationError(
+            {"resolved_at": "A resolved incident needs the time it was resolved."}
+        )
+
+
+def locked_timestamps(incident: Incident) -> set[str]:
+    """Lifecycle fields that only a correction may change.
+
+    Once the postmortem is approved, the times it was reviewed against are fixed:
+    every timestamp that has a value. One still empty (an incident approved
+    before it was resolved) can be filled in once.
+    """
+    if not Postmortem.objects.filter(
+        incident_id=incident.pk, status__in=PUBLIC_STATUSES
+    ).exists():
+        return set()
+    stored = Incident.objects.filter(pk=incident.pk).values(*LIFECYCLE_FIELDS).get()
+    return {name for name, value in stored.items() if value is not None}
 
 
 def _save(incident: Incident, *, actor: AbstractBaseUser | None, reason: str) -> None:
@@ -80,6 +116,10 @@ def incident_create(
     reason: str = REASON_DECLARED,
 ) -> Incident:
     """Declare an incident; timestamps must be in lifecycle order."""
+    if not external_source:
+        # An incident from outside (an alert, an import) is filed where its
+        # source's configuration or the operator's --team says, not by a person.
+        _check_team(team, actor)
     incident = Incident(
         external_source=external_source,
         external_key=external_key,
@@ -98,6 +138,9 @@ def incident_create(
         resolved_at=resolved_at,
         near_miss=near_miss,
     )
+    if not external_source:
+        # An imported record may be resolved with no known end time.
+        _check_resolution(incident)
     _save(incident, actor=actor, reason=reason)
     incident.services.set(list(services))
     logger.info("Incident %s declared by %s", incident.pk, actor)
@@ -117,8 +160,24 @@ def incident_update(
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"incident_update() cannot change {sorted(unknown)}")
+    # Compared with the stored row: a ModelForm has already changed ``incident``.
+    stored = Incident.objects.select_for_update().get(pk=incident.pk)
+    if "team" in changes and changes["team"].pk != stored.team_id:
+        _check_team(changes["team"], actor)
+    locked = locked_timestamps(stored)
+    moved = {
+        name: "Locked: the postmortem is approved. A reviewer corrects it with a "
+        "reason (the incident page, or POST …/correct-timestamp/)."
+        for name in sorted(locked)
+        if name in changes and changes[name] != getattr(stored, name)
+    }
+    if moved:
+        for name in moved:
+            setattr(incident, name, getattr(stored, name))
+        raise ValidationError(moved)
     for name, value in changes.items():
         setattr(incident, name, value)
+    _check_resolution(incident)
     _save(incident, actor=actor, reason=reason[:REASON_MAX_LENGTH])
     if services is not None:
         incident.services.set(list(services))

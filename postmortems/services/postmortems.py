@@ -81,14 +81,45 @@ class PostmortemContent:
     impact_revenue_usd: Decimal | None = None
     impact_error_budget_pct: Decimal | None = None
     impact_regions: list[str] = field(default_factory=list)
-    contributing_factors: list[FactorInput] = field(default_factory=list)
-    hypotheses: list[HypothesisInput] = field(default_factory=list)
-    # None leaves the reviewers as they are.
+    # None leaves the contributing factors, investigation log or reviewers as
+    # they are (the API does not carry the first two).
+    contributing_factors: list[FactorInput] | None = None
+    hypotheses: list[HypothesisInput] | None = None
     reviewers: Sequence | None = None
 
 
+def _document_state(postmortem: Postmortem) -> tuple:
+    """Everything a save can change, to tell a real edit from a resubmission."""
+    return (
+        # A section missing and an empty one read the same.
+        {key: text for key, text in (postmortem.sections or {}).items() if text},
+        postmortem.five_whys,
+        postmortem.impact_users_affected,
+        postmortem.impact_revenue_usd,
+        postmortem.impact_error_budget_pct,
+        postmortem.impact_regions,
+        sorted(postmortem.reviewers.values_list("pk", flat=True)),
+        list(
+            postmortem.contributing_factors.order_by("position", "pk").values_list(
+                "kind", "description"
+            )
+        ),
+        list(
+            postmortem.hypotheses.order_by("pk").values_list(
+                "track", "text", "status", "test", "settled_by", "settled_at"
+            )
+        ),
+    )
+
+
 def _save(postmortem: Postmortem, actor, reason: str) -> None:
-    """Save through the model so the history row names who and why."""
+    """Save through the model so the history row names who and why, and keeps
+    the lists (factors, investigation log) as they are for version diffs."""
+    postmortem.list_parts = (
+        selectors.postmortem_list_parts(postmortem=postmortem)
+        if postmortem.pk
+        else {"factors": [], "hypotheses": []}
+    )
     postmortem._history_user = actor
     postmortem._change_reason = reason
     postmortem.save()
@@ -105,16 +136,32 @@ def _announce_reviewers(postmortem: Postmortem, user_ids: list[int], actor) -> N
         )
 
 
-def _check_reviewers(reviewers: Iterable, author) -> list:
+def _check_reviewers(reviewers: Iterable, *, author, incident: Incident) -> list:
+    """The named reviewers, if each may review: the one rule for pages and API.
+
+    A reviewer approves, so must hold the reviewer role, is never the author, and
+    belongs to the incident's team (or is an admin): naming someone grants them
+    the private draft, so it must not be a way to show it to another team.
+    """
     reviewers = list(reviewers)
     for reviewer in reviewers:
+        name = reviewer.get_full_name() or reviewer.get_username()
         if reviewer.pk == author.pk:
             raise ValidationError(
                 {"reviewers": "The author cannot review their own postmortem."}
             )
         if not permissions.has_role(reviewer, Role.REVIEWER):
             raise ValidationError(
-                {"reviewers": f"{reviewer} is not a reviewer and cannot approve."}
+                {"reviewers": f"{name} is not a reviewer and cannot approve."}
+            )
+        if not permissions.is_admin(reviewer) and (
+            incident.team_id not in permissions.team_ids(reviewer)
+        ):
+            raise ValidationError(
+                {
+                    "reviewers": f"{name} is not on {incident.team}: reviewers come "
+                    "from the incident's team (or are admins)."
+                }
             )
     return reviewers
 
@@ -126,11 +173,13 @@ def postmortem_create(
     template: PostmortemTemplate,
     author,
     reviewers: Iterable = (),
+    content: PostmortemContent | None = None,
     draft: bool = False,
 ) -> Postmortem:
     """Start the incident's postmortem as a draft written by ``author``.
 
-    With ``draft``, its sections, factors and investigation log start from what the
+    With ``content``, its first text (the API can send it with the start). With
+    ``draft``, its sections, factors and investigation log start from what the
     incident recorded (postmortems.drafting), marked as drafted.
     """
     if not permissions.can_create_postmortem(author, incident):
@@ -139,7 +188,7 @@ def postmortem_create(
         )
     if Postmortem.objects.filter(incident=incident).exists():
         raise ValidationError("This incident already has a postmortem.")
-    reviewers = _check_reviewers(reviewers, author)
+    reviewers = _check_reviewers(reviewers, author=author, incident=incident)
     postmortem = Postmortem(
         incident=incident,
         template=template,
@@ -147,6 +196,8 @@ def postmortem_create(
         status=PostmortemStatus.DRAFT,
         sections={key: "" for key in template.section_keys},
     )
+    if content is not None:
+        _apply_document(postmortem, content)
     _save(postmortem, author, "Started the postmortem")
     postmortem.reviewers.set(reviewers)
     _announce_reviewers(postmortem, [r.pk for r in reviewers], author)
@@ -154,6 +205,21 @@ def postmortem_create(
         postmortem_fill_draft(postmortem=postmortem, actor=author)
     logger.info("Postmortem %s started for incident %s", postmortem.pk, incident.pk)
     return postmortem
+
+
+def _apply_document(postmortem: Postmortem, content: PostmortemContent) -> None:
+    """Set the document's own fields (sections, whys, impact) from ``content``."""
+    sections = dict(postmortem.sections or {})
+    for key in postmortem.template.section_keys:
+        sections[key] = (content.sections.get(key) or "").replace("\r\n", "\n")
+    postmortem.sections = sections
+    postmortem.five_whys = [why.strip() for why in content.five_whys if why.strip()]
+    postmortem.impact_users_affected = content.impact_users_affected
+    postmortem.impact_revenue_usd = content.impact_revenue_usd
+    postmortem.impact_error_budget_pct = content.impact_error_budget_pct
+    postmortem.impact_regions = [
+        region.strip() for region in content.impact_regions if region.strip()
+    ]
 
 
 def _sync_factors(postmortem: Postmortem, rows: list[FactorInput]) -> None:
@@ -186,7 +252,13 @@ def _sync_hypotheses(
         hyp.status = row.status
         hyp.test = row.test
         hyp.settled_by = row.settled_by
-        hyp.settled_at = row.settled_at
+        if not (
+            # The editor shows minutes: an unchanged minute keeps its seconds.
+            row.settled_at
+            and hyp.settled_at
+            and row.settled_at == hyp.settled_at.replace(second=0, microsecond=0)
+        ):
+            hyp.settled_at = row.settled_at
         if row.status != HypothesisStatus.OPEN:
             # Settling a hypothesis records who and when unless the writer said.
             hyp.settled_by = hyp.settled_by or actor
@@ -205,7 +277,11 @@ def postmortem_update(
     base_version: int,
     content: PostmortemContent,
 ) -> Postmortem:
-    """Save the editor's content; raise PostmortemConflict if someone saved first."""
+    """Save the editor's content; raise PostmortemConflict if someone saved first.
+
+    A save that changes nothing keeps the version: no history row, no re-reading
+    by insights.
+    """
     current = (
         Postmortem.objects.select_for_update()
         .select_related("incident", "template")
@@ -217,24 +293,23 @@ def postmortem_update(
         # Nothing is written: the caller shows both versions side by side.
         raise PostmortemConflict(current, base_version)
 
-    sections = dict(current.sections or {})
-    for key in current.template.section_keys:
-        sections[key] = (content.sections.get(key) or "").replace("\r\n", "\n")
-    current.sections = sections
-    current.five_whys = [why.strip() for why in content.five_whys if why.strip()]
-    current.impact_users_affected = content.impact_users_affected
-    current.impact_revenue_usd = content.impact_revenue_usd
-    current.impact_error_budget_pct = content.impact_error_budget_pct
-    current.impact_regions = [r.strip() for r in content.impact_regions if r.strip()]
+    unchanged = _document_state(current)
+    _apply_document(current, content)
     if content.reviewers is not None:
         before = set(current.reviewers.values_list("pk", flat=True))
-        reviewers = _check_reviewers(content.reviewers, current.author)
+        reviewers = _check_reviewers(
+            content.reviewers, author=current.author, incident=current.incident
+        )
         current.reviewers.set(reviewers)
         _announce_reviewers(
             current, [r.pk for r in reviewers if r.pk not in before], actor
         )
-    _sync_factors(current, content.contributing_factors)
-    _sync_hypotheses(current, content.hypotheses, actor)
+    if content.contributing_factors is not None:
+        _sync_factors(current, content.contributing_factors)
+    if content.hypotheses is not None:
+        _sync_hypotheses(current, content.hypotheses, actor)
+    if _document_state(current) == unchanged:
+        return current
     current.version += 1
     # Saved last, so the history row is newer than the factor and hypothesis rows.
     _save(current, actor, "Edited")

@@ -80,9 +80,10 @@ def _postmortem_of(incident: Incident):
         return None
 
 
-def _timestamps_locked(incident: Incident) -> bool:
-    postmortem = _postmortem_of(incident)
-    return postmortem is not None and postmortem.status in PUBLIC_STATUSES
+def _add_service_errors(form, exc: ValidationError) -> None:
+    """A service's refusal shown on the form, against the field it names."""
+    for field, errors in exc.message_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
 
 
 def _local_date(value: dt.datetime) -> dt.date:
@@ -167,11 +168,15 @@ def incident_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = IncidentForm(request.POST, user=user)
         if form.is_valid():
-            incident = incident_services.incident_create(
-                actor=user, **form.cleaned_data
-            )
-            messages.success(request, f"{incident.reference} declared.")
-            return redirect(incident)
+            try:
+                incident = incident_services.incident_create(
+                    actor=user, **form.cleaned_data
+                )
+            except ValidationError as exc:
+                _add_service_errors(form, exc)
+            else:
+                messages.success(request, f"{incident.reference} declared.")
+                return redirect(incident)
     else:
         form = IncidentForm(
             user=user,
@@ -181,28 +186,32 @@ def incident_create(request: HttpRequest) -> HttpResponse:
         request,
         "postmortems/incident_form.html",
         {"form": form, "incident": None, "tz": timezone.get_current_timezone_name()},
+        status=400 if form.errors else 200,
     )
 
 
 def incident_edit(request: HttpRequest, pk: int) -> HttpResponse:
     incident = incident_for_write(request, pk)
-    locked = _timestamps_locked(incident)
+    locked = incident_services.locked_timestamps(incident)
     if request.method == "POST":
         form = IncidentForm(
-            request.POST, instance=incident, user=request.user, timestamps_locked=locked
+            request.POST, instance=incident, user=request.user, locked=locked
         )
         if form.is_valid():
             data = dict(form.cleaned_data)
             services = data.pop("services")
-            incident_services.incident_update(
-                incident=incident, actor=request.user, services=services, **data
-            )
-            messages.success(request, f"{incident.reference} saved.")
-            return redirect(incident)
+            try:
+                incident_services.incident_update(
+                    incident=incident, actor=request.user, services=services, **data
+                )
+            except ValidationError as exc:
+                _add_service_errors(form, exc)
+                form.show_locked_as_recorded()
+            else:
+                messages.success(request, f"{incident.reference} saved.")
+                return redirect(incident)
     else:
-        form = IncidentForm(
-            instance=incident, user=request.user, timestamps_locked=locked
-        )
+        form = IncidentForm(instance=incident, user=request.user, locked=locked)
     return render(
         request,
         "postmortems/incident_form.html",
@@ -211,6 +220,7 @@ def incident_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "incident": incident,
             "tz": timezone.get_current_timezone_name(),
         },
+        status=400 if form.errors else 200,
     )
 
 

@@ -9,7 +9,6 @@ from django.views.decorators.http import require_POST
 
 from postmortems import permissions, selectors
 from postmortems.analyzer import analyze
-from postmortems.diff import DocumentField
 from postmortems.forms import PostmortemCreateForm, PostmortemEditForm
 from postmortems.markdown import render_markdown
 from postmortems.models import (
@@ -42,7 +41,9 @@ def postmortem_new(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied(
             "Only editors of the incident's team start its postmortem."
         )
-    form = PostmortemCreateForm(request.POST or None, author=request.user)
+    form = PostmortemCreateForm(
+        request.POST or None, author=request.user, team=incident.team_id
+    )
     if request.method == "POST" and form.is_valid():
         try:
             postmortem = postmortem_create(
@@ -82,52 +83,16 @@ def _section_checks(form: PostmortemEditForm, people: list[str]) -> dict[str, li
 
 def _content_fields(postmortem: Postmortem, content: PostmortemContent) -> list:
     """The editor's unsaved content as labelled text fields (conflict page)."""
-    fields = selectors.postmortem_document_fields(
+    return selectors.postmortem_document_fields(
         postmortem=_Unsaved(content), template=postmortem.template
     )
-    fields.append(
-        DocumentField(
-            "factors",
-            "Contributing factors",
-            "\n".join(
-                f"{f.kind}: {f.description}" for f in content.contributing_factors
-            ),
-        )
-    )
-    fields.append(
-        DocumentField(
-            "hypotheses",
-            "Investigation log",
-            "\n".join(f"[{h.track}/{h.status}] {h.text}" for h in content.hypotheses),
-        )
-    )
-    return fields
 
 
 def _saved_fields(postmortem: Postmortem) -> list:
-    fields = selectors.postmortem_document_fields(
+    postmortem.list_parts = selectors.postmortem_list_parts(postmortem=postmortem)
+    return selectors.postmortem_document_fields(
         postmortem=postmortem, template=postmortem.template
     )
-    fields.append(
-        DocumentField(
-            "factors",
-            "Contributing factors",
-            "\n".join(
-                f"{f.kind}: {f.description}"
-                for f in postmortem.contributing_factors.all()
-            ),
-        )
-    )
-    fields.append(
-        DocumentField(
-            "hypotheses",
-            "Investigation log",
-            "\n".join(
-                f"[{h.track}/{h.status}] {h.text}" for h in postmortem.hypotheses.all()
-            ),
-        )
-    )
-    return fields
 
 
 class _Unsaved:
@@ -140,6 +105,18 @@ class _Unsaved:
         self.impact_revenue_usd = content.impact_revenue_usd
         self.impact_error_budget_pct = content.impact_error_budget_pct
         self.impact_regions = content.impact_regions
+        self.list_parts = {
+            "factors": [
+                selectors.factor_line(kind=f.kind, description=f.description)
+                for f in content.contributing_factors or []
+            ],
+            "hypotheses": [
+                selectors.hypothesis_line(
+                    track=h.track, status=h.status, text=h.text, test=h.test
+                )
+                for h in content.hypotheses or []
+            ],
+        }
 
 
 def _conflict_response(
@@ -229,7 +206,12 @@ def postmortem_edit(request: HttpRequest, pk: int) -> HttpResponse:
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                messages.success(request, f"Saved as version {saved.version}.")
+                if saved.version == form.cleaned_data["version"]:
+                    messages.info(
+                        request, f"Nothing changed; still version {saved.version}."
+                    )
+                else:
+                    messages.success(request, f"Saved as version {saved.version}.")
                 if "continue" in request.POST:
                     return redirect("postmortems:postmortem_edit", pk=saved.pk)
                 return redirect(saved)

@@ -125,7 +125,10 @@ def test_api_editor_of_another_team_cannot_write(client, team, other_team):
         {"title": "x", "category": "process", "team": "payments"},
         content_type="application/json",
     )
-    assert created.status_code == 403
+    # A team they may not choose: refused like the page's form, naming the field.
+    assert created.status_code == 400
+    assert "team" in created.json()
+    assert not ActionItem.objects.filter(title="x").exists()
 
 
 def test_api_blocked_without_reason_is_a_400(editor_client, team):

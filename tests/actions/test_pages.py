@@ -425,3 +425,9 @@ def test_my_items_and_export_run_a_fixed_number_of_queries(
         factories.ActionItemFactory(team=team, owner=editor, postmortem=postmortem)
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert fetch().count(b"Add alerting on pool saturation") == 16
+
+
+@pytest.mark.parametrize("value", ["abc", "1.5", "-1", "9999999"])
+def test_new_item_for_a_postmortem_that_is_not_one_is_a_404(editor_client, value):
+    response = editor_client.get(reverse("actions:item_create"), {"postmortem": value})
+    assert response.status_code == 404

@@ -121,8 +121,16 @@ def test_build_report_lists_impact_services_teams_and_action_status():
         (_member(2, confidence=THRESHOLD, confirmed=False), True),
         (_member(2, confidence=THRESHOLD - 0.01, confirmed=False), False),
         (_member(2, confidence=0.1, confirmed=False), False),
+        (_member(2, confidence=0.95, confirmed=False, calibrated=False), False),
     ],
-    ids=["confirmed", "inferred-high", "inferred-at-threshold", "just-below", "low"],
+    ids=[
+        "confirmed",
+        "inferred-high",
+        "inferred-at-threshold",
+        "just-below",
+        "low",
+        "similarity-not-probability",
+    ],
 )
 def test_recurred_after_remediation_never_rests_on_an_uncertain_class(later, counted):
     """GIVEN a confirmed incident whose fix was done, then a later incident

@@ -26,6 +26,8 @@ KINDS = {
     "confirmed": (ClassificationSource.CONFIRMED, 1.0),
     "inferred": (ClassificationSource.CLASSIFIER, 0.9),
     "uncertain": (ClassificationSource.CLASSIFIER, 0.2),
+    # Clustering's confidence is a similarity, not a calibrated probability.
+    "clustered": (ClassificationSource.CLUSTER, 0.9),
 }
 
 
@@ -116,7 +118,7 @@ def test_recurred_headline_never_rests_on_an_uncertain_class(
     THEN no surface says the class recurred after remediation."""
     first, _, third = scenario(kind)
     html = _surfaces(editor_client, first, third, cert)[surface]
-    assert (HEADLINE[surface] in html) is (kind != "uncertain")
+    assert (HEADLINE[surface] in html) is (kind in ("confirmed", "inferred"))
 
 
 # What each surface shows for the third postmortem, by how it is classified.
@@ -125,31 +127,37 @@ MARKS = {
         "confirmed": ["3 confirmed"],
         "inferred": ["2 confirmed", "1 inferred", "inferred 0.90"],
         "uncertain": ["2 confirmed", "1 uncertain"],
+        "clustered": ["2 confirmed", "1 uncertain"],
     },
     "print": {
         "confirmed": ["3 confirmed"],
         "inferred": ["2 confirmed", "1 inferred", "inferred 0.90"],
         "uncertain": ["2 confirmed", "1 uncertain"],
+        "clustered": ["2 confirmed", "1 uncertain"],
     },
     "markdown": {
         "confirmed": ["| 3 | 0 | 0 |", "confirmed"],
         "inferred": ["| 2 | 1 | 0 |", "inferred, confidence 0.90"],
         "uncertain": ["| 2 | 0 | 1 |"],
+        "clustered": ["| 2 | 0 | 1 |"],
     },
     "class page": {
         "confirmed": ["badge-confirmed"],
         "inferred": ["inferred 0.90"],
         "uncertain": ["uncertain 0.20"],
+        "clustered": ["uncertain: similarity 0.90"],
     },
     "postmortem page": {
         "confirmed": ["badge-confirmed"],
         "inferred": ["inferred 0.90"],
         "uncertain": ["uncertain 0.20", "not counted on the report"],
+        "clustered": ["uncertain: similarity 0.90", "Grouped by similarity"],
     },
     "similar incidents": {
         "confirmed": ["badge-confirmed"],
         "inferred": ["inferred 0.90"],
         "uncertain": ["uncertain 0.20"],
+        "clustered": ["uncertain: similarity 0.90"],
     },
     # Importing the file back records its class as a person's choice: only a
     # confirmed class may leave in it.
@@ -157,6 +165,7 @@ MARKS = {
         "confirmed": ["root_cause_class: certificate-expiry"],
         "inferred": ["root_cause_class: null"],
         "uncertain": ["root_cause_class: null"],
+        "clustered": ["root_cause_class: null"],
     },
 }
 
@@ -186,7 +195,8 @@ def test_api_tells_confirmed_from_inferred(editor, scenario, cert, kind):
     assert row["failure_class"] == cert.slug
     assert row["confirmed"] is (kind == "confirmed")
     assert row["confidence"] == confidence
-    assert row["counted"] is (kind != "uncertain")
+    assert row["counted"] is (kind in ("confirmed", "inferred"))
+    assert row["calibrated"] is (kind != "clustered")
     assert row["threshold"] == 0.5
 
 

@@ -162,6 +162,25 @@ POLICIES: dict[str, dict] = {
         "reviewer": (OK, 404),
         "admin": OK,
     },
+    # API approve and send back: the role first (viewers 403), then another
+    # team's draft does not exist (404), then only a named reviewer who is not
+    # the author, so an admin who is not named is refused.
+    "api-named-reviewer": {
+        "anonymous": 403,
+        "viewer": 403,
+        "editor": (403, 404),
+        "reviewer": (OK, 404),
+        "admin": 403,
+    },
+    # API publish of an approved postmortem: its author or an admin; writes to
+    # another team's postmortem are 404 in the API.
+    "api-author-or-admin": {
+        "anonymous": 403,
+        "viewer": 403,
+        "editor": (OK, 404),
+        "reviewer": (403, 404),
+        "admin": OK,
+    },
     "api-team-reviewer": {
         "anonymous": 403,
         "viewer": 403,
@@ -314,14 +333,14 @@ ROUTES = [
     page(
         "postmortems:incident_create",
         GET=("editor-only", 200),
-        POST=("editor-only", 200),
+        POST=("editor-only", 400),
     ),
     page("postmortems:incident_detail", INC, GET=READ),
     page(
         "postmortems:incident_edit",
         INC,
         GET=("team-write", 200),
-        POST=("team-write", 200),
+        POST=("team-write", 400),
     ),
     page(
         "postmortems:incident_correct",
@@ -500,6 +519,13 @@ ROUTES = [
         GET=POST_ONLY,
         POST=("editor-then-visible", 302),
     ),
+    page(
+        "insights:statement_confirm",
+        {"pk": "draft", "key": "root_cause"},
+        body={"failure_class": "{failure_class}"},
+        GET=POST_ONLY,
+        POST=("editor-then-visible", 302),
+    ),
     # chat: Slack calls these, signed (tests/chat/test_slack_requests.py) --------
     page("chat:slack_events", GET=("slack-get", 405), POST=("slack-signed", 200)),
     page("chat:slack_commands", GET=("slack-get", 405), POST=("slack-signed", 200)),
@@ -540,6 +566,21 @@ ROUTES = [
         GET=("api-private-draft", 200),
         PATCH=("api-team-write", 200),
     ),
+    # The review workflow over the API: the same services, so the same people.
+    api(
+        "postmortem-submit",
+        DRAFT,
+        body={"acknowledge_blame": True},
+        POST=("api-team-write", 200),
+    ),
+    api("postmortem-approve", {"pk": "in_review"}, POST=("api-named-reviewer", 200)),
+    api(
+        "postmortem-send-back",
+        {"pk": "in_review"},
+        body={"comment": "Please add the pool graph."},
+        POST=("api-named-reviewer", 200),
+    ),
+    api("postmortem-publish", {"pk": "approved"}, POST=("api-author-or-admin", 200)),
     api("action-item-list", GET=("api-read", 200), POST=("api-editor", 400)),
     api(
         "action-item-detail",

@@ -11,7 +11,7 @@ import dataclasses
 from django.urls import reverse
 
 from actions.models import LeadershipReview
-from insights.models import ClassStatus, FailureClass, InsightRun
+from insights.models import CauseStatement, ClassStatus, FailureClass, InsightRun
 from postmortems.findings.services import api_key_create
 from postmortems.models import (
     FindingSuggestion,
@@ -101,6 +101,14 @@ def _team_objects(team, author, reviewer) -> TeamObjects:
         )
 
     draft = postmortem(PostmortemStatus.DRAFT)
+    # Its root cause as a classified statement ("confirm these next").
+    CauseStatement.objects.create(
+        postmortem=draft,
+        key="root_cause",
+        kind="root_cause",
+        text="A connection pool limit was lower than peak concurrency.",
+        text_hash="catalogue",
+    )
     finding = factories.FindingFactory(incident=incident, service=service)
     suggestion = FindingSuggestion.objects.create(
         finding=finding,
@@ -173,7 +181,7 @@ def kwargs_for(catalogue: Catalogue, spec: dict[str, str], case: str) -> dict:
     """URL kwargs from a spec such as {"pk": "draft", "item_pk": "item"}."""
     kwargs = {}
     for key, name in spec.items():
-        if key in ("uidb64", "token", "provider"):
+        if key in ("uidb64", "token", "provider", "key"):
             kwargs[key] = name  # a literal (an invalid reset link, a tracker)
             continue
         obj = catalogue.obj(case, name)

@@ -424,7 +424,7 @@ def test_page_incident_edit_cannot_move_it_to_another_team(client, cat):
             external_key="forged",
         ),
     )
-    assert response.status_code == 200  # the form, with the team refused
+    assert response.status_code == 400  # the form, with the team refused
     incident.refresh_from_db()
     assert incident.team == cat.cases[OWN].team
     assert incident.external_key == ""

@@ -53,3 +53,27 @@ def test_document_diff_reports_changed_fields_only_as_changed():
     assert not diffs["summary"].changed
     assert diffs["added"].ops == [("add", "y")]
     assert diffs["gone"].ops == [("del", "x")]
+
+
+def test_document_fields_add_the_lists_only_where_recorded():
+    sections = [{"key": "summary", "title": "Summary"}]
+    recorded = document_fields(
+        template_sections=sections,
+        sections={"summary": "x"},
+        five_whys=[],
+        impact={},
+        list_parts={"factors": ["Technical: pool size"], "hypotheses": []},
+    )
+    labels = {field.key: field.text for field in recorded}
+    assert labels["factors"] == "Technical: pool size"
+    assert labels["hypotheses"] == ""
+    unrecorded = document_fields(
+        template_sections=sections, sections={}, five_whys=[], impact={}
+    )
+    assert "factors" not in {field.key for field in unrecorded}
+    # Compared with a version that did not record them, they are left out.
+    assert "factors" not in {diff.key for diff in document_diff(unrecorded, recorded)}
+    assert {diff.key for diff in document_diff(recorded, recorded)} >= {
+        "factors",
+        "hypotheses",
+    }

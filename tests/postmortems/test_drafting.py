@@ -11,6 +11,7 @@ from postmortems.models import (
     FindingMatch,
     HypothesisStatus,
     Postmortem,
+    PostmortemStatus,
     PostmortemTemplate,
     TimelineKind,
     TimelineSource,
@@ -108,15 +109,17 @@ def test_draft_postmortem_writes_each_section_from_recorded_values():
         "analyzer api-tracer" in draft.sections["impact"]
     )
     assert (
-        "First signal: 2026-05-01 10:06, HighErrorRate fired"
+        "First signal: 2026-05-01 10:06 UTC, HighErrorRate fired"
         in (draft.sections["detection"])
     )
     assert (
         "- Time to detect: TTD = detected − started = 6 min"
         in (draft.sections["detection"])
     )
-    assert "2026-05-01 10:02: Deployed pool config v12" in draft.sections["trigger"]
-    assert "10:40: Rolled back pool config (Jo Editor)" in draft.sections["resolution"]
+    assert "2026-05-01 10:02 UTC: Deployed pool config v12" in draft.sections["trigger"]
+    assert (
+        "10:40 UTC: Rolled back pool config (Jo Editor)" in draft.sections["resolution"]
+    )
     # Sections no rule can fill from the record stay empty: no filler.
     assert {"went_well", "went_wrong", "got_lucky"}.isdisjoint(draft.sections)
 
@@ -185,7 +188,7 @@ def test_draft_prior_work_goes_where_the_template_keeps_follow_up(keys, target):
 
 
 @pytest.fixture
-def recorded_incident(team, reviewer):
+def recorded_incident(team, other_team, reviewer):
     incident = factories.IncidentFactory(team=team, title="Checkout errors")
     factories.TimelineEntryFactory(
         incident=incident,
@@ -228,6 +231,7 @@ def recorded_incident(team, reviewer):
         verdict_at=when,
     )
     past = factories.IncidentFactory(team=team, title="Pool exhausted last spring")
+    factories.PostmortemFactory(incident=past, status=PostmortemStatus.PUBLISHED)
     item = factories.ActionItemFactory(
         team=team, title="Alert on pool saturation", category=Category.PREVENTION
     )
@@ -238,11 +242,27 @@ def recorded_incident(team, reviewer):
         completed_at=when,
         verification_note="Drill passed.",
     )
-    for action in (item, done):
+    wont = factories.ActionItemFactory(
+        team=team,
+        title="Dropped idea",
+        status=Status.WONT_DO,
+        status_reason="Superseded.",
+    )
+    # Another team's incident whose postmortem is still a private draft: the
+    # draft must not copy its title or items (the text outlives the access).
+    secret = factories.IncidentFactory(team=other_team, title="SECRET outage")
+    factories.PostmortemFactory(incident=secret, status=PostmortemStatus.DRAFT)
+    hidden = factories.ActionItemFactory(team=other_team, title="SECRET item")
+    for past_incident, action in (
+        (past, item),
+        (past, done),
+        (past, wont),
+        (secret, hidden),
+    ):
         FindingMatch.objects.create(
             incident=incident,
             finding=refuted,
-            past_incident=past,
+            past_incident=past_incident,
             action_item=action,
             reason="same service",
         )
@@ -271,7 +291,9 @@ def test_write_the_postmortem_opens_a_draft_filled_from_the_record(
     assert "Pool in use: 40 -> 40/40" in postmortem.section("impact")
     assert "Rolled back the pool config" in postmortem.section("resolution")
     assert "“Alert on pool saturation” is open" in postmortem.section("supporting_info")
-    assert "Already fixed thing" not in str(postmortem.sections)
+    # Only open items of past incidents everyone may read are prior work.
+    for absent in ("Already fixed thing", "Dropped idea", "SECRET"):
+        assert absent not in str(postmortem.sections)
     assert postmortem.drafted_keys == {
         key for key, text in postmortem.sections.items() if text
     }

@@ -73,7 +73,7 @@ def test_incident_create_rejects_timestamps_out_of_order_with_clear_errors(
             mitigated_at="2026-05-01T10:05",
         ),
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert not Incident.objects.exists()
     errors = response.context["form"].errors
     assert errors["detected_at"] == [
@@ -194,10 +194,74 @@ def test_incident_edit_locks_timestamps_once_the_postmortem_is_approved(
     factories.PostmortemFactory(incident=incident, status=PostmortemStatus.APPROVED)
     url = reverse("postmortems:incident_edit", args=[incident.pk])
     data = _form(team, started_at="2026-05-01T08:00", detected_at="2026-05-01T08:01")
-    editor_client.post(url, data)
+    response = editor_client.post(url, data)
+    # Refused with the lock named on the field, and nothing of the save stored.
+    assert response.status_code == 400
+    form = response.context["form"]
+    assert "Locked" in form.errors["started_at"][0]
+    # The read-only fields show the recorded times again, not the refused ones.
+    assert form["started_at"].value() == "2026-05-01T10:00"
     incident.refresh_from_db()
     assert incident.started_at == factories.BASE_TIME
+    assert incident.title != "Checkout returns 502"
+    # The recorded times posted back as they are (the read-only fields): saved.
+    response = editor_client.post(
+        url,
+        _form(
+            team,
+            acknowledged_at="2026-05-01T10:09",
+            mitigated_at="2026-05-01T10:40",
+            resolved_at="2026-05-01T12:00",
+        ),
+    )
+    assert response.status_code == 302, response.content[:2000]
+    incident.refresh_from_db()
     assert incident.title == "Checkout returns 502"
+    assert incident.started_at == factories.BASE_TIME
+
+
+@pytest.mark.parametrize("path", ["page", "api"])
+def test_approved_while_open_the_author_still_resolves_it(client, editor, team, path):
+    """GIVEN a postmortem approved while its incident was still open
+    WHEN the author records the resolution (page or API)
+    THEN it is saved: only the times already set at approval are locked."""
+    incident = factories.IncidentFactory(
+        team=team, status="monitoring", resolved_at=None
+    )
+    factories.PostmortemFactory(
+        incident=incident, author=editor, status=PostmortemStatus.APPROVED
+    )
+    client.force_login(editor)
+    if path == "page":
+        response = client.post(
+            reverse("postmortems:incident_edit", args=[incident.pk]),
+            _form(
+                team,
+                status="resolved",
+                acknowledged_at="2026-05-01T10:09",
+                mitigated_at="2026-05-01T10:40",
+                resolved_at="2026-05-01T13:00",
+            ),
+        )
+        assert response.status_code == 302, response.content[:2000]
+    else:
+        response = client.patch(
+            f"/api/v1/incidents/{incident.pk}/",
+            {"status": "resolved", "resolved_at": "2026-05-01T13:00:00Z"},
+            content_type="application/json",
+        )
+        assert response.status_code == 200, response.content
+    incident.refresh_from_db()
+    assert incident.status == "resolved"
+    assert incident.resolved_at == factories.BASE_TIME.replace(hour=13)
+    # Once recorded, it is locked like the others.
+    response = client.patch(
+        f"/api/v1/incidents/{incident.pk}/",
+        {"resolved_at": "2026-05-01T14:00:00Z"},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert "resolved_at" in response.json()
 
 
 def test_incident_detail_shows_metrics_with_their_formula(editor_client, team):

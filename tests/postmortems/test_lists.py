@@ -264,3 +264,47 @@ def test_search_on_postgresql_stems_ranks_and_ignores_json_keys(editor, corpus):
     ranked = list(search(postmortem_list(user=editor), "campaign"))
     assert [pm.pk for pm in ranked] == [corpus["pool"].pk, body_only.pk]
     assert ranked[0].search_rank > ranked[1].search_rank
+
+
+def _row(html: str, incident) -> str:
+    start = html.index(f">{incident.reference}<")
+    return html[start : html.index("</tr>", start)]
+
+
+@pytest.mark.parametrize(
+    ("who", "expected"),
+    [
+        ("own editor", {"draft": "Draft", "other": "draft (another team)"}),
+        ("own viewer", {"draft": "Draft", "other": "draft (another team)"}),
+        ("other editor", {"draft": "draft (another team)", "other": "Draft"}),
+        ("admin", {"draft": "Draft", "other": "Draft"}),
+    ],
+)
+def test_incident_list_says_what_postmortem_each_incident_has(
+    client, team, other_team, who, expected
+):
+    """GIVEN an incident with a draft of each team and one with no postmortem
+    THEN the list names a draft it cannot open as another team's, never as
+    "none yet", and "none yet" only where there is none."""
+    from postmortems.models import Role
+
+    users = {
+        "own editor": factories.UserFactory(role=Role.EDITOR, teams=[team]),
+        "own viewer": factories.UserFactory(role=Role.VIEWER, teams=[team]),
+        "other editor": factories.UserFactory(role=Role.EDITOR, teams=[other_team]),
+        "admin": factories.UserFactory(role=Role.ADMIN),
+    }
+    drafts = {
+        "draft": factories.PostmortemFactory(incident__team=team),
+        "other": factories.PostmortemFactory(incident__team=other_team),
+    }
+    bare = factories.IncidentFactory(team=team)
+    client.force_login(users[who])
+    html = client.get(reverse("postmortems:incident_list")).content.decode()
+    for key, postmortem in drafts.items():
+        row = _row(html, postmortem.incident)
+        assert expected[key] in row
+        assert "none yet" not in row
+        link = postmortem.get_absolute_url() in row
+        assert link == (expected[key] == "Draft")
+    assert "none yet" in _row(html, bare)

@@ -748,3 +748,61 @@ def test_postmortem_detail_lists_similar_incidents_and_its_class(
     html = editor_client.get(_url("postmortem_detail", draft_postmortem)).content
     assert b"Pool exhausted again" in html
     assert b"0.82" in html
+
+
+def _list_rows(factor: str, hypothesis_status: str) -> dict:
+    return {
+        "factor_id": [""],
+        "factor_kind": ["technical"],
+        "factor_description": [factor],
+        "hyp_id": [""],
+        "hyp_track": ["diagnosis"],
+        "hyp_status": [hypothesis_status],
+        "hyp_text": ["The release leaks connections"],
+        "hyp_test": [""],
+        "hyp_settled_by": [""],
+        "hyp_settled_at": [""],
+    }
+
+
+def test_history_diffs_contributing_factors_and_the_investigation_log(
+    editor_client, draft_postmortem
+):
+    """GIVEN a version with a factor and an open hypothesis
+    WHEN the next save rewords the factor and rules the hypothesis out
+    THEN the diff between them shows both changes, word by word."""
+    url = _url("postmortem_edit", draft_postmortem)
+    editor_client.post(
+        url,
+        {
+            **_editor_payload(draft_postmortem),
+            **_list_rows("Pool size was never load-tested", "open"),
+        },
+    )
+    draft_postmortem.refresh_from_db()
+    factor = draft_postmortem.contributing_factors.get()
+    hypothesis = draft_postmortem.hypotheses.get()
+    rows = _list_rows("Pool size was never soak-tested", "ruled_out")
+    rows["factor_id"], rows["hyp_id"] = [factor.pk], [hypothesis.pk]
+    editor_client.post(url, {**_editor_payload(draft_postmortem), **rows})
+
+    response = editor_client.get(_url("postmortem_history", draft_postmortem))
+    diffs = {diff.key: diff for diff in response.context["diffs"]}
+    assert ("del", "load") in diffs["factors"].ops
+    assert ("add", "soak") in diffs["factors"].ops
+    assert diffs["hypotheses"].old == (
+        "[Diagnosis · Open] The release leaks connections"
+    )
+    assert "Ruled out" in diffs["hypotheses"].new
+    html = response.content.decode()
+    assert "Contributing factors" in html and "Investigation log" in html
+
+    # The first version predates the lists being recorded: they are left out of
+    # a diff from it rather than shown as all new.
+    versions = response.context["versions"]
+    response = editor_client.get(
+        _url("postmortem_history", draft_postmortem),
+        {"a": versions[-1].history_id, "b": versions[0].history_id},
+    )
+    keys = {diff.key for diff in response.context["diffs"]}
+    assert "factors" not in keys and "hypotheses" not in keys

@@ -287,3 +287,32 @@ def test_a_blocked_item_stays_blocked_when_work_starts_in_the_tracker(
     }
     item.refresh_from_db()
     assert item.status == Status.BLOCKED
+
+
+def test_a_webhook_right_after_the_issue_was_created_is_applied(
+    client,
+    fake_tracker,
+    tracker_config,
+    item,
+    editor,
+    django_capture_on_commit_callbacks,
+):
+    """GIVEN an issue Hindsight just created (our clock ahead of Jira's)
+    WHEN Jira's webhook says it was closed at an earlier time by its clock
+    THEN the item still follows: API reads never set the time deliveries are
+    compared with."""
+    from trackers import services
+
+    tracker_config("jira")
+    fake_tracker.route(
+        "POST", "/rest/api/3/issue", 201, fixture("jira", "create_issue_response.json")
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.tracker_issue_create(item=item, actor=editor)
+    body = fixture("jira", WEBHOOKS["jira"])
+    body["timestamp"] = 1000  # 1970, by a badly skewed clock
+    raw = json.dumps(body).encode()
+
+    response = post(client, "jira", raw, sign("jira", raw))
+
+    assert response.json() == {"outcome": "moved to done"}
