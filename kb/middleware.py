@@ -5,6 +5,7 @@ import logging
 import sys
 import zoneinfo
 
+from django.contrib import messages
 from django.contrib.auth.middleware import (
     LoginRequiredMiddleware as DjangoLoginRequiredMiddleware,
 )
@@ -162,3 +163,61 @@ def database_unavailable_response(request) -> HttpResponse:
     response["Retry-After"] = str(DATABASE_RETRY_AFTER)
     response["Cache-Control"] = "no-store"
     return response
+
+
+# What a response to a signed-in person or a machine may be kept as: by nobody.
+PRIVATE_CACHE_CONTROL = "private, no-store"
+
+
+class PrivateCacheControlMiddleware:
+    """Signed-in pages, API answers and exports are never stored by a browser or a
+    proxy: they hold private postmortems, and a shared computer's back button or
+    disk cache must not show them after sign-out."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        signed_in = user is not None and user.is_authenticated
+        download = response.get("Content-Disposition", "").startswith("attachment")
+        if signed_in or download or request.path.startswith("/api/"):
+            response["Cache-Control"] = PRIVATE_CACHE_CONTROL
+            response.headers.pop("Expires", None)
+        return response
+
+
+class FlashMessagesMiddleware:
+    """A flash message is shown by the page it was added for, never by a later,
+    unrelated one.
+
+    A message waits in the session only across a redirect (post, redirect, get).
+    An htmx request swaps in a fragment without the page's message area, so its
+    messages are sent with the fragment (an out-of-band swap into that area).
+    Any other response that did not show them (a download, JSON, a fragment that
+    is not HTML) drops them, instead of leaving them for whatever page comes next.
+    Sits inside MessageMiddleware, so it runs before the messages are stored.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        storage = getattr(request, "_messages", None)
+        if storage is None or storage.used or 300 <= response.status_code < 400:
+            return response
+        if "HX-Redirect" in response or "HX-Location" in response:
+            return response  # htmx follows it: the next page shows them
+        pending = list(messages.get_messages(request))  # marks them used
+        if (
+            pending
+            and getattr(request, "htmx", False)
+            and not response.streaming
+            and response.get("Content-Type", "").startswith("text/html")
+        ):
+            response.content += render_to_string(
+                "_messages.html", {"messages": pending, "oob": True}
+            ).encode()
+        return response
