@@ -321,6 +321,24 @@ def _claim(item: ActionItem, today: dt.date) -> bool:
     return True
 
 
+def action_items_announce_overdue(*, today: dt.date) -> int:
+    """Announce every open overdue item, owned or not (chat posts once per item
+    and due date); independent of the emails, which need an owner with an email."""
+    overdue = ActionItem.objects.filter(
+        status__in=OPEN_STATUSES, due_date__lt=today
+    ).values_list("pk", "due_date")
+    count = 0
+    for item_id, due_date in overdue.order_by("pk").iterator():
+        send_on_commit(
+            signals.action_item_overdue,
+            sender=ActionItem,
+            item_id=item_id,
+            due_date=due_date.isoformat(),
+        )
+        count += 1
+    return count
+
+
 def reminders_send(*, today: dt.date | None = None) -> int:
     """Email each owner their items due soon or overdue; at most once a day each.
 
@@ -329,6 +347,7 @@ def reminders_send(*, today: dt.date | None = None) -> int:
     sending fails the claims are released so a retry can send them.
     """
     today = today or timezone.localdate()
+    action_items_announce_overdue(today=today)
     by_owner: dict[int, list[ActionItem]] = {}
     owners = {}
     for item in reminders_due_items(today=today):
@@ -355,13 +374,6 @@ def reminders_send(*, today: dt.date | None = None) -> int:
             ReminderLog.objects.filter(item__in=items, date=today).delete()
             raise
         sent += len(items)
-        for item in overdue:
-            send_on_commit(
-                signals.action_item_overdue,
-                sender=ActionItem,
-                item_id=item.pk,
-                due_date=item.due_date.isoformat(),
-            )
     logger.info("Sent %s action-item reminders to %s owners", sent, len(by_owner))
     return sent
 
