@@ -37,8 +37,10 @@ demo: migrate
 	@echo "  Demo login: username demo, password demo (admin)."
 	@echo "  Other demo people sign in with their username as password (e.g. amara / amara)."
 	@echo
+	@# Beat too: the morning reminders, the nightly insights run and the outbox relay.
 	@$(BIN)/celery -A kb worker --pool=solo --loglevel=WARNING & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/celery -A kb beat --loglevel=WARNING --pidfile= & beat=$$!; \
+	trap 'kill $$worker $$beat 2>/dev/null' EXIT INT TERM; \
 	$(MANAGE) runserver 127.0.0.1:8000
 
 serve: install

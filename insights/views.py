@@ -69,7 +69,8 @@ def _report_context(request: HttpRequest) -> dict:
 @require_GET
 def report_detail(request: HttpRequest) -> HttpResponse:
     context = _report_context(request)
-    context["runs"] = selectors.latest_runs()
+    context["runs"] = runs = selectors.latest_runs()
+    context["active_run"] = runs[0] if runs else None
     context["can_run"] = has_role(request.user, Role.EDITOR)
     context.update(_confirm_next_context(request))
     return render(request, "insights/report_detail.html", context)

@@ -5,14 +5,18 @@ import logging
 import sys
 import zoneinfo
 
+from django.contrib import messages
 from django.contrib.auth.middleware import (
     LoginRequiredMiddleware as DjangoLoginRequiredMiddleware,
 )
+from django.core.exceptions import BadRequest
 from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
+
+from kb import safejson
 
 logger = logging.getLogger(__name__)
 
@@ -162,3 +166,115 @@ def database_unavailable_response(request) -> HttpResponse:
     response["Retry-After"] = str(DATABASE_RETRY_AFTER)
     response["Cache-Control"] = "no-store"
     return response
+
+
+# What a response to a signed-in person or a machine may be kept as: by nobody.
+PRIVATE_CACHE_CONTROL = "private, no-store"
+
+
+class PrivateCacheControlMiddleware:
+    """Signed-in pages, API answers and exports are never stored by a browser or a
+    proxy: they hold private postmortems, and a shared computer's back button or
+    disk cache must not show them after sign-out."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        signed_in = user is not None and user.is_authenticated
+        download = response.get("Content-Disposition", "").startswith("attachment")
+        if signed_in or download or request.path.startswith("/api/"):
+            response["Cache-Control"] = PRIVATE_CACHE_CONTROL
+            response.headers.pop("Expires", None)
+        return response
+
+
+class FlashMessagesMiddleware:
+    """A flash message is shown by the page it was added for, never by a later,
+    unrelated one.
+
+    A message waits in the session only across a redirect (post, redirect, get).
+    An htmx request swaps in a fragment without the page's message area, so its
+    messages are sent with the fragment (an out-of-band swap into that area).
+    Any other response that did not show them (a download, JSON, a fragment that
+    is not HTML) drops them, instead of leaving them for whatever page comes next.
+    Sits inside MessageMiddleware, so it runs before the messages are stored.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        storage = getattr(request, "_messages", None)
+        if storage is None or storage.used or 300 <= response.status_code < 400:
+            return response
+        if "HX-Redirect" in response or "HX-Location" in response:
+            return response  # htmx follows it: the next page shows them
+        pending = list(messages.get_messages(request))  # marks them used
+        if (
+            pending
+            and getattr(request, "htmx", False)
+            and not response.streaming
+            and response.get("Content-Type", "").startswith("text/html")
+        ):
+            response.content += render_to_string(
+                "_messages.html", {"messages": pending, "oob": True}
+            ).encode()
+        return response
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class UnstorableInputMiddleware:
+    """A form field with a NUL character is a 400 naming it.
+
+    PostgreSQL cannot store or compare text holding a NUL, so one that reached a
+    service failed as a 500, or on SQLite was stored and broke later. Forms refuse
+    NULs field by field, but several handlers read ``request.POST`` directly
+    (workflow comments, class names): this refuses them all in one place. Form
+    bodies only: JSON goes through kb.safejson.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        found = _unstorable_field(request)
+        if found is None:
+            return self.get_response(request)
+        field, problem = found
+        detail = f'Field "{field}": the text {problem}'
+        logger.info("Refused %s %s: %s", request.method, request.path, detail)
+        wants_html = "text/html" in request.headers.get("Accept", "")
+        if request.path.startswith("/api/") or not wants_html:
+            return JsonResponse(
+                {
+                    "error": "bad_request",
+                    "detail": detail,
+                    "errors": {field: [f"the text {problem}"]},
+                },
+                status=400,
+            )
+        raise BadRequest(detail)
+
+
+def _unstorable_field(request) -> tuple[str, str] | None:
+    # Query strings are not checked: a parameter nobody reads is harmless, and
+    # the filters that read one refuse a NUL themselves (tests/kb/
+    # test_fuzz_regressions.py), with the 400s their API schema documents.
+    if request.method != "POST" or request.content_type not in FORM_TYPES:
+        return None
+    # The raw body first, so that it stays readable after the form is parsed
+    # (Slack's views check a signature over it; DRF reads it again); the app
+    # takes no uploads, and Django's DATA_UPLOAD_MAX_MEMORY_SIZE bounds it.
+    request.body  # noqa: B018
+    for key, values in request.POST.lists():
+        for text in (key, *values):
+            problem = safejson.text_problem(text)
+            if problem:
+                return key[:60].replace("\x00", "\ufffd"), problem
+    return None

@@ -114,6 +114,7 @@ INSTALLED_APPS = [
     "postmortems",
     "actions",
     "insights",
+    "notifications",
     "trackers",
     "chat",
 ]
@@ -130,7 +131,12 @@ MIDDLEWARE = [
     "kb.middleware.LoginRequiredMiddleware",
     "kb.middleware.UserTimezoneMiddleware",
     "kb.middleware.PermissionDeniedAuditMiddleware",
+    # Outside the views, so it sees (and overrides) what they set.
+    "kb.middleware.PrivateCacheControlMiddleware",
+    # A NUL in a posted form field: a 400 naming it, never stored.
+    "kb.middleware.UnstorableInputMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "kb.middleware.FlashMessagesMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -285,6 +291,11 @@ EMAIL_CONFIG = env.email_url("KB_EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("KB_DEFAULT_FROM_EMAIL", default="hindsight@localhost")
 SITE_URL = env.str("KB_SITE_URL", default="http://127.0.0.1:8000")
+# Password reset emails per address and per client address, per window
+# (kb/password_reset.py).
+KB_PASSWORD_RESET_PER_ADDRESS = env_int("KB_PASSWORD_RESET_PER_ADDRESS", 3)
+KB_PASSWORD_RESET_PER_CLIENT = env_int("KB_PASSWORD_RESET_PER_CLIENT", 10)
+KB_PASSWORD_RESET_WINDOW_SECONDS = env_int("KB_PASSWORD_RESET_WINDOW_SECONDS", 3600)
 
 # REST API.
 REST_FRAMEWORK = {

@@ -53,10 +53,18 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    path("favicon.ico", views.favicon, name="favicon"),
+    # Before Django's auth URLs: the same name, with a rate limit.
+    path(
+        "accounts/password_reset/",
+        views.PasswordResetView.as_view(),
+        name="password_reset",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("actions/", include("actions.urls")),
     path("insights/", include("insights.urls")),
+    path("notifications/", include("notifications.urls")),
     path("trackers/", include("trackers.urls")),
     path("chat/", include("chat.urls")),
     path("", include("postmortems.urls")),

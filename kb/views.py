@@ -3,17 +3,45 @@
 import logging
 
 from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.views import defaults
 from django.views.decorators.cache import never_cache
+
+from kb.password_reset import password_reset_check
 
 logger = logging.getLogger(__name__)
 
 
 def home(request: HttpRequest) -> HttpResponse:
     return redirect("postmortems:incident_list")
+
+
+@login_not_required
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever the page says."""
+    return redirect(static("favicon.svg"), permanent=True)
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset form, with a limit per address and per client."""
+
+    def form_valid(self, form):
+        refusal = password_reset_check(
+            email=form.cleaned_data["email"],
+            client=self.request.META.get("REMOTE_ADDR", ""),
+        )
+        if refusal is not None:
+            form.add_error(None, refusal.message)
+            response = self.render_to_response(self.get_context_data(form=form))
+            response.status_code = 429
+            response["Retry-After"] = str(refusal.retry_after)
+            return response
+        return super().form_valid(form)
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
@@ -76,7 +104,11 @@ def _check_model() -> str | None:
 
 @never_cache
 def readyz(request: HttpRequest) -> JsonResponse:
-    """Database, broker and embedding model are all reachable."""
+    """Database, broker and embedding model are all reachable.
+
+    Anyone (a load balancer) learns ready or not; only staff see which check
+    failed and which database engine runs, which would help an attacker.
+    """
     problems = [
         problem
         for problem in (_check_database(), _check_broker(), _check_model())
@@ -84,7 +116,8 @@ def readyz(request: HttpRequest) -> JsonResponse:
     ]
     if problems:
         logger.warning("Not ready: %s", "; ".join(problems))
-        return JsonResponse({"status": "unavailable", "problems": problems}, status=503)
-    return JsonResponse(
-        {"status": "ok", "database": settings.DATABASES["default"]["ENGINE"]}
-    )
+    body = {"status": "unavailable" if problems else "ok"}
+    if request.user.is_authenticated and request.user.is_staff:
+        body["problems"] = problems
+        body["database"] = settings.DATABASES["default"]["ENGINE"]
+    return JsonResponse(body, status=503 if problems else 200)

@@ -187,6 +187,12 @@ class PostmortemEditForm(forms.Form):
             for h in self.postmortem.hypotheses.all()
         ]
 
+    @staticmethod
+    def blank_hypothesis_row() -> dict:
+        return dict.fromkeys(
+            ("id", "track", "status", "text", "test", "settled_by", "settled_at"), ""
+        )
+
     def _zip(self, *names: str) -> list[tuple]:
         columns = [self.data.getlist(name) for name in names]
         if len({len(column) for column in columns}) > 1:

@@ -72,6 +72,13 @@ class TimestampChange:
     new: datetime | None
     reason: str
 
+    @property
+    def by(self) -> str:
+        """Who changed it; an integration or a task changes timestamps as nobody."""
+        if self.user is None:
+            return "Automatic"
+        return self.user.get_full_name() or self.user.get_username()
+
 
 def incident_timestamp_changes(*, incident: Incident) -> list[TimestampChange]:
     """Every change of a lifecycle timestamp after the incident was declared,

@@ -16,8 +16,9 @@ from django.dispatch import Signal
 
 logger = logging.getLogger(__name__)
 
-# postmortem_id, from_status, to_status, actor_id, comment: a workflow step
-# (submitted for review, approved, sent back, published).
+# postmortem_id, from_status, to_status, actor_id, comment, event_id (the
+# WorkflowEvent): a workflow step (submitted for review, approved, sent back,
+# published).
 postmortem_status_changed = Signal()
 # postmortem_id, user_ids, actor_id: people newly named as reviewers.
 postmortem_reviewers_added = Signal()

@@ -95,6 +95,8 @@ class TrackerLink(models.Model):
     remote_changed_at = models.DateTimeField(null=True, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
     sync_due = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Set by the sync that is calling the tracker now (a conditional update).
+    claimed_until = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     created_by = models.ForeignKey(

@@ -9,9 +9,13 @@ register = template.Library()
 
 def _can_view(user, postmortem) -> bool:
     """Nothing about a postmortem the reader may not see (a private draft)."""
+    from postmortems.models import Postmortem
     from postmortems.permissions import can_view_postmortem
 
-    return user is not None and can_view_postmortem(user, postmortem)
+    # A template that names a missing postmortem passes an empty string.
+    if user is None or not isinstance(postmortem, Postmortem):
+        return False
+    return can_view_postmortem(user, postmortem)
 
 
 @register.inclusion_tag("insights/_similar_incidents.html", takes_context=True)

@@ -366,6 +366,7 @@ def _transition(
         to_status=to_status,
         actor_id=getattr(actor, "pk", None),
         comment=event.comment,
+        event_id=event.pk,
     )
     logger.info(
         "Postmortem %s: %s -> %s by %s",

@@ -233,6 +233,8 @@ def postmortem_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "why_rows": form.why_rows(),
             "factor_rows": form.factor_rows(),
             "hypothesis_rows": form.hypothesis_rows(),
+            # The empty row the page's "Add" button copies.
+            "blank_hypothesis": form.blank_hypothesis_row(),
             "factor_kinds": ContributingFactorKind.choices,
             "hypothesis_tracks": HypothesisTrack.choices,
             "hypothesis_statuses": HypothesisStatus.choices,

@@ -315,6 +315,7 @@ ROUTES = [
     page("home", GET=("page-read", 302)),
     page("healthz", GET=("public", 200)),
     page("readyz", GET=("public", 200)),
+    page("favicon", GET=("public", 301)),
     # Django's auth pages: login and password reset work signed out.
     page("login", GET=("public", 200), POST=("public", 200)),
     page("logout", GET=("page-read", 405), POST=("public", 302)),
@@ -526,6 +527,8 @@ ROUTES = [
         GET=POST_ONLY,
         POST=("editor-then-visible", 302),
     ),
+    # notifications -------------------------------------------------------------------
+    page("notifications:preferences", GET=READ, POST=("page-read", 302)),
     # chat: Slack calls these, signed (tests/chat/test_slack_requests.py) --------
     page("chat:slack_events", GET=("slack-get", 405), POST=("slack-signed", 200)),
     page("chat:slack_commands", GET=("slack-get", 405), POST=("slack-signed", 200)),

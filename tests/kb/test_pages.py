@@ -23,9 +23,10 @@ def test_readyz_reports_database_broker_and_model(client):
     assert response.json()["status"] == "ok"
 
 
-def test_readyz_is_503_when_the_broker_is_unreachable(client, settings):
+def test_readyz_is_503_when_the_broker_is_unreachable(client, settings, admin_user):
     from kb.celery import app
 
+    client.force_login(admin_user)  # staff see which check failed
     original = app.conf.broker_url
     app.conf.broker_url = "redis://127.0.0.1:1/0"
     try:

@@ -7,7 +7,7 @@ from actions import signals as action_signals
 from actions.models import Category, Status
 from actions.services import action_item_create, action_item_set_status
 from postmortems import signals
-from postmortems.models import PostmortemStatus
+from postmortems.models import PostmortemStatus, WorkflowEvent
 from postmortems.services.postmortems import postmortem_submit
 from tests import factories
 
@@ -43,6 +43,7 @@ def test_postmortem_submit_announces_the_step_after_commit(
     for callback in callbacks:
         callback()
     steps = [k for s, k in received if s is signals.postmortem_status_changed]
+    event = WorkflowEvent.objects.get(postmortem=draft_postmortem)
     assert steps == [
         {
             "postmortem_id": draft_postmortem.pk,
@@ -50,6 +51,7 @@ def test_postmortem_submit_announces_the_step_after_commit(
             "to_status": PostmortemStatus.IN_REVIEW,
             "actor_id": editor.pk,
             "comment": "",
+            "event_id": event.pk,
         }
     ]
 

@@ -94,6 +94,14 @@ CASES = {
     "missing_field": 400,
     "unknown_event": 400,
     "unknown_issue": 404,
+    "malformed_length": 400,
+    "negative_length": 400,
+    "too_large": 413,
+}
+LENGTHS = {
+    "malformed_length": "12abc",
+    "negative_length": "-1",
+    "too_large": str(100 * 1024 * 1024),
 }
 
 
@@ -119,6 +127,8 @@ def test_bad_webhooks_get_4xx_and_write_nothing(client, linked, item, provider, 
         headers = sign(provider, body, secret="not-the-secret")
     if case == "unknown_event" and provider == "github":
         headers["HTTP_X_GITHUB_EVENT"] = "pull_request"
+    if case in LENGTHS:
+        headers["CONTENT_LENGTH"] = LENGTHS[case]
 
     response = post(client, provider, body, headers)
 

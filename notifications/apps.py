@@ -1,0 +1,24 @@
+from django.apps import AppConfig
+
+
+class NotificationsConfig(AppConfig):
+    name = "notifications"
+    verbose_name = "Notifications"
+
+    def ready(self) -> None:
+        from actions.signals import action_item_assigned
+        from notifications import receivers
+        from postmortems.signals import (
+            postmortem_reviewers_added,
+            postmortem_status_changed,
+        )
+
+        postmortem_reviewers_added.connect(
+            receivers.on_reviewers_added, dispatch_uid="notifications-reviewers"
+        )
+        postmortem_status_changed.connect(
+            receivers.on_status_changed, dispatch_uid="notifications-status"
+        )
+        action_item_assigned.connect(
+            receivers.on_item_assigned, dispatch_uid="notifications-item-assigned"
+        )

@@ -1,0 +1,61 @@
+"""The text of each notification, rendered from templates/notifications/email/."""
+
+from django.conf import settings
+from django.template.loader import render_to_string
+
+from notifications.channels import Message
+from notifications.models import Notification, NotificationKind
+
+POSTMORTEM_KINDS = (
+    NotificationKind.REVIEW_REQUESTED,
+    NotificationKind.POSTMORTEM_APPROVED,
+    NotificationKind.POSTMORTEM_SENT_BACK,
+)
+
+
+def _subject_object(notification: Notification):
+    """The postmortem or action item, or None when it is gone or no longer
+    visible to the person."""
+    from postmortems.models import Postmortem
+    from postmortems.permissions import can_view_postmortem
+
+    if notification.kind in POSTMORTEM_KINDS:
+        postmortem = (
+            Postmortem.objects.select_related("incident", "author")
+            .filter(pk=notification.object_id)
+            .first()
+        )
+        if postmortem is None or not can_view_postmortem(notification.user, postmortem):
+            return None
+        return postmortem
+    from actions.models import ActionItem
+
+    return (
+        ActionItem.objects.select_related("team", "postmortem__incident")
+        .filter(pk=notification.object_id)
+        .first()
+    )
+
+
+def build_message(notification: Notification) -> Message | None:
+    """The message for ``notification``; None when there is nothing to send."""
+    obj = _subject_object(notification)
+    if obj is None:
+        return None
+    actor = notification.actor
+    context = {
+        "user": notification.user,
+        "name": notification.user.get_full_name() or notification.user.get_username(),
+        "object": obj,
+        "actor": (actor.get_full_name() or actor.get_username()) if actor else "",
+        "comment": notification.comment,
+        "url": settings.SITE_URL.rstrip("/") + obj.get_absolute_url(),
+        "preferences_url": settings.SITE_URL.rstrip("/") + "/notifications/",
+    }
+    base = f"notifications/email/{notification.kind}"
+    subject = render_to_string(f"{base}_subject.txt", context)
+    return Message(
+        subject=" ".join(subject.split()),
+        text=render_to_string(f"{base}.txt", context),
+        url=context["url"],
+    )
