@@ -301,12 +301,11 @@ def tracker_webhook_apply(*, provider_name: str, event: WebhookEvent) -> str:
         )
         if link is None:
             raise UnknownIssue(issue.key)
-        if (
-            event.occurred_at
-            and link.remote_changed_at
-            and event.occurred_at < link.remote_changed_at
-        ):
-            return "stale"  # deliveries may arrive out of order
+        updated = issue.updated_at or event.occurred_at
+        if updated and link.remote_updated_at and updated < link.remote_updated_at:
+            # Deliveries may arrive out of order or be retried late, also after
+            # the reconcile read a newer state through the API.
+            return "stale"
         item = ActionItem.objects.select_related("team").get(pk=link.item_id)
         # A Linear issue moved to another team gets a new identifier.
         link.remote_key = issue.key
@@ -340,9 +339,11 @@ def _apply(
         link.remote_changed_by = actor_name
         link.remote_changed_at = when or now
     elif changed:
-        # Read through the API, which does not say who or when: never compare
-        # the tracker's clock with ours, so a prompt webhook is not taken as stale.
-        link.remote_changed_by, link.remote_changed_at = "", None
+        # Read through the API, which does not say who changed it.
+        link.remote_changed_by, link.remote_changed_at = "", issue.updated_at
+    updated = issue.updated_at or (when if via == "webhook" else None)
+    if updated and (not link.remote_updated_at or updated > link.remote_updated_at):
+        link.remote_updated_at = updated
     link.last_synced_at = now
     target = sync.transition(item_status=item.status, remote_status=issue.status)
     outcome = "in step"
