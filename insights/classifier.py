@@ -37,6 +37,10 @@ from insights.embeddings import normalise_rows
 logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
+# Blend weights (regression, prototype, prior) tried by cross-validation: a
+# simplex grid in steps of 0.25, and the softmax temperatures.
+BLEND_STEP = 0.25
+TEMPERATURES = (0.02, 0.05, 0.1)
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,15 @@ class Params:
     # classifier abstains on everything and the other stages decide.
     min_examples: int = 4
     density_threshold: float = 0.6
+    # The class descriptions' zero-shot distribution blended in as a prior:
+    # weight and softmax temperature. None: chosen by cross-validation among
+    # the blend grid below (a single run passes the full run's choice).
+    prior_weight: float | None = None
+    prior_temperature: float | None = None
+    # Nearest-prototype distribution (class centroid of the confirmed items,
+    # the description counted as one of them), blended the same way.
+    proto_weight: float | None = None
+    proto_temperature: float | None = None
 
     def as_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -99,6 +112,8 @@ class Example:
     slug: str
     vector: np.ndarray
     text: str
+    # A class description (also a zero-shot prior), or a labelled text.
+    description: bool = True
 
 
 def _lexical(texts: Sequence[str]):
@@ -238,13 +253,14 @@ def choose_threshold(
 
 
 def _validate(vectors, texts, labels, examples, classes, params, vectorizer):
-    """Cross-validated confidences and correctness of the confirmed items."""
+    """Cross-validated class probabilities of the confirmed items (in item
+    order), and their indexes."""
     from sklearn.model_selection import KFold
 
     known = np.array([i for i, label in enumerate(labels) if label is not None])
     folds = min(params.folds, len(known))
-    confidences: list[float] = []
-    correct: list[bool] = []
+    cv = np.zeros((len(labels), len(classes)))
+    proto = np.zeros((len(labels), len(classes)))
     for _train, test in KFold(folds, shuffle=True, random_state=0).split(known):
         masked = list(labels)
         for i in known[test]:
@@ -252,11 +268,98 @@ def _validate(vectors, texts, labels, examples, classes, params, vectorizer):
         proba = _probabilities(
             vectors, texts, masked, examples, classes, params, vectorizer
         )
-        for i in known[test]:
-            j = int(proba[i].argmax())
-            confidences.append(float(proba[i, j]))
-            correct.append(classes[j] == labels[i])
-    return confidences, correct
+        cv[known[test]] = proba[known[test]]
+        proto[known[test]] = _prototype_sims(vectors, masked, examples, classes)[
+            known[test]
+        ]
+    return cv[known], proto[known], known
+
+
+def _prior_sims(vectors, examples, classes) -> np.ndarray | None:
+    """Cosine to each class's description (-inf without one); None when no
+    class has a description."""
+    described = [e for e in examples if e.description]
+    if not described:
+        return None
+    column = {c: j for j, c in enumerate(classes)}
+    anchors = normalise_rows(np.vstack([e.vector for e in described]))
+    sims = normalise_rows(vectors) @ anchors.T
+    per_class = np.full((len(vectors), len(classes)), -np.inf)
+    for k, e in enumerate(described):
+        j = column[e.slug]
+        per_class[:, j] = np.maximum(per_class[:, j], sims[:, k])
+    return per_class
+
+
+def _softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
+    logits = scores / temperature
+    logits = logits - np.max(
+        np.where(np.isfinite(logits), logits, -np.inf), axis=1, keepdims=True
+    )
+    weights = np.where(np.isfinite(logits), np.exp(logits), 0.0)
+    sums = weights.sum(axis=1, keepdims=True)
+    sums[sums == 0] = 1.0
+    return weights / sums
+
+
+def _prototype_sims(vectors, labels, examples, classes) -> np.ndarray:
+    """Cosine to each class's prototype: the normalised sum of its confirmed
+    items and description(s); -inf for a class with neither."""
+    column = {c: j for j, c in enumerate(classes)}
+    totals = np.zeros((len(classes), vectors.shape[1]))
+    unit = normalise_rows(vectors)
+    for i, label in enumerate(labels):
+        if label is not None:
+            totals[column[label]] += unit[i]
+    for e in examples:
+        totals[column[e.slug]] += normalise_rows(np.asarray(e.vector)[None, :])[0]
+    present = np.linalg.norm(totals, axis=1) > 0
+    sims = unit @ normalise_rows(totals).T
+    sims[:, ~present] = -np.inf
+    return sims
+
+
+def _blend(lr, proto_sims, prior_sims, choice) -> np.ndarray:
+    w_proto, t_proto, w_prior, t_prior = choice
+    out = (1 - w_proto - w_prior) * lr
+    if w_proto:
+        out = out + w_proto * _softmax(proto_sims, t_proto)
+    if w_prior and prior_sims is not None:
+        out = out + w_prior * _softmax(prior_sims, t_prior)
+    return out
+
+
+def _choose_blend(lr, proto_sims, prior_sims, truth, classes, params):
+    """(prototype weight, its temperature, prior weight, its temperature) with
+    the best cross-validated accuracy; ties keep the earlier, simpler choice
+    (regression first)."""
+    if params.proto_weight is not None or params.prior_weight is not None:
+        return (
+            params.proto_weight or 0.0,
+            params.proto_temperature or TEMPERATURES[0],
+            params.prior_weight or 0.0,
+            params.prior_temperature or TEMPERATURES[0],
+        )
+    steps = np.round(np.arange(0, 1 + 1e-9, BLEND_STEP), 2)
+    candidates = []
+    for w_proto in steps:
+        for w_prior in steps:
+            if w_proto + w_prior > 1 + 1e-9 or (w_prior and prior_sims is None):
+                continue
+            for t_proto in TEMPERATURES if w_proto else TEMPERATURES[:1]:
+                for t_prior in TEMPERATURES if w_prior else TEMPERATURES[:1]:
+                    candidates.append(
+                        (float(w_proto), t_proto, float(w_prior), t_prior)
+                    )
+    truth = np.asarray(truth)
+    names = np.asarray(classes)
+    best, best_accuracy = candidates[0], -1.0
+    for choice in candidates:
+        picked = names[_blend(lr, proto_sims, prior_sims, choice).argmax(axis=1)]
+        accuracy = float(np.mean(picked == truth))
+        if accuracy > best_accuracy + 1e-9:
+            best, best_accuracy = choice, accuracy
+    return best
 
 
 def fit_predict(
@@ -310,15 +413,40 @@ def _fit_predict(
 ):
     vectorizer = _lexical(list(texts) + [e.text for e in examples])
     validation: dict = {}
+    prior_sims = _prior_sims(vectors, examples, classes)
+    choice = (
+        params.proto_weight or 0.0,
+        params.proto_temperature or TEMPERATURES[0],
+        params.prior_weight or 0.0,
+        params.prior_temperature or TEMPERATURES[0],
+    )
     if threshold is None:
-        confidences, correct = _validate(
+        cv, proto_cv, known = _validate(
             vectors, texts, item_labels, examples, classes, params, vectorizer
         )
+        truth = [item_labels[i] for i in known]
+        prior_cv = prior_sims[known] if prior_sims is not None else None
+        choice = _choose_blend(cv, proto_cv, prior_cv, truth, classes, params)
+        blended = _blend(cv, proto_cv, prior_cv, choice)
+        picked = blended.argmax(axis=1)
         threshold, validation = choose_threshold(
-            confidences, correct, params.abstain_cost
+            blended[np.arange(len(known)), picked],
+            [classes[j] == t for j, t in zip(picked, truth, strict=True)],
+            params.abstain_cost,
         )
-    proba = _probabilities(
-        vectors, texts, item_labels, examples, classes, params, vectorizer
+        validation.update(
+            proto_weight=choice[0],
+            proto_temperature=choice[1],
+            prior_weight=choice[2],
+            prior_temperature=choice[3],
+        )
+    proba = _blend(
+        _probabilities(
+            vectors, texts, item_labels, examples, classes, params, vectorizer
+        ),
+        _prototype_sims(vectors, item_labels, examples, classes),
+        prior_sims,
+        choice,
     )
     predictions = []
     for i, item_id in enumerate(ids):

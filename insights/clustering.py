@@ -167,9 +167,9 @@ def classify(
     """Assign each item a class (or none); see the module docstring.
 
     ``supervised`` (item id -> (class or None when it abstained, confidence))
-    comes from the validated classifier (:mod:`insights.classifier`). Given, it
-    replaces stage 2: its classes are taken, and an item it abstained on goes
-    only to the zero-shot and clustering stages, never to a weaker guess.
+    comes from the validated classifier (:mod:`insights.classifier`). Its
+    classes are taken first; an item it abstained on goes through the stages
+    above as before (on the benchmark the two together beat either alone).
     """
     confirmed = dict(confirmed or {})
     previous = dict(previous or {})
@@ -208,7 +208,6 @@ def classify(
         confidence,
         classes,
         params,
-        learned=supervised is None,
     )
     proposed = _cluster_rest(
         ids, texts, profiled, slugs, sources, confidence, classes, previous, params

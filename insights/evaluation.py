@@ -1,8 +1,16 @@
 """Quality of the classification pipeline against a labelled corpus.
 
 Pure module behind ``manage.py evaluate_insights``: records in, metrics out. It
-runs the same :func:`insights.clustering.classify` the product runs, with the
-starter taxonomy, and never touches the database.
+runs the product's path (:func:`insights.classifier.fit_predict` on people's
+confirmations, then :func:`insights.clustering.classify`) with the starter
+taxonomy, and never touches the database.
+
+:func:`compare` scores it beside plain baselines on the same vectors in the
+same run: k-means at the true number of classes and at its best silhouette,
+agglomerative (Ward) clustering, HDBSCAN, BERTopic, tf-idf + k-means and
+zero-shot against the taxonomy; with confirmed items, logistic regression and
+k-nearest neighbours trained on the same items. Unsupervised labels are matched
+to classes one-to-one (Hungarian) for accuracy and macro-F1.
 """
 
 from __future__ import annotations
@@ -14,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from insights import clustering
-from insights.embeddings import Embedder
+from insights import classifier, clustering
+from insights.embeddings import Embedder, normalise_rows
 from insights.taxonomy import load_taxonomy
 
 NOISE_LABEL = "__unassigned__"
@@ -81,15 +89,14 @@ def evaluate(
         # Corpus labels are opaque class names: "confirmed" is their only use.
         confirmed = {ids[i]: truth[i] for i in chosen}
     vectors = embedder.encode([r["text"] for r in records])
-    result = clustering.classify(
+    labels, _ = hindsight_labels(
         ids=ids,
         vectors=vectors,
         texts=[r["text"] for r in records],
-        classes=taxonomy_classes(embedder),
+        embedder=embedder,
         confirmed=confirmed,
         params=params,
     )
-    labels = result.labels()
     scored = [i for i, item_id in enumerate(ids) if item_id not in confirmed]
     y_true = [truth[i] for i in scored]
     y_pred = [labels[ids[i]] or NOISE_LABEL for i in scored]
@@ -111,3 +118,306 @@ def evaluate(
         )
     out["seconds"] = time.perf_counter() - started
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in out.items()}
+
+
+def taxonomy_examples(
+    embedder: Embedder,
+) -> tuple[list[clustering.KnownClass], list[classifier.Example]]:
+    """The starter taxonomy as known classes and as classifier examples."""
+    taxonomy = load_taxonomy()
+    texts = [description_text(t) for t in taxonomy]
+    vectors = embedder.encode(texts)
+    known = [
+        clustering.KnownClass(slug=t["slug"], description_vector=vectors[i])
+        for i, t in enumerate(taxonomy)
+    ]
+    examples = [
+        classifier.Example(slug=t["slug"], vector=vectors[i], text=texts[i])
+        for i, t in enumerate(taxonomy)
+    ]
+    return known, examples
+
+
+def hindsight_labels(
+    *,
+    ids: Sequence,
+    vectors: np.ndarray,
+    texts: Sequence[str],
+    embedder: Embedder,
+    confirmed: dict,
+    params: clustering.Params | None = None,
+    model_params: classifier.Params | None = None,
+) -> tuple[dict, dict]:
+    """The product's classes per id, and the classes it is sure of (None
+    where the classifier's confidence is below its validated threshold).
+
+    As a full run does for a postmortem: the validated classifier where it is
+    sure, then the prototype, zero-shot and clustering stages.
+    """
+    known, examples = taxonomy_examples(embedder)
+    outcome = classifier.fit_predict(
+        ids=ids,
+        vectors=vectors,
+        texts=texts,
+        labels=confirmed,
+        examples=examples,
+        params=model_params or classifier.Params(),
+    )
+    supervised = None
+    if outcome.threshold is not None:
+        supervised = {p.item_id: (p.slug, p.confidence) for p in outcome.predictions}
+    result = clustering.classify(
+        ids=ids,
+        vectors=vectors,
+        texts=texts,
+        classes=known,
+        confirmed=confirmed,
+        params=params or clustering.Params(),
+        supervised=supervised,
+    )
+    shown = result.labels()
+    sure = dict(shown)
+    if outcome.threshold is not None:
+        for p in outcome.predictions:
+            if p.item_id not in confirmed and p.slug is None:
+                sure[p.item_id] = None
+    return shown, sure
+
+
+def scores(y_true: Sequence[str], y_pred: Sequence, *, match: bool) -> dict:
+    """AMI, ARI, accuracy and macro-F1. ``match``: predicted labels are
+    anonymous clusters, matched one-to-one to classes (Hungarian) first."""
+    from scipy.optimize import linear_sum_assignment
+    from sklearn import metrics
+
+    y_pred = [NOISE_LABEL if p is None else str(p) for p in y_pred]
+    out = {
+        "ami": metrics.adjusted_mutual_info_score(y_true, y_pred),
+        "ari": metrics.adjusted_rand_score(y_true, y_pred),
+    }
+    mapped = list(y_pred)
+    if match:
+        classes = sorted(set(y_true))
+        clusters = sorted(set(y_pred))
+        table = np.zeros((len(clusters), len(classes)))
+        for t, p in zip(y_true, y_pred, strict=True):
+            table[clusters.index(p), classes.index(t)] += 1
+        rows, cols = linear_sum_assignment(-table)
+        assigned = {clusters[r]: classes[c] for r, c in zip(rows, cols, strict=True)}
+        mapped = [assigned.get(p, NOISE_LABEL) for p in y_pred]
+    out["accuracy"] = metrics.accuracy_score(y_true, mapped)
+    out["macro_f1"] = metrics.f1_score(
+        y_true, mapped, labels=sorted(set(y_true)), average="macro", zero_division=0
+    )
+    return out
+
+
+def _kmeans(x, k, seed):
+    from sklearn.cluster import KMeans
+
+    return KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(x)
+
+
+def _best_silhouette_kmeans(x, k_true, seed):
+    from sklearn.metrics import silhouette_score
+
+    best, best_score = None, -np.inf
+    for k in range(2, max(3, min(2 * k_true + 1, len(x) // 2))):
+        labels = _kmeans(x, k, seed)
+        score = silhouette_score(x, labels, metric="cosine")
+        if score > best_score:
+            best, best_score = labels, score
+    return best
+
+
+def baseline_labels(
+    name: str,
+    *,
+    vectors: np.ndarray,
+    texts: Sequence[str],
+    k: int,
+    seed: int,
+    anchors: np.ndarray | None = None,
+    anchor_slugs: Sequence[str] = (),
+) -> list:
+    """One unsupervised baseline's labels (same vectors, fixed seed)."""
+    x = normalise_rows(vectors)
+    if name == "k-means (true k)":
+        return list(_kmeans(x, k, seed))
+    if name == "k-means (best silhouette k)":
+        return list(_best_silhouette_kmeans(x, k, seed))
+    if name == "agglomerative (Ward, true k)":
+        from sklearn.cluster import AgglomerativeClustering
+
+        return list(AgglomerativeClustering(n_clusters=k).fit_predict(x))
+    if name == "HDBSCAN":
+        from sklearn.cluster import HDBSCAN
+
+        return list(HDBSCAN(min_cluster_size=5, copy=True).fit_predict(x))
+    if name == "tf-idf + k-means (true k)":
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        words = TfidfVectorizer(stop_words="english", sublinear_tf=True)
+        return list(_kmeans(words.fit_transform(texts), k, seed))
+    if name == "zero-shot (taxonomy)":
+        return [anchor_slugs[j] for j in (x @ normalise_rows(anchors).T).argmax(axis=1)]
+    if name == "BERTopic":
+        from bertopic import BERTopic
+        from umap import UMAP
+
+        umap = UMAP(
+            n_neighbors=min(15, len(x) - 1),
+            n_components=5,
+            min_dist=0.0,
+            metric="cosine",
+            random_state=seed,
+        )
+        model = BERTopic(
+            umap_model=umap, min_topic_size=5, calculate_probabilities=False
+        )
+        topics, _ = model.fit_transform(list(texts), embeddings=x)
+        return list(topics)
+    raise ValueError(name)
+
+
+UNSUPERVISED_BASELINES = (
+    "k-means (true k)",
+    "k-means (best silhouette k)",
+    "agglomerative (Ward, true k)",
+    "HDBSCAN",
+    "BERTopic",
+    "tf-idf + k-means (true k)",
+    "zero-shot (taxonomy)",
+)
+SUPERVISED_BASELINES = (
+    "logistic regression",
+    "1-nearest neighbour",
+    "5-nearest neighbours",
+)
+
+
+def supervised_baseline(name, x_train, y_train, x_test):
+    if name == "logistic regression":
+        from sklearn.linear_model import LogisticRegression
+
+        model = LogisticRegression(max_iter=2000)
+    else:
+        from sklearn.neighbors import KNeighborsClassifier
+
+        model = KNeighborsClassifier(
+            n_neighbors=1 if name.startswith("1-") else 5, metric="cosine"
+        )
+    return list(model.fit(x_train, y_train).predict(x_test))
+
+
+def compare(
+    records: Sequence[dict],
+    embedder: Embedder,
+    *,
+    seeds: Sequence[int] = (0, 1, 2, 3, 4),
+    train_fraction: float | None = None,
+    baselines: Sequence[str] | None = None,
+    model_params: classifier.Params | None = None,
+) -> dict:
+    """Hindsight beside the baselines, per seed: ``{method: [scores per seed]}``.
+
+    Unsupervised (no ``train_fraction``): every record scored. With
+    ``train_fraction``, each seed confirms a different random fraction, and
+    every method (Hindsight, logistic regression, k-NN) is scored on the rest.
+    """
+    from threadpoolctl import threadpool_limits
+
+    records = single_label_records(records)
+    ids = [str(r["id"]) for r in records]
+    texts = [r["text"] for r in records]
+    truth = [r["labels"][0] for r in records]
+    vectors = normalise_rows(embedder.encode(texts))
+    k = len(set(truth))
+    _, examples = taxonomy_examples(embedder)
+    anchors = np.vstack([e.vector for e in examples])
+    anchor_slugs = [e.slug for e in examples]
+    results: dict[str, list[dict]] = {}
+
+    def add(name, row):
+        results.setdefault(name, []).append(row)
+
+    for seed in seeds:
+        confirmed: dict[str, str] = {}
+        test = list(range(len(records)))
+        if train_fraction:
+            rng = np.random.default_rng(seed)
+            n_train = int(round(train_fraction * len(records)))
+            chosen = sorted(rng.choice(len(records), size=n_train, replace=False))
+            confirmed = {ids[i]: truth[i] for i in chosen}
+            test = [i for i in range(len(records)) if ids[i] not in confirmed]
+        y_true = [truth[i] for i in test]
+        with threadpool_limits(limits=1, user_api="blas"):
+            shown, best = hindsight_labels(
+                ids=ids,
+                vectors=vectors,
+                texts=texts,
+                embedder=embedder,
+                confirmed=confirmed,
+                model_params=model_params,
+            )
+        add(
+            "Hindsight",
+            scores(y_true, [shown[ids[i]] for i in test], match=not train_fraction),
+        )
+        if train_fraction:
+            kept = [i for i in test if best[ids[i]] is not None]
+            if kept:
+                row = scores(
+                    [truth[i] for i in kept], [best[ids[i]] for i in kept], match=False
+                )
+                row["coverage"] = len(kept) / len(test)
+                add("Hindsight, above its abstention threshold only", row)
+            train = [i for i in range(len(records)) if ids[i] in confirmed]
+            for name in baselines or SUPERVISED_BASELINES:
+                if name not in SUPERVISED_BASELINES:
+                    continue
+                predicted = supervised_baseline(
+                    name, vectors[train], [truth[i] for i in train], vectors[test]
+                )
+                add(name, scores(y_true, predicted, match=False))
+            continue
+        for name in baselines or UNSUPERVISED_BASELINES:
+            if name not in UNSUPERVISED_BASELINES:
+                continue
+            try:
+                labels = baseline_labels(
+                    name,
+                    vectors=vectors,
+                    texts=texts,
+                    k=k,
+                    seed=seed,
+                    anchors=anchors,
+                    anchor_slugs=anchor_slugs,
+                )
+            except ImportError as exc:  # BERTopic is a bench-only dependency
+                results.setdefault(f"{name} (not run: {exc.name} missing)", [])
+                continue
+            add(name, scores(y_true, labels, match=True))
+    return {
+        "n": len(records),
+        "classes": k,
+        "train_fraction": train_fraction,
+        "seeds": list(seeds),
+        "methods": results,
+    }
+
+
+def summarise(comparison: dict) -> dict:
+    """Mean and standard deviation over seeds of every score of every method."""
+    out = {}
+    for name, rows in comparison["methods"].items():
+        if not rows:
+            continue
+        out[name] = {
+            key: {
+                "mean": round(float(np.mean([r[key] for r in rows])), 4),
+                "sd": round(float(np.std([r[key] for r in rows])), 4),
+            }
+            for key in rows[0]
+        }
+    return out

@@ -133,6 +133,8 @@ MIDDLEWARE = [
     "kb.middleware.PermissionDeniedAuditMiddleware",
     # Outside the views, so it sees (and overrides) what they set.
     "kb.middleware.PrivateCacheControlMiddleware",
+    # A NUL in a posted form field: a 400 naming it, never stored.
+    "kb.middleware.UnstorableInputMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "kb.middleware.FlashMessagesMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

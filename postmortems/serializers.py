@@ -175,6 +175,19 @@ class PostmortemSerializer(serializers.ModelSerializer):
         required=False,
     )
     html_url = serializers.CharField(source="get_absolute_url", read_only=True)
+    draft = serializers.BooleanField(
+        write_only=True,
+        required=False,
+        default=False,
+        help_text="Start from what Hindsight recorded (the page's box): the "
+        "sections, factors and investigation log are drafted from the incident's "
+        "timeline, reviewed findings and similar past incidents, each drafted part "
+        "marked until edited or accepted. Only when the postmortem starts, and "
+        "only with no text of your own.",
+    )
+    drafted = serializers.SerializerMethodField(
+        help_text="Keys of the sections still exactly as drafted."
+    )
 
     class Meta:
         model = Postmortem
@@ -201,6 +214,8 @@ class PostmortemSerializer(serializers.ModelSerializer):
             "html_url",
             "created_at",
             "updated_at",
+            "draft",
+            "drafted",
         )
         read_only_fields = (
             "status",
@@ -219,6 +234,17 @@ class PostmortemSerializer(serializers.ModelSerializer):
         if self.instance is not None and incident.pk != self.instance.incident_id:
             raise serializers.ValidationError("A postmortem cannot move.", code="rule")
         return incident
+
+    def validate_draft(self, value: bool) -> bool:
+        if self.instance is not None and value:
+            raise serializers.ValidationError(
+                "A first draft is chosen when the postmortem starts; this one has "
+                "started. Edit its sections instead."
+            )
+        return value
+
+    def get_drafted(self, postmortem: Postmortem) -> list[str]:
+        return sorted(postmortem.drafted_keys)
 
     def validate_five_whys(self, value):
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -269,13 +295,18 @@ class PostmortemSerializer(serializers.ModelSerializer):
     def create(self, validated_data: dict) -> Postmortem:
         reviewers = validated_data.pop("reviewers", [])
         with api_errors():
-            return postmortem_services.postmortem_create(
+            postmortem = postmortem_services.postmortem_create(
                 incident=validated_data["incident"],
                 template=validated_data["template"],
                 author=self._user,
                 reviewers=reviewers,
                 content=self._content(Postmortem(), validated_data),
+                draft=validated_data.get("draft", False),
             )
+        # The draft was written to the row; the instance that was saved first
+        # does not know its drafted sections.
+        postmortem.refresh_from_db()
+        return postmortem
 
     def update(self, instance: Postmortem, validated_data: dict) -> Postmortem:
         # Optimistic locking: the version the client last saw (If-Match); if
@@ -283,6 +314,7 @@ class PostmortemSerializer(serializers.ModelSerializer):
         expected = self.context.get("expected_version", instance.version)
         validated_data.pop("incident", None)
         validated_data.pop("template", None)
+        validated_data.pop("draft", None)
         try:
             with api_errors():
                 return postmortem_services.postmortem_update(

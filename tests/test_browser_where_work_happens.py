@@ -282,7 +282,7 @@ def test_alert_to_slack_to_draft_to_jira_to_dashboard(
     detection = page.locator("#section-detection")
     expect(detection.locator(".badge-drafted")).to_have_text("Drafted")
     expect(detection).to_contain_text(
-        f"First signal: {fired:%Y-%m-%d %H:%M}, Alert firing: HighErrorRate: "
+        f"First signal: {fired:%Y-%m-%d %H:%M} UTC, Alert firing: HighErrorRate: "
         "5xx ratio above 5% (10.0.0.5:8080) (alert)."
     )
     supporting = page.locator("#section-supporting_info")

@@ -377,6 +377,12 @@ def _execute_full(run: InsightRun, embedder: Embedder) -> str:
         counts=counts,
         timings={k: round(v, 3) for k, v in timings.items()},
         abstain_threshold=primary.threshold,
+        # The report counts an inferred class from this confidence on.
+        params={
+            **params.as_dict(),
+            "classifier": model_params.as_dict(),
+            "abstention_threshold": primary.threshold,
+        },
         validation={
             "postmortems": primary.validation,
             "statements": statement_outcome.validation,
@@ -549,6 +555,21 @@ def _save_full_results(
     }
 
 
+def _validated_params(last_full, level: str):
+    """Classifier parameters for a single run: what the last full run chose by
+    validation (the prior's weight and temperature), without label spreading
+    (there is no neighbourhood of one postmortem to spread over)."""
+    chosen = ((last_full.validation or {}) if last_full else {}).get(level) or {}
+    return replace(
+        classifier_params(),
+        spread_weight=0.0,
+        prior_weight=chosen.get("prior_weight", 0.0),
+        prior_temperature=chosen.get("prior_temperature"),
+        proto_weight=chosen.get("proto_weight", 0.0),
+        proto_temperature=chosen.get("proto_temperature"),
+    )
+
+
 def _single_statements(postmortem_id, embedder, classes, last_full):
     """Classify one postmortem's statements with the last full run's threshold,
     trained on every confirmed statement (vectors from the cache)."""
@@ -580,7 +601,7 @@ def _single_statements(postmortem_id, embedder, classes, last_full):
             if pk == postmortem_id
         },
         zero_shot_threshold=current_params().zero_shot_threshold,
-        params=replace(classifier_params(), spread_weight=0.0),
+        params=_validated_params(last_full, "statements"),
         # Without a validated threshold the classifier abstains on everything.
         threshold=threshold if threshold is not None else 1.01,
         extra_labelled=[
@@ -660,7 +681,7 @@ def _execute_single(run: InsightRun, embedder: Embedder) -> str:
                 texts=[text] + [other_texts.get(pk, "") for pk in single_ids[1:]],
                 labels=confirmed_labels,
                 examples=class_examples(classes, known),
-                params=replace(classifier_params(), spread_weight=0.0),
+                params=_validated_params(last_full, "postmortems"),
                 threshold=last_full.abstain_threshold,
             )
         supervised = primary_supervision(

@@ -191,7 +191,7 @@ def classify_statements(
 
     descriptions = class_examples(classes, known)
     examples = descriptions + [
-        classifier.Example(slug=slug, vector=vector, text=text)
+        classifier.Example(slug=slug, vector=vector, text=text, description=False)
         for slug, vector, text in extra_labelled
     ]
     ids = [s.item_id for s in statements]
@@ -442,7 +442,8 @@ def primary_supervision(
 
     A postmortem's primary class is its root cause's class (its first
     statement's when it has none) when the classifier put it there; otherwise
-    the whole-text classifier's answer, or an abstention.
+    the whole-text classifier's class where it is sure, or an abstention (the
+    prototype, zero-shot and clustering stages then decide).
     """
     whole = primary is not None and primary.threshold is not None
     if not whole and not statements_validated:

@@ -61,3 +61,31 @@ def test_evaluate_ignores_records_without_exactly_one_label(fake_embedder):
     ]
     result = evaluate(records, fake_embedder)
     assert result["n"] == 2 and result["classes"] == 1
+
+
+def test_compare_scores_hindsight_beside_baselines_on_every_seed(corpus, fake_embedder):
+    """The same vectors and seeds for every method; supervised baselines are
+    trained on exactly the items Hindsight treats as confirmed."""
+    from insights.evaluation import compare, summarise
+
+    unsupervised = compare(
+        corpus,
+        fake_embedder,
+        seeds=[0, 1],
+        baselines=["k-means (true k)", "zero-shot (taxonomy)"],
+    )
+    assert set(unsupervised["methods"]) == {
+        "Hindsight",
+        "k-means (true k)",
+        "zero-shot (taxonomy)",
+    }
+    assert all(len(rows) == 2 for rows in unsupervised["methods"].values())
+    supervised = summarise(
+        compare(corpus, fake_embedder, seeds=[0, 1], train_fraction=0.25)
+    )
+    assert {"Hindsight", "logistic regression", "1-nearest neighbour"} <= set(
+        supervised
+    )
+    for figures in supervised.values():
+        assert 0 <= figures["accuracy"]["mean"] <= 1
+        assert figures["accuracy"]["sd"] >= 0

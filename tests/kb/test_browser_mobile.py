@@ -115,6 +115,10 @@ def test_browser_navigation_folds_behind_menu_on_a_phone(
     page.click("label.nav-toggle-label")
     assert page.get_by_role("link", name="Dashboard").is_visible()
     page.screenshot(path=screenshot_dir / "mobile-menu-open.png")
+    # The keyboard too: the toggle takes focus and Space folds the menu again.
+    page.focus("#nav-toggle")
+    page.keyboard.press("Space")
+    assert not page.get_by_role("link", name="Dashboard").is_visible()
     # On a wide screen the links are in the bar, no menu button.
     page.set_viewport_size({"width": 1280, "height": 800})
     assert page.get_by_role("link", name="Dashboard").is_visible()

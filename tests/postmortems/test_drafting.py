@@ -402,3 +402,98 @@ def test_only_editors_of_the_postmortem_accept_drafted_parts(
     assert response.status_code == 403
     postmortem.refresh_from_db()
     assert "impact" in postmortem.drafted_keys
+
+
+# Every way a postmortem starts offers the same choice: the page's box and the
+# API's ``draft`` field, both off unless asked for.
+def _start_on_page(client, editor, incident, draft):
+    client.force_login(editor)
+    data = {"draft": "on"} if draft else {}
+    response = _start(client, incident, **data)
+    assert response.status_code == 302
+    return response
+
+
+def _start_over_api(client, editor, incident, draft):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(editor)
+    body = {"incident": incident.pk, "template": "google-sre"}
+    if draft is not None:
+        body["draft"] = draft
+    response = api.post("/api/v1/postmortems/", body, format="json")
+    assert response.status_code == 201, response.json()
+    return response
+
+
+@pytest.mark.parametrize(
+    ("path", "draft", "drafted"),
+    [
+        ("page", True, True),
+        ("page", False, False),
+        ("api", True, True),
+        ("api", False, False),
+        ("api", None, False),  # left out: an empty postmortem, as before
+    ],
+)
+def test_every_way_to_start_a_postmortem_offers_the_first_draft(
+    client, editor, recorded_incident, path, draft, drafted
+):
+    start = _start_on_page if path == "page" else _start_over_api
+    response = start(client, editor, recorded_incident, draft)
+    postmortem = Postmortem.objects.get(incident=recorded_incident)
+
+    assert bool(postmortem.drafted_keys) is drafted
+    root_cause = postmortem.section("root_cause")
+    assert ("Config push shrank the connection pool." in root_cause) is drafted
+    assert postmortem.contributing_factors.exists() is drafted
+    if path == "api":
+        assert response.json()["drafted"] == sorted(postmortem.drafted_keys)
+
+
+def _api(user):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(user)
+    return api
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        (
+            {"draft": True, "sections": {"summary": "Checkout failed."}},
+            "non_field_errors",
+            "a draft only fills an empty one",
+        ),
+        ({"draft": "perhaps"}, "draft", "Must be a valid boolean."),
+    ],
+)
+def test_api_start_with_a_draft_it_cannot_write_is_refused_and_writes_nothing(
+    editor, recorded_incident, body, field, message
+):
+    response = _api(editor).post(
+        "/api/v1/postmortems/",
+        {"incident": recorded_incident.pk, "template": "google-sre", **body},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert message in " ".join(response.json()[field])
+    assert not Postmortem.objects.filter(incident=recorded_incident).exists()
+
+
+def test_api_draft_is_chosen_only_when_the_postmortem_starts(editor, recorded_incident):
+    api = _api(editor)
+    created = api.post(
+        "/api/v1/postmortems/",
+        {"incident": recorded_incident.pk, "template": "google-sre"},
+        format="json",
+    ).json()
+    url = f"/api/v1/postmortems/{created['id']}/"
+    response = api.patch(url, {"draft": True}, format="json", HTTP_IF_MATCH='"1"')
+    assert response.status_code == 400
+    assert "when the postmortem starts" in response.json()["draft"][0]
+    postmortem = Postmortem.objects.get(pk=created["id"])
+    assert (postmortem.version, postmortem.drafted_keys) == (1, set())
