@@ -30,6 +30,7 @@ from tests.postmortems.test_findings_integrations import (
     ROBUSTA,
     TRIGGERED,
 )
+from tests.problems import field_errors
 
 pytestmark = pytest.mark.django_db
 
@@ -425,7 +426,7 @@ def test_api_form_post_with_a_nul_is_a_json_400_naming_the_field():
     client = _client(catalogue, route, "POST")
     response = client.post("/api/v1/incidents/", {"title": "a\x00b"})
     assert response.status_code == 400
-    assert response.json()["errors"] == {
+    assert field_errors(response) == {
         "title": [
             "the text contains a NUL character (position 2), which cannot be stored."
         ]
