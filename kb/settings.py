@@ -318,7 +318,7 @@ REST_FRAMEWORK = {
         "kb.filters.FilterBackend",
         "kb.filters.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "kb.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     # Documents every error as problem details (kb.schema).
     "DEFAULT_SCHEMA_CLASS": "kb.schema.ProblemAutoSchema",

@@ -113,3 +113,11 @@ def test_nul_characters_are_refused_not_a_crash(admin_client, method, url, body)
             method, url, json.dumps(body), content_type="application/json"
         )
     assert response.status_code < 500, response.content[:300]
+
+
+@pytest.mark.parametrize("url", ["/api/v1/postmortems/?page=", "/api/v1/teams/?page="])
+def test_empty_page_parameter_is_refused_not_page_one(admin_client, url):
+    """The schema says a page is an integer; DRF read ``?page=`` as page 1."""
+    response = admin_client.get(url)
+    assert response.status_code == 404
+    assert problem(response)["code"] == "not_found"

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from postmortems.models import Incident, PostmortemStatus, Profile, Role
 from tests import factories
+from tests.problems import field_errors
 
 pytestmark = pytest.mark.django_db
 
@@ -260,8 +261,8 @@ def test_approved_while_open_the_author_still_resolves_it(client, editor, team, 
         {"resolved_at": "2026-05-01T14:00:00Z"},
         content_type="application/json",
     )
-    assert response.status_code == 400
-    assert "resolved_at" in response.json()
+    assert response.status_code == 422
+    assert "resolved_at" in field_errors(response)
 
 
 def test_incident_detail_shows_metrics_with_their_formula(editor_client, team):

@@ -14,6 +14,7 @@ from django.urls import reverse
 from insights.models import InsightRun, RunKind
 from postmortems.models import PostmortemStatus, WorkflowEvent
 from tests import factories
+from tests.problems import field_errors
 
 pytestmark = pytest.mark.django_db
 
@@ -159,7 +160,7 @@ def test_api_submit_with_blame_needs_the_acknowledgement(
     client.force_login(editor)
     response = _post(client, f"{base}/submit/")
     assert response.status_code == 400
-    assert "acknowledge_blame" in response.json()
+    assert "acknowledge_blame" in field_errors(response)
     draft_postmortem.refresh_from_db()
     assert draft_postmortem.status == PostmortemStatus.DRAFT
     response = _post(client, f"{base}/submit/", {"acknowledge_blame": True})
@@ -173,7 +174,8 @@ def test_api_send_back_needs_a_comment(client, reviewer, draft_postmortem):
     client.force_login(reviewer)
     url = f"/api/v1/postmortems/{draft_postmortem.pk}/send-back/"
     response = _post(client, url, {"comment": " "})
-    assert response.status_code == 400
-    assert "comment" in response.json()
+    # A blank comment is the service's rule: 422 naming the field.
+    assert response.status_code == 422
+    assert "comment" in field_errors(response)
     draft_postmortem.refresh_from_db()
     assert draft_postmortem.status == PostmortemStatus.IN_REVIEW
