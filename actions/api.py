@@ -1,19 +1,19 @@
 """REST API: /api/v1/action-items/. Same visibility and permissions as the pages."""
 
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import permissions, viewsets
 
 from actions import selectors, services
 from actions.filters import ActionItemFilter
-from actions.serializers import ActionItemSerializer, ErrorSerializer
+from actions.serializers import ActionItemSerializer
+from kb.filters import FilterBackend
 from postmortems.serializers import api_errors
 
 ERRORS = {
-    401: OpenApiResponse(ErrorSerializer, description="Not signed in."),
-    403: OpenApiResponse(ErrorSerializer, description="Not allowed for your role."),
-    404: OpenApiResponse(ErrorSerializer, description="No such item you can see."),
-    429: OpenApiResponse(ErrorSerializer, description="Too many requests."),
+    401: OpenApiResponse(description="Not signed in."),
+    403: OpenApiResponse(description="Not allowed for your role."),
+    404: OpenApiResponse(description="No such item you can see."),
+    429: OpenApiResponse(description="Too many requests."),
 }
 INVALID = {400: OpenApiResponse(description="Invalid data; errors per field.")}
 
@@ -55,7 +55,7 @@ class ActionItemPermission(permissions.BasePermission):
 class ActionItemViewSet(viewsets.ModelViewSet):
     serializer_class = ActionItemSerializer
     filterset_class = ActionItemFilter
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [FilterBackend]
     permission_classes = [ActionItemPermission]
 
     def get_queryset(self):

@@ -84,7 +84,7 @@ class ActionItem(models.Model):
     tracker_provider = models.CharField(
         max_length=16, choices=TrackerProvider.choices, blank=True
     )
-    tracker_key = models.CharField(max_length=100, blank=True)
+    tracker_key = models.CharField(max_length=200, blank=True)
     tracker_url = models.URLField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

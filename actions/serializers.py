@@ -60,9 +60,7 @@ class ActionItemSerializer(serializers.ModelSerializer):
         # they may hang an item off one they can read is the service's rule.
         user = self.context["request"].user
         if postmortem is not None and not can_view_postmortem(user, postmortem):
-            raise serializers.ValidationError("No such postmortem.")
+            raise serializers.ValidationError(
+                "No such postmortem.", code="does_not_exist"
+            )
         return postmortem
-
-
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()

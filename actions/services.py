@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from actions import selectors, signals
+from actions import extensions, selectors, signals
 from actions.models import (
     OPEN_STATUSES,
     REASON_REQUIRED,
@@ -194,8 +194,20 @@ def action_item_create(
     return item
 
 
-def action_item_update(*, item: ActionItem, actor, **changes) -> ActionItem:
-    """Change an item's fields; a status change follows action_item_set_status."""
+def action_item_update(
+    *,
+    item: ActionItem,
+    actor,
+    change_reason: str = "",
+    via_tracker: bool = False,
+    **changes,
+) -> ActionItem:
+    """Change an item's fields; a status change follows action_item_set_status.
+
+    The tracker reference is locked while an integration follows it (see
+    actions.extensions); only that integration's own writes (``via_tracker``)
+    change it then. Its sync writes as the system (``actor=None``).
+    """
     status = changes.pop("status", None)
     reason = changes.pop("status_reason", None)
     note = changes.pop("verification_note", None)
@@ -205,6 +217,8 @@ def action_item_update(*, item: ActionItem, actor, **changes) -> ActionItem:
     # Compared with the stored row: a ModelForm has already changed ``item``.
     stored = ActionItem.objects.select_related("postmortem__incident").get(pk=item.pk)
     _check_can_edit(stored, actor)
+    if not via_tracker:
+        _check_reference_unlocked(stored, changes)
     before = {"team_id": stored.team_id, "postmortem_id": stored.postmortem_id}
     for name, value in changes.items():
         setattr(item, name, value)
@@ -218,8 +232,23 @@ def action_item_update(*, item: ActionItem, actor, **changes) -> ActionItem:
             verification_note=item.verification_note if note is None else note,
         )
     _check_targets(item, actor=actor, before=before)
-    _save(item, actor=actor)
+    _save(item, actor=actor, reason=change_reason)
     return item
+
+
+def _check_reference_unlocked(stored: ActionItem, changes: dict) -> None:
+    changed = [
+        name
+        for name in extensions.TRACKER_REFERENCE_FIELDS
+        if name in changes and (changes[name] or "") != getattr(stored, name)
+    ]
+    if not changed:
+        return
+    reason = extensions.reference_lock_reason(stored)
+    if reason:
+        raise ValidationError(
+            {name: reason for name in changed}, code="tracker_reference_locked"
+        )
 
 
 def action_item_set_status(
@@ -292,6 +321,24 @@ def _claim(item: ActionItem, today: dt.date) -> bool:
     return True
 
 
+def action_items_announce_overdue(*, today: dt.date) -> int:
+    """Announce every open overdue item, owned or not (chat posts once per item
+    and due date); independent of the emails, which need an owner with an email."""
+    overdue = ActionItem.objects.filter(
+        status__in=OPEN_STATUSES, due_date__lt=today
+    ).values_list("pk", "due_date")
+    count = 0
+    for item_id, due_date in overdue.order_by("pk").iterator():
+        send_on_commit(
+            signals.action_item_overdue,
+            sender=ActionItem,
+            item_id=item_id,
+            due_date=due_date.isoformat(),
+        )
+        count += 1
+    return count
+
+
 def reminders_send(*, today: dt.date | None = None) -> int:
     """Email each owner their items due soon or overdue; at most once a day each.
 
@@ -300,6 +347,7 @@ def reminders_send(*, today: dt.date | None = None) -> int:
     sending fails the claims are released so a retry can send them.
     """
     today = today or timezone.localdate()
+    action_items_announce_overdue(today=today)
     by_owner: dict[int, list[ActionItem]] = {}
     owners = {}
     for item in reminders_due_items(today=today):
@@ -326,13 +374,6 @@ def reminders_send(*, today: dt.date | None = None) -> int:
             ReminderLog.objects.filter(item__in=items, date=today).delete()
             raise
         sent += len(items)
-        for item in overdue:
-            send_on_commit(
-                signals.action_item_overdue,
-                sender=ActionItem,
-                item_id=item.pk,
-                due_date=item.due_date.isoformat(),
-            )
     logger.info("Sent %s action-item reminders to %s owners", sent, len(by_owner))
     return sent
 

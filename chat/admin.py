@@ -1,8 +1,6 @@
 from django.contrib import admin, messages
-from django.utils import timezone
 
 from chat import services
-from chat.choices import MessageStatus
 from chat.models import ChannelLink, ChatMessage, PinnedMessage, TeamChatSettings
 
 
@@ -75,12 +73,29 @@ class ChatMessageAdmin(admin.ModelAdmin):
 
     @admin.action(description="Send again (failed or waiting messages)")
     def send_again(self, request, queryset) -> None:
-        count = queryset.filter(
-            status__in=[MessageStatus.FAILED, MessageStatus.PENDING]
-        ).update(status=MessageStatus.PENDING, due_at=timezone.now(), attempts=0)
-        sent = services.chat_messages_relay()
+        ids = list(queryset.values_list("pk", flat=True))
+        outcome = services.chat_messages_send_again(message_ids=ids)
         self.message_user(
             request,
-            f"{count} message(s) queued again; {sent} sent now.",
-            messages.SUCCESS if sent == count else messages.WARNING,
+            send_again_summary(outcome),
+            messages.SUCCESS if len(outcome["sent"]) == len(ids) else messages.WARNING,
         )
+
+
+def _counted(reasons: list[str], what: str) -> str:
+    """ "2 failed again (is_archived, not_in_channel)": how many, and why."""
+    why = ", ".join(dict.fromkeys(r for r in reasons if r))
+    return f"{len(reasons)} {what}" + (f" ({why})" if why else "")
+
+
+def send_again_summary(outcome: dict[str, list[str]]) -> str:
+    """What "Send again" did, e.g. "1 sent; 1 failed again (is_archived)."."""
+    parts = [f"{len(outcome['sent'])} sent"]
+    for key, what in (
+        ("failed", "failed again"),
+        ("pending", "still waiting for a retry"),
+        ("skipped", "skipped"),
+    ):
+        if outcome[key]:
+            parts.append(_counted(outcome[key], what))
+    return "; ".join(parts) + "."

@@ -2,6 +2,7 @@
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import F, Q, QuerySet
 
 from chat.choices import Provider
 from chat.models import (
@@ -10,7 +11,8 @@ from chat.models import (
     PinnedMessage,
     TeamChatSettings,
 )
-from postmortems.models import Incident, Team
+from postmortems.models import FindingMatch, Incident, Team
+from postmortems.permissions import PUBLIC_STATUSES
 
 
 def team_settings(team: Team | None) -> TeamChatSettings:
@@ -73,3 +75,18 @@ def pinned_message(
     return PinnedMessage.objects.filter(
         provider=provider, channel_id=channel_id, message_ts=message_ts
     ).first()
+
+
+def alert_matches_visible_to_the_team(*, finding_ids: list[int]) -> QuerySet:
+    """The findings' matches whose past incident and action item the incident's
+    team may read: its own, or those of a public (approved, published) postmortem.
+
+    A match names them in the team's channels; another team's draft must not leak.
+    """
+    own_team = F("incident__team_id")
+    return FindingMatch.objects.filter(finding_id__in=finding_ids).filter(
+        Q(past_incident__team_id=own_team)
+        | Q(past_incident__postmortem__status__in=PUBLIC_STATUSES),
+        Q(action_item__team_id=own_team)
+        | Q(action_item__postmortem__status__in=PUBLIC_STATUSES),
+    )

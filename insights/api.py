@@ -11,7 +11,6 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from actions.serializers import ErrorSerializer
 from insights import selectors, services
 from insights.models import ClassStatus, FailureClass, InsightRun
 from insights.serializers import (
@@ -23,10 +22,10 @@ from postmortems.models import Role
 from postmortems.permissions import has_role
 
 ERRORS = {
-    401: OpenApiResponse(ErrorSerializer, description="Not signed in."),
-    403: OpenApiResponse(ErrorSerializer, description="Not allowed for your role."),
-    404: OpenApiResponse(ErrorSerializer, description="No such row."),
-    429: OpenApiResponse(ErrorSerializer, description="Too many requests."),
+    401: OpenApiResponse(description="Not signed in."),
+    403: OpenApiResponse(description="Not allowed for your role."),
+    404: OpenApiResponse(description="No such row."),
+    429: OpenApiResponse(description="Too many requests."),
 }
 
 

@@ -236,6 +236,15 @@ class Report:
         return [c for c in self.classes if c.recurring]
 
     @property
+    def unconfirmed(self) -> list[ClassReport]:
+        """Classes that would recur on their uncertain members, not yet counted."""
+        return [
+            c
+            for c in self.classes
+            if not c.recurring and len(c.members) >= RECURRING_MIN_INCIDENTS
+        ]
+
+    @property
     def came_back(self) -> list[ClassReport]:
         """Classes that came back after remediation, latest recurrence first."""
         found = [c for c in self.classes if c.came_back]

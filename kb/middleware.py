@@ -9,11 +9,15 @@ from django.contrib import messages
 from django.contrib.auth.middleware import (
     LoginRequiredMiddleware as DjangoLoginRequiredMiddleware,
 )
+from django.core.exceptions import BadRequest
 from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
+
+from kb import safejson
+from kb.problems import problem_response
 
 logger = logging.getLogger(__name__)
 
@@ -144,8 +148,8 @@ def database_unavailable_response(request) -> HttpResponse:
         request.headers.get("Accept", "")
     )
     if wants_json:
-        response = JsonResponse(
-            {"detail": message, "code": "database_unavailable"}, status=503
+        response = problem_response(
+            status=503, code="database_unavailable", detail=message, request=request
         )
     else:
         # Rendered without the request: context processors would query the
@@ -221,3 +225,62 @@ class FlashMessagesMiddleware:
                 "_messages.html", {"messages": pending, "oob": True}
             ).encode()
         return response
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class UnstorableInputMiddleware:
+    """A form field with a NUL character is a 400 naming it.
+
+    PostgreSQL cannot store or compare text holding a NUL, so one that reached a
+    service failed as a 500, or on SQLite was stored and broke later. Forms refuse
+    NULs field by field, but several handlers read ``request.POST`` directly
+    (workflow comments, class names): this refuses them all in one place. Form
+    bodies only: JSON goes through kb.safejson.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        found = _unstorable_field(request)
+        if found is None:
+            return self.get_response(request)
+        field, problem = found
+        detail = f'Field "{field}": the text {problem}'
+        logger.info("Refused %s %s: %s", request.method, request.path, detail)
+        wants_html = "text/html" in request.headers.get("Accept", "")
+        if request.path.startswith("/api/") or not wants_html:
+            return problem_response(
+                status=400,
+                code="bad_request",
+                detail=detail,
+                request=request,
+                errors=[
+                    {
+                        "pointer": f"/{field}",
+                        "detail": f"the text {problem}",
+                        "code": "invalid",
+                    }
+                ],
+            )
+        raise BadRequest(detail)
+
+
+def _unstorable_field(request) -> tuple[str, str] | None:
+    # Query strings are not checked: a parameter nobody reads is harmless, and
+    # the filters that read one refuse a NUL themselves (tests/kb/
+    # test_fuzz_regressions.py), with the 400s their API schema documents.
+    if request.method != "POST" or request.content_type not in FORM_TYPES:
+        return None
+    # The raw body first, so that it stays readable after the form is parsed
+    # (Slack's views check a signature over it; DRF reads it again); the app
+    # takes no uploads, and Django's DATA_UPLOAD_MAX_MEMORY_SIZE bounds it.
+    request.body  # noqa: B018
+    for key, values in request.POST.lists():
+        for text in (key, *values):
+            problem = safejson.text_problem(text)
+            if problem:
+                return key[:60].replace("\x00", "\ufffd"), problem
+    return None

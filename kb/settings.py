@@ -133,6 +133,8 @@ MIDDLEWARE = [
     "kb.middleware.PermissionDeniedAuditMiddleware",
     # Outside the views, so it sees (and overrides) what they set.
     "kb.middleware.PrivateCacheControlMiddleware",
+    # A NUL in a posted form field: a 400 naming it, never stored.
+    "kb.middleware.UnstorableInputMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "kb.middleware.FlashMessagesMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -298,8 +300,10 @@ KB_PASSWORD_RESET_WINDOW_SECONDS = env_int("KB_PASSWORD_RESET_WINDOW_SECONDS", 3
 # REST API.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
-        # Machines (analyzers, Alertmanager...): only views that opt in accept keys.
+        # People; answers 401 with a WWW-Authenticate challenge when signed out.
+        "kb.authentication.SessionAuthentication",
+        # Machines (analyzers, Alertmanager...): only views that opt in accept keys;
+        # the others answer a valid key 403, naming where keys are accepted.
         "postmortems.findings.auth.ApiKeyAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -310,18 +314,21 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        # Strict: a query parameter the schema does not allow is a 400 (kb.filters).
+        "kb.filters.FilterBackend",
+        "kb.filters.OrderingFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Documents every error as problem details (kb.schema).
+    "DEFAULT_SCHEMA_CLASS": "kb.schema.ProblemAutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         # Per API key (postmortems.findings.auth.ApiKeyRateThrottle).
         "findings": env_rate("KB_API_RATE_FINDINGS", "1200/min"),
         "integrations": env_rate("KB_API_RATE_INTEGRATIONS", "1200/min"),
     },
-    "EXCEPTION_HANDLER": "postmortems.audit.api_exception_handler",
+    # Every API error as RFC 9457 problem details (application/problem+json).
+    "EXCEPTION_HANDLER": "kb.problems.problem_exception_handler",
 }
 # Machine API bodies (findings batches, webhooks): larger bodies get 413.
 KB_API_MAX_BODY_BYTES = env_int("KB_API_MAX_BODY_BYTES", 10 * 1024 * 1024)
@@ -360,9 +367,23 @@ KB_SLACK_BOT_TOKEN = env.str("KB_SLACK_BOT_TOKEN", default="")
 KB_SLACK_API_URL = env.str("KB_SLACK_API_URL", default="https://slack.com/api/")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Hindsight API",
-    "DESCRIPTION": "Postmortems, action items, analyzer findings and insights.",
+    "DESCRIPTION": (
+        "Postmortems, action items, analyzer findings and insights.\n\n"
+        "Every error is an RFC 9457 problem-details body "
+        "(`application/problem+json`) with a stable `code`; see docs/api.md. "
+        "Text anywhere in a body, keys included, must not contain NUL characters "
+        "or lone UTF-16 surrogates, numbers must fit a signed 64-bit integer and "
+        "JSON may nest at most 64 levels: anything else is a 400 naming the field."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its docs are public and ignore credentials (a key sent to
+    # them is not refused).
+    "SERVE_AUTHENTICATION": [],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "kb.schema.storable_json_postprocess",
+    ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

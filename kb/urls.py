@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from actions.api import ActionItemViewSet
@@ -44,10 +44,11 @@ router.register(
     basename="integration-robusta",
 )
 
-# An unknown URL or an unreadable request under /api/ answers JSON, as the API's
-# clients expect.
+# An unknown URL, an unreadable request or a bug under /api/ answers problem
+# details (kb.problems), as the API's clients expect.
 handler400 = "kb.views.bad_request"
 handler404 = "kb.views.not_found"
+handler500 = "kb.views.server_error"
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -71,9 +72,5 @@ urlpatterns = [
     path("api/v1/trackers/", include(tracker_api_urls)),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path(
-        "api/docs/",
-        SpectacularSwaggerView.as_view(url_name="api-schema"),
-        name="api-docs",
-    ),
+    path("api/docs/", views.ApiDocsView.as_view(), name="api-docs"),
 ]

@@ -11,8 +11,10 @@ from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.views import defaults
 from django.views.decorators.cache import never_cache
+from drf_spectacular.views import SpectacularSwaggerView
 
 from kb.password_reset import password_reset_check
+from kb.problems import problem_response
 
 logger = logging.getLogger(__name__)
 
@@ -45,21 +47,43 @@ class PasswordResetView(auth_views.PasswordResetView):
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """404s under /api/ are JSON like the API's own errors; pages keep Django's."""
+    """404s under /api/ are problem details like the API's own errors; pages keep
+    Django's."""
     if request.path.startswith("/api/"):
-        return JsonResponse({"error": "not_found", "detail": "Not found."}, status=404)
+        return problem_response(
+            status=404,
+            code="not_found",
+            detail=f"No API endpoint or object at {request.path}.",
+            request=request,
+        )
     return defaults.page_not_found(request, exception)
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """Django's own 400s (e.g. a form body with too many fields) are JSON under
-    /api/ too."""
+    """Django's own 400s (e.g. a form body with too many fields) are problem details
+    under /api/ too."""
     if request.path.startswith("/api/"):
-        return JsonResponse(
-            {"error": "bad_request", "detail": "The request could not be read."},
+        return problem_response(
             status=400,
+            code="bad_request",
+            detail="The request could not be read.",
+            request=request,
         )
     return defaults.bad_request(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """A bug under /api/ answers problem details (Django has logged it); pages get
+    the 500 page."""
+    if request.path.startswith("/api/"):
+        return problem_response(
+            status=500,
+            code="server_error",
+            detail="Something went wrong on our side; it has been logged. Retry "
+            "later, or report it with the time of the request.",
+            request=request,
+        )
+    return defaults.server_error(request)
 
 
 @never_cache
@@ -121,3 +145,13 @@ def readyz(request: HttpRequest) -> JsonResponse:
         body["problems"] = problems
         body["database"] = settings.DATABASES["default"]["ENGINE"]
     return JsonResponse(body, status=503 if problems else 200)
+
+
+class ApiDocsView(SpectacularSwaggerView):
+    """Swagger UI for the API, its assets and start-up served as static files
+    (drf-spectacular-sidecar and static/js/api-docs.js) so the page works under the
+    Content-Security-Policy, which forbids inline scripts and styles."""
+
+    template_name = "api/docs.html"
+    url_name = "api-schema"
+    title = "Hindsight API"

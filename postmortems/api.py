@@ -6,7 +6,6 @@ team's incident or postmortem is a 404, a viewer gets a 403.
 """
 
 from django.db.models import Q, QuerySet
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -43,7 +42,8 @@ from postmortems.services import postmortems as postmortem_services
 
 
 def _error(description: str) -> OpenApiResponse:
-    return OpenApiResponse(response=OpenApiTypes.OBJECT, description=description)
+    # The body is problem details (kb.schema adds it to every error response).
+    return OpenApiResponse(description=description)
 
 
 ERRORS = {

@@ -144,7 +144,8 @@ def api_errors():
             if hasattr(exc, "error_dict")
             else {api_settings.NON_FIELD_ERRORS_KEY: exc.messages}
         )
-        raise serializers.ValidationError(detail) from exc
+        # "rule": well formed but refused by a rule (the API answers 422).
+        raise serializers.ValidationError(detail, code="rule") from exc
 
 
 class TimestampCorrectionSerializer(serializers.Serializer):
@@ -231,7 +232,7 @@ class PostmortemSerializer(serializers.ModelSerializer):
     def validate_incident(self, incident: Incident) -> Incident:
         # Who may start one, and only one per incident, is postmortem_create's rule.
         if self.instance is not None and incident.pk != self.instance.incident_id:
-            raise serializers.ValidationError("A postmortem cannot move.")
+            raise serializers.ValidationError("A postmortem cannot move.", code="rule")
         return incident
 
     def validate_draft(self, value: bool) -> bool:
@@ -254,7 +255,8 @@ class PostmortemSerializer(serializers.ModelSerializer):
         template = attrs.get("template") or getattr(self.instance, "template", None)
         if self.instance is not None and template != self.instance.template:
             raise serializers.ValidationError(
-                {"template": "The template is chosen when the postmortem starts."}
+                {"template": "The template is chosen when the postmortem starts."},
+                code="rule",
             )
         sections = attrs.get("sections")
         if template is not None and sections:
@@ -264,7 +266,8 @@ class PostmortemSerializer(serializers.ModelSerializer):
                     {
                         "sections": f"Not sections of “{template.name}”: "
                         + ", ".join(unknown)
-                    }
+                    },
+                    code="rule",
                 )
         return attrs
 

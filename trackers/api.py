@@ -57,7 +57,7 @@ class TrackerWebhookView(APIView):
         if provider not in PROVIDERS:
             raise WebhookError(404, "unknown_provider", "No such tracker.")
         limit = getattr(settings, "KB_API_MAX_BODY_BYTES", 10 * 1024 * 1024)
-        if int(request.META.get("CONTENT_LENGTH") or 0) > limit:
+        if _content_length(request) > limit:
             raise WebhookError(413, "too_large", "The body is too large.")
         body = request.body
         headers = request.headers  # case-insensitive, as HTTP headers are
@@ -82,3 +82,13 @@ class TrackerWebhookView(APIView):
                 404, "unknown_issue", f"No action item is linked to {exc}."
             ) from None
         return Response({"outcome": outcome})
+
+
+def _content_length(request) -> int:
+    """The declared body size; a header that is not a size is the client's error."""
+    raw = (request.META.get("CONTENT_LENGTH") or "0").strip()
+    if not raw.isdigit():
+        raise WebhookError(
+            400, "bad_content_length", f"Content-Length {raw!r} is not a size."
+        )
+    return int(raw)

@@ -93,8 +93,13 @@ class TrackerLink(models.Model):
     )
     remote_changed_by = models.CharField(max_length=200, blank=True)
     remote_changed_at = models.DateTimeField(null=True, blank=True)
+    # The issue's own updated time as last applied (from a webhook or an API
+    # read); an older delivery arriving late is stale.
+    remote_updated_at = models.DateTimeField(null=True, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
     sync_due = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Set by the sync that is calling the tracker now (a conditional update).
+    claimed_until = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     created_by = models.ForeignKey(

@@ -38,6 +38,9 @@ logger = logging.getLogger(__name__)
 # A sent task that has not cleared the row by then counts as lost.
 RESEND_AFTER = dt.timedelta(minutes=5)
 MAX_BACKOFF = dt.timedelta(hours=1)
+# How long a running sync owns its link: well past the tracker's timeout, so
+# only a worker that died mid-call leaves a claim to expire.
+CLAIM_FOR = dt.timedelta(minutes=5)
 
 
 class UnknownIssue(Exception):
@@ -131,6 +134,7 @@ def tracker_issue_link(*, item: ActionItem, text: str, actor) -> TrackerLink:
         tracker_provider=config.provider,
         tracker_key=key,
         tracker_url=url,
+        via_tracker=True,
     )
     tracker_sync_on_commit(link.pk)
     return link
@@ -141,7 +145,12 @@ def tracker_link_remove(*, item: ActionItem, actor) -> None:
     """Stop following the item's issue; the item keeps its status."""
     TrackerLink.objects.filter(item=item).delete()
     action_services.action_item_update(
-        item=item, actor=actor, tracker_provider="", tracker_key="", tracker_url=""
+        item=item,
+        actor=actor,
+        tracker_provider="",
+        tracker_key="",
+        tracker_url="",
+        via_tracker=True,
     )
 
 
@@ -179,58 +188,100 @@ def _send(link_id: int) -> bool:
 def tracker_link_sync(*, link_id: int) -> str:
     """Create the link's issue, or fetch its state, and apply it (the task body).
 
-    The row is locked for the call, so a second copy of the task waits and then
-    finds nothing due: the issue is never created twice by two copies.
+    The link is claimed first with a conditional update, so a second copy of the
+    task finds it taken and does nothing: the issue is never created twice. The
+    tracker is called outside any transaction (no lock held for its timeout),
+    and a created issue's key is saved at once, so whatever fails afterwards the
+    next pass fetches the issue instead of creating another.
     """
-    with transaction.atomic():
-        link = (
-            TrackerLink.objects.select_for_update()
-            .filter(pk=link_id, sync_due__isnull=False)
-            .first()
-        )
-        if link is None:
-            return "nothing due"
+    now = timezone.now()
+    claimed = (
+        TrackerLink.objects.filter(pk=link_id, sync_due__isnull=False)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+        .update(claimed_until=now + CLAIM_FOR)
+    )
+    if claimed != 1:
+        return "nothing due"
+    link = TrackerLink.objects.get(pk=link_id)
+    try:
         item = ActionItem.objects.select_related("team").get(pk=link.item_id)
         provider = get_provider(link.provider, base_url=link.base_url)
         creating = link.is_pending
-        try:
-            if creating:
-                config = _config(item)
-                issue = provider.create_issue(
-                    IssueDraft(
-                        title=item.title,
-                        description=_description(item),
-                        project=config.project,
-                        labels=config.label_list,
-                        issue_type=config.issue_type,
-                    )
-                )
-            else:
-                issue = provider.fetch_issue(link.remote_key)
-        except (TrackerError, ValidationError) as exc:
-            return _record_failure(link, exc)
-        link.remote_key, link.remote_id = issue.key, issue.id or link.remote_id
-        link.remote_url = issue.url or link.remote_url
-        link.sync_due, link.attempts, link.last_error = None, 0, ""
         if creating:
-            action_services.action_item_update(
-                item=item,
-                actor=link.created_by,
-                tracker_provider=link.provider,
-                tracker_key=issue.key,
-                tracker_url=link.remote_url,
+            config = _config(item)
+            issue = provider.create_issue(
+                IssueDraft(
+                    title=item.title,
+                    description=_description(item),
+                    project=config.project,
+                    labels=config.label_list,
+                    issue_type=config.issue_type,
+                )
             )
-        via = "created" if creating else "fetched"
-        return _apply(link, item, issue, actor_name="", when=None, via=via)
+            # Saved on its own straight away: the issue exists from now on.
+            TrackerLink.objects.filter(pk=link_id).update(
+                remote_key=issue.key,
+                remote_id=issue.id or link.remote_id,
+                remote_url=issue.url or link.remote_url,
+            )
+        else:
+            issue = provider.fetch_issue(link.remote_key)
+    except (TrackerError, ValidationError) as exc:
+        return _record_failure(link_id, exc)
+    try:
+        with transaction.atomic():
+            link = TrackerLink.objects.select_for_update().get(pk=link_id)
+            item = ActionItem.objects.select_related("team").get(pk=link.item_id)
+            link.remote_key, link.remote_id = issue.key, issue.id or link.remote_id
+            link.remote_url = issue.url or link.remote_url
+            link.sync_due, link.attempts, link.last_error = None, 0, ""
+            link.claimed_until = None
+            _item_follows_link(item, link)
+            via = "created" if creating else "fetched"
+            return _apply(
+                link,
+                item,
+                issue,
+                actor_name="",
+                when=None,
+                via=via,
+            )
+    except Exception as exc:
+        # Whatever it was, the issue exists: record it and retry with backoff.
+        logger.exception("Tracker link %s: applying the issue failed", link_id)
+        return _record_failure(link_id, exc, transient=True)
 
 
-def _record_failure(link: TrackerLink, exc: Exception) -> str:
-    transient = getattr(exc, "transient", False)
-    link.attempts += 1
-    link.last_error = "; ".join(getattr(exc, "messages", None) or [str(exc)])[:1000]
-    link.sync_due = timezone.now() + backoff(link.attempts) if transient else None
-    link.save(update_fields=["attempts", "last_error", "sync_due"])
-    logger.warning("Tracker link %s failed (%s): %s", link.pk, link.attempts, exc)
+def _item_follows_link(item: ActionItem, link: TrackerLink) -> None:
+    """Write the link's issue into the item's tracker fields (the system's write)."""
+    wanted = (link.provider, link.remote_key, link.remote_url or item.tracker_url)
+    if (item.tracker_provider, item.tracker_key, item.tracker_url) == wanted:
+        return
+    action_services.action_item_update(
+        item=item,
+        actor=None,
+        tracker_provider=wanted[0],
+        tracker_key=wanted[1],
+        tracker_url=wanted[2],
+        change_reason=f"{link.get_provider_display()} {link.remote_key} linked",
+        via_tracker=True,
+    )
+
+
+def _record_failure(
+    link_id: int, exc: Exception, *, transient: bool | None = None
+) -> str:
+    if transient is None:
+        transient = getattr(exc, "transient", False)
+    messages = getattr(exc, "messages", None) or [str(exc) or type(exc).__name__]
+    with transaction.atomic():
+        link = TrackerLink.objects.select_for_update().get(pk=link_id)
+        link.attempts += 1
+        link.last_error = "; ".join(messages)[:1000]
+        link.sync_due = timezone.now() + backoff(link.attempts) if transient else None
+        link.claimed_until = None
+        link.save(update_fields=["attempts", "last_error", "sync_due", "claimed_until"])
+    logger.warning("Tracker link %s failed (%s): %s", link_id, link.attempts, exc)
     return "retry later" if transient else "failed"
 
 
@@ -250,12 +301,11 @@ def tracker_webhook_apply(*, provider_name: str, event: WebhookEvent) -> str:
         )
         if link is None:
             raise UnknownIssue(issue.key)
-        if (
-            event.occurred_at
-            and link.remote_changed_at
-            and event.occurred_at < link.remote_changed_at
-        ):
-            return "stale"  # deliveries may arrive out of order
+        updated = issue.updated_at or event.occurred_at
+        if updated and link.remote_updated_at and updated < link.remote_updated_at:
+            # Deliveries may arrive out of order or be retried late, also after
+            # the reconcile read a newer state through the API.
+            return "stale"
         item = ActionItem.objects.select_related("team").get(pk=link.item_id)
         # A Linear issue moved to another team gets a new identifier.
         link.remote_key = issue.key
@@ -289,9 +339,11 @@ def _apply(
         link.remote_changed_by = actor_name
         link.remote_changed_at = when or now
     elif changed:
-        # Read through the API, which does not say who or when: never compare
-        # the tracker's clock with ours, so a prompt webhook is not taken as stale.
-        link.remote_changed_by, link.remote_changed_at = "", None
+        # Read through the API, which does not say who changed it.
+        link.remote_changed_by, link.remote_changed_at = "", issue.updated_at
+    updated = issue.updated_at or (when if via == "webhook" else None)
+    if updated and (not link.remote_updated_at or updated > link.remote_updated_at):
+        link.remote_updated_at = updated
     link.last_synced_at = now
     target = sync.transition(item_status=item.status, remote_status=issue.status)
     outcome = "in step"

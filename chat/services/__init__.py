@@ -15,6 +15,7 @@ from chat.services.outbox import (
     chat_message_deliver,
     chat_message_queue,
     chat_messages_relay,
+    chat_messages_send_again,
 )
 from chat.services.pins import (
     pinned_message_edit,
@@ -29,6 +30,7 @@ __all__ = [
     "chat_message_deliver",
     "chat_message_queue",
     "chat_messages_relay",
+    "chat_messages_send_again",
     "chat_notify_action_item_closed",
     "chat_notify_action_item_overdue",
     "chat_notify_alert_matches",

@@ -3,16 +3,19 @@
 import logging
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
 from chat.models import ChannelLink
 from postmortems.models import Incident, Severity, Team
+from postmortems.permissions import can_edit_incident
 from postmortems.services.incidents import incident_create
 
 logger = logging.getLogger(__name__)
 
 
+@transaction.atomic
 def channel_link_create(
     *,
     provider: str,
@@ -20,7 +23,24 @@ def channel_link_create(
     incident: Incident,
     actor: AbstractBaseUser | None,
 ) -> ChannelLink:
-    """Make the channel follow ``incident`` (moving it off any earlier incident)."""
+    """Make the channel follow ``incident`` (moving it off any earlier incident).
+
+    ``actor`` must be able to edit ``incident`` and, when the channel already
+    follows another one, that one too (no moving another team's channel away);
+    else PermissionDenied, saying which. None: the system, which may.
+    """
+    if actor is not None:
+        current = (
+            ChannelLink.objects.select_for_update()
+            .select_related("incident")
+            .filter(provider=provider, channel_id=channel_id)
+            .first()
+        )
+        for target in (incident, current.incident if current else None):
+            if target is not None and not can_edit_incident(actor, target):
+                raise PermissionDenied(
+                    f"You cannot edit {target.reference} in Hindsight."
+                )
     link, created = ChannelLink.objects.update_or_create(
         provider=provider,
         channel_id=channel_id,
@@ -66,7 +86,14 @@ def chat_incident_declare(
 
 
 def channel_link_delete(*, link: ChannelLink, actor: AbstractBaseUser | None) -> None:
-    """The channel stops following its incident (its timeline entries stay)."""
+    """The channel stops following its incident (its timeline entries stay).
+
+    ``actor`` must be able to edit the incident, else PermissionDenied.
+    """
+    if actor is not None and not can_edit_incident(actor, link.incident):
+        raise PermissionDenied(
+            f"You cannot edit {link.incident.reference} in Hindsight."
+        )
     logger.info(
         "%s channel %s unlinked from %s by %s",
         link.provider,

@@ -169,7 +169,7 @@ def chat_notify_alert_matches(*, finding_ids: list[int]) -> int:
     if not firing:
         return 0
     matches = (
-        FindingMatch.objects.filter(finding_id__in=firing)
+        selectors.alert_matches_visible_to_the_team(finding_ids=firing)
         .select_related(
             "incident",
             "incident__team",

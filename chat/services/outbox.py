@@ -49,10 +49,7 @@ def chat_message_queue(
 ) -> list[ChatMessage]:
     """Record the message for each channel; returns only the rows that are new."""
     created = []
-    buttons = [
-        {"text": b.text, "url": b.url, "action_id": b.action_id}
-        for b in message.buttons
-    ]
+    buttons = _buttons(message)
     for channel_id in dict.fromkeys(c for c in channel_ids if c):
         try:
             with transaction.atomic():
@@ -78,7 +75,13 @@ def chat_message_deliver(*, message_id: int, now: dt.datetime | None = None) -> 
     now = now or timezone.now()
     claimed = ChatMessage.objects.filter(
         pk=message_id, status=MessageStatus.PENDING, due_at__lte=now
-    ).update(status=MessageStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+    ).update(
+        # The claim's own time, not the relay's start: a long relay's rows must not
+        # look stale to an overlapping relay, which would post them again.
+        status=MessageStatus.SENDING,
+        claimed_at=timezone.now(),
+        attempts=F("attempts") + 1,
+    )
     if not claimed:
         return f"message {message_id}: not due, already sent, or gone"
     row = ChatMessage.objects.get(pk=message_id)
@@ -125,12 +128,24 @@ def chat_messages_relay(*, now: dt.datetime | None = None, limit: int = 200) -> 
     return sent
 
 
-def chat_messages_update(*, subject: str, message: OutgoingMessage) -> int:
-    """Replace the sent messages about ``subject`` with ``message``; returns how many.
+def _buttons(message: OutgoingMessage) -> list[dict]:
+    return [
+        {"text": b.text, "url": b.url, "action_id": b.action_id}
+        for b in message.buttons
+    ]
 
+
+def chat_messages_update(*, subject: str, message: OutgoingMessage) -> int:
+    """Replace the messages about ``subject`` with ``message``; returns how many.
+
+    Rows not sent yet (waiting out an outage, or failed) get the new text, so the
+    relay or the admin never posts the stale one; sent ones are edited in chat.
     Idempotent: updating a message to the same content again changes nothing.
     Transient errors propagate, so the task retries.
     """
+    unsent = ChatMessage.objects.filter(
+        subject=subject, status__in=[MessageStatus.PENDING, MessageStatus.FAILED]
+    ).update(text=message.text, buttons=_buttons(message))
     rows = list(
         ChatMessage.objects.filter(subject=subject, status=MessageStatus.SENT)
         .exclude(message_ts="")
@@ -140,4 +155,39 @@ def chat_messages_update(*, subject: str, message: OutgoingMessage) -> int:
         get_provider(row.provider).update_message(
             channel_id=row.channel_id, message_id=row.message_ts, message=message
         )
-    return len(rows)
+    return unsent + len(rows)
+
+
+def chat_messages_send_again(*, message_ids: list[int]) -> dict[str, list[str]]:
+    """Send the chosen failed or waiting messages now (an admin fixed the cause).
+
+    Only these rows: others stay with the relay. Returns the outcome of each, as
+    ``{"sent": [...], "pending": [...], "failed": [...], "skipped": [...]}`` with
+    the error (or the reason for skipping) of each row.
+    """
+    outcome: dict[str, list[str]] = {
+        "sent": [],
+        "pending": [],
+        "failed": [],
+        "skipped": [],
+    }
+    now = timezone.now()
+    for message_id in sorted(set(message_ids)):
+        reset = ChatMessage.objects.filter(
+            pk=message_id, status__in=[MessageStatus.FAILED, MessageStatus.PENDING]
+        ).update(status=MessageStatus.PENDING, due_at=now, attempts=0, last_error="")
+        if not reset:
+            row = ChatMessage.objects.filter(pk=message_id).first()
+            reason = "gone" if row is None else f"already {row.get_status_display()}"
+            outcome["skipped"].append(reason.lower())
+            continue
+        chat_message_deliver(message_id=message_id, now=now)
+        row = ChatMessage.objects.get(pk=message_id)
+        error = row.last_error.rsplit(": ", 1)[-1]
+        if row.status == MessageStatus.SENT:
+            outcome["sent"].append("")
+        elif row.status == MessageStatus.FAILED:
+            outcome["failed"].append(error)
+        else:
+            outcome["pending"].append(error or "in progress")
+    return outcome

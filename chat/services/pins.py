@@ -81,7 +81,7 @@ def pinned_message_record(
             )
     except IntegrityError:
         # A concurrent delivery of the same reaction won: keep its entry only.
-        entry.delete()
+        timeline_entry_delete(entry=entry, actor=None)
         return PinnedMessage.objects.get(
             provider=link.provider, channel_id=link.channel_id, message_ts=post.ts
         )

@@ -1,8 +1,11 @@
 """Slack's Events API: reactions that pin messages, edits that update them.
 
-``handle`` gets a verified JSON body and answers (status, body). Anything Hindsight
-does not expect (an unknown event type, a channel linked to no incident) is a 4xx
-and writes nothing.
+``handle`` gets a verified JSON body and answers (status, body). A body Hindsight
+cannot read (an unknown event type, a missing field) is a 400 and writes nothing.
+A well-formed event Hindsight has nothing to do with (a reaction or an edit in a
+channel linked to no incident, such as the team's channel, where Hindsight's own
+chat.update arrives as an edit) is a 200 saying it was ignored: Slack retries
+failures and turns off an app's events when most of them fail.
 """
 
 import logging
@@ -51,10 +54,7 @@ def _linked(channel_id: str):
 
 
 def _unknown_channel(channel_id: str) -> Answer:
-    return Answer(
-        404,
-        {"error": f"Channel {channel_id} is linked to no incident (/hindsight link)."},
-    )
+    return Answer(200, {"ok": True, "ignored": "channel not linked"})
 
 
 def _reaction(event: dict) -> Answer:

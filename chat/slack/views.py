@@ -2,7 +2,9 @@
 
 Each verifies Slack's signature over the raw body before reading it: unsigned,
 badly signed or replayed (older than five minutes) requests get 401, bodies
-Hindsight does not expect 400 or 404, and none of them writes anything.
+Hindsight cannot read 400, and none of them writes anything. Well-formed requests
+get 200, also when Hindsight ignores them (events) or refuses what a person asked
+(slash commands answer with an ephemeral message: Slack shows only a 200's).
 """
 
 import logging

@@ -47,6 +47,7 @@ def postmortem_class(context, postmortem):
         # The reader may see the postmortem (checked above).
         "memberships": memberships,
         "current": next((m["failure_class"] for m in memberships), None),
+        "statement_labels": selectors.STATEMENT_LABELS,
         "classes": selectors.failure_class_list(),
         "can_confirm": user is not None and has_role(user, Role.EDITOR),
         "next": request.get_full_path() if request else "",

@@ -9,6 +9,7 @@ RequestDataTooBig would surface as a bare 400.
 
 import hashlib
 import logging
+import re
 
 import django_filters
 from django.conf import settings
@@ -23,11 +24,12 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import exceptions, mixins, status, viewsets
-from rest_framework.authentication import SessionAuthentication
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from kb import safejson
+from kb.authentication import SessionAuthentication
+from kb.parsers import JSONParser
+from kb.problems import ApiProblem as ApiError
 from postmortems.audit import security_event_record
 from postmortems.findings import selectors, services, validation
 from postmortems.findings.auth import (
@@ -48,7 +50,6 @@ from postmortems.findings.serializers import (
     FindingIngestSingleResponseSerializer,
     FindingInputSerializer,
     FindingSerializer,
-    FindingsErrorSerializer,
     IntegrationResponseSerializer,
     PagerDutyWebhookSerializer,
     RobustaFindingSerializer,
@@ -61,59 +62,67 @@ DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 JSON_TYPES = ("application/json", "text/plain", "")
 
 
-class ApiError(exceptions.APIException):
-    """An error with a stable code and optional extra JSON members."""
+def domain_problem(exc: Exception, *, item_pointer: str = "/{index}") -> Exception:
+    """The ingest services' errors as API problems; anything else unchanged.
 
-    def __init__(self, status_code: int, code: str, detail: str, **extra):
-        self.status_code = status_code
-        self.extra = extra
-        super().__init__(detail=detail, code=code)
-
-
-SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-
-
-def api_exception_handler(exc, context):
-    """DRF's handler, with domain errors mapped and a uniform JSON body.
-
-    Refused writes go to the security log (as postmortems.audit's handler does),
-    naming the API key rather than a user.
+    ``item_pointer`` is where item ``index`` of a batch sits in the body.
     """
     if isinstance(exc, validation.BatchInvalid):
-        exc = ApiError(400, "invalid", str(exc), items=exc.items)
-    elif isinstance(exc, PayloadInvalid):
-        exc = ApiError(400, "invalid", exc.detail, errors=exc.errors)
-    elif isinstance(exc, services.ForeignTeam):
-        exc = ApiError(403, "foreign_team", str(exc))
-    elif isinstance(exc, services.AutoIncidentsDisabled):
-        exc = ApiError(422, "auto_incidents_disabled", str(exc))
-    elif isinstance(exc, services.IdempotencyKeyReused):
-        exc = ApiError(422, "idempotency_key_reused", str(exc))
-    request = context.get("request")
-    if (
-        request is not None
-        and getattr(exc, "status_code", None) == status.HTTP_403_FORBIDDEN
-        and request.method not in SAFE_METHODS
-    ):
-        api_key = request.auth if isinstance(request.auth, ApiKey) else None
-        security_event_record(
-            kind=SecurityEventKind.PERMISSION_DENIED,
-            request=request,
-            username=principal(api_key) if api_key else "",
-            reason=str(getattr(exc, "detail", exc)),
+        # Raised by the services: the items are well formed but name an unknown
+        # incident, service or parent.
+        return ApiError(
+            422, "unprocessable", str(exc), errors=_item_errors(exc, item_pointer)
         )
-    response = drf_exception_handler(exc, context)
-    if response is None:
-        return None
-    code = "error"
-    if isinstance(exc, exceptions.APIException):
-        codes = exc.get_codes()
-        code = codes if isinstance(codes, str) else exc.default_code
-    detail = response.data.get("detail") if isinstance(response.data, dict) else None
-    body = {"error": str(code), "detail": str(detail or exc)}
-    body.update(getattr(exc, "extra", {}))
-    response.data = body
-    return response
+    if isinstance(exc, PayloadInvalid):
+        return ApiError(400, "invalid", exc.detail, errors=_pointer_errors(exc.errors))
+    if isinstance(exc, services.ForeignTeam):
+        return ApiError(403, "foreign_team", str(exc))
+    if isinstance(exc, services.AutoIncidentsDisabled):
+        return ApiError(422, "auto_incidents_disabled", str(exc))
+    if isinstance(exc, services.IdempotencyKeyReused):
+        return ApiError(422, "idempotency_key_reused", str(exc))
+    return exc
+
+
+def _item_errors(exc: validation.BatchInvalid, item_pointer: str) -> list[dict]:
+    """Per-item, per-field errors, each pointing into the body."""
+    return [
+        error
+        for item in exc.items
+        for error in _pointer_errors(
+            item["errors"], prefix=item_pointer.format(index=item["index"])
+        )
+    ]
+
+
+def _pointer_errors(errors: dict, *, prefix: str = "") -> list[dict]:
+    """``{"alerts.0.labels": [...]}``, ``{"alerts[0].labels": [...]}`` or nested
+    dicts as problem-details errors, each with a JSON pointer."""
+    return [
+        {
+            "pointer": prefix
+            + "".join(
+                f"/{part}" for key in path for part in re.split(r"[.\[\]]", key) if part
+            ),
+            "detail": message,
+            "code": "invalid",
+        }
+        for path, message in _flatten(errors, ())
+    ]
+
+
+def _flatten(value, path: tuple):
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield from _flatten(inner, (*path, str(key)))
+    elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+        for message in value:
+            yield path, message
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            yield from _flatten(inner, (*path, str(index)))
+    else:
+        yield path, str(value)
 
 
 def read_body(request) -> bytes:
@@ -157,8 +166,9 @@ def parse_json(body: bytes) -> object:
     try:
         return safejson.loads(body)
     except safejson.JsonRefused as exc:
-        extra = {"errors": {exc.field: [exc.message]}} if exc.field else {}
-        raise ApiError(400, "bad_json", exc.sentence(), **extra) from None
+        field = "" if exc.field == "(root)" else exc.field
+        errors = _pointer_errors({field: [exc.message]}) if exc.field else None
+        raise ApiError(400, "bad_json", exc.sentence(), errors=errors) from None
 
 
 def read_json(request) -> tuple[bytes, object]:
@@ -174,24 +184,20 @@ def _request_hash(request, body: bytes) -> str:
 
 ERRORS = {
     400: OpenApiResponse(
-        FindingsErrorSerializer, description="Bad JSON or invalid payload."
+        description="Not JSON, or not the documented shape; `errors` points at "
+        "each field."
     ),
     401: OpenApiResponse(
-        FindingsErrorSerializer,
         description="Missing, unknown, revoked or expired API key.",
     ),
     403: OpenApiResponse(
-        FindingsErrorSerializer,
         description="The key lacks the scope, or the data is another team's.",
     ),
     413: OpenApiResponse(
-        FindingsErrorSerializer,
         description="Body over KB_API_MAX_BODY_BYTES, or >1,000 items.",
     ),
-    415: OpenApiResponse(FindingsErrorSerializer, description="Not JSON."),
-    429: OpenApiResponse(
-        FindingsErrorSerializer, description="Rate limit for this key; see Retry-After."
-    ),
+    415: OpenApiResponse(description="Not JSON."),
+    429: OpenApiResponse(description="Rate limit for this key; see Retry-After."),
 }
 
 
@@ -214,9 +220,18 @@ class FindingFilter(django_filters.FilterSet):
 class _MachineApi:
     accepts_api_keys = True
     throttle_classes = [ApiKeyRateThrottle]
+    # Bodies are JSON only (read_json); the schema says so.
+    parser_classes = [JSONParser]
 
-    def get_exception_handler(self):
-        return api_exception_handler
+    # Where item i of a batch sits in the body (set by create once it is read).
+    item_pointer = "/{index}"
+
+    def handle_exception(self, exc):
+        # The project's handler (kb.problems) formats every error; the ingest
+        # services' own errors are mapped to a status and code here.
+        return super().handle_exception(
+            domain_problem(exc, item_pointer=self.item_pointer)
+        )
 
 
 @extend_schema_view(
@@ -227,9 +242,7 @@ class _MachineApi:
         responses={
             200: FindingSerializer(many=True),
             **_errors(400, 401, 403, 429),
-            404: OpenApiResponse(
-                FindingsErrorSerializer, description="No such page of results."
-            ),
+            404: OpenApiResponse(description="No such page of results."),
         },
     ),
     retrieve=extend_schema(
@@ -238,7 +251,6 @@ class _MachineApi:
             200: FindingDetailSerializer,
             **_errors(401, 403, 429),
             404: OpenApiResponse(
-                FindingsErrorSerializer,
                 description="No such finding (or another team's).",
             ),
         },
@@ -311,8 +323,8 @@ class FindingViewSet(
             ),
             **_errors(400, 401, 403, 413, 415, 429),
             422: OpenApiResponse(
-                FindingsErrorSerializer,
-                description="Idempotency-Key reused with a different body.",
+                description="An item names an unknown incident, service or parent, "
+                "or the Idempotency-Key was used with a different body.",
             ),
         },
         examples=[
@@ -367,8 +379,22 @@ class FindingViewSet(
                 400, "bad_request", "Idempotency-Key is longer than 255 characters."
             )
 
+        if not is_batch:
+            self.item_pointer = ""
+        elif isinstance(data, dict):
+            self.item_pointer = "/findings/{index}"
+
         def operation() -> tuple[int, dict]:
-            records = validation.validate_findings(items)
+            try:
+                records = validation.validate_findings(items)
+            except validation.BatchInvalid as exc:
+                # Not the documented shape: a 400 (the services' are 422s).
+                raise ApiError(
+                    400,
+                    "invalid",
+                    str(exc),
+                    errors=_item_errors(exc, self.item_pointer),
+                ) from None
             result = services.findings_ingest(api_key=request.auth, records=records)
             code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
             if not is_batch:
@@ -429,7 +455,6 @@ class _IntegrationViewSet(_MachineApi, viewsets.ViewSet):
 INTEGRATION_ERRORS = {
     **_errors(400, 401, 403, 413, 415, 429),
     422: OpenApiResponse(
-        FindingsErrorSerializer,
         description="Unknown key and the team does not allow automatic incidents.",
     ),
 }
@@ -490,7 +515,6 @@ class PagerDutyWebhookViewSet(_IntegrationViewSet):
             202: IntegrationResponseSerializer,
             **INTEGRATION_ERRORS,
             401: OpenApiResponse(
-                FindingsErrorSerializer,
                 description="Missing/invalid API key, or a missing or wrong "
                 "X-PagerDuty-Signature.",
             ),
@@ -515,6 +539,13 @@ class PagerDutyWebhookViewSet(_IntegrationViewSet):
         return self._answer(incident, result)
 
 
+# A 401 names the credentials it wants: the key and the delivery's signature.
+SIGNATURE_CHALLENGE = {
+    "WWW-Authenticate": 'Api-Key realm="hindsight", '
+    'PagerDuty-Signature realm="hindsight", header="X-PagerDuty-Signature"'
+}
+
+
 def _check_signature(request, body: bytes) -> None:
     """X-PagerDuty-Signature must match the raw body for a configured secret."""
     secrets = getattr(settings, "KB_PAGERDUTY_WEBHOOK_SECRETS", [])
@@ -525,16 +556,23 @@ def _check_signature(request, body: bytes) -> None:
             "signature_not_configured",
             "No PagerDuty webhook secret is configured "
             "(KB_PAGERDUTY_WEBHOOK_SECRETS); every delivery is refused.",
+            headers=SIGNATURE_CHALLENGE,
         )
     if not header:
         _signature_rejected(request, "signature_missing")
-        raise ApiError(401, "signature_missing", "X-PagerDuty-Signature is missing.")
+        raise ApiError(
+            401,
+            "signature_missing",
+            "X-PagerDuty-Signature is missing.",
+            headers=SIGNATURE_CHALLENGE,
+        )
     if not pagerduty.verify_signature(body, header, secrets):
         _signature_rejected(request, "signature_mismatch")
         raise ApiError(
             401,
             "signature_mismatch",
             "X-PagerDuty-Signature does not match the body for any configured secret.",
+            headers=SIGNATURE_CHALLENGE,
         )
 
 

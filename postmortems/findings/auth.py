@@ -2,8 +2,8 @@
 
 Keys are sent as ``Authorization: Api-Key <key>`` or ``Authorization: Bearer <key>``
 (what Alertmanager's ``http_config`` sends). A view opts in by setting
-``accepts_api_keys = True``; other views ignore API keys, so a key can never reach
-an endpoint that was not written for machines.
+``accepts_api_keys = True``; other views refuse API keys (403), so a key can never
+reach an endpoint that was not written for machines.
 """
 
 import time
@@ -82,7 +82,12 @@ def api_key_lookup(key: str) -> ApiKey | None:
 
 
 class ApiKeyAuthentication(BaseAuthentication):
-    """DRF authentication for views with ``accepts_api_keys = True``."""
+    """DRF authentication for views with ``accepts_api_keys = True``.
+
+    Every view checks a key that is sent: a missing, unknown, revoked or expired
+    key is a 401; a valid key on a view that does not accept keys is a 403 that
+    says where keys are accepted.
+    """
 
     def authenticate(self, request):
         header = request.META.get("HTTP_AUTHORIZATION", "")
@@ -92,8 +97,6 @@ class ApiKeyAuthentication(BaseAuthentication):
         if key is None:
             return None
         view = (request.parser_context or {}).get("view")
-        if not getattr(view, "accepts_api_keys", False):
-            return None
         if not key:
             self._reject(
                 request,
@@ -115,6 +118,18 @@ class ApiKeyAuthentication(BaseAuthentication):
                 f"This API key expired at {api_key.expiry_date:%Y-%m-%d %H:%M} UTC.",
                 "expired_key",
             )
+        if not getattr(view, "accepts_api_keys", False):
+            # A valid key, but this endpoint is for people: say so (403), rather
+            # than "no credentials" as if the key had not been sent.
+            exc = exceptions.PermissionDenied(
+                f"API keys cannot be used on {request.path}: it is for signed-in "
+                "people (a session). API keys reach /api/v1/findings/ (scopes read "
+                "and findings:write) and /api/v1/integrations/ (alerts:write); "
+                f"this key has: {', '.join(api_key.scopes) or 'no scopes'}.",
+                code="api_key_not_accepted",
+            )
+            exc.api_key = api_key
+            raise exc
         return ApiKeyUser(api_key), api_key
 
     @staticmethod
@@ -231,6 +246,13 @@ class ApiKeyRateThrottle(BaseThrottle):
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
     target_class = "postmortems.findings.auth.ApiKeyAuthentication"
     name = "ApiKeyAuth"
+
+    def get_security_requirement(self, auto_schema):
+        # Every view lists this class (to refuse keys clearly); only the machine
+        # endpoints accept them.
+        if not getattr(auto_schema.view, "accepts_api_keys", False):
+            return None
+        return super().get_security_requirement(auto_schema)
 
     def get_security_definition(self, auto_schema):
         return {

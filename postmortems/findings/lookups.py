@@ -37,7 +37,8 @@ def _key_entry(prefix: str) -> str:
 
 
 def _service_entry(slug: str) -> str:
-    return f"lookup:service:{slug}"
+    # v2: the value is (id, team id); v1 held the id alone.
+    return f"lookup:service:v2:{slug}"
 
 
 def api_key_by_prefix(prefix: str) -> ApiKey | None:
@@ -53,28 +54,38 @@ def api_key_by_prefix(prefix: str) -> ApiKey | None:
     return api_key
 
 
-def service_ids(slugs: set[str]) -> dict[str, int]:
-    """``{slug: id}`` for the services with these slugs; unknown slugs are left out."""
+def services_by_slug(slugs: set[str]) -> dict[str, tuple[int, int]]:
+    """``{slug: (id, team id)}`` for the services with these slugs; unknown slugs
+    are left out."""
     if not slugs:
         return {}
     seconds = _seconds()
-    found: dict[str, int] = {}
+    found: dict[str, tuple[int, int]] = {}
     if seconds:
         entries = {_service_entry(slug): slug for slug in slugs}
-        found = {entries[entry]: pk for entry, pk in cache.get_many(entries).items()}
+        found = {
+            entries[entry]: tuple(value)
+            for entry, value in cache.get_many(entries).items()
+        }
     missing = slugs - found.keys()
     if missing:
-        rows = dict(
-            Service.objects.filter(slug__in=missing)
+        rows = {
+            slug: (pk, team_id)
+            for slug, pk, team_id in Service.objects.filter(slug__in=missing)
             .order_by()
-            .values_list("slug", "pk")
-        )
+            .values_list("slug", "pk", "team_id")
+        }
         if rows and seconds:
             cache.set_many(
-                {_service_entry(slug): pk for slug, pk in rows.items()}, seconds
+                {_service_entry(slug): value for slug, value in rows.items()}, seconds
             )
         found.update(rows)
     return found
+
+
+def service_ids(slugs: set[str]) -> dict[str, int]:
+    """``{slug: id}`` for the services with these slugs; unknown slugs are left out."""
+    return {slug: pk for slug, (pk, _) in services_by_slug(slugs).items()}
 
 
 def service_ids_lenient(names: set[str]) -> dict[str, int]:

@@ -5,6 +5,7 @@ Ingestion itself validates with ``validation.py`` (speed; see its docstring) and
 integration parsers; the input serializers here describe the same fields.
 """
 
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
 from postmortems.findings import validation
@@ -31,7 +32,10 @@ class FindingRootCauseSerializer(serializers.Serializer):
 
 class FindingSerializer(serializers.ModelSerializer):
     incident_id = serializers.IntegerField(read_only=True)
-    service = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    # A finding about no known service has none.
+    service = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True
+    )
     parent_id = serializers.IntegerField(read_only=True, allow_null=True)
     root_cause = serializers.SerializerMethodField()
 
@@ -120,7 +124,10 @@ class FindingInputSerializer(serializers.Serializer):
         help_text="Stable per finding; analyzer + fingerprint is the dedupe key.",
     )
     incident_id = serializers.IntegerField(
-        required=False, help_text="The incident, by id; or use incident_key."
+        required=False,
+        min_value=1,
+        max_value=2**63 - 1,
+        help_text="The incident, by id; or use incident_key.",
     )
     incident_key = serializers.CharField(
         max_length=500,
@@ -145,7 +152,9 @@ class FindingInputSerializer(serializers.Serializer):
     )
     started_at = serializers.DateTimeField(required=False)
     ended_at = serializers.DateTimeField(required=False)
-    parent_id = serializers.IntegerField(required=False)
+    parent_id = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1
+    )
     parent_dedupe_key = serializers.CharField(
         max_length=340,
         required=False,
@@ -188,49 +197,47 @@ class FindingIngestBatchResponseSerializer(serializers.Serializer):
     findings = IngestedFindingSerializer(many=True)
 
 
-class FindingItemErrorsSerializer(serializers.Serializer):
-    index = serializers.IntegerField()
-    errors = serializers.DictField(help_text="Field name to messages (nested).")
-
-
-class FindingsErrorSerializer(serializers.Serializer):
-    error = serializers.CharField(help_text="A stable code, e.g. invalid, bad_json.")
-    detail = serializers.CharField()
-    items = FindingItemErrorsSerializer(
-        many=True, required=False, help_text="Per item, per field (batch errors)."
-    )
-    errors = serializers.DictField(
-        required=False, help_text="Per field (integration payload errors)."
-    )
-
-
 # -- Integrations (documentation of what the tools send) ---------------------------
 
 
 class AlertmanagerAlertSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=ALERT_STATUSES)
-    labels = serializers.DictField(child=serializers.CharField())
-    annotations = serializers.DictField(child=serializers.CharField())
-    startsAt = serializers.DateTimeField()  # noqa: N815 - the tool's field name
-    endsAt = serializers.DateTimeField()  # noqa: N815
-    generatorURL = serializers.CharField()  # noqa: N815
-    fingerprint = serializers.CharField()
+    status = serializers.ChoiceField(choices=ALERT_STATUSES, required=False)
+    labels = serializers.DictField(
+        child=serializers.CharField(allow_blank=True), required=False
+    )
+    annotations = serializers.DictField(
+        child=serializers.CharField(allow_blank=True), required=False
+    )
+    startsAt = serializers.DateTimeField(required=False)  # noqa: N815 - the tool's
+    endsAt = serializers.DateTimeField(required=False)  # noqa: N815
+    generatorURL = serializers.CharField(required=False, allow_blank=True)  # noqa: N815
+    fingerprint = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="Alertmanager's; derived from the labels if absent.",
+    )
 
 
 class AlertmanagerWebhookSerializer(serializers.Serializer):
     """Alertmanager's webhook_config payload, version 4, exactly as sent."""
 
-    version = serializers.CharField()
+    version = serializers.CharField(required=False, allow_blank=True)
     groupKey = serializers.CharField()  # noqa: N815
-    truncatedAlerts = serializers.IntegerField()  # noqa: N815
-    status = serializers.ChoiceField(choices=ALERT_STATUSES)
-    receiver = serializers.CharField()
-    groupLabels = serializers.DictField(child=serializers.CharField())  # noqa: N815
-    commonLabels = serializers.DictField(child=serializers.CharField())  # noqa: N815
-    commonAnnotations = serializers.DictField(  # noqa: N815
-        child=serializers.CharField()
+    truncatedAlerts = serializers.IntegerField(  # noqa: N815
+        min_value=0, max_value=2**63 - 1, required=False
     )
-    externalURL = serializers.CharField()  # noqa: N815
+    status = serializers.ChoiceField(choices=ALERT_STATUSES)
+    receiver = serializers.CharField(required=False, allow_blank=True)
+    groupLabels = serializers.DictField(  # noqa: N815
+        child=serializers.CharField(allow_blank=True), required=False
+    )
+    commonLabels = serializers.DictField(  # noqa: N815
+        child=serializers.CharField(allow_blank=True), required=False
+    )
+    commonAnnotations = serializers.DictField(  # noqa: N815
+        child=serializers.CharField(allow_blank=True), required=False
+    )
+    externalURL = serializers.CharField(required=False, allow_blank=True)  # noqa: N815
     alerts = AlertmanagerAlertSerializer(many=True)
 
 
@@ -252,20 +259,22 @@ class PagerDutyWebhookSerializer(serializers.Serializer):
 
 class RobustaFindingSerializer(serializers.Serializer):
     """A Robusta finding from the webhook sink (format: json); keys past the sink's
-    size_limit may be missing."""
+    size_limit may be missing. It needs a title or an aggregation_key."""
 
-    title = serializers.CharField()
-    description = serializers.CharField(required=False)
-    cluster_name = serializers.CharField(required=False)
-    severity = serializers.CharField(required=False, help_text="DEBUG/INFO/LOW/HIGH")
-    source = serializers.CharField(required=False)
-    finding_type = serializers.CharField(required=False)
-    aggregation_key = serializers.CharField(required=False)
-    fingerprint = serializers.CharField(required=False)
+    title = serializers.CharField(required=False, allow_blank=True)
+    description = serializers.CharField(required=False, allow_blank=True)
+    cluster_name = serializers.CharField(required=False, allow_blank=True)
+    severity = serializers.CharField(
+        required=False, allow_blank=True, help_text="DEBUG/INFO/LOW/HIGH"
+    )
+    source = serializers.CharField(required=False, allow_blank=True)
+    finding_type = serializers.CharField(required=False, allow_blank=True)
+    aggregation_key = serializers.CharField(required=False, allow_blank=True)
+    fingerprint = serializers.CharField(required=False, allow_blank=True)
     starts_at = serializers.DateTimeField(required=False, allow_null=True)
     ends_at = serializers.DateTimeField(required=False, allow_null=True)
-    id = serializers.CharField(required=False)
-    service_key = serializers.CharField(required=False)
+    id = serializers.CharField(required=False, allow_blank=True)
+    service_key = serializers.CharField(required=False, allow_blank=True)
     subject = serializers.JSONField(required=False)
     links = serializers.JSONField(required=False)
     enrichments = serializers.JSONField(required=False)
@@ -277,3 +286,53 @@ class IntegrationResponseSerializer(serializers.Serializer):
     incident_opened = serializers.BooleanField()
     findings = serializers.ListField(child=serializers.IntegerField())
     detail = serializers.CharField(required=False)
+
+
+# -- What the schema says beyond the fields (validation.py checks the same) ------
+
+
+class FindingInputSchema(OpenApiSerializerExtension):
+    """A finding names its incident by incident_id or by incident_key, not both,
+    and its parent by parent_id or parent_dedupe_key, not both."""
+
+    target_class = FindingInputSerializer
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        schema["oneOf"] = [
+            {"required": ["incident_id"]},
+            {"required": ["incident_key"]},
+        ]
+        # The parent by id or by dedupe key, not both.
+        schema["not"] = {"required": ["parent_id", "parent_dedupe_key"]}
+        # Text is stripped: what is required needs a character that is not blank.
+        for name in ("analyzer", "fingerprint", "title", "incident_key"):
+            schema["properties"][name]["pattern"] = r"\S"
+        return schema
+
+
+class AlertmanagerWebhookSchema(OpenApiSerializerExtension):
+    """A webhook carries at least one alert."""
+
+    target_class = AlertmanagerWebhookSerializer
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        schema["properties"]["alerts"]["minItems"] = 1
+        # Not blank: at least one character other than white space.
+        schema["properties"]["groupKey"]["pattern"] = r"\S"
+        return schema
+
+
+class RobustaFindingSchema(OpenApiSerializerExtension):
+    """A finding has a title or an aggregation_key with text in it."""
+
+    target_class = RobustaFindingSerializer
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        schema["anyOf"] = [
+            {"required": [key], "properties": {key: {"pattern": r"\S"}}}
+            for key in ("title", "aggregation_key")
+        ]
+        return schema

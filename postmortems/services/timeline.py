@@ -53,7 +53,9 @@ def timeline_entry_update(
     return entry
 
 
-def timeline_entry_delete(*, entry: TimelineEntry, actor: AbstractBaseUser) -> None:
+def timeline_entry_delete(
+    *, entry: TimelineEntry, actor: AbstractBaseUser | None
+) -> None:
     """Remove an entry for good (the timeline keeps no history of its own)."""
     logger.info(
         "Timeline entry %s of incident %s deleted by %s",

@@ -8,6 +8,7 @@ from django.utils import timezone
 from actions.models import ActionItem
 from postmortems.models import PostmortemStatus, Role
 from tests import factories
+from tests.problems import field_errors
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/action-items/"
@@ -126,8 +127,8 @@ def test_api_editor_of_another_team_cannot_write(client, team, other_team):
         content_type="application/json",
     )
     # A team they may not choose: refused like the page's form, naming the field.
-    assert created.status_code == 400
-    assert "team" in created.json()
+    assert created.status_code == 422
+    assert "team" in field_errors(created)
     assert not ActionItem.objects.filter(title="x").exists()
 
 
@@ -136,8 +137,8 @@ def test_api_blocked_without_reason_is_a_400(editor_client, team):
     response = editor_client.patch(
         f"{URL}{item.pk}/", {"status": "blocked"}, content_type="application/json"
     )
-    assert response.status_code == 400
-    assert "status_reason" in response.json()
+    assert response.status_code == 422
+    assert "status_reason" in field_errors(response)
     ok = editor_client.patch(
         f"{URL}{item.pk}/",
         {"status": "done", "verification_note": "Drill passed."},

@@ -39,7 +39,9 @@ class SlackServer:
 
     def answer(self, method: str) -> tuple[int, dict]:
         if method in self.answers:
-            return self.answers[method]
+            found = self.answers[method]
+            # A callable gives a different answer to each call.
+            return found() if callable(found) else found
         path = FIXTURES / "web_api" / f"{method}.json"
         if not path.exists():
             return 200, {"ok": False, "error": "unknown_method"}

@@ -58,7 +58,9 @@ def world():
     return admin, incident
 
 
-def test_chat_pages_look_finished(page, live_server, login, world, screenshot_dir):
+def test_chat_pages_look_finished(
+    page, live_server, login, world, screenshot_dir, slack
+):
     admin, incident = world
     page.set_viewport_size({"width": 1280, "height": 900})
     login(page, admin.username)
@@ -71,6 +73,20 @@ def test_chat_pages_look_finished(page, live_server, login, world, screenshot_di
     page.goto(f"{live_server.url}/admin/chat/chatmessage/")
     assert page.locator("text=channel_not_found").first.is_visible()
     page.screenshot(path=str(screenshot_dir / "chat-admin-messages.png"))
+
+    # Send again, with the channel still unknown to Slack: the admin says so.
+    slack.answers["chat.postMessage"] = (
+        200,
+        {"ok": False, "error": "channel_not_found"},
+    )
+    row = ChatMessage.objects.get()
+    page.check(f"input[name=_selected_action][value='{row.pk}']")
+    page.select_option("select[name=action]", "send_again")
+    page.click("button[name=index]")
+    notice = page.locator("ul.messagelist li").first
+    assert notice.inner_text() == "0 sent; 1 failed again (channel_not_found)."
+    assert len(slack.called("chat.postMessage")) == 1
+    page.screenshot(path=str(screenshot_dir / "chat-admin-send-again.png"))
 
     page.goto(f"{live_server.url}/incidents/{incident.pk}/")
     timeline = page.locator("#timeline-entries")

@@ -2,12 +2,25 @@
 
 import pytest
 
+from insights import services
+from insights.models import FailureClass
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_browser_insights_run_progress_and_class_page(
     page, live_server, login, editor, fake_model, corpus_postmortems, screenshot_dir
 ):
+    # People confirmed two postmortems of two kinds: the report counts confirmed
+    # classes and inferred ones the calibrated classifier is sure of.
+    for kind, slug in (("cert", "certificate-expiry"), ("indexer", "software-bug")):
+        for postmortem in corpus_postmortems[kind][:2]:
+            services.postmortem_class_confirm(
+                postmortem=postmortem,
+                failure_class=FailureClass.objects.get(slug=slug),
+                user=editor,
+                retrain=False,
+            )
     login(page, "editor")
     page.goto(f"{live_server.url}/insights/")
     assert page.locator("h1").inner_text() == "Insights"

@@ -273,3 +273,14 @@ def test_class_and_team_durations_cover_counted_incidents_only():
     assert cls.durations["TTR"].n == 2 and cls.durations["TTA"].n == 0
     assert report.team_durations["payments"]["TTD"].n == 2
     assert report.team_durations["identity"]["TTR"].median == 7200
+
+
+def test_a_class_recurring_only_on_uncertain_members_is_named_not_counted():
+    incidents = [_incident(1, 300), _incident(2, 10)]
+    memberships = [
+        _member(1, "dns", 0.3, False),
+        _member(2, "dns", 0.9, False, calibrated=False),
+    ]
+    report = _build(incidents, memberships)
+    assert report.recurring == [] and report.came_back == []
+    assert [c.slug for c in report.unconfirmed] == ["dns"]

@@ -3,8 +3,9 @@ and other-team objects, with the status each request must get.
 
 Roles are the people (anonymous, viewer, editor, reviewer, admin) and an API key
 of each scope (key-findings, key-alerts, key-read; owned by the own team). A policy
-that does not name the key roles treats them as anonymous: a key is only accepted
-by the machine endpoints written for it (postmortems/findings/auth.py).
+that does not name the key roles treats them as anonymous (pages ignore keys); the
+API's endpoints for people refuse a valid key with a 403: a key is only accepted by
+the machine endpoints written for it (postmortems/findings/auth.py).
 
 A route names the catalogue objects its URL is built from (tests/kb/catalogue.py)
 and, per HTTP method, a policy and the status an allowed request gets ("ok": for a
@@ -20,6 +21,9 @@ import dataclasses
 
 OK = "ok"  # the route's success status for that method
 LOGIN = "login"  # a redirect to the login page
+
+# An API key on an API endpoint for people.
+KEYS_REFUSED = {"key-findings": 403, "key-alerts": 403, "key-read": 403}
 
 # Role -> status, or role -> (own team's object, other team's object).
 POLICIES: dict[str, dict] = {
@@ -123,70 +127,78 @@ POLICIES: dict[str, dict] = {
         "reviewer": 405,
         "admin": 405,
     },
-    # The API: no session, no access (DRF answers 403 without a WWW-Authenticate
-    # scheme for sessions).
+    # The API for people: no session is a 401 (with a WWW-Authenticate challenge);
+    # a valid API key is a 403 that says keys are not accepted here.
     "api-read": {
-        "anonymous": 403,
+        "anonymous": 401,
         "viewer": OK,
         "editor": OK,
         "reviewer": OK,
         "admin": OK,
+        **KEYS_REFUSED,
     },
     "api-private-draft": {
-        "anonymous": 403,
+        "anonymous": 401,
         "viewer": (OK, 404),
         "editor": (OK, 404),
         "reviewer": (OK, 404),
         "admin": OK,
+        **KEYS_REFUSED,
     },
     "api-editor": {
-        "anonymous": 403,
+        "anonymous": 401,
         "viewer": 403,
         "editor": OK,
         "reviewer": OK,
         "admin": OK,
+        **KEYS_REFUSED,
     },
     # Role first (viewers 403 whatever the object), then own team only (404).
     "api-team-write": {
-        "anonymous": 403,
+        "anonymous": 401,
         "viewer": 403,
         "editor": (OK, 404),
         "reviewer": (OK, 404),
         "admin": OK,
+        **KEYS_REFUSED,
     },
     # Visibility first (another team's private item is a 404), then the role.
     "api-visible-team-write": {
-        "anonymous": 403,
+        "anonymous": 401,
         "viewer": (403, 404),
         "editor": (OK, 404),
         "reviewer": (OK, 404),
         "admin": OK,
+        **KEYS_REFUSED,
     },
     # API approve and send back: the role first (viewers 403), then another
     # team's draft does not exist (404), then only a named reviewer who is not
     # the author, so an admin who is not named is refused.
     "api-named-reviewer": {
-        "anonymous": 403,
+        "anonymous": 401,
         "viewer": 403,
         "editor": (403, 404),
         "reviewer": (OK, 404),
         "admin": 403,
+        **KEYS_REFUSED,
     },
     # API publish of an approved postmortem: its author or an admin; writes to
     # another team's postmortem are 404 in the API.
     "api-author-or-admin": {
-        "anonymous": 403,
+        "anonymous": 401,
         "viewer": 403,
         "editor": (OK, 404),
         "reviewer": (403, 404),
         "admin": OK,
+        **KEYS_REFUSED,
     },
     "api-team-reviewer": {
-        "anonymous": 403,
+        "anonymous": 401,
         "viewer": 403,
         "editor": (403, 404),
         "reviewer": (OK, 404),
         "admin": OK,
+        **KEYS_REFUSED,
     },
     # Finding actions: the incident's editors; incidents are readable by everyone,
     # so another team's finding is a 403 (nothing private to hide).

@@ -30,6 +30,7 @@ from tests.postmortems.test_findings_integrations import (
     ROBUSTA,
     TRIGGERED,
 )
+from tests.problems import field_errors
 
 pytestmark = pytest.mark.django_db
 
@@ -63,7 +64,7 @@ MACHINE_BODIES = {
 
 
 # Actions that take no body: they never read one, so there is nothing to refuse.
-BODYLESS = {"insight-run-start"}
+BODYLESS = {"insight-run-start", "postmortem-publish"}
 
 
 def _json_writes() -> list[tuple[object, str]]:
@@ -350,3 +351,83 @@ def test_hostile_input_to_slack_is_a_400_naming_the_field(url_name, settings):
         )
         problems += [f"{name}: {problem}" for problem in found]
     assert not problems, "\n".join(problems)
+
+
+# -- Pages: form posts and query strings --------------------------------------------
+
+# Every text field name the pages' forms and raw POST handlers read (workflow
+# comments, class names and descriptions, verdicts...), so that whichever a page
+# reads carries the NUL.
+FORM_FIELDS = (
+    "title",
+    "text",
+    "body",
+    "comment",
+    "name",
+    "description",
+    "section",
+    "reason",
+    "verdict",
+    "category",
+    "failure_class",
+    "target",
+    "note",
+    "notes",
+    "status_reason",
+    "username",
+    "password",
+)
+PAGE_POSTS = [
+    route
+    for route in ROUTES
+    if not route.api and "POST" in route.methods and not route.name.startswith("chat:")
+]
+
+
+@pytest.mark.parametrize("route", PAGE_POSTS, ids=lambda r: r.name)
+def test_form_posts_with_a_nul_are_a_400_and_write_nothing(route):
+    """GIVEN every page that takes a form post, and a role allowed to post there
+    WHEN the form's text fields carry a NUL character (PostgreSQL cannot store it)
+    THEN the answer is a 400 and no row is written."""
+    catalogue = build_catalogue()
+    client = _client(catalogue, route, "POST")
+    case = OWN if route.team_scoped else NONE
+    url = url_for(catalogue, route.name, route.objects, case)
+    body = {name: "pay\x00ments" for name in FORM_FIELDS}
+    before = _row_counts()
+    response = client.post(url, body, HTTP_ACCEPT="text/html")
+    stored = _stored_nul()
+    written = {k: v - before[k] for k, v in _row_counts().items() if v != before[k]}
+    assert not stored, f"stored with a NUL: {stored}"
+    assert response.status_code == 400, (response.status_code, response.content[:200])
+    assert not written
+
+
+def _stored_nul() -> list[str]:
+    """Text columns that now hold a NUL (SQLite can store one; PostgreSQL fails)."""
+    from django.db import connection, models
+
+    if connection.vendor != "sqlite":
+        return []  # PostgreSQL refuses the write itself: the status says so
+    found = []
+    for model in apps.get_models():
+        for field in model._meta.concrete_fields:
+            if isinstance(field, models.CharField | models.TextField):
+                # In Python: SQLite's LIKE stops at a NUL, so it would match all.
+                values = model._default_manager.values_list(field.attname, flat=True)
+                if any(value and "\x00" in value for value in values):
+                    found.append(f"{model._meta.label}.{field.name}")
+    return found
+
+
+def test_api_form_post_with_a_nul_is_a_json_400_naming_the_field():
+    catalogue = build_catalogue()
+    route = next(r for r in ROUTES if r.name == "incident-list")
+    client = _client(catalogue, route, "POST")
+    response = client.post("/api/v1/incidents/", {"title": "a\x00b"})
+    assert response.status_code == 400
+    assert field_errors(response) == {
+        "title": [
+            "the text contains a NUL character (position 2), which cannot be stored."
+        ]
+    }

@@ -7,6 +7,7 @@ from rest_framework.test import APIClient
 
 from postmortems.models import Incident, Postmortem, PostmortemStatus, Severity
 from tests import factories
+from tests.problems import field_errors
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +32,9 @@ def _incident_body(**overrides):
 
 
 def test_api_requires_authentication(db):
-    assert _client().get("/api/v1/incidents/").status_code == 403
+    response = _client().get("/api/v1/incidents/")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Session")
 
 
 def test_api_incident_list_filters_and_searches(editor, team, other_team):
@@ -55,7 +58,7 @@ def test_api_incident_list_filters_and_searches(editor, team, other_team):
 def test_api_invalid_filter_is_a_400(editor):
     response = _client(editor).get("/api/v1/incidents/", {"severity": "SEV9"})
     assert response.status_code == 400
-    assert "severity" in response.json()
+    assert "severity" in field_errors(response)
 
 
 def test_api_incident_create_by_an_editor_of_the_team(editor, team):
@@ -74,16 +77,18 @@ def test_api_incident_create_rejects_out_of_order_timestamps(editor):
         _incident_body(detected_at="2026-05-01T09:00:00Z"),
         format="json",
     )
-    assert response.status_code == 400
-    assert "Detected cannot be before started" in response.json()["detected_at"][0]
+    assert response.status_code == 422
+    assert (
+        "Detected cannot be before started" in field_errors(response)["detected_at"][0]
+    )
 
 
 def test_api_incident_create_for_another_team_is_refused(editor, other_team):
     response = _client(editor).post(
         "/api/v1/incidents/", _incident_body(team="identity"), format="json"
     )
-    assert response.status_code == 400
-    assert "team you belong to" in response.json()["team"][0]
+    assert response.status_code == 422
+    assert "team you belong to" in field_errors(response)["team"][0]
 
 
 def test_api_incident_writes_are_403_for_viewers_and_404_for_other_teams(
@@ -133,8 +138,8 @@ def test_api_timestamps_locked_after_approval_and_corrected_by_a_reviewer(
         {"detected_at": "2026-05-01T10:02:00Z"},
         format="json",
     )
-    assert response.status_code == 400
-    assert "Locked" in response.json()["detected_at"][0]
+    assert response.status_code == 422
+    assert "Locked" in field_errors(response)["detected_at"][0]
 
     url = f"/api/v1/incidents/{incident.pk}/correct-timestamp/"
     body = {
@@ -213,8 +218,8 @@ def test_api_postmortem_rejects_unknown_sections_and_other_teams(
         },
         format="json",
     )
-    assert response.status_code == 400
-    assert "haiku" in response.json()["sections"][0]
+    assert response.status_code == 422
+    assert "haiku" in field_errors(response)["sections"][0]
     response = client.post(
         "/api/v1/postmortems/",
         {

@@ -68,8 +68,10 @@ def snapshot(postmortem: Postmortem) -> dict:
             list(postmortem.impact_regions),
         ],
         "published_at": postmortem.published_at,
+        # The class a person confirmed is what the file carries; insights may
+        # infer one for an unclassified postmortem once it is imported.
         "failure_class": classification.failure_class.slug
-        if classification and classification.failure_class
+        if classification and classification.is_confirmed
         else None,
         "contributing_factors": [
             (f.kind, f.description) for f in postmortem.contributing_factors.all()

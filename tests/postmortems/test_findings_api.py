@@ -10,6 +10,7 @@ from postmortems.findings import auth, validation
 from postmortems.findings.serializers import FindingInputSerializer
 from postmortems.models import Finding, Incident, TimelineEntry
 from tests import factories
+from tests.problems import field_errors, problem
 
 pytestmark = pytest.mark.django_db
 
@@ -131,20 +132,15 @@ def test_findings_batch_with_one_invalid_item_writes_nothing(
     response = post(client, {"findings": items}, findings_key)
 
     assert response.status_code == 400
-    body = response.json()
-    assert body["error"] == "invalid"
+    body = problem(response)
+    assert body["code"] == "invalid"
     assert body["detail"] == "1 of 5 findings are invalid; nothing was written."
-    assert body["items"] == [
-        {
-            "index": 3,
-            "errors": {
-                "severity": ["Must be one of critical, high, medium, low, info."],
-                "evidence": {
-                    "0": {"url": ["Must be an http or https URL (at most 2000 chars)."]}
-                },
-            },
-        }
-    ]
+    assert field_errors(response) == {
+        "findings/3/severity": ["Must be one of critical, high, medium, low, info."],
+        "findings/3/evidence/0/url": [
+            "Must be an http or https URL (at most 2000 chars)."
+        ],
+    }
     assert Finding.objects.count() == 0
     assert Incident.objects.count() == 0
 
@@ -161,12 +157,13 @@ def test_findings_batch_with_unknown_references_reports_each_field(
 
     response = post(client, items, findings_key)
 
-    assert response.status_code == 400
-    errors = {item["index"]: item["errors"] for item in response.json()["items"]}
-    assert errors == {
-        0: {"service": ["No service has the slug 'no-such-service'."]},
-        1: {"incident_id": ["No incident has id 999999."]},
-        2: {"parent_id": ["Your team has no finding with id 424242."]},
+    # Well formed, but naming what does not exist: 422, each field pointed at.
+    assert response.status_code == 422
+    assert problem(response)["code"] == "unprocessable"
+    assert field_errors(response) == {
+        "0/service": ["No service has the slug 'no-such-service'."],
+        "1/incident_id": ["No incident has id 999999."],
+        "2/parent_id": ["Your team has no finding with id 424242."],
     }
     assert Finding.objects.count() == 0
 
@@ -175,7 +172,7 @@ def test_findings_post_missing_fields_are_named(client, findings_key):
     response = post(client, {"analyzer": "x", "severity": 3}, findings_key)
 
     assert response.status_code == 400
-    errors = response.json()["items"][0]["errors"]
+    errors = field_errors(response)
     assert errors["fingerprint"] == ["This field is required."]
     assert errors["title"] == ["This field is required."]
     assert errors["severity"] == ["Must be one of critical, high, medium, low, info."]
@@ -190,8 +187,8 @@ def test_findings_unknown_key_is_refused_when_the_team_disallows_auto_incidents(
 
     response = post(client, finding(), findings_key)
 
-    assert response.status_code == 400
-    assert response.json()["items"][0]["errors"]["incident_key"] == [
+    assert response.status_code == 422
+    assert field_errors(response)["incident_key"] == [
         "No api incident has this key, and team Payments does not let findings "
         "open incidents (Team.allow_auto_incidents)."
     ]
@@ -220,7 +217,7 @@ def test_findings_for_another_teams_incident_are_403(
     )
 
     assert response.status_code == 403
-    assert response.json()["error"] == "foreign_team"
+    assert problem(response)["code"] == "foreign_team"
     assert "this API key is for Payments" in response.json()["detail"]
     assert Finding.objects.count() == 0
 
@@ -269,7 +266,7 @@ def test_findings_cannot_be_their_own_parent(client, findings_key, checkout):
     )
 
     assert response.status_code == 400
-    assert response.json()["items"][0]["errors"] == {
+    assert field_errors(response) == {
         "parent_dedupe_key": ["A finding cannot be its own parent."]
     }
 
@@ -308,7 +305,7 @@ def test_findings_nul_characters_are_refused_naming_the_field(
     response = post(client, finding(summary="bad\u0000byte"), findings_key)
 
     assert response.status_code == 400
-    assert response.json()["errors"] == {
+    assert field_errors(response) == {
         "summary": [
             "the text contains a NUL character (position 4), which cannot be stored."
         ]
@@ -340,7 +337,7 @@ def test_findings_idempotency_key_reused_with_another_body_is_422(
     response = post(client, finding(2), findings_key, **{"Idempotency-Key": "abc-2"})
 
     assert response.status_code == 422
-    assert response.json()["error"] == "idempotency_key_reused"
+    assert problem(response)["code"] == "idempotency_key_reused"
     assert Finding.objects.count() == 1
 
 
@@ -375,7 +372,7 @@ def test_findings_bad_json_is_400_with_the_position(client, findings_key):
     response = post(client, '{"analyzer": "x",', findings_key)
 
     assert response.status_code == 400
-    assert response.json()["error"] == "bad_json"
+    assert problem(response)["code"] == "bad_json"
     assert "line 1" in response.json()["detail"]
 
 
@@ -383,14 +380,14 @@ def test_findings_nan_is_not_json(client, findings_key):
     response = post(client, '{"analyzer": NaN}', findings_key)
 
     assert response.status_code == 400
-    assert response.json()["error"] == "bad_json"
+    assert problem(response)["code"] == "bad_json"
 
 
 def test_findings_wrong_json_type_is_400(client, findings_key):
     response = post(client, '"just a string"', findings_key)
 
     assert response.status_code == 400
-    assert response.json()["error"] == "wrong_type"
+    assert problem(response)["code"] == "wrong_type"
     assert "not a JSON string" in response.json()["detail"]
 
 
@@ -398,7 +395,7 @@ def test_findings_empty_body_is_400(client, findings_key):
     response = post(client, "", findings_key)
 
     assert response.status_code == 400
-    assert response.json()["error"] == "bad_json"
+    assert problem(response)["code"] == "bad_json"
 
 
 def test_findings_form_body_is_415(client, findings_key):
@@ -410,7 +407,7 @@ def test_findings_form_body_is_415(client, findings_key):
     )
 
     assert response.status_code == 415
-    assert response.json()["error"] == "unsupported_media_type"
+    assert problem(response)["code"] == "unsupported_media_type"
 
 
 def test_findings_oversized_body_is_413(client, findings_key, settings):
@@ -420,7 +417,7 @@ def test_findings_oversized_body_is_413(client, findings_key, settings):
     response = post(client, payload, findings_key)
 
     assert response.status_code == 413
-    assert response.json()["error"] == "payload_too_large"
+    assert problem(response)["code"] == "payload_too_large"
     assert Finding.objects.count() == 0
 
 
@@ -461,7 +458,7 @@ def test_findings_batch_over_1000_is_413(client, findings_key):
     response = post(client, payload, findings_key)
 
     assert response.status_code == 413
-    assert response.json()["error"] == "batch_too_large"
+    assert problem(response)["code"] == "batch_too_large"
 
 
 def test_findings_duplicate_keys_in_one_batch_make_one_row(
@@ -484,7 +481,7 @@ def test_findings_without_a_key_is_401(client):
     response = client.post(URL, data="{}", content_type="application/json")
 
     assert response.status_code == 401
-    assert response.json()["error"] == "not_authenticated"
+    assert problem(response)["code"] == "not_authenticated"
     assert response["WWW-Authenticate"].startswith("Api-Key")
 
 
@@ -492,10 +489,11 @@ def test_findings_with_an_unknown_key_is_401(client):
     response = post(client, finding(), "abcdefgh.not-a-real-secret")
 
     assert response.status_code == 401
-    assert response.json() == {
-        "error": "invalid_key",
-        "detail": "This API key is not valid.",
-    }
+    body = problem(response)
+    assert (body["code"], body["detail"]) == (
+        "invalid_key",
+        "This API key is not valid.",
+    )
 
 
 def test_findings_with_a_revoked_key_is_401(client, team, make_api_key):
@@ -507,7 +505,7 @@ def test_findings_with_a_revoked_key_is_401(client, team, make_api_key):
     response = post(client, finding(), secret)
 
     assert response.status_code == 401
-    assert response.json()["error"] == "revoked_key"
+    assert problem(response)["code"] == "revoked_key"
 
 
 def test_findings_with_an_expired_key_is_401(client, team, make_api_key):
@@ -516,7 +514,7 @@ def test_findings_with_an_expired_key_is_401(client, team, make_api_key):
     response = post(client, finding(), secret)
 
     assert response.status_code == 401
-    assert response.json()["error"] == "expired_key"
+    assert problem(response)["code"] == "expired_key"
 
 
 def test_findings_with_a_key_lacking_the_scope_is_403(client, team, make_api_key):
@@ -525,7 +523,7 @@ def test_findings_with_a_key_lacking_the_scope_is_403(client, team, make_api_key
     response = post(client, finding(), secret)
 
     assert response.status_code == 403
-    assert response.json()["error"] == "missing_scope"
+    assert problem(response)["code"] == "missing_scope"
     assert 'lacks the "findings:write" scope' in response.json()["detail"]
 
 
@@ -568,7 +566,7 @@ def test_findings_are_rate_limited_per_key_with_retry_after(
 
     assert codes == [201, 201, 201, 429]
     assert limited.status_code == 429
-    assert limited.json()["error"] == "throttled"
+    assert problem(limited)["code"] == "throttled"
     assert limited["Retry-After"] == "40"
     assert other_key.status_code == 201
 

@@ -15,6 +15,7 @@ from postmortems.models import (
     TimelineEntry,
 )
 from tests import factories
+from tests.problems import field_errors, problem
 
 pytestmark = pytest.mark.django_db
 
@@ -338,12 +339,10 @@ def test_alertmanager_invalid_payload_names_the_fields(client, alerts_key):
     response = send(client, AM_URL, payload, alerts_key)
 
     assert response.status_code == 400
-    body = response.json()
-    assert body["error"] == "invalid"
-    assert body["errors"]["groupKey"] == [
-        "This field is required (a non-empty string)."
-    ]
-    assert "startsAt" in body["errors"]["alerts"]["0"]
+    assert problem(response)["code"] == "invalid"
+    errors = field_errors(response)
+    assert errors["groupKey"] == ["This field is required (a non-empty string)."]
+    assert "alerts/0/startsAt" in errors
     assert Incident.objects.count() == 0
 
 
@@ -351,7 +350,7 @@ def test_alertmanager_needs_the_alerts_scope(client, findings_key):
     response = send(client, AM_URL, ALERTMANAGER_FIRING, findings_key)
 
     assert response.status_code == 403
-    assert response.json()["error"] == "missing_scope"
+    assert problem(response)["code"] == "missing_scope"
 
 
 def test_alertmanager_without_a_key_is_401(client):
@@ -371,7 +370,7 @@ def test_alertmanager_refused_when_the_team_disallows_auto_incidents(
     response = send(client, AM_URL, ALERTMANAGER_FIRING, alerts_key)
 
     assert response.status_code == 422
-    assert response.json()["error"] == "auto_incidents_disabled"
+    assert problem(response)["code"] == "auto_incidents_disabled"
     assert (
         "does not let alerts and findings open incidents" in response.json()["detail"]
     )
@@ -387,14 +386,14 @@ def test_alertmanager_group_of_another_team_is_403(
     response = send(client, AM_URL, ALERTMANAGER_FIRING, alerts_key)
 
     assert response.status_code == 403
-    assert response.json()["error"] == "foreign_team"
+    assert problem(response)["code"] == "foreign_team"
 
 
 def test_alertmanager_bad_json_is_400(client, alerts_key):
     response = send(client, AM_URL, b'{"version": "4",', alerts_key)
 
     assert response.status_code == 400
-    assert response.json()["error"] == "bad_json"
+    assert problem(response)["code"] == "bad_json"
 
 
 # -- PagerDuty ------------------------------------------------------------------------
@@ -498,7 +497,7 @@ def test_pagerduty_wrong_signature_is_401(client, alerts_key, pd_secrets):
     response = send_pd(client, TRIGGERED, alerts_key, secret="someone-else")
 
     assert response.status_code == 401
-    assert response.json()["error"] == "signature_mismatch"
+    assert problem(response)["code"] == "signature_mismatch"
     assert Incident.objects.count() == 0
     event = SecurityEvent.objects.get(kind="webhook_signature_rejected")
     assert event.detail == {"source": "pagerduty", "reason": "signature_mismatch"}
@@ -520,7 +519,7 @@ def test_pagerduty_missing_signature_is_401(client, alerts_key, pd_secrets):
     response = send_pd(client, TRIGGERED, alerts_key, signature="")
 
     assert response.status_code == 401
-    assert response.json()["error"] == "signature_missing"
+    assert problem(response)["code"] == "signature_missing"
 
 
 def test_pagerduty_without_configured_secrets_refuses_everything(
@@ -531,7 +530,7 @@ def test_pagerduty_without_configured_secrets_refuses_everything(
     response = send_pd(client, TRIGGERED, alerts_key)
 
     assert response.status_code == 401
-    assert response.json()["error"] == "signature_not_configured"
+    assert problem(response)["code"] == "signature_not_configured"
 
 
 def test_pagerduty_events_about_other_objects_are_ignored(
@@ -594,7 +593,7 @@ def test_pagerduty_invalid_envelope_is_400(client, alerts_key, pd_secrets):
     response = send_pd(client, {"event": {"id": "x"}}, alerts_key)
 
     assert response.status_code == 400
-    assert set(response.json()["errors"]) == {"event.event_type", "event.occurred_at"}
+    assert set(field_errors(response)) == {"event/event_type", "event/occurred_at"}
 
 
 # -- Robusta --------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from postmortems.findings.services import api_key_revoke
 from postmortems.models import Finding
 from tests import factories
+from tests.problems import problem
 
 pytestmark = pytest.mark.django_db
 
@@ -76,7 +77,7 @@ def test_a_revoked_key_is_refused_on_the_next_request(
     refused = post(client, secret, 2)
 
     assert refused.status_code == 401
-    assert refused.json()["error"] == "revoked_key"
+    assert problem(refused)["code"] == "revoked_key"
     assert Finding.objects.count() == 1
 
 
@@ -101,7 +102,7 @@ def test_a_team_that_stops_findings_opening_incidents_applies_at_once(
     team.save()
     refused = post(client, findings_key, 2, incident_key="a-new-outage")
 
-    assert refused.status_code == 400
+    assert refused.status_code == 422
     assert "allow_auto_incidents" in json.dumps(refused.json())
 
 
@@ -115,7 +116,7 @@ def test_a_renamed_service_stops_answering_to_its_old_slug(
     old = post(client, findings_key, 2)
     new = post(client, findings_key, 3, service="checkout-frontend")
 
-    assert old.status_code == 400
+    assert old.status_code == 422
     assert "checkout-web" in json.dumps(old.json())
     assert new.status_code == 201
     assert Finding.objects.get(fingerprint="checkout-5xx-3").service == checkout
@@ -130,5 +131,5 @@ def test_a_deleted_service_is_unknown_on_the_next_request(
     checkout.delete()
     response = post(client, findings_key, 2)
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert Finding.objects.count() == 0

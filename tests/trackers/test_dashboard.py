@@ -133,7 +133,7 @@ def test_the_insights_report_counts_fixes_done_only_when_the_tracker_agrees(
     PostmortemClassification.objects.create(
         postmortem=postmortem,
         failure_class=failure_class,
-        source="taxonomy",
+        source="confirmed",
         confidence=1.0,
         confirmed_by=admin_user,
         confirmed_at=timezone.now(),

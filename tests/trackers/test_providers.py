@@ -153,7 +153,7 @@ def test_fetch_issue_reads_the_state(
     (sent,) = fake_tracker.requests
     assert (sent.method, sent.path) == (method, path)
     if provider == "jira":
-        assert sent.query == {"fields": "status,resolution"}
+        assert sent.query == {"fields": "status,resolution,updated"}
     if provider == "linear":
         assert sent.json == {"query": FETCH, "variables": {"id": "ENG-123"}}
     assert (issue.status, issue.state) == expected

@@ -94,6 +94,14 @@ CASES = {
     "missing_field": 400,
     "unknown_event": 400,
     "unknown_issue": 404,
+    "malformed_length": 400,
+    "negative_length": 400,
+    "too_large": 413,
+}
+LENGTHS = {
+    "malformed_length": "12abc",
+    "negative_length": "-1",
+    "too_large": str(100 * 1024 * 1024),
 }
 
 
@@ -119,6 +127,8 @@ def test_bad_webhooks_get_4xx_and_write_nothing(client, linked, item, provider, 
         headers = sign(provider, body, secret="not-the-secret")
     if case == "unknown_event" and provider == "github":
         headers["HTTP_X_GITHUB_EVENT"] = "pull_request"
+    if case in LENGTHS:
+        headers["CONTENT_LENGTH"] = LENGTHS[case]
 
     response = post(client, provider, body, headers)
 
@@ -316,3 +326,34 @@ def test_a_webhook_right_after_the_issue_was_created_is_applied(
     response = post(client, "jira", raw, sign("jira", raw))
 
     assert response.json() == {"outcome": "moved to done"}
+
+
+def test_a_late_closed_delivery_after_the_reconcile_reopened_is_stale(
+    client, linked, item, fake_tracker
+):
+    """GIVEN a closed delivery marked the item done, and the nightly reconcile
+    then read the issue reopened (a newer updated time) and reopened the item
+    WHEN the tracker retries the old closed delivery
+    THEN it is stale: the item stays open."""
+    from trackers import services
+
+    link = linked("github")
+    closed = fixture_bytes("github", WEBHOOKS["github"])
+    assert post(client, "github", closed, sign("github", closed)).status_code == 200
+    item.refresh_from_db()
+    assert item.status == Status.DONE
+    reopened = fixture("github", "get_issue_closed_not_planned.json")
+    reopened.update(state="open", state_reason="reopened")
+    reopened["updated_at"] = "2026-12-07T09:00:00Z"
+    fake_tracker.route("GET", "/repos/octocat/Hello-World/issues/1347", 200, reopened)
+    services.trackers_reconcile()
+    item.refresh_from_db()
+    assert item.status == Status.OPEN
+
+    response = post(client, "github", closed, sign("github", closed))
+
+    assert response.json() == {"outcome": "stale"}
+    item.refresh_from_db()
+    link.refresh_from_db()
+    assert item.status == Status.OPEN
+    assert link.remote_status == "open"

@@ -29,6 +29,9 @@ class RemoteIssue:
     state: str  # the tracker's own word: "In Review", "closed", "Canceled"
     status: str  # a trackers.choices.RemoteStatus value
     id: str = ""  # the tracker's internal id (Jira, Linear), when it has one
+    # The issue's own last-change time (Jira fields.updated, GitHub updated_at,
+    # Linear updatedAt): deliveries older than what was applied are stale.
+    updated_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

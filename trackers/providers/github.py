@@ -144,6 +144,7 @@ class GitHubProvider(Provider):
             url=str(data.get("html_url") or ""),
             state=shown,
             status=status,
+            updated_at=parse_time(data.get("updated_at")),
         )
 
 

@@ -2,7 +2,7 @@
 
 - Create: ``POST /rest/api/3/issue`` (Basic auth, email and API token); the answer
   is ``{"id", "key", "self"}``.
-- State: ``GET /rest/api/3/issue/{key}?fields=status,resolution``. The status's
+- State: ``GET /rest/api/3/issue/{key}?fields=status,resolution,updated``. The status's
   category (``new``, ``indeterminate``, ``done``) says open, in progress or done;
   a done issue resolved as Won't Do (or Duplicate, Declined...) is won't do.
 - Webhooks: ``X-Hub-Signature: sha256=<hex HMAC-SHA256 of the raw body>``, events
@@ -89,7 +89,7 @@ class JiraProvider(Provider):
                 client,
                 "GET",
                 f"{self.api_url}/rest/api/3/issue/{key}",
-                params={"fields": "status,resolution"},
+                params={"fields": "status,resolution,updated"},
             )
         return self._issue(data)
 
@@ -160,6 +160,7 @@ class JiraProvider(Provider):
             url=self.browse_url(key),
             state=state,
             status=mapped,
+            updated_at=parse_time(data["fields"].get("updated")),
         )
 
 

@@ -39,7 +39,7 @@ STATE_TYPES = {
     "canceled": "wont_do",
     "duplicate": "wont_do",
 }
-ISSUE_FIELDS = "id identifier url state { name type }"
+ISSUE_FIELDS = "id identifier url updatedAt state { name type }"
 CREATE = (
     "mutation IssueCreate($input: IssueCreateInput!) "
     f"{{ issueCreate(input: $input) {{ success issue {{ {ISSUE_FIELDS} }} }} }}"
@@ -159,4 +159,5 @@ class LinearProvider(Provider):
             url=str(data.get("url") or ""),
             state=str(state.get("name") or kind),
             status=STATE_TYPES.get(kind, "open"),
+            updated_at=parse_time(data.get("updatedAt")),
         )

@@ -64,13 +64,41 @@ def incident_key(group_key: str) -> str:
     return "sha256:" + hashlib.sha256(group_key.encode()).hexdigest()
 
 
-def _labels(value: Any, path: str, errors: dict) -> dict:
-    if value is None:
+def _labels(container: dict, path: str, errors: dict) -> dict:
+    """A label set (strings to strings, as Alertmanager sends); absent is empty."""
+    if path not in container:
         return {}
+    value = container[path]
     if not isinstance(value, dict):
         errors[path] = ["Expected an object of strings."]
         return {}
-    return {str(k): v if isinstance(v, str) else str(v) for k, v in value.items()}
+    for key, item in value.items():
+        if not isinstance(item, str):
+            errors[f"{path}.{key}"] = ["Expected a string."]
+    return {k: v for k, v in value.items() if isinstance(v, str)}
+
+
+def _optional_string(container: dict, key: str, errors: dict) -> str:
+    """The text at ``key``, "" when absent; another type is an error."""
+    value = container.get(key, "")
+    if not isinstance(value, str):
+        errors[key] = ["Expected a string."]
+        return ""
+    return value
+
+
+def _optional_timestamp(container: dict, key: str, errors: dict):
+    if key not in container:
+        return None
+    value = container[key]
+    if not isinstance(value, str) or not value.strip():
+        errors[key] = ["Expected an ISO 8601 date-time string."]
+        return None
+    try:
+        return parse_timestamp(value)
+    except ValueError as exc:
+        errors[key] = [str(exc)]
+        return None
 
 
 def parse_webhook(payload: Any, *, received_at: dt.datetime) -> AlertGroup:
@@ -90,15 +118,15 @@ def parse_webhook(payload: Any, *, received_at: dt.datetime) -> AlertGroup:
     if not isinstance(alerts, list) or not alerts:
         errors["alerts"] = ["Expected a non-empty list of alerts."]
         alerts = []
-    common_labels = _labels(payload.get("commonLabels"), "commonLabels", errors)
-    common_annotations = _labels(
-        payload.get("commonAnnotations"), "commonAnnotations", errors
-    )
-    group_labels = _labels(payload.get("groupLabels"), "groupLabels", errors)
-    version = payload.get("version")
-    version = version if isinstance(version, str) else ""
-    truncated = payload.get("truncatedAlerts") or 0
-    if not isinstance(truncated, int) or isinstance(truncated, bool):
+    common_labels = _labels(payload, "commonLabels", errors)
+    common_annotations = _labels(payload, "commonAnnotations", errors)
+    group_labels = _labels(payload, "groupLabels", errors)
+    version = _optional_string(payload, "version", errors)
+    _optional_string(payload, "receiver", errors)
+    _optional_string(payload, "externalURL", errors)
+    truncated = payload.get("truncatedAlerts", 0)
+    if not isinstance(truncated, int) or isinstance(truncated, bool) or truncated < 0:
+        errors["truncatedAlerts"] = ["Expected a whole number, 0 or more."]
         truncated = 0
     # Everything but the alerts: it is stored with each alert's finding.
     group = {k: v for k, v in payload.items() if k != "alerts"}
@@ -163,24 +191,15 @@ def _alert(
     if not isinstance(alert, dict):
         return None, {"non_field_errors": ["Expected an alert object."]}
     errors: dict = {}
-    labels = _labels(alert.get("labels"), "labels", errors)
-    annotations = _labels(alert.get("annotations"), "annotations", errors)
+    labels = _labels(alert, "labels", errors)
+    annotations = _labels(alert, "annotations", errors)
     status = alert.get("status", "firing")
     if status not in ("firing", "resolved"):
         errors["status"] = ['Must be "firing" or "resolved".']
-    try:
-        starts_at = parse_timestamp(alert.get("startsAt"))
-    except ValueError as exc:
-        errors["startsAt"] = [str(exc)]
-        starts_at = None
-    try:
-        ends_at = parse_timestamp(alert.get("endsAt"))
-    except ValueError as exc:
-        errors["endsAt"] = [str(exc)]
-        ends_at = None
-    fingerprint = alert.get("fingerprint")
-    if fingerprint is not None and not isinstance(fingerprint, str):
-        errors["fingerprint"] = ["Expected a string."]
+    starts_at = _optional_timestamp(alert, "startsAt", errors)
+    ends_at = _optional_timestamp(alert, "endsAt", errors)
+    fingerprint = _optional_string(alert, "fingerprint", errors)
+    _optional_string(alert, "generatorURL", errors)
     if errors:
         return None, errors
     if not fingerprint:

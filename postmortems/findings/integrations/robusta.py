@@ -75,6 +75,20 @@ class RobustaFinding:
     missing_keys: list[str] = field(default_factory=list)
 
 
+STRING_KEYS = (
+    "title",
+    "description",
+    "cluster_name",
+    "severity",
+    "source",
+    "finding_type",
+    "aggregation_key",
+    "fingerprint",
+    "id",
+    "service_key",
+)
+
+
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
@@ -87,9 +101,29 @@ def parse_finding(
         raise PayloadInvalid(
             {"non_field_errors": ["Expected a Robusta finding JSON object."]}
         )
+    # Keys may be missing (cut by the sink's size_limit), but one that is there has
+    # Robusta's type: anything else is a broken sender, told which field.
+    errors = {
+        key: ["Expected a string."]
+        for key in STRING_KEYS
+        if key in payload and not isinstance(payload[key], str)
+    }
+    for key in ("starts_at", "ends_at"):
+        value = payload.get(key)
+        if value is None:
+            continue
+        if isinstance(value, str) and not value.strip():
+            errors[key] = ["Expected an ISO 8601 date-time string."]
+            continue
+        try:
+            parse_timestamp(value)
+        except ValueError as exc:
+            errors[key] = [str(exc)]
+    if errors:
+        raise PayloadInvalid(errors, "The Robusta finding is invalid.")
     title = _text(payload.get("title")).strip()
     aggregation_key = _text(payload.get("aggregation_key"))
-    if not title and not aggregation_key:
+    if not title and not aggregation_key.strip():
         raise PayloadInvalid(
             {"title": ["This field is required."]},
             "The Robusta finding has no title. If it was cut by the sink's "

@@ -38,6 +38,7 @@ from postmortems.models import (
     FindingSource,
     Incident,
     IncidentStatus,
+    Service,
 )
 
 
@@ -96,7 +97,30 @@ def findings_ingest(
             f"for {team.name}."
         )
 
-    service_ids = lookups.service_ids({r.service for r in records if r.service})
+    services = lookups.services_by_slug({r.service for r in records if r.service})
+    service_ids = {slug: pk for slug, (pk, _) in services.items()}
+    # A key reports on its own team's services only.
+    foreign_services = sorted(
+        {
+            (r.index, r.service)
+            for r in records
+            if r.service in services and services[r.service][1] != team.pk
+        }
+    )
+    if foreign_services:
+        owners = dict(
+            Service.objects.filter(
+                slug__in={slug for _, slug in foreign_services}
+            ).values_list("slug", "team__name")
+        )
+        raise ForeignTeam(
+            "; ".join(
+                f"Item {index} names service {slug} of team {owners.get(slug, '?')}"
+                for index, slug in foreign_services[:20]
+            )
+            + f". This API key is for team {team.name} and reports on its "
+            "services only."
+        )
     parent_ids = {r.parent_id for r in records if r.parent_id}
     parent_keys = (
         dict(
