@@ -47,4 +47,8 @@ def postmortem_imported(
     if postmortem is None:
         return
     actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
-    postmortem_class_confirm(postmortem=postmortem, failure_class=chosen, user=actor)
+    # An import records classes people chose elsewhere, in bulk: no retraining
+    # run per file (the next run learns from them), and no effect to measure.
+    postmortem_class_confirm(
+        postmortem=postmortem, failure_class=chosen, user=actor, retrain=False
+    )
