@@ -235,7 +235,9 @@ def test_parse_markdown_reports_front_matter_that_is_not_yaml_at_its_line():
     text = "---\ntitle: ok\ndate: [2025-01-02\n---\n## Summary\nx\n"
     parsed = parse_markdown(text, path="bad.md")
     assert not parsed.ok
-    assert str(parsed.problems[0]).startswith("bad.md:3: the front matter is not valid YAML")
+    assert str(parsed.problems[0]).startswith(
+        "bad.md:3: the front matter is not valid YAML"
+    )
 
 
 def test_parse_markdown_reads_another_templates_headings():
