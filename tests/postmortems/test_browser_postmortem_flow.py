@@ -149,7 +149,9 @@ def test_browser_postmortem_written_reviewed_published_and_exported(
     expect(hits).to_have_count(0)
     page.get_by_role("button", name="Save", exact=True).click()
     page.wait_for_url(re.compile(r"/postmortems/\d+/$"))
-    expect(page.locator(".flash")).to_contain_text("Saved as version 2")
+    # Version 1 started it, version 2 is the draft written from the incident's
+    # record (the box is ticked by default), version 3 is this save.
+    expect(page.locator(".flash")).to_contain_text("Saved as version 3")
 
     # A SEV1 needs a detection and a prevention item before approval: the author
     # adds them inline on the postmortem page.
@@ -201,12 +203,14 @@ def test_browser_postmortem_written_reviewed_published_and_exported(
     assert meta["severity"] == "SEV1"
     assert meta["status"] == PostmortemStatus.PUBLISHED
     assert meta["services"] == ["Checkout Web", "Payments API"]
-    assert meta["reviewers"] == ["Amara Okafor"]
+    # People are named by username, so the file imports back to the same people.
+    assert meta["reviewers"] == ["reviewer"]
     assert meta["published"]
     assert "**Checkout** returned HTTP 502" in body
     assert "capped at 50 connections" in body
 
-    # The history shows every save, by whom.
+    # The history shows every save, by whom: started, drafted from the record,
+    # edited, submitted, approved, published.
     page.get_by_role("button", name="History").click()
-    expect(page.locator("table.versions tbody tr")).to_have_count(5)
+    expect(page.locator("table.versions tbody tr")).to_have_count(6)
     page.screenshot(path=str(screenshot_dir / "postmortem-history.png"), full_page=True)
