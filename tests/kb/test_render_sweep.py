@@ -298,6 +298,9 @@ def _write_postmortem(incident, people) -> None:
         {
             "template": PostmortemTemplate.objects.first().pk,
             "reviewers": [people["reviewer"].pk],
+            # Started from the record, as the page offers by default, so every
+            # page also renders drafted sections, factors and hypotheses.
+            "draft": "on",
         },
     )
     assert response.status_code == 302, response.content[:2000]
