@@ -307,12 +307,10 @@ REST_FRAMEWORK = {
         "postmortems.findings.auth.ApiKeyAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    # Bounded JSON (kb.safejson): bad input is a 400 naming the field, never a 500.
-    "DEFAULT_PARSER_CLASSES": [
-        "kb.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON only, bounded (kb.safejson): bad input is a 400 naming the field, never
+    # a 500. A form body is a 415: form fields are all text, so the types, ranges
+    # and read-only fields the schema states could not hold for it.
+    "DEFAULT_PARSER_CLASSES": ["kb.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": [
         # Strict: a query parameter the schema does not allow is a 400 (kb.filters).
         "kb.filters.FilterBackend",
