@@ -280,6 +280,11 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # Login lockout (django-axes): 5 failures per username and address, 15 minutes.
+# How many reverse proxies stand in front of Hindsight: the client's address is
+# read from X-Forwarded-For that many hops from the right (kb/clients.py), for the
+# login lockout and the password-reset limit alike. 0: REMOTE_ADDR, no proxy.
+KB_TRUSTED_PROXIES = env_int("KB_TRUSTED_PROXIES", 0)
+AXES_CLIENT_IP_CALLABLE = "kb.clients.client_ip"
 AXES_FAILURE_LIMIT = env_int("KB_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = 0.25
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
@@ -307,12 +312,10 @@ REST_FRAMEWORK = {
         "postmortems.findings.auth.ApiKeyAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    # Bounded JSON (kb.safejson): bad input is a 400 naming the field, never a 500.
-    "DEFAULT_PARSER_CLASSES": [
-        "kb.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON only, bounded (kb.safejson): bad input is a 400 naming the field, never
+    # a 500. A form body is a 415: form fields are all text, so the types, ranges
+    # and read-only fields the schema states could not hold for it.
+    "DEFAULT_PARSER_CLASSES": ["kb.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": [
         # Strict: a query parameter the schema does not allow is a 400 (kb.filters).
         "kb.filters.FilterBackend",
