@@ -65,8 +65,12 @@ class WhyForm(forms.Form):
     text = forms.CharField(
         label="Why",
         required=False,
-        widget=forms.TextInput(
-            attrs={"placeholder": "Why did checkout fail?", "aria-label": "Why"}
+        widget=forms.Textarea(
+            attrs={
+                "rows": 1,
+                "placeholder": "Why did checkout fail?",
+                "aria-label": "Why",
+            }
         ),
     )
 
@@ -132,8 +136,9 @@ class FactorForm(forms.ModelForm):
         fields = ["kind", "description"]
         widgets = {
             "kind": forms.Select(attrs={"aria-label": "Kind"}),
-            "description": forms.TextInput(
+            "description": forms.Textarea(
                 attrs={
+                    "rows": 1,
                     "placeholder": "e.g. The pool size was not load-tested",
                     "aria-label": "Contributing factor",
                 }
@@ -155,7 +160,7 @@ class FactorForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         if (cleaned.get("description") or "").strip() and not cleaned.get("kind"):
-            self.add_error("kind", "Pick a kind.")
+            self.add_error("kind", "Pick one.")
         return cleaned
 
 
@@ -172,12 +177,16 @@ class HypothesisForm(forms.ModelForm):
         # The labels say it; a model help text would point at text not shown.
         help_texts = {"test": ""}
         widgets = {
-            "text": forms.TextInput(
-                attrs={"placeholder": "e.g. The new release leaks connections"}
-            ),
-            "test": forms.TextInput(
+            "text": forms.Textarea(
                 attrs={
-                    "placeholder": "e.g. Rolled back one pod; its pool still saturated"
+                    "rows": 1,
+                    "placeholder": "e.g. The new release leaks connections",
+                }
+            ),
+            "test": forms.Textarea(
+                attrs={
+                    "rows": 1,
+                    "placeholder": "e.g. Rolled back one pod; its pool still saturated",
                 }
             ),
             "settled_at": forms.DateTimeInput(

@@ -10,14 +10,30 @@
   // form, moved with arrow buttons, and a removed row is greyed out.
   document.documentElement.classList.add("js-rows");
 
-  function renumber(list) {
-    let position = 0;
-    list.querySelectorAll(":scope > [data-row]").forEach((row) => {
-      const order = row.querySelector("input[name$='-ORDER']");
-      position += 1;
-      if (order) order.value = position;
+  function rowsOf(list) {
+    return Array.from(list.querySelectorAll(":scope > [data-row]"));
+  }
+
+  // The first row cannot go up, nor the last one down.
+  function updateArrows(list) {
+    const rows = rowsOf(list);
+    rows.forEach((row, index) => {
+      const up = row.querySelector("[data-move-row=up]");
+      const down = row.querySelector("[data-move-row=down]");
+      if (up) up.disabled = index === 0;
+      if (down) down.disabled = index === rows.length - 1;
     });
   }
+
+  function renumber(list) {
+    rowsOf(list).forEach((row, index) => {
+      const order = row.querySelector("input[name$='-ORDER']");
+      if (order) order.value = index + 1;
+    });
+    updateArrows(list);
+  }
+
+  document.querySelectorAll("[data-rows]").forEach(updateArrows);
 
   function addRow(button) {
     const template = document.getElementById(button.dataset.addRow);
@@ -37,9 +53,8 @@
     const row = fragment.querySelector("[data-row]");
     list.appendChild(fragment);
     total.value = String(Number(index) + 1);
-    const first = row && row.querySelector(
-      "input[type=text], input:not([type]), textarea"
-    );
+    updateArrows(list);
+    const first = row && row.querySelector("textarea, input[type=text]");
     if (first) first.focus();
     return true;
   }
@@ -54,7 +69,11 @@
       list.insertBefore(row.nextElementSibling, row);
     }
     renumber(list);
-    button.focus();
+    // Keep the focus on the arrow, or on its twin once it is disabled.
+    const twin = row.querySelector(
+      `[data-move-row=${button.dataset.moveRow === "up" ? "down" : "up"}]`
+    );
+    (button.disabled ? twin : button).focus();
   }
 
   document.addEventListener("change", (event) => {

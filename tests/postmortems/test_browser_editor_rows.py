@@ -26,7 +26,7 @@ def test_browser_editor_rows_add_move_and_remove_in_place(
     # With JavaScript, arrows replace the position boxes.
     expect(rows.first.locator(".row-order")).to_be_hidden()
     rows.first.get_by_role("button", name="Move down").click()
-    expect(rows.first.locator("input[name$='-description']")).to_have_value(
+    expect(rows.first.locator("textarea[name$='-description']")).to_have_value(
         "Retries had no jitter"
     )
 
@@ -36,9 +36,9 @@ def test_browser_editor_rows_add_move_and_remove_in_place(
     page.get_by_role("button", name="Add a contributing factor").click()
     expect(rows).to_have_count(3)
     assert page.url == url  # added in place, no round trip
-    expect(rows.last.locator("input[name$='-description']")).to_be_focused()
+    expect(rows.last.locator("textarea[name$='-description']")).to_be_focused()
     rows.last.locator("select").select_option("detection_gap")
-    rows.last.locator("input[name$='-description']").fill("No saturation alert")
+    rows.last.locator("textarea[name$='-description']").fill("No saturation alert")
 
     page.get_by_role("button", name="Save", exact=True).click()
     page.wait_for_url(re.compile(r"/postmortems/\d+/$"))

@@ -115,21 +115,21 @@ def test_browser_postmortem_written_reviewed_published_and_exported(
     page.fill("#id_impact_error_budget_pct", "35")
     page.fill("#id_impact_revenue_usd", "42000")
     page.fill("#id_impact_regions", "eu-west-1, us-east-1")
-    whys = page.locator("#why-list input[name$='-text']")
+    whys = page.locator("#why-list textarea[name$='-text']")
     whys.first.fill("Why did checkout return 502s?")
     page.get_by_role("button", name="Add a why").click()
     whys.last.fill("Why were all pool connections busy? Peak concurrency exceeded 50.")
     page.get_by_role("button", name="Add a contributing factor").click()
     factor = page.locator("#factor-list > li").last
     factor.locator("select").select_option("detection_gap")
-    factor.locator("input[name$='-description']").fill(
+    factor.locator("textarea[name$='-description']").fill(
         "No alert on connection-pool saturation"
     )
     page.get_by_role("button", name="Add a hypothesis").click()
     row = page.locator("#hypothesis-list > li").last
     row.locator("select[name$='-status']").select_option("ruled_out")
-    row.locator("input[name$='-text']").fill("A bad deploy of checkout at 09:55")
-    row.locator("input[name$='-test']").fill("No deploy since the day before")
+    row.locator("textarea[name$='-text']").fill("A bad deploy of checkout at 09:55")
+    row.locator("textarea[name$='-test']").fill("No deploy since the day before")
     page.locator("#section-root_cause").scroll_into_view_if_needed()
     page.screenshot(path=str(screenshot_dir / "postmortem-editor-warning.png"))
     # A viewport as tall as the page keeps the sticky save bar at the bottom.
