@@ -2,6 +2,7 @@
 formsets, through the page: add, remove, reorder, invalid rows, stale rows."""
 
 import re
+from html import unescape
 
 import pytest
 from django.db import connection
@@ -230,9 +231,18 @@ def test_editor_rows_removed_meanwhile_give_the_conflict_page(
     theirs["factors-0-description"] = ["X, reworded"]
     response = second.post(url, theirs)
     assert response.status_code == 409
-    assert "X, reworded" in response.content.decode()
+    html = response.content.decode()
+    assert "X, reworded" in html
 
-    assert second.post(url, {**theirs, "version": ["2"]}).status_code == 302
+    # The page's "Save mine over theirs" form carries the rows back.
+    button = html.index("Save mine over theirs")
+    form = html[html.rindex("<form", 0, button) : button]
+    hidden = re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', form)
+    mine: dict[str, list[str]] = {}
+    for name, value in hidden:
+        mine.setdefault(name, []).append(unescape(value))
+    assert mine["version"] == ["2"]
+    assert second.post(url, mine).status_code == 302
     assert _factors(draft_postmortem) == [("technical", "X, reworded")]
 
 
