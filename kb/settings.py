@@ -1,9 +1,10 @@
 """Hindsight settings.
 
 One file for every environment, as in healthchecks. Deployment values come from
-``KB_``-prefixed environment variables (see ``docs/configuration.md`` and
-``.env.example``). The defaults give a development setup that needs no server:
-SQLite, a filesystem Celery broker, console email.
+``KB_``-prefixed environment variables (every one is listed in ``.env.example``;
+``docs/deployment.md`` explains the ones a deployment sets). The defaults give a
+development setup that needs no server: SQLite, a filesystem Celery broker,
+console email.
 """
 
 import os
@@ -518,9 +519,10 @@ def env_positive_float(name: str, default: float) -> float:
 # for two right answers per wrong one (fewer, surer classes).
 KB_INSIGHTS_ABSTAIN_COST = env_positive_float("KB_INSIGHTS_ABSTAIN_COST", 1.0)
 KB_INSIGHTS_CLASSIFIER_PARAMS = {"abstain_cost": KB_INSIGHTS_ABSTAIN_COST}
-# Labelled development corpora for bench/insights_quality_bench.py, rebuilt by
-# bench/build_corpora.py from public snapshots; kept out of the repository
-# (their licences rarely allow redistribution).
+# Labelled development corpora for bench/insights_quality_bench.py (JSON lines
+# that insights.evaluation.read_corpus reads), kept out of the repository, which
+# has no script to build them: their sources' licences rarely allow
+# redistribution.
 KB_INSIGHTS_CORPORA_DIR = os.path.expanduser(
     env.str(
         "KB_INSIGHTS_CORPORA_DIR",

@@ -270,7 +270,7 @@ HOSTILE_BODY_ROUTES = [
 
 @pytest.mark.parametrize("route", HOSTILE_BODY_ROUTES, ids=lambda r: r.name)
 def test_generated_hostile_bodies_are_refused_and_write_nothing(route):
-    """GIVEN an endpoint's real payload (PAYLOADS.md) or a plausible one
+    """GIVEN an endpoint's real payload (MACHINE_BODIES) or a plausible one
     WHEN Hypothesis puts a generated hostile value anywhere in it
     THEN the answer is a JSON 4xx, never a 5xx, and no row is written."""
     catalogue = build_catalogue()
