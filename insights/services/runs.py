@@ -389,6 +389,7 @@ def _execute_full(run: InsightRun, embedder: Embedder) -> str:
             "postmortems": primary.validation,
             "statements": statement_outcome.validation,
             "statement_threshold": statement_outcome.threshold,
+            "statement_kinds": statement_outcome.validation["statement_kinds"],
         },
     )
     return RunStatus.SUCCEEDED
