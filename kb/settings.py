@@ -1,9 +1,10 @@
 """Hindsight settings.
 
 One file for every environment, as in healthchecks. Deployment values come from
-``KB_``-prefixed environment variables (see ``docs/configuration.md`` and
-``.env.example``). The defaults give a development setup that needs no server:
-SQLite, a filesystem Celery broker, console email.
+``KB_``-prefixed environment variables (every one is listed in ``.env.example``;
+``docs/deployment.md`` explains the ones a deployment sets). The defaults give a
+development setup that needs no server: SQLite, a filesystem Celery broker,
+console email.
 """
 
 import os
@@ -280,6 +281,11 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # Login lockout (django-axes): 5 failures per username and address, 15 minutes.
+# How many reverse proxies stand in front of Hindsight: the client's address is
+# read from X-Forwarded-For that many hops from the right (kb/clients.py), for the
+# login lockout and the password-reset limit alike. 0: REMOTE_ADDR, no proxy.
+KB_TRUSTED_PROXIES = env_int("KB_TRUSTED_PROXIES", 0)
+AXES_CLIENT_IP_CALLABLE = "kb.clients.client_ip"
 AXES_FAILURE_LIMIT = env_int("KB_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = 0.25
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
@@ -307,12 +313,10 @@ REST_FRAMEWORK = {
         "postmortems.findings.auth.ApiKeyAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    # Bounded JSON (kb.safejson): bad input is a 400 naming the field, never a 500.
-    "DEFAULT_PARSER_CLASSES": [
-        "kb.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON only, bounded (kb.safejson): bad input is a 400 naming the field, never
+    # a 500. A form body is a 415: form fields are all text, so the types, ranges
+    # and read-only fields the schema states could not hold for it.
+    "DEFAULT_PARSER_CLASSES": ["kb.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": [
         # Strict: a query parameter the schema does not allow is a 400 (kb.filters).
         "kb.filters.FilterBackend",
@@ -525,9 +529,10 @@ def env_positive_float(name: str, default: float) -> float:
 # for two right answers per wrong one (fewer, surer classes).
 KB_INSIGHTS_ABSTAIN_COST = env_positive_float("KB_INSIGHTS_ABSTAIN_COST", 1.0)
 KB_INSIGHTS_CLASSIFIER_PARAMS = {"abstain_cost": KB_INSIGHTS_ABSTAIN_COST}
-# Labelled development corpora for bench/insights_quality_bench.py, rebuilt by
-# bench/build_corpora.py from public snapshots; kept out of the repository
-# (their licences rarely allow redistribution).
+# Labelled development corpora for bench/insights_quality_bench.py (JSON lines
+# that insights.evaluation.read_corpus reads), kept out of the repository, which
+# has no script to build them: their sources' licences rarely allow
+# redistribution.
 KB_INSIGHTS_CORPORA_DIR = os.path.expanduser(
     env.str(
         "KB_INSIGHTS_CORPORA_DIR",
