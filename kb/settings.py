@@ -525,9 +525,10 @@ def env_positive_float(name: str, default: float) -> float:
 # The classifier abstains below a confidence threshold that each full run
 # chooses by cross-validating people's confirmations (stored on the run as
 # abstain_threshold). This sets what a wrong class costs against a right one in
-# that choice: 1 keeps an answer when it is more likely right than wrong; 2 asks
-# for two right answers per wrong one (fewer, surer classes).
-KB_INSIGHTS_ABSTAIN_COST = env_positive_float("KB_INSIGHTS_ABSTAIN_COST", 1.0)
+# that choice: 1 keeps an answer when it is more likely right than wrong; 2 (the
+# default) asks for two right answers per wrong one (fewer, surer classes): a
+# wrong "this came back after remediation" is worse than no headline.
+KB_INSIGHTS_ABSTAIN_COST = env_positive_float("KB_INSIGHTS_ABSTAIN_COST", 2.0)
 KB_INSIGHTS_CLASSIFIER_PARAMS = {"abstain_cost": KB_INSIGHTS_ABSTAIN_COST}
 # Labelled development corpora for bench/insights_quality_bench.py (JSON lines
 # that insights.evaluation.read_corpus reads), kept out of the repository, which
