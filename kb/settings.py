@@ -187,20 +187,22 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("KB_CACHE_URL", default="locmemcache://hindsight")}
-if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
-    # Fail open (kb/cache.py): with Redis down, API requests still succeed (rate
-    # limits are not enforced meanwhile) instead of every one failing with a 500.
-    CACHES["default"]["BACKEND"] = "kb.cache.ResilientRedisCache"
-    CACHES["default"].setdefault("OPTIONS", {}).update(
-        socket_connect_timeout=1, socket_timeout=1
-    )
+# Redis through django-redis, failing open (kb/cache.py): with Redis down, API
+# requests still succeed (rate limits are not enforced meanwhile) instead of
+# every one failing with a 500.
+SHARED_CACHE = CACHES["default"]["BACKEND"].endswith("RedisCache")
+if SHARED_CACHE:
+    from kb.cache import redis_cache_settings
+
+    CACHES["default"] = redis_cache_settings(CACHES["default"]["LOCATION"])
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 
 # API keys and service ids read by every finding posted are cached this long
 # (postmortems/findings/lookups.py); saves forget them at once. Only with a shared
 # cache: a per-process one could not be told about a revoked key.
 KB_LOOKUP_CACHE_SECONDS = env_int(
     "KB_LOOKUP_CACHE_SECONDS",
-    60 if CACHES["default"]["BACKEND"] == "kb.cache.ResilientRedisCache" else 0,
+    60 if SHARED_CACHE else 0,
 )
 
 # Send one follow-up task per incident while one waits in the queue, instead of
@@ -208,7 +210,7 @@ KB_LOOKUP_CACHE_SECONDS = env_int(
 # with a shared cache: the worker must be able to see and clear the claim.
 KB_FOLLOW_UP_COALESCE = env_bool(
     "KB_FOLLOW_UP_COALESCE",
-    CACHES["default"]["BACKEND"] == "kb.cache.ResilientRedisCache",
+    SHARED_CACHE,
 )
 
 _VALIDATORS = "django.contrib.auth.password_validation"

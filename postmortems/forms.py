@@ -194,19 +194,27 @@ class HypothesisForm(forms.ModelForm):
             ),
         }
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, people: list, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["text"].required = False
-        people = selectors.people_choices()
+        settled_by = self.fields["settled_by"]
+        allowed = selectors.people_choices()
+        choices = [(person.pk, _name_or_username(person)) for person in people]
         if self.instance.settled_by_id:
             # Whoever settled it stays selectable after their account is retired.
-            people = people.model.objects.filter(
-                Q(pk__in=people) | Q(pk=self.instance.settled_by_id)
-            ).order_by("first_name", "last_name", "username")
-        settled_by = self.fields["settled_by"]
-        settled_by.queryset = people
-        settled_by.label_from_instance = _name_or_username
-        settled_by.empty_label = "—"
+            allowed = allowed.model.objects.filter(
+                Q(pk__in=allowed) | Q(pk=self.instance.settled_by_id)
+            )
+            if self.instance.settled_by_id not in {pk for pk, _ in choices}:
+                choices.append(
+                    (
+                        self.instance.settled_by_id,
+                        _name_or_username(self.instance.settled_by),
+                    )
+                )
+        settled_by.queryset = allowed  # what a post may name
+        # The options, listed once for every row rather than queried per row.
+        settled_by.choices = [("", "—"), *choices]
 
     def clean(self):
         cleaned = super().clean()
@@ -309,7 +317,10 @@ class PostmortemEditForm(forms.Form):
             FactorFormSet, prefix="factors", instance=postmortem
         )
         self.hypotheses = self._formset(
-            HypothesisFormSet, prefix="hypotheses", instance=postmortem
+            HypothesisFormSet,
+            prefix="hypotheses",
+            instance=postmortem,
+            form_kwargs={"people": list(selectors.people_choices())},
         )
 
     def _formset(self, formset_class, *, prefix: str, **kwargs):

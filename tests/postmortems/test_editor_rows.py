@@ -2,9 +2,12 @@
 formsets, through the page: add, remove, reorder, invalid rows, stale rows."""
 
 import re
+from html import unescape
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from postmortems.models import Role
@@ -228,9 +231,18 @@ def test_editor_rows_removed_meanwhile_give_the_conflict_page(
     theirs["factors-0-description"] = ["X, reworded"]
     response = second.post(url, theirs)
     assert response.status_code == 409
-    assert "X, reworded" in response.content.decode()
+    html = response.content.decode()
+    assert "X, reworded" in html
 
-    assert second.post(url, {**theirs, "version": ["2"]}).status_code == 302
+    # The page's "Save mine over theirs" form carries the rows back.
+    button = html.index("Save mine over theirs")
+    form = html[html.rindex("<form", 0, button) : button]
+    hidden = re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', form)
+    mine: dict[str, list[str]] = {}
+    for name, value in hidden:
+        mine.setdefault(name, []).append(unescape(value))
+    assert mine["version"] == ["2"]
+    assert second.post(url, mine).status_code == 302
     assert _factors(draft_postmortem) == [("technical", "X, reworded")]
 
 
@@ -268,3 +280,47 @@ def test_editor_rows_forged_row_counts_are_an_error_not_a_crash(
     assert response.status_code == 200
     draft_postmortem.refresh_from_db()
     assert draft_postmortem.version == 1
+
+
+def _editor_queries(client, pm) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(_url(pm)).status_code == 200
+    return len(queries)
+
+
+def test_editor_queries_do_not_grow_with_the_rows(editor_client, draft_postmortem):
+    pm = draft_postmortem
+    factories.ContributingFactorFactory(postmortem=pm)
+    factories.HypothesisFactory(postmortem=pm)
+    one_row = _editor_queries(editor_client, pm)
+    for _ in range(9):
+        factories.ContributingFactorFactory(postmortem=pm)
+        factories.HypothesisFactory(postmortem=pm)
+    assert _editor_queries(editor_client, pm) == one_row
+
+
+def test_editor_rows_keep_who_settled_a_hypothesis_after_they_left(
+    editor_client, draft_postmortem, team
+):
+    """GIVEN a hypothesis settled by someone whose account is now inactive
+    WHEN the editor is opened and saved as it is THEN they are still named."""
+    pm = draft_postmortem
+    former = factories.UserFactory(
+        username="former", first_name="Fran", last_name="Former", teams=[team]
+    )
+    hypothesis = factories.HypothesisFactory(
+        postmortem=pm, status="ruled_out", settled_by=former
+    )
+    former.is_active = False
+    former.save()
+    fields = page_fields(editor_client, _url(pm))
+    assert fields["hypotheses-0-settled_by"] == [str(former.pk)]
+    assert editor_client.post(_url(pm), fields).status_code == 302
+    hypothesis.refresh_from_db()
+    assert hypothesis.settled_by == former
+    # Someone inactive cannot be newly named, though.
+    other = factories.HypothesisFactory(postmortem=pm, text="Another")
+    fields = page_fields(editor_client, _url(pm))
+    index = next(n for n in (0, 1) if fields[f"hypotheses-{n}-id"] == [str(other.pk)])
+    fields[f"hypotheses-{index}-settled_by"] = [str(former.pk)]
+    assert editor_client.post(_url(pm), fields).status_code == 400
