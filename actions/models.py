@@ -18,6 +18,7 @@ from actions.choices import (  # noqa: F401
     Status,
     TrackerProvider,
 )
+from actions.permissions import ActionItemQuerySet
 from postmortems.models import Postmortem, Severity, Team
 
 
@@ -71,6 +72,8 @@ class ActionItem(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # ActionItem.objects.visible_to(user): who may read what (permissions.py).
+    objects = ActionItemQuerySet.as_manager()
     history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:

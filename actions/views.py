@@ -202,7 +202,7 @@ def item_create(request: HttpRequest) -> HttpResponse:
         if not request.GET["postmortem"].isdigit():
             raise Http404("No such postmortem.")
         postmortem = get_object_or_404(
-            visible_postmortems(request.user, Postmortem.objects.all()),
+            Postmortem.objects.visible_to(request.user),
             pk=request.GET["postmortem"],
         )
         if not selectors.can_add_items_to(request.user, postmortem):

@@ -388,7 +388,7 @@ def class_memberships(
     *, user, postmortem_ids: list[int] | None = None, class_slug: str | None = None
 ) -> list[dict]:
     """``memberships_of`` the postmortems ``user`` may read."""
-    visible = visible_postmortems(user, Postmortem.objects.all())
+    visible = Postmortem.objects.visible_to(user)
     if postmortem_ids is not None:
         visible = visible.filter(pk__in=postmortem_ids)
     return memberships_of(

@@ -16,7 +16,7 @@ from insights import charts, selectors, services
 from insights.models import CauseStatement, ClassStatus, FailureClass, InsightRun
 from insights.report import SCORE_FORMULA
 from postmortems.models import ContributingFactorKind, Postmortem, Role
-from postmortems.permissions import has_role, visible_postmortems
+from postmortems.permissions import has_role
 
 
 def _require(request: HttpRequest, role: str) -> None:
@@ -219,9 +219,7 @@ def class_split(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def postmortem_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     _require(request, Role.EDITOR)
-    postmortem = get_object_or_404(
-        visible_postmortems(request.user, Postmortem.objects.all()), pk=pk
-    )
+    postmortem = get_object_or_404(Postmortem.objects.visible_to(request.user), pk=pk)
     failure_class = get_object_or_404(
         FailureClass.objects.exclude(status="merged"),
         slug=request.POST.get("failure_class", ""),
@@ -246,9 +244,7 @@ def _safe_next(request: HttpRequest, default: str) -> str:
 def statement_confirm(request: HttpRequest, pk: int, key: str) -> HttpResponse:
     """An editor puts one cause statement in a class ("confirm these next")."""
     _require(request, Role.EDITOR)
-    postmortem = get_object_or_404(
-        visible_postmortems(request.user, Postmortem.objects.all()), pk=pk
-    )
+    postmortem = get_object_or_404(Postmortem.objects.visible_to(request.user), pk=pk)
     statement = get_object_or_404(CauseStatement, postmortem=postmortem, key=key)
     failure_class = get_object_or_404(
         FailureClass.objects.exclude(status=ClassStatus.MERGED),

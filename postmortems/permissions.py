@@ -5,12 +5,42 @@ its author, its reviewers and admins. Other people get a 404 for it, not a 403, 
 that its existence does not leak.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.apps import apps
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Q, QuerySet
 
-from postmortems.models import Postmortem, PostmortemStatus, Profile, Role
+from postmortems.choices import PostmortemStatus, Role
+
+if TYPE_CHECKING:
+    from postmortems.models import Postmortem, Profile
 
 PUBLIC_STATUSES = (PostmortemStatus.APPROVED, PostmortemStatus.PUBLISHED)
+
+
+class PostmortemQuerySet(QuerySet):
+    """``Postmortem.objects``: ``visible_to(user)`` is the one visibility rule, as
+    NetBox's ``restrict(user)``; pages, API, search, exports and insights all read
+    postmortems through it. (Defined here, not in the models, so that the rule
+    sits with the others; this module imports no model, so the models can use it.)
+    """
+
+    def visible_to(self, user) -> PostmortemQuerySet:
+        """The postmortems ``user`` may read."""
+        if not user.is_authenticated:
+            return self.none()
+        if is_admin(user):
+            return self
+        return self.filter(
+            Q(status__in=PUBLIC_STATUSES)
+            | Q(incident__team_id__in=team_ids(user))
+            | Q(author=user)
+            | Q(reviewers=user)
+        ).distinct()
 
 
 def profile_for(user: AbstractBaseUser | AnonymousUser) -> Profile | None:
@@ -24,8 +54,9 @@ def profile_for(user: AbstractBaseUser | AnonymousUser) -> Profile | None:
         return None
     try:
         return user.profile
-    except Profile.DoesNotExist:
-        return Profile(user=user, role=Role.ADMIN if user.is_superuser else Role.VIEWER)
+    except ObjectDoesNotExist:
+        profile = apps.get_model("postmortems", "Profile")
+        return profile(user=user, role=Role.ADMIN if user.is_superuser else Role.VIEWER)
 
 
 def has_role(user, role: str) -> bool:
@@ -54,17 +85,9 @@ def team_ids(user) -> set[int]:
 
 
 def visible_postmortems(user, queryset: QuerySet[Postmortem]) -> QuerySet[Postmortem]:
-    """Restrict ``queryset`` to the postmortems ``user`` may read."""
-    if not user.is_authenticated:
-        return queryset.none()
-    if is_admin(user):
-        return queryset
-    return queryset.filter(
-        Q(status__in=PUBLIC_STATUSES)
-        | Q(incident__team_id__in=team_ids(user))
-        | Q(author=user)
-        | Q(reviewers=user)
-    ).distinct()
+    """Restrict ``queryset`` to the postmortems ``user`` may read; the same as
+    ``queryset.visible_to(user)``, for callers that hold a plain queryset."""
+    return PostmortemQuerySet.visible_to(queryset, user)
 
 
 def can_view_postmortem(user, postmortem: Postmortem) -> bool:

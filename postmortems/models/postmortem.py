@@ -15,6 +15,7 @@ from postmortems.choices import (  # noqa: F401
     PostmortemStatus,
 )
 from postmortems.models.incident import Incident
+from postmortems.permissions import PostmortemQuerySet
 
 
 def text_digest(text: str) -> str:
@@ -92,6 +93,8 @@ class Postmortem(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Postmortem.objects.visible_to(user): who may read what (permissions.py).
+    objects = PostmortemQuerySet.as_manager()
     history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
