@@ -2,7 +2,7 @@
 
 The cache only holds what can be lost: API rate-limit counters (``counter_incr``),
 copies of rows the ingestion API reads on every request
-(postmortems/findings/lookups.py), and claims (``claim``) that say a finding
+(findings/lookups.py), and claims (``claim``) that say a finding
 follow-up is already queued for an incident.
 When Redis is down, Django's RedisCache raises on every call, so every API request
 would fail with a 500 although the database is fine. Here a read misses and a write

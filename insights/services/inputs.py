@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from django.conf import settings
 
+from findings.models import Finding, RootCauseVerdict
 from insights import clustering
 from insights.embeddings import Embedder, FakeEmbedder, text_hash
 from insights.evaluation import description_text
@@ -18,12 +19,7 @@ from insights.models import (
     EmbeddingCache,
     FailureClass,
 )
-from postmortems.models import (
-    ContributingFactor,
-    Finding,
-    Postmortem,
-    RootCauseVerdict,
-)
+from postmortems.models import ContributingFactor, Postmortem
 
 logger = logging.getLogger(__name__)
 

@@ -24,27 +24,21 @@ from django.urls import reverse
 from django.utils import timezone
 
 from actions.models import ActionItem
+from findings.demo.loader import DEMO_FINDINGS, load_demo_findings
+from findings.integrations.pagerduty import parser as pagerduty
+from findings.models import Finding, FindingSuggestion
 from postmortems.demo.loader import DEMO_DIR, load_demo
-from postmortems.findings.demo import DEMO_FINDINGS, load_demo_findings
-from postmortems.findings.integrations import pagerduty
-from postmortems.models import (
-    Finding,
-    FindingSuggestion,
-    Incident,
-    Postmortem,
-    PostmortemTemplate,
-    Role,
-)
+from postmortems.models import Incident, Postmortem, PostmortemTemplate, Role
 from tests import factories
-from tests.kb.authz_matrix import ROUTES
-from tests.postmortems.test_findings_api import finding as native_finding
-from tests.postmortems.test_findings_integrations import (
+from tests.findings.integrations.test_integrations import (
     ALERTMANAGER_FIRING,
     RESOLVED,
     ROBUSTA,
     TRIGGERED,
     resolved,
 )
+from tests.findings.test_api import finding as native_finding
+from tests.kb.authz_matrix import ROUTES
 
 pytestmark = pytest.mark.django_db
 
@@ -104,7 +98,7 @@ def _api(client: Client, url: str, payload, **headers):
 
 
 def _key(team, scope: str) -> str:
-    from postmortems.findings.services import api_key_create
+    from findings.services import api_key_create
 
     return api_key_create(name=scope, team=team, scopes=[scope])[1]
 

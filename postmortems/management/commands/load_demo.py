@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from postmortems import extensions
 from postmortems.demo.loader import DemoCorpusError, load_demo
 
 
@@ -24,14 +25,7 @@ class Command(BaseCommand):
                 f"{result.action_items} action items, {confirmed} classes confirmed."
             )
         )
-        # Analyzer findings on the demo incidents (postmortems.findings.demo).
-        from postmortems.findings.demo import load_demo_findings
-
-        findings = load_demo_findings()
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Demo findings: {findings.findings} from "
-                f"{len(findings.analyzers)} analyzers on {findings.incidents} "
-                "incidents."
-            )
-        )
+        # What other apps add to the demo (analyzer findings on the demo
+        # incidents: findings.demo), registered in their ready().
+        for loader in extensions.demo_loaders:
+            self.stdout.write(self.style.SUCCESS(loader()))
