@@ -2,7 +2,10 @@
 
 Every finding posted reads its API key (with the key's team) and the ids of the
 services it names. Both change rarely, so they are kept in the shared cache (Redis
-in production) for ``KB_LOOKUP_CACHE_SECONDS``:
+in production) for ``KB_LOOKUP_CACHE_SECONDS``, as plain values (ids, the key's
+hash, scopes, expiry; the team's fields), never as pickled model instances: a
+pickle names the model's module and class, so a deploy that moves or changes the
+model would find entries it cannot read. What it reads:
 
 - a save or delete of an ``ApiKey``, a ``Team`` or a ``Service`` forgets the
   affected entries at once and again when its transaction commits, so a revoked key
@@ -18,7 +21,7 @@ matches the service names alerting tools send, is not cached.
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import router, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.db.models.signals import post_delete, post_save, pre_save
@@ -34,7 +37,8 @@ def _seconds() -> int:
 
 
 def _key_entry(prefix: str) -> str:
-    return f"lookup:api-key:{prefix}"
+    # v2: plain values; v1 held a pickled ApiKey of postmortems.models.
+    return f"lookup:api-key:v2:{prefix}"
 
 
 def _service_entry(slug: str) -> str:
@@ -46,13 +50,48 @@ def api_key_by_prefix(prefix: str) -> ApiKey | None:
     """The key with this prefix and its team, from the cache when it is there."""
     seconds = _seconds()
     if seconds:
-        api_key = cache.get(_key_entry(prefix))
+        api_key = _api_key_from_values(cache.get(_key_entry(prefix)))
         if api_key is not None:
             return api_key
     api_key = ApiKey.objects.select_related("team").filter(prefix=prefix).first()
     if api_key is not None and seconds:
-        cache.set(_key_entry(prefix), api_key, seconds)
+        cache.set(_key_entry(prefix), _api_key_values(api_key), seconds)
     return api_key
+
+
+def _api_key_values(api_key: ApiKey) -> dict[str, dict]:
+    """The key's and its team's column values: ids, strings, booleans, dates."""
+    return {
+        "api_key": _values(api_key),
+        "team": _values(api_key.team),
+    }
+
+
+def _api_key_from_values(entry) -> ApiKey | None:
+    """The key (with its team) rebuilt as if read from the database; None when
+    there is no entry or it lacks a column (written before a field was added)."""
+    if not isinstance(entry, dict):
+        return None
+    try:
+        api_key = _instance(ApiKey, entry["api_key"])
+        api_key.team = _instance(Team, entry["team"])
+    except (KeyError, TypeError):
+        return None
+    return api_key
+
+
+def _values(instance) -> dict:
+    return {
+        field.attname: getattr(instance, field.attname)
+        for field in type(instance)._meta.concrete_fields
+    }
+
+
+def _instance(model, values: dict):
+    names = [field.attname for field in model._meta.concrete_fields]
+    return model.from_db(
+        router.db_for_read(model), names, [values[name] for name in names]
+    )
 
 
 def services_by_slug(slugs: set[str]) -> dict[str, tuple[int, int]]:

@@ -6,6 +6,7 @@ KB_LOOKUP_CACHE_SECONDS set they come from the cache. These tests turn the cache
 changing its team or renaming a service takes effect on the very next request.
 """
 
+import datetime as dt
 import json
 
 import pytest
@@ -133,3 +134,49 @@ def test_a_deleted_service_is_unknown_on_the_next_request(
 
     assert response.status_code == 422
     assert Finding.objects.count() == 0
+
+
+PLAIN = (dict, list, str, int, float, bool, type(None), dt.datetime)
+
+
+def _plain(value) -> bool:
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    return isinstance(value, PLAIN)
+
+
+def test_api_keys_are_cached_as_plain_values_not_pickled_models(
+    client, make_api_key, team, checkout
+):
+    """GIVEN a key read once (so cached)
+    THEN the cache holds its ids, hash, scopes and expiry and its team's fields as
+    plain values, with no model instance a later deploy could fail to unpickle,
+    and the next request authenticates from them."""
+    api_key, secret = make_api_key(team, scopes=["findings:write", "read"])
+    assert post(client, secret, 1).status_code == 201
+
+    entry = cache.get(f"lookup:api-key:v2:{api_key.prefix}")
+
+    assert isinstance(entry, dict) and _plain(entry)
+    assert entry["api_key"]["hashed_key"] == api_key.hashed_key
+    assert entry["api_key"]["scopes"] == ["findings:write", "read"]
+    assert entry["api_key"]["team_id"] == team.pk
+    assert entry["team"]["allow_auto_incidents"] is True
+    with CaptureQueriesContext(connection) as queries:
+        listed = client.get(URL, headers={"Authorization": f"Api-Key {secret}"})
+    assert listed.status_code == 200
+    sql = " ".join(query["sql"] for query in queries.captured_queries)
+    assert "postmortems_apikey" not in sql
+
+
+def test_an_unreadable_cache_entry_is_read_again_from_the_database(
+    client, make_api_key, team, checkout
+):
+    """An entry of another shape (an older version's) is a miss, not an error."""
+    api_key, secret = make_api_key(team)
+    cache.set(f"lookup:api-key:v2:{api_key.prefix}", {"api_key": {"id": "x"}}, 60)
+
+    assert post(client, secret, 1).status_code == 201
+    assert _plain(cache.get(f"lookup:api-key:v2:{api_key.prefix}"))
