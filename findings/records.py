@@ -3,7 +3,9 @@
 import datetime as dt
 from dataclasses import dataclass, field
 
-SEVERITIES = ("critical", "high", "medium", "low", "info")
+from findings.choices import FindingSeverity
+
+SEVERITIES = tuple(FindingSeverity.values)
 
 # How an incident opened by a finding or alert is graded. Machines never declare a
 # SEV0: that takes a person.

@@ -14,14 +14,21 @@ import math
 import re
 from typing import Any
 
+from findings.choices import (
+    EvidenceKind,
+    FindingSource,
+    SuggestionCategory,
+    SuggestionKind,
+)
 from findings.records import SEVERITIES, FindingRecord, parse_timestamp
 
 MAX_BATCH = 1000
 MAX_EVIDENCE = 50
 MAX_ACTIONS = 20
-EVIDENCE_KINDS = ("metric", "trace", "log", "deploy", "config_change", "link")
-ACTION_KINDS = ("revert_change", "rollback_config", "file_bug", "other")
-ACTION_CATEGORIES = ("mitigation", "prevention")
+# The choices as plain strings (findings.choices defines them once).
+EVIDENCE_KINDS = tuple(EvidenceKind.values)
+ACTION_KINDS = tuple(SuggestionKind.values)
+ACTION_CATEGORIES = tuple(SuggestionCategory.values)
 # Reverting or rolling back stops the bleeding; a bug or other work prevents a repeat.
 DEFAULT_ACTION_CATEGORY = {
     "revert_change": "mitigation",
@@ -29,7 +36,7 @@ DEFAULT_ACTION_CATEGORY = {
     "file_bug": "prevention",
     "other": "prevention",
 }
-INCIDENT_SOURCES = ("api", "alertmanager", "pagerduty", "robusta", "demo")
+INCIDENT_SOURCES = tuple(FindingSource.values)
 
 # The fields of one finding, with what each holds (used by the OpenAPI serializer
 # test to keep the documentation honest).
