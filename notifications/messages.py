@@ -58,4 +58,7 @@ def build_message(notification: Notification) -> Message | None:
         subject=" ".join(subject.split()),
         text=render_to_string(f"{base}.txt", context),
         url=context["url"],
+        short_text=render_to_string(
+            f"notifications/chat/{notification.kind}.txt", context
+        ).strip(),
     )

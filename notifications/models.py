@@ -13,7 +13,7 @@ class NotificationKind(models.TextChoices):
 
 class Channel(models.TextChoices):
     EMAIL = "email", "Email"
-    CHAT = "chat", "Chat"
+    CHAT = "chat", "Slack direct message"
 
 
 class DeliveryStatus(models.TextChoices):

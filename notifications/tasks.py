@@ -4,12 +4,12 @@ import smtplib
 
 from celery import shared_task
 
-from notifications import services
+from notifications import channels, services
 
 
 @shared_task(
     name="notifications.send",
-    autoretry_for=(OSError, smtplib.SMTPException),
+    autoretry_for=(OSError, smtplib.SMTPException, channels.TryLater),
     retry_backoff=True,
     max_retries=6,
 )

@@ -26,5 +26,6 @@ def preferences(request: HttpRequest) -> HttpResponse:
             "form": form,
             "recent": selectors.recent_notifications(user=request.user),
             "has_email": bool(request.user.email),
+            "channels": selectors.delivery_channels(),
         },
     )

@@ -5,6 +5,7 @@ from datetime import datetime
 
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
+from postmortems.blameless import analyze_fields
 from postmortems.metrics import LIFECYCLE_LABELS
 from postmortems.models import LIFECYCLE_FIELDS, Incident, Postmortem, TimelineEntry
 from postmortems.permissions import visible_postmortems
@@ -192,8 +193,6 @@ def postmortem_blame_hits(
     *, postmortem: Postmortem, people: list[str] | None = None
 ) -> list[dict]:
     """Blameless-language hits over every text of the postmortem."""
-    from postmortems.analyzer import analyze_fields
-
     if people is None:
         people = known_people_names()
     return analyze_fields(postmortem_text_fields(postmortem=postmortem), people=people)

@@ -88,6 +88,14 @@ class ChatProvider(abc.ABC):
         """The user's display name and, when the service shares it, email."""
 
     @abc.abstractmethod
+    def find_user_by_email(self, *, email: str) -> ChatUser | None:
+        """The chat account registered with ``email``, or None when there is none."""
+
+    @abc.abstractmethod
+    def send_direct(self, *, user_id: str, message: OutgoingMessage) -> str:
+        """Post ``message`` to the person alone (a direct message); returns its id."""
+
+    @abc.abstractmethod
     def fetch_post(self, *, channel_id: str, message_id: str) -> ChatPost | None:
         """One message of a channel, or None when it is gone."""
 

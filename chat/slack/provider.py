@@ -150,6 +150,32 @@ class SlackProvider(ChatProvider):
         )
         return ChatUser(id=user_id, name=name, email=profile.get("email") or "")
 
+    def find_user_by_email(self, *, email: str) -> ChatUser | None:
+        try:
+            data = self._call("users_lookupByEmail", email=email)
+        except ChatError as exc:
+            # https://docs.slack.dev/reference/methods/users.lookupByEmail
+            if exc.code == "users_not_found":
+                return None
+            raise
+        user = data.get("user") or {}
+        if not user.get("id") or user.get("deleted"):
+            return None
+        profile = user.get("profile") or {}
+        name = profile.get("display_name") or profile.get("real_name") or user["id"]
+        return ChatUser(id=user["id"], name=name, email=profile.get("email") or email)
+
+    def send_direct(self, *, user_id: str, message: OutgoingMessage) -> str:
+        # conversations.open gives the app's direct-message channel with the
+        # person (the same one every time); the message goes there.
+        data = self._call("conversations_open", users=user_id)
+        channel_id = str((data.get("channel") or {}).get("id") or "")
+        if not channel_id:
+            raise ChatError(
+                "Slack conversations.open: no channel", transient=True, code=""
+            )
+        return self.post_message(channel_id=channel_id, message=message)
+
     def fetch_post(self, *, channel_id: str, message_id: str) -> ChatPost | None:
         # The one message at this ts (https://docs.slack.dev/reference/methods/
         # conversations.history: latest + oldest + inclusive + limit=1). A reply

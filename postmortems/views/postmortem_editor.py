@@ -8,7 +8,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from postmortems import permissions, selectors
-from postmortems.analyzer import analyze
+from postmortems.blameless import analyze
 from postmortems.forms import PostmortemCreateForm, PostmortemEditForm
 from postmortems.markdown import render_markdown
 from postmortems.models import (

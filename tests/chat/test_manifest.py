@@ -41,8 +41,10 @@ def test_manifest_subscribes_to_exactly_the_events_hindsight_handles():
 def test_manifest_asks_for_the_scopes_of_every_web_api_call():
     scopes = set(_manifest()["oauth_config"]["scopes"]["bot"])
     # chat.postMessage/update, the command, conversations.history in public and
-    # private channels, reactions, users.info with the email.
+    # private channels, reactions, users.info and users.lookupByEmail with the
+    # email, conversations.open for direct messages.
     assert scopes == {
+        "im:write",
         "chat:write",
         "commands",
         "channels:history",

@@ -2,11 +2,9 @@
 turned that kind off."""
 
 import datetime as dt
-import json
 
 import pytest
 from django.core import mail
-from django.test import Client
 from django.urls import reverse
 
 from notifications import channels, services
@@ -17,260 +15,15 @@ from notifications.models import (
     NotificationPreference,
 )
 from notifications.tasks import send_notification
-from postmortems.models import PostmortemStatus, Role
-from tests import factories
+from tests.notifications.events import (
+    EVENTS,
+    api_call,
+    as_user,
+    submit,
+    submit_page,
+)
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def people(team):
-    user = factories.UserFactory
-    return {
-        "author": user(
-            username="author",
-            first_name="Ada",
-            email="ada@example.com",
-            role=Role.EDITOR,
-            teams=[team],
-        ),
-        "reviewer": user(
-            username="rev",
-            first_name="Rui",
-            email="rui@example.com",
-            role=Role.REVIEWER,
-            teams=[team],
-        ),
-        "owner": user(
-            username="owner",
-            first_name="Oki",
-            email="oki@example.com",
-            role=Role.EDITOR,
-            teams=[team],
-        ),
-        # Named a reviewer only once the postmortem is in review.
-        "late": user(
-            username="late",
-            email="late@example.com",
-            role=Role.REVIEWER,
-            teams=[team],
-        ),
-    }
-
-
-@pytest.fixture
-def postmortem(team, people):
-    return factories.PostmortemFactory(
-        incident__team=team,
-        incident__severity="SEV3",
-        author=people["author"],
-        reviewers=[people["reviewer"]],
-    )
-
-
-def _as(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def _api(client, method, url, payload):
-    return client.generic(
-        method, url, json.dumps(payload), content_type="application/json"
-    )
-
-
-def _submit(postmortem, people):
-    return _as(people["author"]).post(
-        reverse("postmortems:postmortem_submit", args=[postmortem.pk]),
-        {"acknowledge_blame": "on"},
-    )
-
-
-def _in_review(postmortem, people, capture):
-    with capture(execute=True):
-        _submit(postmortem, people)
-    postmortem.refresh_from_db()
-    assert postmortem.status == PostmortemStatus.IN_REVIEW
-
-
-# Every way each event happens, page and API alike: (event, kind, recipient, act).
-def submit_page(postmortem, people, team, capture):
-    with capture(execute=True):
-        assert _submit(postmortem, people).status_code == 302
-
-
-def reviewer_added_in_review(postmortem, people, team, capture):
-    """A reviewer named while the postmortem is in review is asked at once (the
-    editor's save, postmortem_update)."""
-    from postmortems.services.postmortems import PostmortemContent, postmortem_update
-
-    _in_review(postmortem, people, capture)
-    mail.outbox.clear()
-    with capture(execute=True):
-        postmortem_update(
-            postmortem=postmortem,
-            actor=people["author"],
-            base_version=postmortem.version,
-            content=PostmortemContent(
-                sections=postmortem.sections,
-                reviewers=[people["reviewer"], people["late"]],
-            ),
-        )
-
-
-def approve_page(postmortem, people, team, capture):
-    _in_review(postmortem, people, capture)
-    with capture(execute=True):
-        response = _as(people["reviewer"]).post(
-            reverse("postmortems:postmortem_approve", args=[postmortem.pk])
-        )
-    assert response.status_code == 302
-
-
-def send_back_page(postmortem, people, team, capture):
-    _in_review(postmortem, people, capture)
-    with capture(execute=True):
-        response = _as(people["reviewer"]).post(
-            reverse("postmortems:postmortem_send_back", args=[postmortem.pk]),
-            {"comment": "Please add the pool graph."},
-        )
-    assert response.status_code == 302
-
-
-def item_create_page(postmortem, people, team, capture):
-    with capture(execute=True):
-        response = _as(people["author"]).post(
-            reverse("actions:item_create"),
-            {
-                "title": "Alert on pool saturation",
-                "category": "detection",
-                "priority": "P2",
-                "team": team.pk,
-                "owner": people["owner"].pk,
-                "status": "open",
-            },
-        )
-    assert response.status_code == 302, response.content[:3000]
-
-
-def item_create_api(postmortem, people, team, capture):
-    with capture(execute=True):
-        response = _api(
-            _as(people["author"]),
-            "POST",
-            "/api/v1/action-items/",
-            {
-                "title": "Alert on pool saturation",
-                "category": "detection",
-                "team": team.slug,
-                "owner": "owner",
-            },
-        )
-    assert response.status_code == 201, response.content
-
-
-def item_reassign_api(postmortem, people, team, capture):
-    item = factories.ActionItemFactory(team=team, owner=people["author"])
-    mail.outbox.clear()
-    with capture(execute=True):
-        response = _api(
-            _as(people["author"]),
-            "PATCH",
-            f"/api/v1/action-items/{item.pk}/",
-            {"owner": "owner"},
-        )
-    assert response.status_code == 200, response.content
-
-
-def _api_step(postmortem, actor, step, **body):
-    url = f"/api/v1/postmortems/{postmortem.pk}/{step}/"
-    return _api(_as(actor), "POST", url, body)
-
-
-def submit_api(postmortem, people, team, capture):
-    with capture(execute=True):
-        response = _api_step(
-            postmortem, people["author"], "submit", acknowledge_blame=True
-        )
-    assert response.status_code == 200, response.content
-
-
-def reviewer_added_in_review_api(postmortem, people, team, capture):
-    _in_review(postmortem, people, capture)
-    postmortem.refresh_from_db()
-    mail.outbox.clear()
-    with capture(execute=True):
-        response = _api(
-            _as(people["author"]),
-            "PATCH",
-            f"/api/v1/postmortems/{postmortem.pk}/",
-            {"reviewers": ["rev", "late"]},
-        )
-    assert response.status_code == 200, response.content
-
-
-def approve_api(postmortem, people, team, capture):
-    _in_review(postmortem, people, capture)
-    with capture(execute=True):
-        response = _api_step(postmortem, people["reviewer"], "approve")
-    assert response.status_code == 200, response.content
-
-
-def send_back_api(postmortem, people, team, capture):
-    _in_review(postmortem, people, capture)
-    with capture(execute=True):
-        response = _api_step(
-            postmortem, people["reviewer"], "send-back", comment="Add the graph."
-        )
-    assert response.status_code == 200, response.content
-
-
-EVENTS = {
-    "review-requested/submit-page": (
-        submit_page,
-        NotificationKind.REVIEW_REQUESTED,
-        "reviewer",
-    ),
-    "review-requested/reviewer-added": (
-        reviewer_added_in_review,
-        NotificationKind.REVIEW_REQUESTED,
-        "late",
-    ),
-    "review-requested/submit-api": (
-        submit_api,
-        NotificationKind.REVIEW_REQUESTED,
-        "reviewer",
-    ),
-    "review-requested/reviewer-added-api": (
-        reviewer_added_in_review_api,
-        NotificationKind.REVIEW_REQUESTED,
-        "late",
-    ),
-    "approved/page": (approve_page, NotificationKind.POSTMORTEM_APPROVED, "author"),
-    "approved/api": (approve_api, NotificationKind.POSTMORTEM_APPROVED, "author"),
-    "sent-back/api": (send_back_api, NotificationKind.POSTMORTEM_SENT_BACK, "author"),
-    "sent-back/page": (
-        send_back_page,
-        NotificationKind.POSTMORTEM_SENT_BACK,
-        "author",
-    ),
-    "assigned/item-create-page": (
-        item_create_page,
-        NotificationKind.ACTION_ITEM_ASSIGNED,
-        "owner",
-    ),
-    "assigned/item-create-api": (
-        item_create_api,
-        NotificationKind.ACTION_ITEM_ASSIGNED,
-        "owner",
-    ),
-    "assigned/item-reassign-api": (
-        item_reassign_api,
-        NotificationKind.ACTION_ITEM_ASSIGNED,
-        "owner",
-    ),
-}
 
 
 def _mails_to(address: str) -> list:
@@ -352,8 +105,8 @@ def test_notify_the_actor_is_not_told_about_their_own_step(
 ):
     """An editor who assigns an item to themselves gets no email about it."""
     with django_capture_on_commit_callbacks(execute=True):
-        response = _api(
-            _as(people["owner"]),
+        response = api_call(
+            as_user(people["owner"]),
             "POST",
             "/api/v1/action-items/",
             {
@@ -372,8 +125,8 @@ def test_notify_email_is_sent_after_commit_by_a_task(
 ):
     """Nothing is sent inside the request's transaction: a task sends on commit."""
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        response = _api(
-            _as(people["author"]),
+        response = api_call(
+            as_user(people["author"]),
             "POST",
             "/api/v1/action-items/",
             {
@@ -460,7 +213,7 @@ def test_notify_waits_in_the_outbox_while_the_broker_is_down(
     from postmortems import outbox
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert _submit(postmortem, people).status_code == 302
+        assert submit(postmortem, people).status_code == 302
     assert Notification.objects.get(user=people["reviewer"]).status == "pending"
     assert not mail.outbox
 

@@ -1,8 +1,8 @@
-"""The blameless-language analyzer (postmortems/analyzer.py): pure, no database."""
+"""The blameless-language check (postmortems/blameless.py): pure, no database."""
 
 import pytest
 
-from postmortems.analyzer import RULES, analyze, analyze_fields
+from postmortems.blameless import RULES, analyze, analyze_fields
 
 PEOPLE = ["Alice Martin", "Bob Stone", "Carol Diaz", "Dave Kim", "Mark Lee"]
 

@@ -1,11 +1,11 @@
-"""The blameless-language analyzer: finds sentences that blame a person.
+"""The blameless-language check: finds sentences that blame a person.
 
 Pure: text and a list of known people's names in, a list of hits out (span,
 matched text, rule, and a suggestion that asks what in the system allowed it).
 No ORM, no request. Hits never block saving; the submit step asks for an explicit
 acknowledgement when some remain.
 
-Decisions worth knowing (each has a test in tests/postmortems/test_analyzer.py):
+Decisions worth knowing (each has a test in tests/postmortems/test_blameless.py):
 
 - "should have" is hindsight about a *person*. It is flagged only when its subject
   is a person (a known name, an @handle, a pronoun such as "he" or "we", or a role
