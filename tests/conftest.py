@@ -18,8 +18,13 @@ def pytest_collection_modifyitems(items):
         if marker is None or not marker.kwargs.get("transaction"):
             continue
         if "serialized_rollback" not in marker.kwargs:
+            # First, so that it is the closest marker: appended, it would come
+            # after a @pytest.mark.django_db(transaction=True) on the test itself,
+            # which would then flush without it and renumber the content types
+            # under every later serialized-rollback test.
             item.add_marker(
-                pytest.mark.django_db(**marker.kwargs, serialized_rollback=True)
+                pytest.mark.django_db(**marker.kwargs, serialized_rollback=True),
+                append=False,
             )
 
 
