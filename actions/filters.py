@@ -9,9 +9,9 @@ from django.contrib.auth import get_user_model
 from django.db.models import F, Q
 from django.utils import timezone
 
+from actions import extensions
 from actions.models import OPEN_STATUSES, ActionItem, Category, Priority, Status
 from postmortems.models import Severity, Team
-from trackers import queries as tracker_queries
 
 
 def _yes_no(yes: str, no: str) -> forms.Select:
@@ -149,14 +149,12 @@ class ActionItemFilter(django_filters.FilterSet):
 
     def filter_tracker(self, queryset, name, value):
         condition = {
-            "confirmed": tracker_queries.confirmed_done,
-            "unconfirmed": tracker_queries.done_unconfirmed,
-            "disagree": tracker_queries.disagrees,
+            "confirmed": extensions.confirmed_done,
+            "unconfirmed": extensions.done_unconfirmed,
+            "disagree": extensions.disagrees,
         }[value]()
         return queryset.filter(condition)
 
     def filter_done_on_time(self, queryset, name, value):
-        on_time = tracker_queries.confirmed_done() & Q(
-            completed_at__date__lte=F("due_date")
-        )
+        on_time = extensions.confirmed_done() & Q(completed_at__date__lte=F("due_date"))
         return queryset.filter(on_time) if value else queryset.exclude(on_time)

@@ -21,6 +21,7 @@ from django.db.models import Case as SqlCase
 from django.utils import timezone
 
 from actions import dashboard as dashboard_math
+from actions import extensions
 from actions.models import (
     OPEN_STATUSES,
     ActionItem,
@@ -47,7 +48,6 @@ from postmortems.permissions import (
     team_ids,
     visible_postmortems,
 )
-from trackers import queries as tracker_queries
 
 HIGH_SEVERITIES = (Severity.SEV0, Severity.SEV1)
 
@@ -356,8 +356,8 @@ def dashboard_rows(*, user, team: Team | None, today: dt.date) -> dict:
             lt30=Count("pk", filter=is_open & Q(created_at__gte=under_30)),
             gt90=Count("pk", filter=is_open & Q(created_at__lt=over_90)),
             # An item linked to an issue is done only when its tracker says so.
-            unconfirmed=Count("pk", filter=tracker_queries.done_unconfirmed()),
-            tracker_disagree=Count("pk", filter=tracker_queries.disagrees()),
+            unconfirmed=Count("pk", filter=extensions.done_unconfirmed()),
+            tracker_disagree=Count("pk", filter=extensions.disagrees()),
         )
     )
     owners = list(
@@ -413,7 +413,7 @@ def dashboard_rows(*, user, team: Team | None, today: dt.date) -> dict:
             start=_local_midnight(quarters[0]["start"] - margin),
             end=_local_midnight(quarters[-1]["end"] + margin),
         )
-        on_time = tracker_queries.confirmed_done() & Q(completed_on__lte=F("due_date"))
+        on_time = extensions.confirmed_done() & Q(completed_on__lte=F("due_date"))
         quarter_rows = list(
             items.exclude(status=Status.WONT_DO)
             .filter(

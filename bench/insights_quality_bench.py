@@ -1,8 +1,8 @@
 """Insights quality: Hindsight beside plain baselines, on the same vectors.
 
 For every corpus (the project's synthetic corpus, the demo postmortems, and
-every ``*.jsonl`` in ``KB_INSIGHTS_CORPORA_DIR``, rebuilt by
-``bench/build_corpora.py`` from public snapshots and never committed):
+every ``*.jsonl`` in ``KB_INSIGHTS_CORPORA_DIR``, labelled corpora in the format
+``insights.evaluation.read_corpus`` reads, kept outside the repository):
 
 - unsupervised: AMI and ARI of Hindsight and of k-means (true k and best
   silhouette k), agglomerative, HDBSCAN, BERTopic, tf-idf + k-means and

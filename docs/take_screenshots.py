@@ -44,6 +44,7 @@ def main(base_url: str) -> None:
         page.wait_for_load_state("networkidle")
         page.screenshot(path=str(OUT / "postmortem.png"))
         drafted_postmortem(page, base_url)
+        postmortem_editor(page, base_url)
         browser.close()
 
 
@@ -107,6 +108,46 @@ def drafted_postmortem(page, base_url: str) -> None:
         link.click()
     page.wait_for_load_state("networkidle")
     page.screenshot(path=str(OUT / "drafted-postmortem.png"), full_page=True)
+
+
+def _lists_clip(page) -> dict:
+    """The editor's three lists, in page coordinates."""
+    top = page.locator("#five-whys").bounding_box()
+    bottom = page.locator("#investigation").bounding_box()
+    scrolled = page.evaluate("window.scrollY")
+    return {
+        "x": 0,
+        "y": top["y"] + scrolled - 12,
+        "width": page.viewport_size["width"],
+        "height": bottom["y"] + bottom["height"] - top["y"] + 24,
+    }
+
+
+def postmortem_editor(page, base_url: str) -> None:
+    """The editor's lists (formsets) of a demo draft, wide and on a phone, and a
+    row that does not validate. Nothing is saved."""
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{base_url}/postmortems/?status=draft")
+    page.locator("table.data a[href*='/postmortems/']").first.click()
+    page.wait_for_url(re.compile(r"/postmortems/\d+/$"))
+    edit_url = page.url + "edit/"
+    for name, width in (("postmortem-editor", 1280), ("postmortem-editor-390", 390)):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(edit_url)
+        page.wait_for_load_state("networkidle")
+        page.screenshot(
+            path=str(OUT / f"{name}.png"), full_page=True, clip=_lists_clip(page)
+        )
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(edit_url)
+    page.get_by_role("button", name="Add a contributing factor").click()
+    row = page.locator("#factor-list > li").last
+    row.locator("textarea[name$='-description']").fill("Retries had no jitter")
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.wait_for_load_state("networkidle")
+    section = page.locator("#contributing-factors")
+    section.scroll_into_view_if_needed()
+    section.screenshot(path=str(OUT / "postmortem-editor-errors.png"))
 
 
 if __name__ == "__main__":

@@ -6,19 +6,21 @@ class FindingsConfig(AppConfig):
     verbose_name = "Findings"
 
     def ready(self) -> None:
-        # Receivers that keep the ingestion lookups' cache fresh.
-        # What the core asks of its apps (postmortems.extensions).
-        # The tasks, so that follow_up can send its task by name in every process.
-        from findings import (  # noqa: F401
-            drafting,
-            follow_up,
-            lookups,  # noqa: F401
-            tasks,
-        )
+        # lookups: receivers that keep the ingestion lookups' cache fresh; tasks:
+        # registered in every process, so follow_up can send its task by name.
+        from findings import drafting, follow_up, lookups, selectors, tasks  # noqa: F401
         from findings.demo import loader as demo
+        from insights import extensions as insights_extensions
         from postmortems import extensions
 
-        extensions.register_incident_panel("findings/_incident_findings.html")
-        extensions.register_draft_facts(drafting.incident_draft_facts)
-        extensions.register_relay(follow_up.RELAY)
+        # What the core asks of the apps built on it (postmortems.extensions).
+        extensions.register(
+            extensions.incident_panels, "findings/_incident_findings.html"
+        )
+        extensions.register(
+            extensions.draft_fact_providers, drafting.incident_draft_facts
+        )
+        extensions.register(extensions.relays, follow_up.RELAY)
         extensions.register_demo_loader(demo.demo_findings_load)
+        # What insights reads of findings: confirmed root causes.
+        insights_extensions.register_text_source(selectors.confirmed_root_causes)

@@ -1,5 +1,6 @@
 """Reads for findings: the incident page partial, the API list, the scorecards."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q, QuerySet
@@ -193,3 +194,19 @@ def analyzer_scorecards() -> list[Scorecard]:
             detected_at,
         ) in rows.iterator(chunk_size=5000)
     )
+
+
+def confirmed_root_causes(
+    *, postmortem_ids: Sequence[int] | None = None
+) -> list[tuple[int, str]]:
+    """(postmortem id, root cause) of the confirmed findings of each postmortem's
+    incident, by incident and finding: text insights reads (its text_sources)."""
+    findings = (
+        Finding.objects.filter(verdict=RootCauseVerdict.CONFIRMED)
+        .exclude(root_cause="")
+        .exclude(incident__postmortem=None)
+        .order_by("incident_id", "pk")
+    )
+    if postmortem_ids is not None:
+        findings = findings.filter(incident__postmortem__in=postmortem_ids)
+    return list(findings.values_list("incident__postmortem", "root_cause"))

@@ -6,9 +6,10 @@ import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
-from django.db.models import Prefetch, Q
+from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q
 from django.utils import timezone
 
+from actions import extensions as action_extensions
 from actions.models import OPEN_STATUSES, ActionItem
 from insights import report
 from insights.models import (
@@ -27,7 +28,6 @@ from insights.models import (
 from postmortems.metrics import incident_metrics
 from postmortems.models import ContributingFactor, Incident, Postmortem
 from postmortems.permissions import visible_postmortems
-from trackers.sync import counts_as_done
 
 
 def _float(value) -> float | None:
@@ -107,16 +107,18 @@ def report_data(*, user, now: dt.datetime | None = None) -> report.Report:
             title=row["title"],
             # A fix linked to an issue is done only when its tracker says so.
             status=row["status"]
-            if row["status"] != "done"
-            or counts_as_done(
-                item_status="done", remote_status=row["tracker_link__remote_status"]
-            )
+            if row["status"] != "done" or row["done_confirmed"]
             else "done (not in tracker)",
             completed_at=row["completed_at"],
             priority=row["priority"],
             owner=row["owner__username"] or "",
         )
         for row in ActionItem.objects.filter(postmortem_id__in=ids)
+        .annotate(
+            done_confirmed=ExpressionWrapper(
+                action_extensions.confirmed_done(), output_field=BooleanField()
+            )
+        )
         .order_by("pk")
         .values(
             "id",
@@ -126,7 +128,7 @@ def report_data(*, user, now: dt.datetime | None = None) -> report.Report:
             "completed_at",
             "priority",
             "owner__username",
-            "tracker_link__remote_status",
+            "done_confirmed",
         )
     ]
     factors = [

@@ -1,9 +1,10 @@
 """Hindsight settings.
 
 One file for every environment, as in healthchecks. Deployment values come from
-``KB_``-prefixed environment variables (see ``docs/configuration.md`` and
-``.env.example``). The defaults give a development setup that needs no server:
-SQLite, a filesystem Celery broker, console email.
+``KB_``-prefixed environment variables (every one is listed in ``.env.example``;
+``docs/deployment.md`` explains the ones a deployment sets). The defaults give a
+development setup that needs no server: SQLite, a filesystem Celery broker,
+console email.
 """
 
 import os
@@ -187,20 +188,22 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("KB_CACHE_URL", default="locmemcache://hindsight")}
-if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
-    # Fail open (kb/cache.py): with Redis down, API requests still succeed (rate
-    # limits are not enforced meanwhile) instead of every one failing with a 500.
-    CACHES["default"]["BACKEND"] = "kb.cache.ResilientRedisCache"
-    CACHES["default"].setdefault("OPTIONS", {}).update(
-        socket_connect_timeout=1, socket_timeout=1
-    )
+# Redis through django-redis, failing open (kb/cache.py): with Redis down, API
+# requests still succeed (rate limits are not enforced meanwhile) instead of
+# every one failing with a 500.
+SHARED_CACHE = CACHES["default"]["BACKEND"].endswith("RedisCache")
+if SHARED_CACHE:
+    from kb.cache import redis_cache_settings
+
+    CACHES["default"] = redis_cache_settings(CACHES["default"]["LOCATION"])
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 
 # API keys and service ids read by every finding posted are cached this long
 # (findings/lookups.py); saves forget them at once. Only with a shared cache: a
 # per-process one could not be told about a revoked key.
 KB_LOOKUP_CACHE_SECONDS = env_int(
     "KB_LOOKUP_CACHE_SECONDS",
-    60 if CACHES["default"]["BACKEND"] == "kb.cache.ResilientRedisCache" else 0,
+    60 if SHARED_CACHE else 0,
 )
 
 # Send one follow-up task per incident while one waits in the queue, instead of
@@ -208,7 +211,7 @@ KB_LOOKUP_CACHE_SECONDS = env_int(
 # worker must be able to see and clear the claim.
 KB_FOLLOW_UP_COALESCE = env_bool(
     "KB_FOLLOW_UP_COALESCE",
-    CACHES["default"]["BACKEND"] == "kb.cache.ResilientRedisCache",
+    SHARED_CACHE,
 )
 
 _VALIDATORS = "django.contrib.auth.password_validation"
@@ -281,6 +284,11 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # Login lockout (django-axes): 5 failures per username and address, 15 minutes.
+# How many reverse proxies stand in front of Hindsight: the client's address is
+# read from X-Forwarded-For that many hops from the right (kb/clients.py), for the
+# login lockout and the password-reset limit alike. 0: REMOTE_ADDR, no proxy.
+KB_TRUSTED_PROXIES = env_int("KB_TRUSTED_PROXIES", 0)
+AXES_CLIENT_IP_CALLABLE = "kb.clients.client_ip"
 AXES_FAILURE_LIMIT = env_int("KB_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = 0.25
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
@@ -308,12 +316,10 @@ REST_FRAMEWORK = {
         "findings.auth.ApiKeyAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    # Bounded JSON (kb.safejson): bad input is a 400 naming the field, never a 500.
-    "DEFAULT_PARSER_CLASSES": [
-        "kb.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON only, bounded (kb.safejson): bad input is a 400 naming the field, never
+    # a 500. A form body is a 415: form fields are all text, so the types, ranges
+    # and read-only fields the schema states could not hold for it.
+    "DEFAULT_PARSER_CLASSES": ["kb.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": [
         # Strict: a query parameter the schema does not allow is a 400 (kb.filters).
         "kb.filters.FilterBackend",
@@ -514,9 +520,10 @@ def env_positive_float(name: str, default: float) -> float:
 # for two right answers per wrong one (fewer, surer classes).
 KB_INSIGHTS_ABSTAIN_COST = env_positive_float("KB_INSIGHTS_ABSTAIN_COST", 1.0)
 KB_INSIGHTS_CLASSIFIER_PARAMS = {"abstain_cost": KB_INSIGHTS_ABSTAIN_COST}
-# Labelled development corpora for bench/insights_quality_bench.py, rebuilt by
-# bench/build_corpora.py from public snapshots; kept out of the repository
-# (their licences rarely allow redistribution).
+# Labelled development corpora for bench/insights_quality_bench.py (JSON lines
+# that insights.evaluation.read_corpus reads), kept out of the repository, which
+# has no script to build them: their sources' licences rarely allow
+# redistribution.
 KB_INSIGHTS_CORPORA_DIR = os.path.expanduser(
     env.str(
         "KB_INSIGHTS_CORPORA_DIR",

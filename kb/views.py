@@ -13,6 +13,7 @@ from django.views import defaults
 from django.views.decorators.cache import never_cache
 from drf_spectacular.views import SpectacularSwaggerView
 
+from kb.clients import client_ip
 from kb.password_reset import password_reset_check
 from kb.problems import problem_response
 
@@ -35,7 +36,7 @@ class PasswordResetView(auth_views.PasswordResetView):
     def form_valid(self, form):
         refusal = password_reset_check(
             email=form.cleaned_data["email"],
-            client=self.request.META.get("REMOTE_ADDR", ""),
+            client=client_ip(self.request),
         )
         if refusal is not None:
             form.add_error(None, refusal.message)

@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from kb.clients import client_ip
 from postmortems.models.audit import SecurityEvent, SecurityEventKind
 
 logger = logging.getLogger(__name__)
@@ -24,7 +25,7 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 def _client_ip(request: HttpRequest | None) -> str | None:
     if request is None:
         return None
-    return request.META.get("REMOTE_ADDR") or None
+    return client_ip(request) or None
 
 
 def security_event_record(

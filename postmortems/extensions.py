@@ -1,31 +1,56 @@
 """Hooks other apps fill in from their ``AppConfig.ready()``, so the core never
 imports them (arrows point to the core, as with the signals in ``signals.py``).
 
-Signals announce what happened; these registries are asked for something the core
-needs now: a panel to show, facts for a draft, durable work to resend.
+Signals announce what happened, after commit; these registries are asked for
+something the core needs now, inside its own transaction: an answer, a panel,
+rows that must be written with the core's. A hook that raises fails the service
+call, as the direct call it replaces did.
 
-- ``incident_panels``: template names included on the incident page, in order,
-  below the timeline. Each receives the page's context (``incident``, ``user``,
-  ``request``).
-- ``draft_fact_providers``: callables ``(incident) -> dict`` adding to the facts a
-  drafted postmortem is written from (``postmortems.drafting.IncidentFacts``):
-  each key names a list field (``findings``, ``prior_work``) and its items are
-  appended to it.
-- ``relays``: durable work an app keeps in its own rows. The one relay task
-  (``postmortems.outbox_relay``) and ``manage.py relay_outbox`` call each
-  ``send()`` after sending the outbox's tasks.
+- ``approval_checks``: ``(*, postmortem) -> None`` before a postmortem is
+  approved; raise ``ValidationError`` to refuse (actions: the coverage policy).
+- ``edit_hooks``: ``(*, postmortem_id) -> None`` when a saved edit changed a
+  postmortem, inside its transaction (insights: record a reclassification run,
+  queued on commit, so the run row commits or rolls back with the edit).
+- ``postmortem_page_contexts``: ``(*, user, postmortem) -> dict`` of context the
+  postmortem page adds (actions: its action-item panel and the panel's template).
+- ``import_checks``: ``(*, record) -> list[str]``: what an imported record names
+  that the app does not know (actions: item statuses, priorities, categories).
+- ``import_action_item_writers``: ``(*, record, postmortem, team, teams, people,
+  actor) -> int``: write an imported record's action items (the file format has
+  an action-items section) and return how many (actions).
 - ``demo_loaders``: callables ``() -> str`` run by ``manage.py load_demo`` after
   the core corpus is loaded; each returns a line saying what it loaded.
+- ``incident_panels``: template names included on the incident page, in order,
+  below the timeline; each receives the page's context (``incident``, ``user``,
+  ``request``) (findings: its investigation tree).
+- ``draft_fact_providers``: ``(*, incident) -> dict`` adding to the facts a
+  drafted postmortem is written from (``postmortems.drafting.IncidentFacts``):
+  each key names a list field (``findings``, ``prior_work``) and its items are
+  appended to it (findings).
+- ``relays``: ``Relay`` entries for durable work an app keeps in its own rows;
+  the one relay task (``postmortems.outbox_relay``) and ``manage.py
+  relay_outbox`` call each ``send()`` after the outbox's tasks (findings: its
+  follow-ups that are due).
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
+approval_checks: list[Callable[..., None]] = []
+
+edit_hooks: list[Callable[..., None]] = []
+
+postmortem_page_contexts: list[Callable[..., dict]] = []
+
+import_checks: list[Callable[..., list[str]]] = []
+
+import_action_item_writers: list[Callable[..., int]] = []
+
+demo_loaders: list[Callable[[], str]] = []
+
 incident_panels: list[str] = []
 
 draft_fact_providers: list[Callable[..., dict[str, list]]] = []
-
-demo_loaders: list[Callable[[], str]] = []
 
 
 @dataclass(frozen=True)
@@ -43,22 +68,11 @@ class Relay:
 relays: list[Relay] = []
 
 
-def register_relay(relay: Relay) -> None:
-    """Add ``relay`` once (``ready()`` may run again in tests)."""
-    if relay not in relays:
-        relays.append(relay)
-
-
-def register_incident_panel(template_name: str) -> None:
-    if template_name not in incident_panels:
-        incident_panels.append(template_name)
-
-
-def register_draft_facts(provider: Callable[..., dict[str, list]]) -> None:
-    if provider not in draft_fact_providers:
-        draft_fact_providers.append(provider)
+def register(registry: list, hook) -> None:
+    """Add ``hook`` to ``registry`` once (``ready()`` may run again in tests)."""
+    if hook not in registry:
+        registry.append(hook)
 
 
 def register_demo_loader(loader: Callable[[], str]) -> None:
-    if loader not in demo_loaders:
-        demo_loaders.append(loader)
+    register(demo_loaders, loader)

@@ -74,7 +74,7 @@ class IncidentFilter(_SearchMixin, django_filters.FilterSet):
     )
     date_from, date_to = _date_filters("started_at")
 
-    def filter_near_miss(self, queryset, name, value):
+    def filter_near_miss(self, queryset, name, value: str):
         return queryset.filter(near_miss=value == "true")
 
     class Meta:

@@ -2,13 +2,13 @@
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.utils import timezone
+from django.db.models import Q
+from django.http import QueryDict
 
 from postmortems import selectors
 from postmortems.models import (
-    ContributingFactorKind,
-    HypothesisStatus,
-    HypothesisTrack,
+    ContributingFactor,
+    Hypothesis,
     Postmortem,
     PostmortemTemplate,
 )
@@ -61,12 +61,201 @@ class PostmortemCreateForm(forms.Form):
             self.fields["template"].initial = default.pk
 
 
+class WhyForm(forms.Form):
+    text = forms.CharField(
+        label="Why",
+        required=False,
+        widget=forms.Textarea(
+            attrs={
+                "rows": 1,
+                "placeholder": "Why did checkout fail?",
+                "aria-label": "Why",
+            }
+        ),
+    )
+
+
+class RowsMixin:
+    """Formset helpers shared by the editor's lists."""
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        if self.can_delete:
+            form.fields["DELETE"].label = "Remove"
+        if self.can_order:
+            form.fields["ORDER"].label = "Position"
+
+    def kept_forms(self) -> list[forms.Form]:
+        """The rows to save, in the page's order: not removed, not left blank."""
+        if self.can_order:
+            return self.ordered_forms
+        return [
+            form
+            for number, form in enumerate(self.forms)
+            if not self._should_delete_form(form)
+            and (number < self.initial_form_count() or form.has_changed())
+        ]
+
+
+class WhysFormSet(RowsMixin, forms.BaseFormSet):
+    pass
+
+
+# Five whys are a list on the postmortem, not rows of their own: a plain formset.
+WhyFormSet = forms.formset_factory(
+    WhyForm, formset=WhysFormSet, extra=0, can_order=True, can_delete=True
+)
+
+
+class RowsFormSet(RowsMixin, forms.BaseInlineFormSet):
+    """Rows of the postmortem edited in the page: validated here, written by the
+    service (postmortem_update keeps the positions, drafted marks and history), so
+    ``save()`` is never called.
+
+    The posted row id is a plain number. Rows are matched against this
+    postmortem's own rows, so an id of a row someone else deleted meanwhile (or a
+    forged one) makes a new row, as the service does, instead of an error that
+    would hide the version conflict.
+    """
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        pk = self.model._meta.pk.name
+        form.fields[pk] = forms.IntegerField(
+            required=False, widget=forms.HiddenInput, initial=form.fields[pk].initial
+        )
+
+
+def _name_or_username(user) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+class FactorForm(forms.ModelForm):
+    class Meta:
+        model = ContributingFactor
+        fields = ["kind", "description"]
+        widgets = {
+            "kind": forms.Select(attrs={"aria-label": "Kind"}),
+            "description": forms.Textarea(
+                attrs={
+                    "rows": 1,
+                    "placeholder": "e.g. The pool size was not load-tested",
+                    "aria-label": "Contributing factor",
+                }
+            ),
+        }
+        labels = {"description": "Contributing factor"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A row with no description is a removed row; only a described one needs
+        # a kind.
+        self.fields["kind"].required = False
+        self.fields["kind"].choices = [
+            ("", "Pick a kind"),
+            *ContributingFactor._meta.get_field("kind").choices,
+        ]
+        self.fields["description"].required = False
+
+    def clean(self):
+        cleaned = super().clean()
+        if (cleaned.get("description") or "").strip() and not cleaned.get("kind"):
+            self.add_error("kind", "Pick one.")
+        return cleaned
+
+
+class HypothesisForm(forms.ModelForm):
+    class Meta:
+        model = Hypothesis
+        fields = ["track", "status", "text", "test", "settled_by", "settled_at"]
+        labels = {
+            "text": "Hypothesis",
+            "test": "The test that settled it",
+            "settled_by": "Settled by",
+            "settled_at": "Settled at",
+        }
+        # The labels say it; a model help text would point at text not shown.
+        help_texts = {"test": ""}
+        widgets = {
+            "text": forms.Textarea(
+                attrs={
+                    "rows": 1,
+                    "placeholder": "e.g. The new release leaks connections",
+                }
+            ),
+            "test": forms.Textarea(
+                attrs={
+                    "rows": 1,
+                    "placeholder": "e.g. Rolled back one pod; its pool still saturated",
+                }
+            ),
+            "settled_at": forms.DateTimeInput(
+                attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"
+            ),
+        }
+
+    def __init__(self, *args, people: list, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["text"].required = False
+        settled_by = self.fields["settled_by"]
+        allowed = selectors.people_choices()
+        choices = [(person.pk, _name_or_username(person)) for person in people]
+        if self.instance.settled_by_id:
+            # Whoever settled it stays selectable after their account is retired.
+            allowed = allowed.model.objects.filter(
+                Q(pk__in=allowed) | Q(pk=self.instance.settled_by_id)
+            )
+            if self.instance.settled_by_id not in {pk for pk, _ in choices}:
+                choices.append(
+                    (
+                        self.instance.settled_by_id,
+                        _name_or_username(self.instance.settled_by),
+                    )
+                )
+        settled_by.queryset = allowed  # what a post may name
+        # The options, listed once for every row rather than queried per row.
+        settled_by.choices = [("", "—"), *choices]
+
+    def clean(self):
+        cleaned = super().clean()
+        if not (cleaned.get("text") or "").strip() and (
+            (cleaned.get("test") or "").strip()
+            or cleaned.get("settled_by")
+            or cleaned.get("settled_at")
+        ):
+            self.add_error("text", "Write the hypothesis, or remove the row.")
+        return cleaned
+
+
+FactorFormSet = forms.inlineformset_factory(
+    Postmortem,
+    ContributingFactor,
+    form=FactorForm,
+    formset=RowsFormSet,
+    extra=0,
+    can_order=True,
+    can_delete=True,
+)
+HypothesisFormSet = forms.inlineformset_factory(
+    Postmortem,
+    Hypothesis,
+    form=HypothesisForm,
+    formset=RowsFormSet,
+    extra=0,
+    can_delete=True,
+)
+
+
+# The editor's lists, by formset prefix.
+EDITOR_LISTS = ("whys", "factors", "hypotheses")
+
+
 class PostmortemEditForm(forms.Form):
     """The editor: one textarea per template section plus the structured parts.
 
-    The list parts (five whys, contributing factors, investigation log) arrive as
-    parallel lists (``why``, ``factor_kind``/``factor_description``, ``hyp_*``) so
-    rows can be added and removed in the page without renumbering form prefixes.
+    The list parts (five whys, contributing factors, investigation log) are
+    formsets (``whys``, ``factors``, ``hypotheses``). A post without a list's
+    management form leaves that list as it is, as the API does.
     """
 
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
@@ -119,7 +308,44 @@ class PostmortemEditForm(forms.Form):
                 widget=forms.Textarea(attrs={"rows": 6}),
             )
             self.section_names.append((section, name))
-        self.rows_errors: list[str] = []
+        self.whys = self._formset(
+            WhyFormSet,
+            prefix="whys",
+            initial=[{"text": why} for why in postmortem.five_whys or []],
+        )
+        self.factors = self._formset(
+            FactorFormSet, prefix="factors", instance=postmortem
+        )
+        self.hypotheses = self._formset(
+            HypothesisFormSet,
+            prefix="hypotheses",
+            instance=postmortem,
+            form_kwargs={"people": list(selectors.people_choices())},
+        )
+
+    def _formset(self, formset_class, *, prefix: str, **kwargs):
+        posted = self.is_bound and f"{prefix}-TOTAL_FORMS" in self.data
+        formset = formset_class(self.data if posted else None, prefix=prefix, **kwargs)
+        if not posted:
+            # An empty list starts with one blank row to type into.
+            formset.extra = 0 if formset.initial_form_count() else 1
+        return formset
+
+    @property
+    def formsets(self) -> list:
+        """The lists this post carries (all of them, as the page posts it)."""
+        return [fs for fs in (self.whys, self.factors, self.hypotheses) if fs.is_bound]
+
+    def is_valid(self) -> bool:
+        valid = super().is_valid()
+        # Every list is checked, so each row shows its own errors at once.
+        return all([formset.is_valid() for formset in self.formsets]) and valid
+
+    @property
+    def has_errors(self) -> bool:
+        return bool(self.errors) or any(
+            formset.total_error_count() for formset in self.formsets
+        )
 
     @staticmethod
     def initial_for(postmortem: Postmortem) -> dict:
@@ -135,8 +361,6 @@ class PostmortemEditForm(forms.Form):
             initial[f"section_{key}"] = text
         return initial
 
-    # --- the list parts -----------------------------------------------------
-
     @property
     def section_fields(self) -> list[dict]:
         return [
@@ -144,141 +368,50 @@ class PostmortemEditForm(forms.Form):
             for section, name in self.section_names
         ]
 
-    def why_rows(self) -> list[str]:
-        if self.is_bound:
-            return self.data.getlist("why")
-        return list(self.postmortem.five_whys or [])
+    def clean_impact_regions(self) -> list[str]:
+        raw = self.cleaned_data.get("impact_regions") or ""
+        return [region.strip() for region in raw.split(",") if region.strip()]
 
-    def factor_rows(self) -> list[dict]:
-        if self.is_bound:
-            return [
-                {"id": pk, "kind": kind, "description": text}
-                for pk, kind, text in self._zip(
-                    "factor_id", "factor_kind", "factor_description"
-                )
-            ]
+    def _five_whys(self) -> list[str]:
+        if not self.whys.is_bound:
+            return list(self.postmortem.five_whys or [])
+        texts = (form.cleaned_data["text"].strip() for form in self.whys.kept_forms())
+        return [text for text in texts if text]
+
+    def _factors(self) -> list[FactorInput] | None:
+        if not self.factors.is_bound:
+            return None
         return [
-            {"id": f.pk, "kind": f.kind, "description": f.description}
-            for f in self.postmortem.contributing_factors.all()
+            FactorInput(
+                id=form.instance.pk,
+                kind=form.cleaned_data["kind"],
+                description=form.cleaned_data["description"].strip(),
+            )
+            for form in self.factors.kept_forms()
+            # A row left without a description is a removed row.
+            if form.cleaned_data["description"].strip()
         ]
 
-    def hypothesis_rows(self) -> list[dict]:
-        names = ("hyp_id", "hyp_track", "hyp_status", "hyp_text", "hyp_test",
-                 "hyp_settled_by", "hyp_settled_at")  # fmt: skip
-        if self.is_bound:
-            return [
-                dict(zip([n[4:] for n in names], row, strict=True))
-                for row in self._zip(*names)
-            ]
-        return [
-            {
-                "id": h.pk,
-                "track": h.track,
-                "status": h.status,
-                "text": h.text,
-                "test": h.test,
-                "settled_by": h.settled_by_id or "",
-                "settled_at": (
-                    timezone.localtime(h.settled_at).strftime("%Y-%m-%dT%H:%M")
-                    if h.settled_at
-                    else ""
-                ),
-            }
-            for h in self.postmortem.hypotheses.all()
-        ]
-
-    @staticmethod
-    def blank_hypothesis_row() -> dict:
-        return dict.fromkeys(
-            ("id", "track", "status", "text", "test", "settled_by", "settled_at"), ""
-        )
-
-    def _zip(self, *names: str) -> list[tuple]:
-        columns = [self.data.getlist(name) for name in names]
-        if len({len(column) for column in columns}) > 1:
-            # Only a hand-made request gets here; clean() reports it.
-            return []
-        return list(zip(*columns, strict=True))
-
-    def _rows_complete(self) -> bool:
-        groups = (
-            ("factor_id", "factor_kind", "factor_description"),
-            ("hyp_id", "hyp_track", "hyp_status", "hyp_text", "hyp_test",
-             "hyp_settled_by", "hyp_settled_at"),
-        )  # fmt: skip
-        return all(
-            len({len(self.data.getlist(name)) for name in group}) == 1
-            for group in groups
-        )
-
-    def clean(self):
-        cleaned = super().clean()
-        self.rows_errors = []
-        if not self._rows_complete():
-            self.rows_errors.append(
-                "Some list rows were incomplete; reload the editor."
-            )
-        cleaned["five_whys"] = [
-            w.strip() for w in self.data.getlist("why") if w.strip()
-        ]
-        factors = []
-        kinds = dict(ContributingFactorKind.choices)
-        for number, row in enumerate(self.factor_rows(), start=1):
-            description = (row["description"] or "").strip()
-            if not description:
-                continue  # an empty row is a removed row
-            if row["kind"] not in kinds:
-                self.rows_errors.append(f"Contributing factor {number}: pick a kind.")
-                continue
-            factors.append(
-                FactorInput(
-                    id=_int_or_none(row["id"]),
-                    kind=row["kind"],
-                    description=description,
-                )
-            )
-        cleaned["contributing_factors"] = factors
-        hypotheses = []
-        for number, row in enumerate(self.hypothesis_rows(), start=1):
-            if not (row["text"] or "").strip():
-                continue
-            row_form = HypothesisRowForm(
-                {
-                    k: row[k]
-                    for k in ("track", "status", "test", "settled_by", "settled_at")
-                }
-            )
-            if not row_form.is_valid():
-                for field, errors in row_form.errors.items():
-                    label = (
-                        row_form.fields[field].label if field in row_form.fields else ""
-                    )
-                    self.rows_errors.append(
-                        f"Hypothesis {number}: {label} {' '.join(errors)}".replace(
-                            "  ", " "
-                        )
-                    )
-                continue
-            data = row_form.cleaned_data
-            hypotheses.append(
+    def _hypotheses(self) -> list[HypothesisInput] | None:
+        if not self.hypotheses.is_bound:
+            return None
+        rows = []
+        for form in self.hypotheses.kept_forms():
+            data = form.cleaned_data
+            if not data["text"].strip():
+                continue  # a blank row
+            rows.append(
                 HypothesisInput(
-                    id=_int_or_none(row["id"]),
+                    id=form.instance.pk,
                     track=data["track"],
                     status=data["status"],
-                    text=row["text"].strip(),
-                    test=(data["test"] or "").strip(),
+                    text=data["text"].strip(),
+                    test=data["test"].strip(),
                     settled_by=data["settled_by"],
                     settled_at=data["settled_at"],
                 )
             )
-        cleaned["hypotheses"] = hypotheses
-        if self.rows_errors:
-            raise forms.ValidationError(self.rows_errors)
-        return cleaned
-
-    def clean_impact_regions(self) -> list[str]:
-        raw = self.cleaned_data.get("impact_regions") or ""
-        return [region.strip() for region in raw.split(",") if region.strip()]
+        return rows
 
     def to_content(self) -> PostmortemContent:
         data = self.cleaned_data
@@ -287,25 +420,27 @@ class PostmortemEditForm(forms.Form):
                 section["key"]: data.get(name) or ""
                 for section, name in self.section_names
             },
-            five_whys=data["five_whys"],
+            five_whys=self._five_whys(),
             impact_users_affected=data.get("impact_users_affected"),
             impact_revenue_usd=data.get("impact_revenue_usd"),
             impact_error_budget_pct=data.get("impact_error_budget_pct"),
             impact_regions=data.get("impact_regions") or [],
-            contributing_factors=data["contributing_factors"],
-            hypotheses=data["hypotheses"],
+            contributing_factors=self._factors(),
+            hypotheses=self._hypotheses(),
             reviewers=list(data.get("reviewers") or []),
         )
 
 
-class HypothesisRowForm(forms.Form):
-    track = forms.ChoiceField(choices=HypothesisTrack.choices)
-    status = forms.ChoiceField(choices=HypothesisStatus.choices)
-    test = forms.CharField(required=False)
-    settled_by = forms.ModelChoiceField(
-        label="settled by", queryset=get_user_model().objects.all(), required=False
-    )
-    settled_at = forms.DateTimeField(label="settled at", required=False)
+def with_one_more_row(data: QueryDict, prefix: str) -> QueryDict:
+    """The posted editor with one more blank row in list ``prefix``."""
+    data = data.copy()
+    key = f"{prefix}-TOTAL_FORMS"
+    if prefix in EDITOR_LISTS and key in data:
+        try:
+            data[key] = str(int(data[key]) + 1)
+        except ValueError:
+            pass  # a forged count: the formset reports it
+    return data
 
 
 class CommentForm(forms.Form):
@@ -316,10 +451,3 @@ class CommentForm(forms.Form):
     )
     section = forms.CharField(required=False, max_length=64)
     parent = forms.IntegerField(required=False)
-
-
-def _int_or_none(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None

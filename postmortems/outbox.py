@@ -64,10 +64,12 @@ def _publish(outbox_id: int, task_name: str, kwargs: dict) -> bool:
     return True
 
 
-# Every finding posted writes and then drops an outbox row, so both are single
-# statements: the ORM's create() and delete() cost more CPU than the round trips
-# (a deletion collector, a transaction of its own). The table has no dependants
-# and no signals.
+# Every insights run, notification and chat message queued writes and then
+# drops an outbox row, so both are single statements: the ORM's create() and
+# delete() cost more CPU than the round trips (a deletion collector, a
+# transaction of its own). The table has no dependants and no
+# signals. (Findings' follow-ups do not pass through here: the finding rows are
+# their own outbox.)
 
 
 def _table():

@@ -77,6 +77,7 @@ class IncidentSerializer(serializers.ModelSerializer):
     scribe = _person_field(allow_null=True, required=False)
     metrics = serializers.SerializerMethodField()
     postmortem = serializers.SerializerMethodField()
+    has_postmortem = serializers.SerializerMethodField()
     html_url = serializers.CharField(source="get_absolute_url", read_only=True)
 
     class Meta:
@@ -97,6 +98,7 @@ class IncidentSerializer(serializers.ModelSerializer):
             "near_miss",
             "metrics",
             "postmortem",
+            "has_postmortem",
             "html_url",
             "created_at",
             "updated_at",
@@ -115,6 +117,14 @@ class IncidentSerializer(serializers.ModelSerializer):
         if not getattr(incident, "postmortem_visible", False):
             return None
         return incident.postmortem.pk
+
+    def get_has_postmortem(self, incident: Incident) -> bool:
+        """Whether the incident has a postmortem at all: true with a null
+        ``postmortem`` is another team's private draft, not "none yet"."""
+        found = getattr(incident, "has_postmortem", None)
+        if found is None:
+            found = Postmortem.objects.filter(incident=incident).exists()
+        return bool(found)
 
     def create(self, validated_data: dict) -> Incident:
         with api_errors():

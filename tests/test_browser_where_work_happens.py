@@ -44,7 +44,8 @@ PINNED_TEXT = (
     "Rolled back deploy 4512 of <https://deploy.example.com/4512|checkout-api>"
 )
 
-# shared/PAYLOADS.md §1, as Alertmanager sends it.
+# An Alertmanager webhook (payload version "4") as Alertmanager sends it; see
+# docs/findings.md.
 ALERT = {
     "version": "4",
     "groupKey": '{}/{severity="critical"}:{alertname="HighErrorRate"}',

@@ -3,7 +3,8 @@
 The body is read raw (the signature covers the bytes). The answers:
 401 missing or wrong signature (or no secret configured), 400 malformed body or
 an event Hindsight does not handle, 404 an issue no item is linked to, 413 too
-large; 200 with what happened otherwise.
+large, 415 a body that is not JSON (a GitHub webhook set to form encoding); 200
+with what happened otherwise.
 """
 
 import logging
@@ -51,6 +52,7 @@ class TrackerWebhookView(APIView):
             401: OpenApiResponse(description="Missing or wrong signature."),
             404: OpenApiResponse(description="No action item follows this issue."),
             413: OpenApiResponse(description="Body too large."),
+            415: OpenApiResponse(description="The body is not JSON."),
         },
     )
     def post(self, request, provider: str):
@@ -69,6 +71,14 @@ class TrackerWebhookView(APIView):
                 "bad_signature",
                 f"Missing or wrong {tracker.signature_header} (or no "
                 f"KB_{provider.upper()}_WEBHOOK_SECRET on this server).",
+            )
+        media_type = (request.content_type or "").split(";")[0].strip().lower()
+        if media_type != "application/json":
+            raise WebhookError(
+                415,
+                "unsupported_media_type",
+                f'Unsupported media type "{media_type}": send the webhook as '
+                "application/json (in GitHub, Content type: application/json).",
             )
         try:
             event = tracker.parse_webhook(body, headers)

@@ -7,6 +7,9 @@ class TrackersConfig(AppConfig):
 
     def ready(self) -> None:
         from actions import extensions
-        from trackers import hooks
+        from trackers import hooks, queries
 
-        extensions.reference_locks.append(hooks.reference_lock)
+        if hooks.reference_lock not in extensions.reference_locks:
+            extensions.reference_locks.append(hooks.reference_lock)
+        if queries not in extensions.done_confirmations:
+            extensions.done_confirmations.append(queries)

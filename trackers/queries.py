@@ -1,4 +1,5 @@
-"""The tracker rules of ``trackers.sync`` as query conditions on action items.
+"""The tracker rules of ``trackers.sync`` as query conditions on action items,
+registered with ``actions.extensions.done_confirmations`` (see trackers/apps.py).
 
 Each is ``pk IN (a subquery over the links)``: links are few next to items, so the
 database reads them once, and a list or aggregate over items gets the condition
@@ -17,14 +18,9 @@ def _items(condition: Q) -> Q:
     return Q(pk__in=TrackerLink.objects.filter(condition).values("item_id"))
 
 
-def done_unconfirmed() -> Q:
-    """Done here, but its linked issue is not done (or not known yet)."""
-    return Q(status="done") & _items(~Q(remote_status="done"))
-
-
-def confirmed_done() -> Q:
-    """Done here and, when linked, done in the tracker: what counts as done."""
-    return Q(status="done") & ~_items(~Q(remote_status="done"))
+def unconfirmed() -> Q:
+    """Linked to an issue that is not done (or whose state is not known yet)."""
+    return _items(~Q(remote_status="done"))
 
 
 def disagrees() -> Q:

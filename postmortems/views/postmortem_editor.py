@@ -9,15 +9,13 @@ from django.views.decorators.http import require_POST
 
 from postmortems import permissions, selectors
 from postmortems.blameless import analyze
-from postmortems.forms import PostmortemCreateForm, PostmortemEditForm
-from postmortems.markdown import render_markdown
-from postmortems.models import (
-    ContributingFactorKind,
-    HypothesisStatus,
-    HypothesisTrack,
-    Incident,
-    Postmortem,
+from postmortems.forms import (
+    PostmortemCreateForm,
+    PostmortemEditForm,
+    with_one_more_row,
 )
+from postmortems.markdown import render_markdown
+from postmortems.models import Incident, Postmortem
 from postmortems.services.postmortems import (
     PostmortemConflict,
     PostmortemContent,
@@ -27,7 +25,7 @@ from postmortems.services.postmortems import (
 from postmortems.views.postmortems import get_visible_postmortem
 
 # Posted fields the conflict page must not carry over into "save mine anyway".
-_NOT_REPOSTED = {"csrfmiddlewaretoken", "version", "continue"}
+_NOT_REPOSTED = {"csrfmiddlewaretoken", "version", "continue", "add_row"}
 
 
 def postmortem_new(request: HttpRequest, pk: int) -> HttpResponse:
@@ -84,7 +82,8 @@ def _section_checks(form: PostmortemEditForm, people: list[str]) -> dict[str, li
 def _content_fields(postmortem: Postmortem, content: PostmortemContent) -> list:
     """The editor's unsaved content as labelled text fields (conflict page)."""
     return selectors.postmortem_document_fields(
-        postmortem=_Unsaved(content), template=postmortem.template
+        postmortem=_Unsaved(content, saved_parts=postmortem.list_parts),
+        template=postmortem.template,
     )
 
 
@@ -98,23 +97,28 @@ def _saved_fields(postmortem: Postmortem) -> list:
 class _Unsaved:
     """Editor content shaped like a postmortem for postmortem_document_fields."""
 
-    def __init__(self, content: PostmortemContent):
+    def __init__(self, content: PostmortemContent, saved_parts: dict):
         self.sections = content.sections
         self.five_whys = content.five_whys
         self.impact_users_affected = content.impact_users_affected
         self.impact_revenue_usd = content.impact_revenue_usd
         self.impact_error_budget_pct = content.impact_error_budget_pct
         self.impact_regions = content.impact_regions
+        # A list the post left out (None) stays as saved.
         self.list_parts = {
-            "factors": [
+            "factors": saved_parts["factors"]
+            if content.contributing_factors is None
+            else [
                 selectors.factor_line(kind=f.kind, description=f.description)
-                for f in content.contributing_factors or []
+                for f in content.contributing_factors
             ],
-            "hypotheses": [
+            "hypotheses": saved_parts["hypotheses"]
+            if content.hypotheses is None
+            else [
                 selectors.hypothesis_line(
                     track=h.track, status=h.status, text=h.text, test=h.test
                 )
-                for h in content.hypotheses or []
+                for h in content.hypotheses
             ],
         }
 
@@ -190,7 +194,15 @@ def postmortem_edit(request: HttpRequest, pk: int) -> HttpResponse:
             )
             return redirect(postmortem)
         raise PermissionDenied("You cannot edit this postmortem.")
-    if request.method == "POST":
+    adding_row = request.method == "POST" and "add_row" in request.POST
+    if adding_row:
+        # "Add a row" without JavaScript: the same page with one more blank row,
+        # everything typed so far kept, nothing saved.
+        form = PostmortemEditForm(
+            with_one_more_row(request.POST, request.POST["add_row"]),
+            postmortem=postmortem,
+        )
+    elif request.method == "POST":
         form = PostmortemEditForm(request.POST, postmortem=postmortem)
         if form.is_valid():
             content = form.to_content()
@@ -226,22 +238,14 @@ def postmortem_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "postmortem": postmortem,
             "incident": postmortem.incident,
             "form": form,
+            "adding_row": adding_row,
             "sections": [
                 {**item, "hits": checks[item["section"]["key"]]}
                 for item in form.section_fields
             ],
-            "why_rows": form.why_rows(),
-            "factor_rows": form.factor_rows(),
-            "hypothesis_rows": form.hypothesis_rows(),
-            # The empty row the page's "Add" button copies.
-            "blank_hypothesis": form.blank_hypothesis_row(),
-            "factor_kinds": ContributingFactorKind.choices,
-            "hypothesis_tracks": HypothesisTrack.choices,
-            "hypothesis_statuses": HypothesisStatus.choices,
-            "people": selectors.people_choices(),
             **drafted_context(postmortem),
         },
-        status=400 if form.is_bound and form.errors else 200,
+        status=400 if form.is_bound and not adding_row and form.has_errors else 200,
     )
 
 

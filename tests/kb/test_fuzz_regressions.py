@@ -121,3 +121,53 @@ def test_empty_page_parameter_is_refused_not_page_one(admin_client, url):
     response = admin_client.get(url)
     assert response.status_code == 404
     assert problem(response)["code"] == "not_found"
+
+
+def _enums(node, where=""):
+    """Every (place, schema) in the OpenAPI document that lists enum values."""
+    if isinstance(node, dict):
+        if "enum" in node:
+            yield where, node
+        for key, value in node.items():
+            yield from _enums(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _enums(value, f"{where}/{index}")
+
+
+JSON_TYPES = {
+    "string": str,
+    "boolean": bool,
+    "integer": int,
+    "number": (int, float),
+    "array": list,
+    "object": dict,
+}
+
+
+def test_api_schema_enum_values_have_the_type_they_are_declared_with(client):
+    """A query parameter documented as a boolean whose values are the strings
+    "true" and "false" let no valid value exist: a client following the schema
+    could not use the filter (the fuzzer found ?near_miss=false). Every enum in
+    the schema must list values of its own declared type."""
+    schema = client.get("/api/schema/?format=json").json()
+    wrong = []
+    for where, node in _enums(schema):
+        declared = node.get("type")
+        if declared not in JSON_TYPES:
+            continue
+        for value in node["enum"]:
+            if value is None and node.get("nullable"):
+                continue
+            if isinstance(value, bool) and declared in ("integer", "number"):
+                wrong.append((where, declared, value))
+            elif not isinstance(value, JSON_TYPES[declared]):
+                wrong.append((where, declared, value))
+    assert not wrong, wrong
+
+
+def test_incident_near_miss_filter_takes_true_and_false(admin_client):
+    for value, expected in (("true", True), ("false", False)):
+        response = admin_client.get(f"/api/v1/incidents/?near_miss={value}")
+        assert response.status_code == 200
+        assert {row["near_miss"] for row in response.json()["results"]} <= {expected}

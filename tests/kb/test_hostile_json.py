@@ -185,6 +185,35 @@ def test_hostile_json_is_a_400_naming_the_field_and_writes_nothing(route, method
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.parametrize(
+    ("route", "method"), JSON_WRITES, ids=[f"{r.name}-{m}" for r, m in JSON_WRITES]
+)
+def test_api_writes_take_json_only_a_form_body_is_a_415(route, method):
+    """GIVEN every API write endpoint and a role allowed to write there
+    WHEN the body is a form (every field text, so the schema's types, ranges and
+    read-only fields could not hold) THEN the answer is a 415 problem naming the
+    media type, and nothing is written."""
+    from urllib.parse import urlencode
+
+    catalogue = build_catalogue()
+    client = _client(catalogue, route, method)
+    body = urlencode({"title": "A title", "updated_at": "null"}).encode()
+    case = OWN if route.team_scoped else NONE
+    url = url_for(catalogue, route.name, route.objects, case)
+    before = _row_counts()
+    response = client.generic(
+        method,
+        url,
+        body,
+        content_type="application/x-www-form-urlencoded",
+        **signature_headers(route, body),
+    )
+    assert response.status_code == 415, response.content[:300]
+    assert response["Content-Type"].startswith("application/problem+json")
+    assert "application/x-www-form-urlencoded" in response.json()["detail"]
+    assert _row_counts() == before
+
+
 # -- Property: generated hostile bodies ---------------------------------------------
 
 _SURROGATES = ["\\ud800", "\\udbff", "\\udc00", "\\udfff", "\\u0000"]
@@ -241,7 +270,7 @@ HOSTILE_BODY_ROUTES = [
 
 @pytest.mark.parametrize("route", HOSTILE_BODY_ROUTES, ids=lambda r: r.name)
 def test_generated_hostile_bodies_are_refused_and_write_nothing(route):
-    """GIVEN an endpoint's real payload (PAYLOADS.md) or a plausible one
+    """GIVEN an endpoint's real payload (MACHINE_BODIES) or a plausible one
     WHEN Hypothesis puts a generated hostile value anywhere in it
     THEN the answer is a JSON 4xx, never a 5xx, and no row is written."""
     catalogue = build_catalogue()

@@ -23,6 +23,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from actions.demo import load_demo_action_items
 from actions.models import ActionItem
 from findings.demo.loader import DEMO_FINDINGS, load_demo_findings
 from findings.integrations.pagerduty import parser as pagerduty
@@ -263,6 +264,7 @@ def via_demo_loader(team, people, tmp_path):
     findings["incidents"] = {key: findings["incidents"][key]}
     (tmp_path / "findings.json").write_text(json.dumps(findings))
     load_demo(directory=corpus)
+    load_demo_action_items(directory=corpus)
     load_demo_findings(path=tmp_path / "findings.json")
     return Incident.objects.get(external_key=key)
 

@@ -522,6 +522,68 @@ def _cleared_note_cases():
     ]  # fmt: skip
 
 
+def _link_to_tracker(cat, ctx):
+    """The own item follows a Jira issue: its tracker reference is the link's."""
+    from trackers.models import TrackerLink
+
+    item = cat.cases[OWN].item
+    ActionItem.objects.filter(pk=item.pk).update(
+        tracker_provider="jira",
+        tracker_key="OPS-1",
+        tracker_url="https://example.atlassian.net/browse/OPS-1",
+    )
+    TrackerLink.objects.create(
+        item=item,
+        provider="jira",
+        remote_key="OPS-1",
+        remote_url="https://example.atlassian.net/browse/OPS-1",
+    )
+
+
+def _tracker_reference_state(cat, ctx):
+    return tuple(
+        ActionItem.objects.filter(pk=cat.cases[OWN].item.pk)
+        .values_list("tracker_provider", "tracker_key", "tracker_url")
+        .get()
+    )
+
+
+def _tracker_lock_cases():
+    """Every path that edits an item's tracker reference while a tracker
+    integration follows the item's issue."""
+    rule = "tracker reference follows the linked issue"
+    item = lambda cat: cat.cases[OWN].item  # noqa: E731
+    draft = lambda cat: cat.cases[OWN].draft  # noqa: E731
+    moved = {
+        "tracker_provider": "jira",
+        "tracker_key": "OPS-2",
+        "tracker_url": "https://example.atlassian.net/browse/OPS-2",
+    }
+    text = "unlink it on the item's page first"
+    return [
+        Case(rule, "page: edit form", "editor",
+             lambda c, cat, ctx: c.post(
+                 f"/actions/{item(cat).pk}/edit/", _item_form(cat, **moved)),
+             400, "tracker_key", _tracker_reference_state, setup=_link_to_tracker),
+        Case(rule, "page: panel edit", "editor",
+             lambda c, cat, ctx: c.post(
+                 f"/actions/postmortem/{draft(cat).pk}/items/{item(cat).pk}/edit/",
+                 _item_form(cat, **moved)),
+             200, "tracker_key", _tracker_reference_state, text,
+             setup=_link_to_tracker),
+        Case(rule, "api: patch", "editor",
+             lambda c, cat, ctx: _json(
+                 c, "PATCH", f"/api/v1/action-items/{item(cat).pk}/",
+                 {"tracker_key": "OPS-2"}),
+             400, "tracker_key", _tracker_reference_state, setup=_link_to_tracker),
+        Case(rule, "api: put", "editor",
+             lambda c, cat, ctx: _json(
+                 c, "PUT", f"/api/v1/action-items/{item(cat).pk}/",
+                 _item_api_body(cat, **moved)),
+             400, "tracker_key", _tracker_reference_state, setup=_link_to_tracker),
+    ]  # fmt: skip
+
+
 CASES = [
     *_reviewer_cases("reviewer is the author", "reviewer", "reviewer"),
     *_reviewer_cases("reviewer cannot approve", "editor", "viewer"),
@@ -530,6 +592,7 @@ CASES = [
                    "how we know it worked"),
     *_status_cases("won't do needs a reason", "wont_do", "status_reason",
                    "won't be done"),
+    *_tracker_lock_cases(),
     Case("timestamp lock", "page: incident edit", "editor", _page_move_detected,
          400, "detected_at", _incident_state(lambda cat, ctx: _locked_incident(
              cat, ctx).pk)),

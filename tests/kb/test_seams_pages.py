@@ -261,3 +261,61 @@ def test_password_reset_pages_are_branded(client):
         page = client.get(reverse(name)).content.decode()
         assert 'class="topbar"' in page, name
         assert "Django" not in page, name
+
+
+# --- Behind a proxy, per-client limits count clients, not the proxy ----------------
+
+PROXY = "10.0.0.2"
+
+
+def _via_proxy(client, url, data, forwarded_for):
+    return client.post(url, data, REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=forwarded_for)
+
+
+def _reset_via_proxy(client, forwarded_for, n):
+    return _via_proxy(
+        client,
+        reverse("password_reset"),
+        {"email": f"{uuid.uuid4()}@example.com"},
+        forwarded_for,
+    )
+
+
+def _login_via_proxy(client, forwarded_for, n):
+    return _via_proxy(
+        client,
+        reverse("login"),
+        {"username": "viewer", "password": f"wrong-{n}"},
+        forwarded_for,
+    )
+
+
+PER_CLIENT_LIMITS = {
+    # limit name -> (send one attempt, setting of the limit, status once limited)
+    "password reset": (_reset_via_proxy, "KB_PASSWORD_RESET_PER_CLIENT", 429),
+    "login lockout": (_login_via_proxy, "AXES_FAILURE_LIMIT", 429),
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("limit", PER_CLIENT_LIMITS)
+def test_per_client_limits_behind_a_proxy_count_each_client(client, settings, limit):
+    """GIVEN Hindsight behind one trusted proxy (KB_TRUSTED_PROXIES=1) WHEN one
+    client reaches a per-client limit THEN another client behind the same proxy is
+    not held back, and the limited client cannot escape by claiming another
+    address at the left of X-Forwarded-For."""
+    from tests import factories
+
+    factories.UserFactory(username="viewer")
+    settings.KB_TRUSTED_PROXIES = 1
+    attempt, setting, limited_status = PER_CLIENT_LIMITS[limit]
+    setattr(settings, setting, 3)
+    noisy = f"198.51.100.{uuid.uuid4().int % 250 + 1}"
+    statuses = [attempt(client, noisy, n).status_code for n in range(4)]
+    assert statuses[-1] == limited_status, statuses
+    # The same client, claiming to be someone else before the proxy's hop.
+    forged = attempt(client, f"203.0.113.9, {noisy}", 5)
+    assert forged.status_code == limited_status
+    # Another client behind the same proxy.
+    other = attempt(client, "192.0.2.44", 6)
+    assert other.status_code != limited_status, other.status_code

@@ -115,21 +115,21 @@ def test_browser_postmortem_written_reviewed_published_and_exported(
     page.fill("#id_impact_error_budget_pct", "35")
     page.fill("#id_impact_revenue_usd", "42000")
     page.fill("#id_impact_regions", "eu-west-1, us-east-1")
-    page.locator("#why-list input").first.fill("Why did checkout return 502s?")
+    whys = page.locator("#why-list textarea[name$='-text']")
+    whys.first.fill("Why did checkout return 502s?")
     page.get_by_role("button", name="Add a why").click()
-    page.locator("#why-list input").nth(1).fill(
-        "Why were all pool connections busy? Peak concurrency exceeded 50."
-    )
+    whys.last.fill("Why were all pool connections busy? Peak concurrency exceeded 50.")
     page.get_by_role("button", name="Add a contributing factor").click()
-    page.locator("#factor-list select").first.select_option("detection_gap")
-    page.locator("#factor-list input[name=factor_description]").first.fill(
+    factor = page.locator("#factor-list > li").last
+    factor.locator("select").select_option("detection_gap")
+    factor.locator("textarea[name$='-description']").fill(
         "No alert on connection-pool saturation"
     )
     page.get_by_role("button", name="Add a hypothesis").click()
-    row = page.locator("#hypothesis-list li").first
-    row.locator("select[name=hyp_status]").select_option("ruled_out")
-    row.locator("input[name=hyp_text]").fill("A bad deploy of checkout at 09:55")
-    row.locator("input[name=hyp_test]").fill("No deploy since the day before")
+    row = page.locator("#hypothesis-list > li").last
+    row.locator("select[name$='-status']").select_option("ruled_out")
+    row.locator("textarea[name$='-text']").fill("A bad deploy of checkout at 09:55")
+    row.locator("textarea[name$='-test']").fill("No deploy since the day before")
     page.locator("#section-root_cause").scroll_into_view_if_needed()
     page.screenshot(path=str(screenshot_dir / "postmortem-editor-warning.png"))
     # A viewport as tall as the page keeps the sticky save bar at the bottom.
@@ -208,6 +208,13 @@ def test_browser_postmortem_written_reviewed_published_and_exported(
     assert meta["published"]
     assert "**Checkout** returned HTTP 502" in body
     assert "capped at 50 connections" in body
+    # The rows added in place in the editor were saved.
+    for text in (
+        "2. Why were all pool connections busy?",
+        "No alert on connection-pool saturation",
+        "A bad deploy of checkout at 09:55",
+    ):
+        assert text in body, text
 
     # The history shows every save, by whom: started, drafted from the record,
     # edited, submitted, approved, published.

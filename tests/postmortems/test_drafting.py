@@ -17,6 +17,7 @@ from postmortems.models import (
     TimelineSource,
 )
 from tests import factories
+from tests.postmortems.editor_form import formset
 from tests.problems import field_errors
 
 T0 = dt.datetime(2026, 5, 1, 10, 0, tzinfo=dt.UTC)
@@ -344,16 +345,25 @@ def test_editing_a_drafted_part_makes_it_a_persons_words(
         },
         "section_root_cause": "The pool size was set by a config push nobody load "
         "tested.",
-        "factor_id": [factor.pk],
-        "factor_kind": [factor.kind],
-        "factor_description": [factor.description],  # unchanged: still drafted
-        "hyp_id": [hypothesis.pk],
-        "hyp_track": [hypothesis.track],
-        "hyp_status": [hypothesis.status],
-        "hyp_text": ["DNS was fine: resolution latency flat."],
-        "hyp_test": [hypothesis.test],
-        "hyp_settled_by": [""],
-        "hyp_settled_at": [""],
+        **formset(
+            "factors",
+            # Unchanged: still drafted.
+            [{"id": factor.pk, "kind": factor.kind, "description": factor.description}],
+            initial=1,
+        ),
+        **formset(
+            "hypotheses",
+            [
+                {
+                    "id": hypothesis.pk,
+                    "track": hypothesis.track,
+                    "status": hypothesis.status,
+                    "text": "DNS was fine: resolution latency flat.",
+                    "test": hypothesis.test,
+                }
+            ],
+            initial=1,
+        ),
     }
     response = editor_client.post(f"/postmortems/{postmortem.pk}/edit/", data)
     assert response.status_code == 302, response.content.decode()[:2000]

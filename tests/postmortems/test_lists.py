@@ -308,3 +308,45 @@ def test_incident_list_says_what_postmortem_each_incident_has(
         link = postmortem.get_absolute_url() in row
         assert link == (expected[key] == "Draft")
     assert "none yet" in _row(html, bare)
+
+
+@pytest.mark.parametrize(
+    ("who", "expected"),
+    [
+        ("own editor", {"draft": True, "other": False}),
+        ("other editor", {"draft": False, "other": True}),
+        ("admin", {"draft": True, "other": True}),
+    ],
+)
+def test_incident_api_says_a_private_draft_exists_without_naming_it(
+    client, team, other_team, who, expected
+):
+    """GIVEN an incident with a draft of each team and one with none WHEN the API
+    lists or shows them THEN a draft the caller cannot read is ``postmortem: null``
+    with ``has_postmortem: true`` (not "none yet"), as on the incident list page."""
+    from postmortems.models import Role
+
+    users = {
+        "own editor": factories.UserFactory(role=Role.EDITOR, teams=[team]),
+        "other editor": factories.UserFactory(role=Role.EDITOR, teams=[other_team]),
+        "admin": factories.UserFactory(role=Role.ADMIN),
+    }
+    drafts = {
+        "draft": factories.PostmortemFactory(incident__team=team),
+        "other": factories.PostmortemFactory(incident__team=other_team),
+    }
+    bare = factories.IncidentFactory(team=team)
+    client.force_login(users[who])
+    listed = {
+        row["id"]: row
+        for row in client.get("/api/v1/incidents/?page_size=100").json()["results"]
+    }
+    for key, postmortem in drafts.items():
+        incident = postmortem.incident
+        shown = client.get(f"/api/v1/incidents/{incident.pk}/").json()
+        for row in (listed[incident.pk], shown):
+            assert row["has_postmortem"] is True
+            readable = expected[key]
+            assert row["postmortem"] == (postmortem.pk if readable else None)
+    assert listed[bare.pk]["has_postmortem"] is False
+    assert listed[bare.pk]["postmortem"] is None

@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from postmortems.markdown import render_markdown
 from tests import factories
+from tests.postmortems.editor_form import formset
 from tests.postmortems.xss_payloads import PAYLOADS, unsafe_markup
 
 pytestmark = pytest.mark.django_db
@@ -66,7 +67,11 @@ def test_live_preview_and_blame_check_are_safe(editor_client, payload):
 def test_history_and_conflict_pages_escape_payloads(editor_client, draft_postmortem):
     pm = draft_postmortem
     everything = "\n\n".join(PAYLOADS)
-    data = {"version": 1, "section_summary": everything, "why": [everything]}
+    data = {
+        "version": 1,
+        "section_summary": everything,
+        **formset("whys", [{"text": everything}]),
+    }
     assert (
         editor_client.post(
             reverse("postmortems:postmortem_edit", args=[pm.pk]), data

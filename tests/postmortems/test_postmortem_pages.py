@@ -22,6 +22,7 @@ from postmortems.services.postmortems import (
     postmortem_submit,
 )
 from tests import factories
+from tests.postmortems.editor_form import formset
 
 pytestmark = pytest.mark.django_db
 
@@ -302,17 +303,30 @@ def test_postmortem_edit_saves_sections_impact_and_lists(
         impact_revenue_usd="5400.50",
         impact_error_budget_pct="12.5",
         impact_regions="eu-west-1, us-east-1",
-        why=["Why 502s?", "", "Why was the pool small?"],
-        factor_id=["", ""],
-        factor_kind=["technical", "detection_gap"],
-        factor_description=["Pool limit 50", ""],
-        hyp_id=[""],
-        hyp_track=["diagnosis"],
-        hyp_status=["ruled_out"],
-        hyp_text=["DNS latency"],
-        hyp_test=["dig answered in 2 ms"],
-        hyp_settled_by=[str(reviewer.pk)],
-        hyp_settled_at=["2026-05-01T10:30"],
+        **formset(
+            "whys",
+            [{"text": "Why 502s?"}, {"text": ""}, {"text": "Why was the pool small?"}],
+        ),
+        **formset(
+            "factors",
+            [
+                {"kind": "technical", "description": "Pool limit 50"},
+                {"kind": "detection_gap", "description": ""},
+            ],
+        ),
+        **formset(
+            "hypotheses",
+            [
+                {
+                    "track": "diagnosis",
+                    "status": "ruled_out",
+                    "text": "DNS latency",
+                    "test": "dig answered in 2 ms",
+                    "settled_by": str(reviewer.pk),
+                    "settled_at": "2026-05-01T10:30",
+                }
+            ],
+        ),
     )
     response = editor_client.post(_url("postmortem_edit", pm), data)
     assert response.status_code == 302, response.content.decode()[:2000]
@@ -750,18 +764,28 @@ def test_postmortem_detail_lists_similar_incidents_and_its_class(
     assert b"0.82" in html
 
 
-def _list_rows(factor: str, hypothesis_status: str) -> dict:
+def _list_rows(
+    factor: str, hypothesis_status: str, *, factor_id="", hypothesis_id=""
+) -> dict:
+    saved = 1 if factor_id else 0
     return {
-        "factor_id": [""],
-        "factor_kind": ["technical"],
-        "factor_description": [factor],
-        "hyp_id": [""],
-        "hyp_track": ["diagnosis"],
-        "hyp_status": [hypothesis_status],
-        "hyp_text": ["The release leaks connections"],
-        "hyp_test": [""],
-        "hyp_settled_by": [""],
-        "hyp_settled_at": [""],
+        **formset(
+            "factors",
+            [{"id": factor_id, "kind": "technical", "description": factor}],
+            initial=saved,
+        ),
+        **formset(
+            "hypotheses",
+            [
+                {
+                    "id": hypothesis_id,
+                    "track": "diagnosis",
+                    "status": hypothesis_status,
+                    "text": "The release leaks connections",
+                }
+            ],
+            initial=saved,
+        ),
     }
 
 
@@ -782,8 +806,12 @@ def test_history_diffs_contributing_factors_and_the_investigation_log(
     draft_postmortem.refresh_from_db()
     factor = draft_postmortem.contributing_factors.get()
     hypothesis = draft_postmortem.hypotheses.get()
-    rows = _list_rows("Pool size was never soak-tested", "ruled_out")
-    rows["factor_id"], rows["hyp_id"] = [factor.pk], [hypothesis.pk]
+    rows = _list_rows(
+        "Pool size was never soak-tested",
+        "ruled_out",
+        factor_id=factor.pk,
+        hypothesis_id=hypothesis.pk,
+    )
     editor_client.post(url, {**_editor_payload(draft_postmortem), **rows})
 
     response = editor_client.get(_url("postmortem_history", draft_postmortem))

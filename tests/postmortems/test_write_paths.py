@@ -14,6 +14,7 @@ from django.urls import reverse
 from insights.models import InsightRun, RunKind
 from postmortems.models import PostmortemStatus, WorkflowEvent
 from tests import factories
+from tests.postmortems.editor_form import page_fields
 from tests.problems import field_errors
 
 pytestmark = pytest.mark.django_db
@@ -66,23 +67,8 @@ def test_api_edit_based_on_a_stale_version_is_a_412_and_writes_nothing(
 
 
 def _page_resave(client, postmortem):
-    page = client.get(reverse("postmortems:postmortem_edit", args=[postmortem.pk]))
-    form = page.context["form"]
-    data = {"version": postmortem.version, "why": postmortem.five_whys or []}
-    for _section, name in form.section_names:
-        data[name] = form[name].value() or ""
-    data["reviewers"] = [user.pk for user in postmortem.reviewers.all()]
-    data["impact_regions"] = ", ".join(postmortem.impact_regions or [])
-    for factor in postmortem.contributing_factors.all():
-        data.setdefault("factor_id", []).append(factor.pk)
-        data.setdefault("factor_kind", []).append(factor.kind)
-        data.setdefault("factor_description", []).append(factor.description)
-    for row in form.hypothesis_rows():
-        for key, value in row.items():
-            data.setdefault(f"hyp_{key}", []).append(value)
-    return client.post(
-        reverse("postmortems:postmortem_edit", args=[postmortem.pk]), data
-    )
+    url = reverse("postmortems:postmortem_edit", args=[postmortem.pk])
+    return client.post(url, page_fields(client, url))
 
 
 def _api_resave(client, postmortem):
