@@ -455,23 +455,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "options": {"expires": 1800},
     },
-    # Chat messages a Slack outage (or a lost task) left unsent.
-    "chat-relay": {
-        "task": "chat.relay",
-        "schedule": 60.0,
-        "options": {"expires": 50},
-    },
     # Action-item reminders each morning; expires well before the next day's run.
     "action-item-reminders": {
         "task": "actions.send_reminders",
         "schedule": crontab(hour=7, minute=0),
         "options": {"expires": 6 * 60 * 60},
-    },
-    # Tracker pushes still due (a tracker or broker outage); as the outbox relay.
-    "trackers-relay": {
-        "task": "trackers.relay",
-        "schedule": 60.0,
-        "options": {"expires": 50},
     },
     # Nightly: fetch every linked issue's state, fixing what a lost webhook missed.
     "trackers-reconcile": {

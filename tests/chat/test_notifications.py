@@ -38,7 +38,13 @@ def pm(draft_postmortem, team_channel):
 
 
 def _posts(slack) -> list[dict]:
-    return [c.params for c in slack.called("chat.postMessage")]
+    """Posts to channels (direct messages, D..., are personal notifications:
+    tests/notifications/test_chat_notifications.py)."""
+    return [
+        c.params
+        for c in slack.called("chat.postMessage")
+        if not c.params["channel"].startswith("D")
+    ]
 
 
 def _blocks(text: str, *buttons: tuple[str, str, str]) -> list[dict]:
