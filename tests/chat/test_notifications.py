@@ -12,8 +12,9 @@ from actions.services import action_item_set_status, reminders_send
 from chat import services
 from chat.choices import MessageStatus
 from chat.models import ChannelLink, ChatMessage, TeamChatSettings
-from postmortems.findings.services.follow_up import findings_follow_up
-from postmortems.models import FindingMatch, OutboxTask
+from findings.follow_up import findings_follow_up
+from findings.models import FindingMatch
+from postmortems.models import OutboxTask
 from postmortems.services.postmortems import (
     postmortem_approve,
     postmortem_publish,
