@@ -86,8 +86,8 @@ def _open_items(incident_ids: list[int]) -> dict[int, list[ActionItem]]:
 def _match_on_similarity(*, findings: list[Finding], embedder) -> list[FindingMatch]:
     import numpy as np
 
-    from insights.embeddings import nearest
     from insights.selectors import past_vectors_with_open_items
+    from insights.topk import top_k
 
     threshold = getattr(settings, "KB_FINDING_MATCH_THRESHOLD", MATCH_THRESHOLD)
     past = past_vectors_with_open_items(model_name=embedder.model_name)
@@ -105,7 +105,7 @@ def _match_on_similarity(*, findings: list[Finding], embedder) -> list[FindingMa
         ]
     )
     # Take a few extra so the same-service boost can reorder the best ones.
-    found = nearest(
+    found = top_k(
         vectors,
         past.matrix,
         k=MAX_PAST_INCIDENTS_PER_FINDING * 2,
