@@ -209,10 +209,14 @@ class FindingViewSet(
             try:
                 records = validation.validate_findings(items)
             except validation.BatchInvalid as exc:
-                # Not the documented shape: a 400 (the services' are 422s).
+                # Not the documented shape: a 400. The documented shape breaking
+                # only a rule between fields is a 422, as the services' are.
+                status_code, code = (
+                    (422, "unprocessable") if exc.rules_only else (400, "invalid")
+                )
                 raise ApiError(
-                    400,
-                    "invalid",
+                    status_code,
+                    code,
                     str(exc),
                     errors=item_errors(exc, self.item_pointer),
                 ) from None

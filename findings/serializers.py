@@ -216,3 +216,15 @@ class FindingInputSchema(OpenApiSerializerExtension):
         for name in ("analyzer", "fingerprint", "title", "incident_key"):
             schema["properties"][name]["pattern"] = r"\S"
         return schema
+
+
+class RootCauseInputSchema(OpenApiSerializerExtension):
+    """A root cause's text is stripped and required: it needs a character that is
+    not blank (validation.py)."""
+
+    target_class = RootCauseInputSerializer
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        schema["properties"]["text"]["pattern"] = r"\S"
+        return schema

@@ -62,13 +62,23 @@ FIELDS = (
 
 _SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
 
+# Rules between fields that no JSON Schema states: breaking only these is a 422.
+ENDED_BEFORE_STARTED = "Must not be before started_at."
+RULE_FIELDS = {"ended_at"}
+RULE_MESSAGES = {ENDED_BEFORE_STARTED}
+
 
 class BatchInvalid(ValueError):
-    """Some items are invalid; ``items`` lists ``{"index", "errors"}`` for each."""
+    """Some items are invalid; ``items`` lists ``{"index", "errors"}`` for each.
 
-    def __init__(self, items: list[dict], total: int):
+    ``rules_only``: every item has the documented shape and breaks only a rule the
+    schema cannot state (timestamps out of order): the API answers 422, not 400.
+    """
+
+    def __init__(self, items: list[dict], total: int, *, rules_only: bool = False):
         self.items = items
         self.total = total
+        self.rules_only = rules_only
         noun = "finding is" if total == 1 else "findings are"
         super().__init__(
             f"{len(items)} of {total} {noun} invalid; nothing was written."
@@ -117,7 +127,16 @@ def validate_findings(items: list) -> list[FindingRecord]:
         else:
             records.append(record)
     if failed:
-        raise BatchInvalid(failed, total=len(items))
+        rules_only = all(
+            set(item["errors"]) <= RULE_FIELDS
+            and all(
+                message in RULE_MESSAGES
+                for messages in item["errors"].values()
+                for message in messages
+            )
+            for item in failed
+        )
+        raise BatchInvalid(failed, total=len(items), rules_only=rules_only)
     return records
 
 
@@ -161,7 +180,7 @@ def validate_finding(item: Any, *, index: int = 0) -> tuple[FindingRecord | None
     started_at = _timestamp(item, "started_at", errors)
     ended_at = _timestamp(item, "ended_at", errors)
     if started_at and ended_at and ended_at < started_at:
-        errors["ended_at"] = ["Must not be before started_at."]
+        errors["ended_at"] = [ENDED_BEFORE_STARTED]
 
     parent_id = _integer(item, "parent_id", errors)
     parent_key = _text(item, "parent_dedupe_key", errors, max_length=340)

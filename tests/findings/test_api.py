@@ -662,3 +662,46 @@ def test_findings_follow_up_is_enqueued_on_commit_only(
 
 def test_findings_serializer_documents_the_validated_fields():
     assert set(FindingInputSerializer().fields) == set(validation.FIELDS)
+
+
+@pytest.mark.parametrize(
+    ("batch", "expected"),
+    [
+        # Only a rule between fields is broken: the shape is right, so 422.
+        ([{"ended_at": "2026-05-01T10:00:00Z"}], (422, "unprocessable")),
+        (
+            [{"ended_at": "2026-05-01T10:00:00Z"}, {}],
+            (422, "unprocessable"),
+        ),
+        # A shape error beside it: the whole answer is a 400 naming both.
+        (
+            [{"ended_at": "2026-05-01T10:00:00Z"}, {"root_cause": {"text": "  "}}],
+            (400, "invalid"),
+        ),
+        ([{"root_cause": {"text": ""}}], (400, "invalid")),
+    ],
+    ids=["rule", "rule-in-batch", "rule-and-shape", "blank-root-cause"],
+)
+def test_findings_rule_errors_are_422_shape_errors_400(
+    client, team, findings_key, batch, expected
+):
+    """GIVEN findings that match the schema but end before they start THEN 422
+    (the fuzzer found them answered 400 as if malformed); a blank root cause,
+    which the schema's pattern forbids, stays a 400. Either way nothing is
+    written and every error points at its item and field."""
+    factories.ServiceFactory(slug="checkout-web", team=team)
+    items = [finding(n, **fields) for n, fields in enumerate(batch)]
+    response = post(client, {"findings": items}, findings_key)
+    assert (response.status_code, problem(response)["code"]) == expected
+    pointers = {error["pointer"] for error in problem(response)["errors"]}
+    if expected[0] == 422:
+        assert pointers == {
+            f"/findings/{n}/ended_at" for n, fields in enumerate(batch) if fields
+        }
+    assert not Finding.objects.exists()
+
+
+def test_findings_schema_says_a_root_cause_needs_text(client):
+    schema = client.get("/api/schema/?format=json").json()
+    text = schema["components"]["schemas"]["RootCauseInput"]["properties"]["text"]
+    assert text["pattern"] == r"\S"
