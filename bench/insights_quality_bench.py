@@ -82,7 +82,8 @@ def corpora(wanted: set[str]) -> dict[str, list[dict]]:
 
 def demo_in_product(embedder) -> tuple[int, int, list[str]]:
     """Load the demo into a scratch database and run insights as the product
-    does; count unconfirmed postmortems in their intended class."""
+    does; count unconfirmed postmortems in their intended class, and the
+    report's "came back after remediation" headlines (see wrong_headlines)."""
     from django.core.management import call_command
 
     from insights import services
@@ -109,6 +110,38 @@ def demo_in_product(embedder) -> tuple[int, int, list[str]]:
         if got != want:
             wrong.append(f"{row.postmortem.incident.title[:60]}: {want} -> {got}")
     return right, total, wrong
+
+
+def wrong_headlines() -> tuple[int, int, list[str]]:
+    """The report's "came back after remediation" headlines on the demo run,
+    and those that rest on a wrong class: a counted incident after remediation
+    whose intended class (the incident file's) is another."""
+    from django.contrib.auth import get_user_model
+
+    from insights.selectors import report_data
+
+    intended = {}
+    for path in glob.glob(str(DEMO_DIR / "*.json")):
+        data = json.loads(Path(path).read_text())
+        intended[data["title"]] = data["failure_class"]
+    admin = get_user_model().objects.filter(is_superuser=True).order_by("pk").first()
+    report = report_data(user=admin)
+    bad, lines = 0, []
+    for c in report.came_back:
+        after = {i.key for i in c.recurrence.after}
+        wrong = [
+            m
+            for m in c.counted
+            if m.incident.postmortem_id in after
+            and intended[m.incident.title] != c.slug
+        ]
+        bad += bool(wrong)
+        lines += [
+            f"{c.slug} <- {m.incident.title[:50]} ({intended[m.incident.title]}, "
+            f"{m.statement_kind}, {m.confidence:.2f})"
+            for m in wrong
+        ]
+    return bad, len(report.came_back), lines
 
 
 def table(name: str, summary: dict) -> None:
@@ -207,6 +240,19 @@ def main() -> None:
                 "postmortems",
                 target=20,
                 better="higher",
+            )
+        )
+        bad, headlines, lines = wrong_headlines()
+        print(f"demo: {bad} of {headlines} 'came back' headlines on a wrong class")
+        for line in lines:
+            print(f"  wrong: {line}")
+        results.append(
+            Result(
+                f"demo: 'came back after remediation' headlines on a wrong class "
+                f"(of {headlines})",
+                bad,
+                "headlines",
+                target=0,
             )
         )
     out = Path(settings.KB_INSIGHTS_CORPORA_DIR) / "last_quality_bench.json"

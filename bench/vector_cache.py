@@ -22,9 +22,11 @@ class DiskCachedEmbedder:
 
         self.inner = inner
         self.model_name = inner.model_name
+        self.version = inner.version
         self.dimension = inner.dimension
         self._hash = text_hash
-        self.path = Path(folder) / ".vectors" / f"{self.model_name}.npz"
+        name = f"{self.model_name}-v{self.version}"
+        self.path = Path(folder) / ".vectors" / f"{name}.npz"
         self.vectors: dict[str, np.ndarray] = {}
         if self.path.exists():
             with np.load(self.path) as data:

@@ -6,8 +6,9 @@ class InsightsConfig(AppConfig):
     verbose_name = "Insights"
 
     def ready(self) -> None:
-        from insights import receivers
-        from postmortems import signals
+        from insights import demo, receivers
+        from insights.services import postmortem_changed
+        from postmortems import extensions, signals
 
         signals.root_cause_class_requested.connect(
             receivers.root_cause_class, dispatch_uid="insights.root_cause_class"
@@ -15,3 +16,5 @@ class InsightsConfig(AppConfig):
         signals.postmortem_imported.connect(
             receivers.postmortem_imported, dispatch_uid="insights.postmortem_imported"
         )
+        extensions.register(extensions.edit_hooks, postmortem_changed)
+        extensions.register_demo_loader(demo.load_demo_classes)

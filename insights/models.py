@@ -132,9 +132,12 @@ class PostmortemClassification(models.Model):
 
 
 class EmbeddingCache(models.Model):
-    """One text's vector under one model: an unchanged text is embedded once."""
+    """One text's vector under one model and text preparation version: an
+    unchanged text is embedded once."""
 
     model_name = models.CharField(max_length=200)
+    # insights.embeddings.TEXT_PREPARATION_VERSION when the vector was computed.
+    version = models.PositiveSmallIntegerField(default=1)
     text_hash = models.CharField(max_length=64)
     dimension = models.PositiveSmallIntegerField()
     vector = models.BinaryField()
@@ -143,7 +146,8 @@ class EmbeddingCache(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["model_name", "text_hash"], name="embedding_unique_text"
+                fields=["model_name", "version", "text_hash"],
+                name="embedding_unique_version_text",
             )
         ]
 

@@ -83,6 +83,9 @@ class MembershipRow:
     # The confidence is the calibrated classifier's probability; a similarity
     # (clustering, a class description) is not, and never counts.
     calibrated: bool = True
+    # The classifier was validated on this kind of statement (False: a
+    # contributing factor, say, while only root causes were ever confirmed).
+    kind_validated: bool = True
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,7 @@ class Member:
     evidence: str = ""
     statement_kind: str = ""
     calibrated: bool = True
+    kind_validated: bool = True
 
     @property
     def inferred(self) -> bool:
@@ -402,6 +406,7 @@ def _members(
                 evidence=row.evidence,
                 statement_kind=row.statement_kind,
                 calibrated=row.calibrated,
+                kind_validated=row.kind_validated,
             )
         )
     for members in grouped.values():

@@ -81,7 +81,8 @@ def report_memberships(postmortem_ids: list[int]) -> list[report.MembershipRow]:
             confirmed=m.confirmed,
             evidence=m.evidence,
             statement_kind=m.statement_kind,
-            calibrated=m.source in CALIBRATED_SOURCES,
+            calibrated=m.calibrated,
+            kind_validated=m.confirmed or m.kind_validated,
         )
         for pk, memberships in sorted(
             postmortem_class_memberships(postmortem_ids).items()
@@ -246,6 +247,7 @@ def similar_incidents(*, postmortem_id: int, user=None, limit: int = 5) -> list[
                 "confidence": row.confidence,
                 "counted": report.membership_counted(row, threshold or 0.0),
                 "calibrated": row.calibrated,
+                "kind_validated": row.kind_validated,
                 "threshold": threshold,
             }
         found.append(
@@ -356,7 +358,8 @@ def memberships_of(
                 class_slug=m.slug,
                 confidence=m.confidence,
                 confirmed=m.confirmed,
-                calibrated=m.source in CALIBRATED_SOURCES,
+                calibrated=m.calibrated,
+                kind_validated=m.confirmed or m.kind_validated,
             )
             if threshold is None and not row.confirmed:
                 threshold = confidence_threshold()
@@ -369,6 +372,7 @@ def memberships_of(
                     "confidence": round(m.confidence, 4),
                     "counted": report.membership_counted(row, threshold or 0.0),
                     "calibrated": row.calibrated,
+                    "kind_validated": row.kind_validated,
                     "source": m.source,
                     "threshold": threshold,
                     "evidence": m.evidence,
@@ -407,7 +411,8 @@ class Membership:
     statement: ``factor:<id>`` for a contributing factor), or ``postmortem``
     when only the primary class puts it there (the evidence is then its root
     cause, or empty). ``confirmed`` means a person confirmed it; otherwise it is
-    inferred with ``confidence`` (0-1).
+    inferred with ``confidence`` (0-1). ``kind_validated``: the classifier was
+    validated on statements of this kind (see :func:`validated_statement_kinds`).
     """
 
     class_id: int
@@ -420,10 +425,32 @@ class Membership:
     statement_key: str
     source: str
     primary: bool
+    kind_validated: bool = True
+
+    @property
+    def calibrated(self) -> bool:
+        """Its confidence is a validated probability: from the calibrated
+        classifier, on the primary class or a statement kind it was validated on.
+        """
+        return self.source in CALIBRATED_SOURCES and (
+            self.confirmed or self.kind_validated
+        )
+
+
+def validated_statement_kinds(run: InsightRun | None = None) -> set[str]:
+    """Statement kinds the last full run validated its classifier on.
+
+    People's labels are mostly root causes (a confirmed postmortem labels its
+    root cause), so the validated threshold says nothing about how often a
+    contributing factor, mostly a detection or process gap, is put in the
+    right class. The run records the kinds with enough labelled statements.
+    """
+    run = run if run is not None else last_successful_run()
+    return set(((run.validation or {}).get("statement_kinds") or []) if run else [])
 
 
 def postmortem_class_memberships(postmortem_ids) -> dict[int, list[Membership]]:
-    """Every class each postmortem belongs to, with its evidence (2 queries).
+    """Every class each postmortem belongs to, with its evidence (3 queries).
 
     One membership per (postmortem, class): the strongest statement (confirmed
     first, then highest confidence). Lists are ordered primary first, then
@@ -431,6 +458,7 @@ def postmortem_class_memberships(postmortem_ids) -> dict[int, list[Membership]]:
     with no class are absent. The caller filters ids by visibility.
     """
     ids = list(postmortem_ids)
+    validated = validated_statement_kinds()
     memberships: dict[int, dict[int, Membership]] = {}
     root_text: dict[int, str] = {}
     primary = {
@@ -480,16 +508,23 @@ def postmortem_class_memberships(postmortem_ids) -> dict[int, list[Membership]]:
             statement_key=row["key"],
             source=row["source"],
             primary=bool(head and head["failure_class_id"] == row["failure_class_id"]),
+            kind_validated=row["kind"] in validated,
         )
         current = memberships.setdefault(pk, {}).get(candidate.class_id)
-        if current is None or (candidate.confirmed, candidate.confidence) > (
-            current.confirmed,
-            current.confidence,
-        ):
+        # Confirmed first, then statements of a validated kind, then confidence.
+        if current is None or (
+            candidate.confirmed,
+            candidate.kind_validated,
+            candidate.confidence,
+        ) > (current.confirmed, current.kind_validated, current.confidence):
             memberships[pk][candidate.class_id] = candidate
     for pk, head in primary.items():
         found = memberships.setdefault(pk, {}).get(head["failure_class_id"])
         confirmed = head["source"] == ClassificationSource.CONFIRMED
+        if found is not None and not found.confirmed and not found.kind_validated:
+            # The primary class rests on the postmortem's own (validated)
+            # confidence, not on a statement of a kind never validated.
+            found = None
         if found is None:
             memberships[pk][head["failure_class_id"]] = Membership(
                 class_id=head["failure_class_id"],

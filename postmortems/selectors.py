@@ -118,7 +118,6 @@ def postmortem_detail(*, pk: int, user) -> Postmortem:
 
     Raises Postmortem.DoesNotExist when it does not exist *or* is not visible.
     """
-    from actions.models import ActionItem
     from postmortems.models import Comment, Hypothesis, WorkflowEvent
 
     queryset = Postmortem.objects.select_related(
@@ -144,12 +143,9 @@ def postmortem_detail(*, pk: int, user) -> Postmortem:
             "incident__timeline",
             queryset=TimelineEntry.objects.select_related("author"),
         ),
-        Prefetch(
-            "action_items",
-            queryset=ActionItem.objects.select_related("owner").order_by(
-                "due_date", "pk"
-            ),
-        ),
+        # Action items point at the postmortem (the core does not import them):
+        # read through the relation, in the items' own order (due date, then pk).
+        "action_items__owner",
     )
     return visible_postmortems(user, queryset).get(pk=pk)
 

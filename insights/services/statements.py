@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -189,6 +190,8 @@ def classify_statements(
             labels[item_id] = slug
             confirmer[item_id] = (user_id, at)
 
+    kind_of = {s.item_id: s.kind for s in statements}
+    labelled_kinds = Counter(kind_of[item_id] for item_id in labels)
     descriptions = class_examples(classes, known)
     examples = descriptions + [
         classifier.Example(slug=slug, vector=vector, text=text, description=False)
@@ -203,6 +206,11 @@ def classify_statements(
         examples=examples,
         params=params,
         threshold=threshold,
+    )
+    # Kinds with enough people's labels to be validated on (see
+    # insights.selectors.validated_statement_kinds): the rest are not counted.
+    outcome.validation["statement_kinds"] = sorted(
+        kind for kind, n in labelled_kinds.items() if n >= params.min_examples
     )
     predictions = outcome.by_id()
     zero_shot, zero_scores = _zero_shot(vectors, descriptions, zero_shot_threshold)

@@ -1,8 +1,12 @@
 """Load the shipped demo corpus (``org.json`` and ``incidents/*.json``).
 
-Idempotent: incidents are keyed by their file name, people by username, action
-items by (postmortem, title); loading twice leaves the same rows. Dates are shifted
-so that the corpus's ``anchor_date`` falls on today, keeping the demo current.
+Idempotent: incidents are keyed by their file name, people by username; loading
+twice leaves the same rows. Dates are shifted so that the corpus's ``anchor_date``
+falls on today, keeping the demo current.
+
+This loads the core's rows only. The apps built on the core load their part of
+the same files (``actions.demo``: each incident's ``action_items``) through
+``postmortems.extensions.demo_loaders``, which ``manage.py load_demo`` runs next.
 """
 
 import datetime as dt
@@ -16,7 +20,6 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from actions.models import ActionItem
 from postmortems.models import (
     ContributingFactor,
     Hypothesis,
@@ -66,14 +69,15 @@ class DemoLoadResult:
     services: int = 0
     people: int = 0
     incidents: list[LoadedIncident] = field(default_factory=list)
-    action_items: int = 0
 
 
 class DemoCorpusError(ValueError):
     """The corpus on disk is malformed; the message names the file and field."""
 
 
-class _Shift:
+class DateShift:
+    """Moves the corpus's dates so that its anchor date falls on ``today``."""
+
     def __init__(self, anchor: dt.date, today: dt.date):
         self.delta = today - anchor
 
@@ -96,6 +100,11 @@ class _Shift:
         return parsed + self.delta
 
 
+def corpus_shift(org: dict, today: dt.date | None = None) -> DateShift:
+    """The shift that brings the corpus's anchor date to ``today``."""
+    return DateShift(parse_date(org["anchor_date"]), today or timezone.localdate())
+
+
 def read_corpus(directory: Path = DEMO_DIR) -> tuple[dict, list[dict]]:
     """Read ``org.json`` and every incident file, in file-name order."""
     org = json.loads((directory / "org.json").read_text())
@@ -116,7 +125,7 @@ def load_demo(
 ) -> DemoLoadResult:
     """Create or update every demo row; return what was loaded."""
     org, incidents = read_corpus(directory)
-    shift = _Shift(parse_date(org["anchor_date"]), today or timezone.localdate())
+    shift = corpus_shift(org, today)
     result = DemoLoadResult()
 
     teams = {}
@@ -173,12 +182,7 @@ def load_demo(
         except KeyError as exc:
             raise DemoCorpusError(f"{data['key']}: unknown or missing {exc}") from exc
         result.incidents.append(loaded)
-        result.action_items += len(data.get("action_items", []))
-    logger.info(
-        "Loaded demo corpus: %s incidents, %s action items",
-        len(result.incidents),
-        result.action_items,
-    )
+    logger.info("Loaded demo corpus: %s incidents", len(result.incidents))
     return result
 
 
@@ -295,25 +299,6 @@ def _load_incident(data, shift, teams, services, people, templates) -> LoadedInc
         )
         previous = to_status
 
-    for row in data.get("action_items", []):
-        ActionItem.objects.update_or_create(
-            postmortem=postmortem,
-            title=row["title"],
-            defaults={
-                "description": row.get("description", ""),
-                "category": row["category"],
-                "priority": row["priority"],
-                "owner": person(row.get("owner") or ""),
-                "team": teams[row["team"]],
-                "due_date": shift.day(row.get("due_date")),
-                "status": row["status"],
-                "status_reason": row.get("status_reason", ""),
-                "verification_note": row.get("verification_note", ""),
-                "completed_at": shift.at(row.get("completed_at")),
-                "created_at": base_time + dt.timedelta(days=1),
-                "created_by": author,
-            },
-        )
     return LoadedIncident(
         key=data["key"],
         incident_id=incident.pk,

@@ -18,8 +18,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from actions.models import ActionItem, Category, Priority
-from actions.models import Status as ActionStatus
+from postmortems import extensions
 from postmortems.importer import ImportProblem, ParsedFile, PostmortemRecord
 from postmortems.models import (
     ContributingFactor,
@@ -267,16 +266,8 @@ def _unknown_names(record: PostmortemRecord, known: _Known) -> list[str]:
     kinds = {entry.kind for entry in record.timeline} - set(TimelineKind.values)
     for kind in sorted(kinds):
         messages.append(f"unknown timeline kind {kind!r}")
-    for item in record.action_items:
-        for label, value, allowed in (
-            ("status", item.status, ActionStatus.values),
-            ("priority", item.priority, Priority.values),
-            ("category", item.category, Category.values),
-        ):
-            if value and value not in allowed:
-                messages.append(
-                    f"action item {item.title!r}: unknown {label} {value!r}"
-                )
+    for check in extensions.import_checks:
+        messages += check(record=record)
     return messages
 
 
@@ -387,27 +378,15 @@ def _write(
             source=TimelineSource.IMPORT,
         )
         result.timeline_entries += 1
-    for item in record.action_items:
-        item_status = item.status or (
-            ActionStatus.DONE if item.done else ActionStatus.OPEN
-        )
-        done = item_status == ActionStatus.DONE
-        # Imported items are tracked like any other: the owner is matched by
-        # username; without a due date the team sets one.
-        ActionItem.objects.create(
-            title=item.title,
-            description=item.description,
-            category=item.category,
-            priority=item.priority or Priority.P2,
-            team=known.teams.get(item.team, team) if item.team else team,
+    for write_items in extensions.import_action_item_writers:
+        result.action_items += write_items(
+            record=record,
             postmortem=postmortem,
-            owner=person(item.owner),
-            due_date=item.due_date,
-            status=item_status,
-            completed_at=timezone.now() if done else None,
-            created_by=author,
+            team=team,
+            teams=known.teams,
+            people=known.people,
+            actor=author,
         )
-        result.action_items += 1
     result.created.append(incident.pk)
     send_on_commit(
         postmortem_imported,

@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from postmortems import permissions, selectors, signals
+from postmortems import extensions, permissions, selectors, signals
 from postmortems.models import (
     Comment,
     ContributingFactor,
@@ -313,10 +313,10 @@ def postmortem_update(
     current.version += 1
     # Saved last, so the history row is newer than the factor and hypothesis rows.
     _save(current, actor, "Edited")
-    # Insights re-reads the root cause after commit (class and similar incidents).
-    from insights.services import postmortem_changed
-
-    postmortem_changed(postmortem_id=current.pk)
+    # Inside the transaction, so work recorded for the edit (insights re-reading
+    # the root cause) commits or rolls back with it.
+    for edited in extensions.edit_hooks:
+        edited(postmortem_id=current.pk)
     return current
 
 
@@ -425,16 +425,15 @@ def postmortem_approve(
 ) -> WorkflowEvent:
     """A named reviewer (not the author) approves a postmortem in review.
 
-    The action-item coverage policy must be met (e.g. SEV0/SEV1 need a detection
-    and a prevention item).
+    Every registered approval check must pass (actions: the coverage policy,
+    e.g. SEV0/SEV1 need a detection and a prevention item).
     """
-    from actions.services import coverage_check
-
     require_reviewer = _require_reviewer(actor)
 
     def check(current: Postmortem) -> None:
         require_reviewer(current)
-        coverage_check(postmortem=current)
+        for approval_check in extensions.approval_checks:
+            approval_check(postmortem=current)
 
     return _transition(
         postmortem=postmortem,

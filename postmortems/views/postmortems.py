@@ -9,8 +9,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.text import slugify
 
-from actions.selectors import postmortem_action_items_context
-from postmortems import permissions, selectors
+from postmortems import extensions, permissions, selectors
 from postmortems.diff import document_diff
 from postmortems.export import render_markdown_export
 from postmortems.models import HypothesisTrack, Postmortem, PostmortemStatus
@@ -81,7 +80,6 @@ def postmortem_detail(request: HttpRequest, pk: int) -> HttpResponse:
     can_submit = permissions.can_submit_postmortem(user, postmortem)
     context = {
         **document_context(postmortem),
-        **postmortem_action_items_context(user=user, postmortem=postmortem),
         "steps": [
             {
                 "status": step,
@@ -104,6 +102,9 @@ def postmortem_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "events": list(postmortem.workflow_events.all()),
         "reviewers": list(postmortem.reviewers.all()),
     }
+    # Panels other apps add to the page (actions: the action-item panel).
+    for page_context in extensions.postmortem_page_contexts:
+        context.update(page_context(user=user, postmortem=postmortem))
     return render(request, "postmortems/postmortem_detail.html", context)
 
 

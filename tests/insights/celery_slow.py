@@ -25,7 +25,11 @@ class SlowFakeEmbedder(FakeEmbedder):
         return super().encode(texts)
 
 
-# get_embedder() caches by (model name, path): seed the cache with the slow one.
-services._embedders[(settings.KB_EMBEDDING_MODEL, "")] = SlowFakeEmbedder(
-    model_name=settings.KB_EMBEDDING_MODEL
-)
+# get_embedder() caches by (class, model name, path): seed it with the slow one.
+services._embedders[
+    (
+        settings.KB_EMBEDDER,
+        settings.KB_EMBEDDING_MODEL,
+        settings.KB_EMBEDDING_MODEL_PATH,
+    )
+] = SlowFakeEmbedder(model_name=settings.KB_EMBEDDING_MODEL)

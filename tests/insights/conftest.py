@@ -17,6 +17,7 @@ class CachingEmbedder:
     def __init__(self, inner):
         self.inner = inner
         self.model_name = inner.model_name
+        self.version = inner.version
         self.dimension = inner.dimension
         self.cache: dict[str, np.ndarray] = {}
         self.encoded = 0
@@ -70,6 +71,7 @@ ROOT_CAUSES = {
 @pytest.fixture
 def fake_model(settings):
     """The insights pipeline embeds with the deterministic fake, no model loaded."""
+    settings.KB_EMBEDDER = "insights.embeddings.FakeEmbedder"
     settings.KB_EMBEDDING_MODEL = "fake-hashing-bow"
     settings.KB_INSIGHTS_PARAMS = {
         "zero_shot_threshold": 0.3,

@@ -5,8 +5,6 @@ from insights.embeddings import (
     FakeEmbedder,
     chunk_spans,
     load_model,
-    nearest,
-    normalise_rows,
     pool_chunks,
     text_hash,
 )
@@ -83,16 +81,3 @@ def test_sentence_transformer_embedder_chunks_and_pools_long_texts(real_embedder
 def test_load_model_once_per_process(real_embedder):
     path = real_embedder.inner.model_path
     assert load_model(path) is load_model(path)
-
-
-def test_nearest_keeps_the_best_rows_above_the_threshold_that_are_allowed():
-    matrix = normalise_rows(np.array([[1, 0, 0], [0.9, 0.1, 0], [0, 1, 0], [1, 0, 0]]))
-    query = normalise_rows(np.array([[1, 0, 0], [0, 0, 1]]))
-    allowed = np.array([[True, True, True, False], [True, True, True, True]])
-
-    found = nearest(query, matrix, k=2, threshold=0.5, allowed=allowed)
-
-    assert [i for i, _ in found[0]] == [0, 1]  # row 3 ties row 0 but is masked
-    assert found[0][0][1] == pytest.approx(1.0)
-    assert found[1] == []  # nothing similar enough
-    assert nearest(query, np.zeros((0, 3)), k=2, threshold=0.5) == [[], []]

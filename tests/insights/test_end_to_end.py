@@ -17,6 +17,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.model]
 def test_full_run_with_the_real_model_classifies_and_finds_similar(
     settings, corpus_postmortems
 ):
+    settings.KB_EMBEDDER = "insights.embeddings.SentenceTransformerEmbedder"
     settings.KB_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
     settings.KB_EMBEDDING_MODEL_PATH = ""
     run = InsightRun.objects.create(kind=RunKind.FULL)

@@ -14,6 +14,9 @@ from insights.models import (
     ClassificationSource,
     ConfirmationEffect,
     FailureClass,
+    InsightRun,
+    RunKind,
+    RunStatus,
 )
 from tests import factories
 
@@ -33,10 +36,24 @@ def dns():
     return FailureClass.objects.get(slug="dns")
 
 
+def _last_run(*kinds: str) -> InsightRun:
+    """A finished full run that validated its classifier on these statement
+    kinds (threshold 0.5)."""
+    return InsightRun.objects.create(
+        kind=RunKind.FULL,
+        status=RunStatus.SUCCEEDED,
+        finished_at=factories.BASE_TIME,
+        abstain_threshold=0.5,
+        validation={"statement_kinds": list(kinds)},
+    )
+
+
 @pytest.fixture
 def classified(make_postmortem, editor, cert, dns):
     """Two confirmed expiries whose fixes were done; a third put in the class by
-    its trigger (inferred, 0.9); a fourth the classifier hesitates over."""
+    its trigger (inferred, 0.9; the last run validated triggers); a fourth the
+    classifier hesitates over."""
+    _last_run("root_cause", "trigger")
     first = make_postmortem("The TLS certificate expired.", days=200)
     second = make_postmortem("The TLS certificate expired again.", days=190)
     for postmortem in (first, second):
@@ -189,3 +206,42 @@ def test_confirming_refuses_an_unknown_class_or_statement(
     url = reverse("insights:statement_confirm", args=[fourth.pk, key])
     assert editor_client.post(url, {"failure_class": cls}).status_code == status
     assert not CauseStatement.objects.get(postmortem=fourth).is_confirmed
+
+
+def test_a_factor_of_a_kind_never_validated_is_listed_not_counted(
+    editor_client, make_postmortem, editor, cert
+):
+    """GIVEN two confirmed expiries whose fixes were done, and a later
+    postmortem put in the class only by a contributing factor (inferred, 0.9)
+    WHEN the last run validated its classifier on root causes only
+    THEN the class page lists the factor as uncertain, and the class did not
+    come back after remediation on its strength."""
+    _last_run("root_cause")
+    for days in (200, 190):
+        postmortem = make_postmortem("The TLS certificate expired.", days=days)
+        services.postmortem_class_confirm(
+            postmortem=postmortem, failure_class=cert, user=editor, retrain=False
+        )
+        factories.ActionItemFactory(
+            postmortem=postmortem,
+            status=Status.DONE,
+            completed_at=factories.BASE_TIME - dt.timedelta(days=150),
+        )
+    later = make_postmortem("Partner integrations broke.", days=10)
+    CauseStatement.objects.create(
+        postmortem=later,
+        key="factor:1",
+        kind="factor",
+        text=EVIDENCE,
+        text_hash="f",
+        failure_class=cert,
+        confidence=0.9,
+        source=ClassificationSource.CLASSIFIER,
+    )
+
+    html = _html(editor_client, reverse("insights:class_detail", args=[cert.slug]))
+
+    assert EVIDENCE in html
+    assert "uncertain" in html and "inferred 0.90" not in html
+    assert "No incident since remediation" in html
+    assert "Recurred after remediation" not in html

@@ -62,7 +62,7 @@ def test_full_run_puts_a_postmortem_in_every_class_of_its_statements(
     run = _run()
     assert run.abstain_threshold is not None
     assert run.validation["statements"]["validated"] >= 4
-    with django_assert_max_num_queries(2):
+    with django_assert_max_num_queries(3):
         memberships = selectors.postmortem_class_memberships([both.pk])[both.pk]
     by_slug = {m.slug: m for m in memberships}
     assert set(by_slug) >= {"certificate-expiry", taught["duplicates"].slug}

@@ -2,7 +2,8 @@
 every role, with the template engine failing on a missing variable.
 
 Objects reach Hindsight through the pages, the REST API, Alertmanager, PagerDuty,
-Robusta, native findings, the importer and the demo loader; each path leaves rows
+Robusta, native findings, the importer, the demo loader, Slack (a declared
+incident, a pinned message) and a tracker's webhook; each path leaves rows
 with different gaps (no author, no reviewer, a change made by an integration). The
 sweep builds one set of objects through one path, gives each incident a postmortem
 written through its page (when the path made none), then requests every GET route
@@ -16,13 +17,15 @@ import datetime as dt
 import json
 import shutil
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from django.core.management import call_command
-from django.test import Client
+from django.test import Client, TestCase
 from django.urls import reverse
 from django.utils import timezone
 
+from actions.demo import load_demo_action_items
 from actions.models import ActionItem
 from postmortems.demo.loader import DEMO_DIR, load_demo
 from postmortems.findings.demo import DEMO_FINDINGS, load_demo_findings
@@ -36,6 +39,8 @@ from postmortems.models import (
     Role,
 )
 from tests import factories
+from tests.chat import conftest as chat
+from tests.chat import slack_server
 from tests.kb.authz_matrix import ROUTES
 from tests.postmortems.test_findings_api import finding as native_finding
 from tests.postmortems.test_findings_integrations import (
@@ -45,6 +50,9 @@ from tests.postmortems.test_findings_integrations import (
     TRIGGERED,
     resolved,
 )
+from tests.trackers.conftest import KEYS, sign
+from tests.trackers.fake_server import fixture_bytes
+from trackers.models import TrackerConfig, TrackerLink
 
 pytestmark = pytest.mark.django_db
 
@@ -269,8 +277,92 @@ def via_demo_loader(team, people, tmp_path):
     findings["incidents"] = {key: findings["incidents"][key]}
     (tmp_path / "findings.json").write_text(json.dumps(findings))
     load_demo(directory=corpus)
+    load_demo_action_items(directory=corpus)
     load_demo_findings(path=tmp_path / "findings.json")
     return Incident.objects.get(external_key=key)
+
+
+def via_slack(team, people, settings):
+    """Slack: an editor declares the incident with /hindsight in a channel, then a
+    message of someone Hindsight does not know is pinned to its timeline."""
+    state, httpd = slack_server.start()
+    try:
+        settings.KB_SLACK_API_URL = state.url
+        settings.KB_SLACK_BOT_TOKEN = chat.BOT_TOKEN
+        settings.KB_SLACK_SIGNING_SECRET = chat.SIGNING_SECRET
+        people["editor"].email = "editor@example.com"
+        people["editor"].save()
+        info = slack_server.fixture("web_api/users.info.json")
+        info["user"]["profile"]["email"] = people["editor"].email
+        state.answers["users.info"] = (200, info)
+        command = {
+            **slack_server.fixture("commands/link.json"),
+            "channel_id": chat.CHANNEL,
+            "text": f"declare team:{team.slug} SEV2 Card payments fail at checkout",
+        }
+        body = urlencode(command).encode()
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            declared = Client().post(
+                reverse("chat:slack_commands"),
+                data=body,
+                content_type="application/x-www-form-urlencoded",
+                **chat.sign(body),
+            )
+        assert declared.status_code == 200, declared.content
+        incident = Incident.objects.latest("pk")
+        assert incident.title == "Card payments fail at checkout", declared.content
+        # The pinned message's author is nobody Hindsight knows.
+        stranger = slack_server.fixture("web_api/users.info.json")
+        stranger["user"]["profile"]["email"] = "stranger@elsewhere.example"
+        state.answers["users.info"] = (200, stranger)
+        history = slack_server.fixture("web_api/conversations.history.json")
+        history["messages"][0]["reactions"] = [
+            {"name": "pushpin", "users": ["U123ABC456"], "count": 1}
+        ]
+        state.answers["conversations.history"] = (200, history)
+        event = slack_server.fixture("events/reaction_added.json")
+        event["event"]["item"]["channel"] = chat.CHANNEL
+        body = json.dumps(event).encode()
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            pinned = Client().post(
+                reverse("chat:slack_events"),
+                data=body,
+                content_type="application/json",
+                **chat.sign(body),
+            )
+        assert pinned.status_code == 200, pinned.content
+        assert incident.timeline.filter(author=None).exists()
+        return incident
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def via_tracker_webhook(team, people, settings):
+    """Jira: an item's linked issue is closed, and its webhook marks the item done
+    (a status change, with a verification note, made by no person)."""
+    settings.KB_JIRA_WEBHOOK_SECRET = "jira-secret"
+    incident = via_pages(team, people)
+    _write_postmortem(incident, people)
+    postmortem = Postmortem.objects.get(incident=incident)
+    TrackerConfig.objects.create(team=team, provider="jira", project="OPS")
+    item = factories.ActionItemFactory(
+        team=team, owner=people["editor"], postmortem=postmortem
+    )
+    TrackerLink.objects.create(
+        item=item, provider="jira", remote_key=KEYS["jira"], remote_status="open"
+    )
+    body = fixture_bytes("jira", "webhook_issue_updated.json")
+    response = Client().post(
+        reverse("tracker-webhook", args=["jira"]),
+        data=body,
+        content_type="application/json",
+        **sign("jira", body),
+    )
+    assert response.status_code == 200, response.content
+    item.refresh_from_db()
+    assert item.status == "done"
+    return incident
 
 
 PATHS = {
@@ -282,6 +374,8 @@ PATHS = {
     "native-findings": via_native_findings,
     "importer": via_importer,
     "demo-loader": via_demo_loader,
+    "slack": via_slack,
+    "tracker-webhook": via_tracker_webhook,
 }
 
 
@@ -312,7 +406,8 @@ def _objects(incident) -> dict:
     items = ActionItem.objects.filter(postmortem=postmortem) if postmortem else []
     found = {
         "incident": incident,
-        "entry": incident.timeline.order_by("pk").first(),
+        # The newest: the one the path itself wrote (a Slack pin, an alert).
+        "entry": incident.timeline.order_by("pk").last(),
         "draft": postmortem,
         "item": items[0] if items else None,
         "finding": finding,
@@ -354,6 +449,8 @@ def test_every_page_renders_for_objects_from_every_path(
     maker = PATHS[path]
     extra = {
         via_pagerduty: {"settings": settings},
+        via_slack: {"settings": settings},
+        via_tracker_webhook: {"settings": settings},
         via_demo_loader: {"tmp_path": tmp_path},
     }.get(maker, {})
     incident = maker(team, people, **extra)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 
 from actions.models import ActionItem
 from actions.models import Status as ActionStatus
@@ -164,3 +165,40 @@ def test_import_as_draft(org):
     _run(str(DATA / "good.jsonl"), "--team", "payments", "--status", "draft")
     assert set(Postmortem.objects.values_list("status", flat=True)) == {"draft"}
     assert not WorkflowEvent.objects.exists()
+
+
+def test_import_refuses_action_items_of_unknown_kinds_and_keeps_known_ones(
+    org, team, client, draft_postmortem, tmp_path
+):
+    """GIVEN a postmortem exported with its action item WHEN the file comes back
+    with an unknown category THEN nothing is imported and the message names the
+    item; with the file as exported, the item is created again."""
+    draft_postmortem.sections["impact"] = "Some payments failed."
+    draft_postmortem.save()
+    factories.ActionItemFactory(
+        postmortem=draft_postmortem, team=team, title="Alert on pool saturation"
+    )
+    client.force_login(org)
+    exported = client.get(
+        reverse("postmortems:postmortem_export_markdown", args=[draft_postmortem.pk])
+    ).content.decode()
+    ActionItem.objects.all().delete()
+    Incident.objects.all().delete()
+    bad = tmp_path / "bad" / "pm.md"
+    bad.parent.mkdir()
+    bad.write_text(exported.replace("category: detection", "category: bogus"))
+    _, err, exc = _run(str(bad), "--team", "payments")
+    assert exc is not None
+    assert "action item 'Alert on pool saturation': unknown category 'bogus'" in err
+    assert not Incident.objects.exists()
+
+    good = tmp_path / "good.md"
+    good.write_text(exported)
+    _, err, exc = _run(str(good), "--team", "payments")
+    assert exc is None, err
+    item = ActionItem.objects.get()
+    assert (item.title, item.category, item.postmortem.incident.title) == (
+        "Alert on pool saturation",
+        "detection",
+        draft_postmortem.incident.title,
+    )

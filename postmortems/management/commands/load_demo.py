@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from postmortems import extensions
 from postmortems.demo.loader import DemoCorpusError, load_demo
 
 
@@ -11,19 +12,19 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         try:
             result = load_demo()
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Demo loaded: {result.teams} teams, {result.services} "
+                    f"services, {result.people} people, {len(result.incidents)} "
+                    "incidents."
+                )
+            )
+            # What other apps add to the demo (action items, the classes people
+            # confirmed), registered in their ready(), in INSTALLED_APPS order.
+            for loader in extensions.demo_loaders:
+                self.stdout.write(self.style.SUCCESS(loader()))
         except DemoCorpusError as exc:
             raise CommandError(f"The demo corpus is malformed: {exc}") from exc
-        # The classes people confirmed in the demo story (insights learns from them).
-        from insights.services import demo_classes_confirm
-
-        confirmed = demo_classes_confirm(loaded=result.incidents)
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Demo loaded: {result.teams} teams, {result.services} services, "
-                f"{result.people} people, {len(result.incidents)} incidents, "
-                f"{result.action_items} action items, {confirmed} classes confirmed."
-            )
-        )
         # Analyzer findings on the demo incidents (postmortems.findings.demo).
         from postmortems.findings.demo import load_demo_findings
 
