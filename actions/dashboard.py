@@ -10,19 +10,16 @@ import datetime as dt
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-OPEN = ("open", "in_progress", "blocked")
+from actions.choices import OPEN_STATUSES, Category
+from postmortems.choices import Severity
+
+OPEN = tuple(status.value for status in OPEN_STATUSES)
 AGE_BUCKETS = (
     ("lt30", "Under 30 days"),
     ("30-90", "30 to 90 days"),
     ("gt90", "Over 90 days"),
 )
-CATEGORIES = (
-    ("detection", "Detection"),
-    ("mitigation", "Mitigation"),
-    ("prevention", "Prevention"),
-    ("process", "Process"),
-    ("documentation", "Documentation / training"),
-)
+CATEGORIES = tuple(Category.choices)
 QUARTERS_SHOWN = 6
 
 
@@ -290,7 +287,9 @@ def compute_dashboard(
     ]
     board.high_sev_open = {
         "count": high_sev_open,
-        "query": _query(base, state="open", severity=["SEV0", "SEV1"]),
+        "query": _query(
+            base, state="open", severity=[Severity.SEV0.value, Severity.SEV1.value]
+        ),
     }
 
     now = now or dt.datetime.combine(today, dt.time(), tzinfo=dt.UTC)

@@ -7,43 +7,18 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+# Defined in choices.py; also importable from the models, as migrations do.
+from actions.choices import (  # noqa: F401
+    CLOSED_STATUSES,
+    OPEN_STATUSES,
+    REASON_REQUIRED,
+    Category,
+    Decision,
+    Priority,
+    Status,
+    TrackerProvider,
+)
 from postmortems.models import Postmortem, Severity, Team
-
-
-class Category(models.TextChoices):
-    DETECTION = "detection", "Detection"
-    MITIGATION = "mitigation", "Mitigation"
-    PREVENTION = "prevention", "Prevention"
-    PROCESS = "process", "Process"
-    DOCUMENTATION = "documentation", "Documentation / training"
-
-
-class Priority(models.TextChoices):
-    P0 = "P0", "P0"
-    P1 = "P1", "P1"
-    P2 = "P2", "P2"
-    P3 = "P3", "P3"
-
-
-class Status(models.TextChoices):
-    OPEN = "open", "Open"
-    IN_PROGRESS = "in_progress", "In progress"
-    BLOCKED = "blocked", "Blocked"
-    DONE = "done", "Done"
-    WONT_DO = "wont_do", "Won't do"
-
-
-OPEN_STATUSES = (Status.OPEN, Status.IN_PROGRESS, Status.BLOCKED)
-CLOSED_STATUSES = (Status.DONE, Status.WONT_DO)
-# Statuses that need a written reason.
-REASON_REQUIRED = (Status.BLOCKED, Status.WONT_DO)
-
-
-class TrackerProvider(models.TextChoices):
-    JIRA = "jira", "Jira"
-    GITHUB = "github", "GitHub"
-    LINEAR = "linear", "Linear"
-    OTHER = "other", "Other"
 
 
 class ActionItem(models.Model):
@@ -248,13 +223,6 @@ class LeadershipReview(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("actions:review_detail", args=[self.pk])
-
-
-class Decision(models.TextChoices):
-    REDATE = "redate", "Re-date"
-    ACCEPT_RISK = "accept_risk", "Accept the risk"
-    ESCALATE = "escalate", "Escalate"
-    WONT_DO = "wont_do", "Close as won't do"
 
 
 class ReviewDecision(models.Model):

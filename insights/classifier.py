@@ -41,6 +41,8 @@ FORMAT_VERSION = 1
 # simplex grid in steps of 0.25, and the softmax temperatures.
 BLEND_STEP = 0.25
 TEMPERATURES = (0.02, 0.05, 0.1)
+# Items sampled to estimate a neighbourhood's density beyond this many items.
+DENSITY_SAMPLE = 4096
 
 
 @dataclass(frozen=True)
@@ -484,22 +486,33 @@ def teach_scores(
     *,
     density_threshold: float = 0.6,
     block: int = 2048,
+    sample: int = DENSITY_SAMPLE,
 ) -> np.ndarray:
     """How much confirming each item would teach (0 for confirmed items).
 
     ``(1 − margin) × (1 + Σ (1 − margin_j) over unconfirmed neighbours j with
     cosine ≥ density_threshold)``: an uncertain item whose uncertain neighbours
-    would follow its answer scores highest.
+    would follow its answer scores highest. Beyond ``sample`` items the sum is
+    estimated on a fixed sample of ``sample`` of them, scaled up: every item
+    against every other grew with the square of the statements (13 s of a 20 s
+    full run at 10,000 postmortems), and the order only needs the estimate.
     """
     vectors = normalise_rows(np.asarray(vectors, dtype=np.float32))
     uncertainty = 1.0 - np.clip(np.asarray(margins, dtype=float), 0.0, 1.0)
     open_ = ~np.asarray(confirmed, dtype=bool)
     weights = np.where(open_, uncertainty, 0.0)
-    density = np.zeros(len(vectors))
-    for start in range(0, len(vectors), block):
-        sims = vectors[start : start + block] @ vectors.T
-        close = sims >= density_threshold
-        rows = np.arange(close.shape[0])
-        close[rows, rows + start] = False
-        density[start : start + block] = close.astype(float) @ weights
+    n = len(vectors)
+    columns = np.arange(n)
+    if n > sample:
+        rng = np.random.default_rng(0)
+        columns = np.sort(rng.choice(n, size=sample, replace=False))
+    anchors = vectors[columns]
+    anchor_weights = weights[columns].astype(np.float32)
+    density = np.zeros(n)
+    for start in range(0, n, block):
+        close = vectors[start : start + block] @ anchors.T >= density_threshold
+        density[start : start + block] = close.astype(np.float32) @ anchor_weights
+    # Never one's own neighbour (a unit vector is always close to itself).
+    density[columns] -= weights[columns]
+    density = np.clip(density, 0.0, None) * (n / len(columns) if n else 1.0)
     return np.where(open_, uncertainty * (1.0 + density), 0.0)

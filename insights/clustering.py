@@ -33,14 +33,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from insights.choices import ClassificationSource
 from insights.embeddings import normalise_rows
 
 logger = logging.getLogger(__name__)
 
-CONFIRMED = "confirmed"
-CLASSIFIER = "classifier"
-TAXONOMY = "taxonomy"
-CLUSTER = "cluster"
+# How a postmortem got its class, as plain strings (ClassificationSource).
+CONFIRMED = ClassificationSource.CONFIRMED.value
+CLASSIFIER = ClassificationSource.CLASSIFIER.value
+TAXONOMY = ClassificationSource.TAXONOMY.value
+CLUSTER = ClassificationSource.CLUSTER.value
 
 PROPOSED_SLUG_PREFIX = "proposed-"
 

@@ -5,19 +5,16 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
+# Defined in choices.py; also importable from the models, as migrations do.
+from insights.choices import (  # noqa: F401
+    ClassificationSource,
+    ClassOrigin,
+    ClassStatus,
+    RunKind,
+    RunStatus,
+    StatementKind,
+)
 from postmortems.models import ContributingFactor, Postmortem
-
-
-class ClassStatus(models.TextChoices):
-    PROPOSED = "proposed", "Proposed"
-    ACCEPTED = "accepted", "Accepted"
-    MERGED = "merged", "Merged"
-
-
-class ClassOrigin(models.TextChoices):
-    TAXONOMY = "taxonomy", "Starter taxonomy"
-    PERSON = "person", "Created by a person"
-    CLUSTER = "cluster", "Proposed by clustering"
 
 
 class FailureClass(models.Model):
@@ -69,14 +66,6 @@ class FailureClass(models.Model):
         if not self.centroid:
             return None
         return np.frombuffer(bytes(self.centroid), dtype=np.float32)
-
-
-class ClassificationSource(models.TextChoices):
-    CONFIRMED = "confirmed", "Confirmed by a person"
-    CLASSIFIER = "classifier", "Learned from confirmed examples"
-    TAXONOMY = "taxonomy", "Matched a class description"
-    CLUSTER = "cluster", "Clustered with similar postmortems"
-    NONE = "none", "Fits no class yet"
 
 
 class PostmortemClassification(models.Model):
@@ -180,19 +169,6 @@ class SimilarPostmortem(models.Model):
         return f"{self.postmortem_id} ~ {self.similar_id} ({self.score:.2f})"
 
 
-class RunStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-    SKIPPED = "skipped", "Skipped (inputs unchanged)"
-
-
-class RunKind(models.TextChoices):
-    FULL = "full", "All postmortems"
-    SINGLE = "single", "One postmortem"
-
-
 class InsightRun(models.Model):
     """One run of the insights pipeline: inputs, parameters, outcome."""
 
@@ -239,12 +215,6 @@ class InsightRun(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.SKIPPED)
-
-
-class StatementKind(models.TextChoices):
-    ROOT_CAUSE = "root_cause", "Root cause"
-    TRIGGER = "trigger", "Trigger"
-    FACTOR = "factor", "Contributing factor"
 
 
 class CauseStatement(models.Model):

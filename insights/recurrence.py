@@ -26,8 +26,11 @@ import math
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
-DONE = "done"
-WONT_DO = "wont_do"
+from actions.choices import Status
+
+# An action item's statuses, as plain strings.
+DONE = Status.DONE.value
+WONT_DO = Status.WONT_DO.value
 CONFIDENCE_LEVEL = 0.95
 
 

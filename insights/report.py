@@ -33,8 +33,14 @@ from dataclasses import dataclass, field
 
 from insights import recurrence as rec
 from insights.durations import Distribution, lifecycle_distributions
+from postmortems.choices import Severity
 
-SEVERITY_WEIGHTS = {"SEV0": 8.0, "SEV1": 4.0, "SEV2": 2.0, "SEV3": 1.0}
+SEVERITY_WEIGHTS = {
+    Severity.SEV0.value: 8.0,
+    Severity.SEV1.value: 4.0,
+    Severity.SEV2.value: 2.0,
+    Severity.SEV3.value: 1.0,
+}
 DEFAULT_SEVERITY_WEIGHT = 1.0
 HALF_LIFE_DAYS = 180.0
 RECURRING_MIN_INCIDENTS = 2

@@ -43,8 +43,9 @@ import yaml
 from markdown_it import MarkdownIt
 
 from kb import safejson
+from postmortems.choices import PostmortemStatus, Severity
 
-SEVERITIES = ("SEV0", "SEV1", "SEV2", "SEV3")
+SEVERITIES = tuple(Severity.values)
 REQUIRED_SECTIONS = {
     "summary": "## Summary",
     "impact": "## Impact",
@@ -85,7 +86,7 @@ EXPORT_HEADINGS = {
     "investigation log": "hypotheses",
 }
 NOT_WRITTEN = "_Not written._"
-STATUSES = ("draft", "in_review", "approved", "published")
+STATUSES = tuple(PostmortemStatus.values)
 ROLES = ("commander", "comms_lead", "ops_lead", "scribe")
 
 METADATA_KEYS = {

@@ -143,7 +143,7 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
 
     Shared-cache SQLite locks whole tables and answers "database table is locked"
     at once (busy timeouts do not apply), so tests that write from several threads
-    (tests/postmortems/test_findings_concurrency.py) would fail for a reason
+    (tests/findings/test_concurrency.py) would fail for a reason
     production never meets. A file with WAL behaves like the real db.sqlite3.
     """
     from django.conf import settings
@@ -323,11 +323,11 @@ def draft_postmortem(team, editor, reviewer):
     )
 
 
-# Findings and API keys (postmortems.findings).
+# Findings and API keys (the findings app).
 @pytest.fixture
 def make_api_key(db):
     """``make_api_key(team, scopes=[...], **fields)`` -> (ApiKey, secret)."""
-    from postmortems.findings.services import api_key_create
+    from findings.services import api_key_create
 
     def _make(team, scopes=("findings:write",), name="analyzer", **fields):
         api_key, secret = api_key_create(name=name, team=team, scopes=list(scopes))

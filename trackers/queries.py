@@ -9,9 +9,8 @@ in the same query (no extra query on the dashboard, and no join per item).
 from django.db.models import Q
 
 from trackers.models import TrackerLink
-
-OPEN_HERE = ("open", "in_progress", "blocked")
-OPEN_THERE = ("open", "in_progress")
+from trackers.sync import ITEM_OPEN as OPEN_HERE
+from trackers.sync import REMOTE_OPEN as OPEN_THERE
 
 
 def _items(condition: Q) -> Q:

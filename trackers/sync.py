@@ -5,7 +5,11 @@ ORM. The tracker is the source of truth for a linked item: its closing moves the
 item, and where the two differ the pages say so.
 """
 
-ITEM_OPEN = ("open", "in_progress", "blocked")
+from actions.choices import OPEN_STATUSES
+from trackers.choices import RemoteStatus
+
+ITEM_OPEN = tuple(status.value for status in OPEN_STATUSES)
+REMOTE_OPEN = (RemoteStatus.OPEN.value, RemoteStatus.IN_PROGRESS.value)
 
 
 def item_group(status: str) -> str:
@@ -14,7 +18,7 @@ def item_group(status: str) -> str:
 
 
 def remote_group(remote_status: str) -> str:
-    return "open" if remote_status in ("open", "in_progress") else remote_status
+    return "open" if remote_status in REMOTE_OPEN else remote_status
 
 
 def transition(*, item_status: str, remote_status: str) -> str | None:

@@ -276,10 +276,13 @@ def classify_statements(
     return rows, outcome
 
 
-def _current_rows(postmortem_ids=None) -> dict[tuple[int, str], StatementRow]:
+def _current_rows(postmortem_ids=None):
+    """Stored statements as rows by (postmortem id, key), and their pks."""
     query = CauseStatement.objects.all()
     if postmortem_ids is not None:
         query = query.filter(postmortem_id__in=postmortem_ids)
+    values = list(query.values())
+    pks = {(r["postmortem_id"], r["key"]): r["id"] for r in values}
     return {
         (r["postmortem_id"], r["key"]): StatementRow(
             kind=r["kind"],
@@ -297,8 +300,8 @@ def _current_rows(postmortem_ids=None) -> dict[tuple[int, str], StatementRow]:
             confirmed_by_id=r["confirmed_by_id"],
             confirmed_at=r["confirmed_at"],
         )
-        for r in query.values()
-    }
+        for r in values
+    }, pks
 
 
 def statements_save(
@@ -312,7 +315,7 @@ def statements_save(
     Returns how many statements changed class. Call inside the run's
     result transaction.
     """
-    current = _current_rows(postmortem_ids)
+    current, current_pks = _current_rows(postmortem_ids)
     gone = [k for k in current if k not in rows]
     changed = [k for k, row in rows.items() if current.get(k) != row]
     moved = sum(
@@ -322,8 +325,11 @@ def statements_save(
         and current[k].class_id != rows[k].class_id
         and rows[k].source != ClassificationSource.CONFIRMED
     )
-    for pk, key in gone + changed:
-        CauseStatement.objects.filter(postmortem_id=pk, key=key).delete()
+    # By primary key, 500 at a time: one DELETE per statement took 36 s when a
+    # confirmation moved the scores of 20,000 statements.
+    stale = sorted(current_pks[k] for k in gone + changed if k in current_pks)
+    for start in range(0, len(stale), 500):
+        CauseStatement.objects.filter(pk__in=stale[start : start + 500]).delete()
     CauseStatement.objects.bulk_create(
         [
             CauseStatement(

@@ -6,16 +6,15 @@ from django.db import models
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
+# Defined in choices.py; also importable from the models, as migrations do.
+from postmortems.choices import (  # noqa: F401
+    IncidentStatus,
+    Severity,
+    TimelineKind,
+    TimelineSource,
+)
 from postmortems.metrics import lifecycle_errors
 from postmortems.models.org import Service, Team
-
-
-class Severity(models.TextChoices):
-    SEV0 = "SEV0", "SEV0 - critical"
-    SEV1 = "SEV1", "SEV1 - major"
-    SEV2 = "SEV2", "SEV2 - minor"
-    SEV3 = "SEV3", "SEV3 - low"
-
 
 # Shown beside the severity picker and in docs/severity.md.
 SEVERITY_DEFINITIONS = {
@@ -28,13 +27,6 @@ SEVERITY_DEFINITIONS = {
     Severity.SEV3: "Low: little or no user impact (internal tooling, a near miss); "
     "worth learning from.",
 }
-
-
-class IncidentStatus(models.TextChoices):
-    INVESTIGATING = "investigating", "Investigating"
-    IDENTIFIED = "identified", "Identified"
-    MONITORING = "monitoring", "Monitoring"
-    RESOLVED = "resolved", "Resolved"
 
 
 # The incident's lifecycle timestamps, in the order they should happen.
@@ -137,25 +129,6 @@ class Incident(models.Model):
     def lifecycle(self) -> dict:
         """The lifecycle timestamps by field name, in order."""
         return {name: getattr(self, name) for name in LIFECYCLE_FIELDS}
-
-
-class TimelineKind(models.TextChoices):
-    ALERT = "alert", "Alert"
-    DETECTION = "detection", "Detection"
-    ESCALATION = "escalation", "Escalation"
-    DIAGNOSIS = "diagnosis", "Diagnosis"
-    CHANGE = "change", "Change"
-    MITIGATION = "mitigation", "Mitigation"
-    COMMUNICATION = "communication", "Communication"
-    RECOVERY = "recovery", "Recovery"
-    OTHER = "other", "Other"
-
-
-class TimelineSource(models.TextChoices):
-    MANUAL = "manual", "Written by a person"
-    ALERT = "alert", "Alert"
-    FINDING = "finding", "Analyzer finding"
-    IMPORT = "import", "Imported"
 
 
 class TimelineEntry(models.Model):

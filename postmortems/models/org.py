@@ -3,13 +3,8 @@
 from django.conf import settings
 from django.db import models
 
-
-class Role(models.TextChoices):
-    VIEWER = "viewer", "Viewer"
-    EDITOR = "editor", "Editor"
-    REVIEWER = "reviewer", "Reviewer"
-    ADMIN = "admin", "Admin"
-
+# Defined in choices.py; also importable from the models, as migrations do.
+from postmortems.choices import Role  # noqa: F401
 
 # Each role can do everything the roles before it can.
 ROLE_RANK = {Role.VIEWER: 0, Role.EDITOR: 1, Role.REVIEWER: 2, Role.ADMIN: 3}

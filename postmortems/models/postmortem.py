@@ -7,6 +7,13 @@ from django.db import models
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
+# Defined in choices.py; also importable from the models, as migrations do.
+from postmortems.choices import (  # noqa: F401
+    ContributingFactorKind,
+    HypothesisStatus,
+    HypothesisTrack,
+    PostmortemStatus,
+)
 from postmortems.models.incident import Incident
 
 
@@ -38,13 +45,6 @@ class PostmortemTemplate(models.Model):
     @property
     def section_keys(self) -> list[str]:
         return [section["key"] for section in self.sections]
-
-
-class PostmortemStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    IN_REVIEW = "in_review", "In review"
-    APPROVED = "approved", "Approved"
-    PUBLISHED = "published", "Published"
 
 
 class Postmortem(models.Model):
@@ -133,14 +133,6 @@ class Postmortem(models.Model):
         }
 
 
-class ContributingFactorKind(models.TextChoices):
-    TECHNICAL = "technical", "Technical"
-    PROCESS = "process", "Process"
-    HUMAN_FACTORS = "human_factors", "Human factors"
-    ORGANISATIONAL = "organisational", "Organisational"
-    DETECTION_GAP = "detection_gap", "Detection gap"
-
-
 class ContributingFactor(models.Model):
     postmortem = models.ForeignKey(
         Postmortem, on_delete=models.CASCADE, related_name="contributing_factors"
@@ -157,17 +149,6 @@ class ContributingFactor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.description[:60]}"
-
-
-class HypothesisTrack(models.TextChoices):
-    DIAGNOSIS = "diagnosis", "Diagnosis"
-    MITIGATION = "mitigation", "Mitigation"
-
-
-class HypothesisStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    CONFIRMED = "confirmed", "Confirmed"
-    RULED_OUT = "ruled_out", "Ruled out"
 
 
 class Hypothesis(models.Model):

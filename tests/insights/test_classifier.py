@@ -148,3 +148,22 @@ def test_teach_scores_order_a_small_fixed_corpus():
     assert order[:3] == [2, 0, 1]
     assert order[3:] == [3, 4, 5]
     assert scores[5] == 0.0
+
+
+def test_teach_scores_estimate_the_density_beyond_the_sample():
+    """GIVEN 600 uncertain items, half in one tight group, half scattered
+    WHEN the density is estimated on a sample of 150 of them
+    THEN the grouped items still come first, with scores close to the exact ones."""
+    rng = np.random.default_rng(1)
+    centre = rng.normal(size=32)
+    group = centre + rng.normal(scale=0.05, size=(300, 32))
+    scattered = rng.normal(size=(300, 32))
+    vectors = np.vstack([group, scattered])
+    margins = [0.5] * 600
+    confirmed = [False] * 600
+
+    exact = classifier.teach_scores(vectors, margins, confirmed, sample=600)
+    estimate = classifier.teach_scores(vectors, margins, confirmed, sample=150)
+
+    assert estimate[:300].min() > estimate[300:].max()
+    assert np.allclose(estimate[:300], exact[:300], rtol=0.2)
