@@ -46,8 +46,13 @@ demo: migrate
 serve: install
 	deploy/serve.sh
 
+# Two workers, one per core (BENCHMARKS.md, "Test suite time"). Tests that start
+# their own servers share one worker (xdist_group, tests/conftest.py). Serially:
+# make test XDIST="-n 0"
+XDIST ?= -n 2 --dist loadgroup
+
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(XDIST)
 
 test-browser: install
 	@command -v chromium >/dev/null || { \

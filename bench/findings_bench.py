@@ -202,7 +202,7 @@ def main() -> None:
         import django
 
         django.setup()
-        from postmortems.findings.services import api_key_create
+        from findings.services import api_key_create
         from postmortems.models import Service, Team
 
         team = Team.objects.create(slug="bench", name="Bench")
@@ -343,7 +343,8 @@ def bare_bulk_create(batch_items: list[list[dict]], *, team) -> float:
 
     from django.utils import timezone
 
-    from postmortems.models import Finding, Incident, Service
+    from findings.models import Finding
+    from postmortems.models import Incident, Service
 
     incident = Incident.objects.create(
         title="bare", severity="SEV2", team=team, started_at=timezone.now()

@@ -353,6 +353,8 @@ def main() -> None:
         f"{[round(t * 1000) for t in single_times]} {single.counts}"
     )
 
+    from insights.topk import top_k
+
     rng = np.random.default_rng(0)
     base = np.asarray(bare_vectors, dtype=np.float32)
     big = np.vstack([base] * (100_000 // len(base) + 1))[:100_000]
@@ -362,9 +364,8 @@ def main() -> None:
     for i in range(args.queries):
         q = big[(i * 7919) % len(big)]
         started = time.perf_counter()
-        scores = big @ q
-        top = np.argpartition(-scores, 6)[:6]
-        top[np.argsort(-scores[top])]
+        # The product's one top-k search, as a new postmortem's similar list.
+        top_k(q[None, :], big, k=6)
         query_times.append((time.perf_counter() - started) * 1000)
     query_ms = median(query_times)
     print(f"similar query over 100,000 vectors: median {query_ms:.2f} ms")

@@ -40,7 +40,7 @@ PLAN = """
 import json
 from django.contrib.auth import get_user_model
 from postmortems import permissions
-from postmortems.findings.services import api_key_create
+from findings.services import api_key_create
 from postmortems.models import Incident, Postmortem, Team
 users = list(get_user_model().objects.filter(is_active=True).order_by("username"))
 slots = []

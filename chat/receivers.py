@@ -11,9 +11,9 @@ from actions.models import OPEN_STATUSES
 from chat import tasks
 from chat.models import ChatMessage
 from chat.services.notifications import STATUS_FLAGS
+from findings.models import FindingMatch
 from postmortems import outbox
 from postmortems import signals as core_signals
-from postmortems.models import FindingMatch
 
 
 def chat_enabled() -> bool:

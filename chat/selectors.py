@@ -11,7 +11,8 @@ from chat.models import (
     PinnedMessage,
     TeamChatSettings,
 )
-from postmortems.models import FindingMatch, Incident, Team
+from findings.models import FindingMatch
+from postmortems.models import Incident, Team
 from postmortems.permissions import PUBLIC_STATUSES
 
 

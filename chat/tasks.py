@@ -70,10 +70,3 @@ def slack_sync_pin(*, channel_id: str, message_ts: str) -> str:
     except ChatError as exc:
         _transient(exc)
         return f"{channel_id}/{message_ts}: not synced ({exc})"
-
-
-@shared_task(name="chat.relay", ignore_result=True)
-def relay() -> str:
-    """Send the chat messages that are due (after an outage or a lost task)."""
-    sent = services.chat_messages_relay()
-    return f"sent {sent} chat message(s)"

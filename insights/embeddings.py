@@ -15,8 +15,6 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from insights.topk import top_k
-
 logger = logging.getLogger(__name__)
 
 # Bump when what happens to a text before the model sees it changes (the
@@ -299,8 +297,3 @@ class FakeEmbedder:
         if not rows:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return normalise_rows(np.vstack(rows))
-
-
-# The findings app still imports the old name; it goes once findings reads
-# insights.topk directly.
-nearest = top_k

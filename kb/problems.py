@@ -37,9 +37,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from rest_framework import exceptions
 from rest_framework.views import set_rollback
 
+from findings.auth import principal
+from findings.models import ApiKey
 from postmortems.audit import security_event_record
-from postmortems.findings.auth import principal
-from postmortems.models import ApiKey, SecurityEventKind
+from postmortems.models import SecurityEventKind
 
 logger = logging.getLogger(__name__)
 

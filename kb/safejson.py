@@ -1,7 +1,7 @@
 """Read JSON that every part of Hindsight can store and show. Pure: no Django.
 
 One reader for every way JSON comes in: the REST API's parser (``kb.parsers``),
-the machine API and its webhooks (``postmortems.findings.api``) and the JSONL
+the machine API and its webhooks (``findings.machine``) and the JSONL
 importer (``postmortems.importer``). It refuses, naming the field:
 
 - nesting deeper than ``MAX_DEPTH`` (Python's decoder and every recursive walk

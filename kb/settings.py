@@ -115,6 +115,7 @@ INSTALLED_APPS = [
     "postmortems",
     "actions",
     "insights",
+    "findings",
     "notifications",
     "trackers",
     "chat",
@@ -198,16 +199,16 @@ if SHARED_CACHE:
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 
 # API keys and service ids read by every finding posted are cached this long
-# (postmortems/findings/lookups.py); saves forget them at once. Only with a shared
-# cache: a per-process one could not be told about a revoked key.
+# (findings/lookups.py); saves forget them at once. Only with a shared cache: a
+# per-process one could not be told about a revoked key.
 KB_LOOKUP_CACHE_SECONDS = env_int(
     "KB_LOOKUP_CACHE_SECONDS",
     60 if SHARED_CACHE else 0,
 )
 
 # Send one follow-up task per incident while one waits in the queue, instead of
-# one per finding posted (postmortems/findings/services/follow_up_outbox.py). Only
-# with a shared cache: the worker must be able to see and clear the claim.
+# one per finding posted (findings/follow_up.py). Only with a shared cache: the
+# worker must be able to see and clear the claim.
 KB_FOLLOW_UP_COALESCE = env_bool(
     "KB_FOLLOW_UP_COALESCE",
     SHARED_CACHE,
@@ -312,7 +313,7 @@ REST_FRAMEWORK = {
         "kb.authentication.SessionAuthentication",
         # Machines (analyzers, Alertmanager...): only views that opt in accept keys;
         # the others answer a valid key 403, naming where keys are accepted.
-        "postmortems.findings.auth.ApiKeyAuthentication",
+        "findings.auth.ApiKeyAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # JSON only, bounded (kb.safejson): bad input is a 400 naming the field, never
@@ -329,7 +330,7 @@ REST_FRAMEWORK = {
     # Documents every error as problem details (kb.schema).
     "DEFAULT_SCHEMA_CLASS": "kb.schema.ProblemAutoSchema",
     "DEFAULT_THROTTLE_RATES": {
-        # Per API key (postmortems.findings.auth.ApiKeyRateThrottle).
+        # Per API key (findings.auth.ApiKeyRateThrottle).
         "findings": env_rate("KB_API_RATE_FINDINGS", "1200/min"),
         "integrations": env_rate("KB_API_RATE_INTEGRATIONS", "1200/min"),
     },
@@ -396,11 +397,11 @@ SPECTACULAR_SETTINGS = {
     # Name the findings API's enums, so they never collide with other "severity",
     # "status" or "kind" fields (drf_spectacular.W001).
     "ENUM_NAME_OVERRIDES": {
-        "FindingSeverityEnum": "postmortems.models.finding.FindingSeverity",
-        "FindingSourceEnum": "postmortems.models.finding.FindingSource",
-        "EvidenceKindEnum": "postmortems.models.finding.EvidenceKind",
-        "SuggestionKindEnum": "postmortems.models.finding.SuggestionKind",
-        "SuggestionCategoryEnum": "postmortems.models.finding.SuggestionCategory",
+        "FindingSeverityEnum": "findings.choices.FindingSeverity",
+        "FindingSourceEnum": "findings.choices.FindingSource",
+        "EvidenceKindEnum": "findings.choices.EvidenceKind",
+        "SuggestionKindEnum": "findings.choices.SuggestionKind",
+        "SuggestionCategoryEnum": "findings.choices.SuggestionCategory",
         "AlertStatusEnum": [("firing", "firing"), ("resolved", "resolved")],
     },
 }
@@ -454,23 +455,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "options": {"expires": 1800},
     },
-    # Chat messages a Slack outage (or a lost task) left unsent.
-    "chat-relay": {
-        "task": "chat.relay",
-        "schedule": 60.0,
-        "options": {"expires": 50},
-    },
     # Action-item reminders each morning; expires well before the next day's run.
     "action-item-reminders": {
         "task": "actions.send_reminders",
         "schedule": crontab(hour=7, minute=0),
         "options": {"expires": 6 * 60 * 60},
-    },
-    # Tracker pushes still due (a tracker or broker outage); as the outbox relay.
-    "trackers-relay": {
-        "task": "trackers.relay",
-        "schedule": 60.0,
-        "options": {"expires": 50},
     },
     # Nightly: fetch every linked issue's state, fixing what a lost webhook missed.
     "trackers-reconcile": {

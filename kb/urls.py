@@ -6,10 +6,11 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from actions.api import ActionItemViewSet
+from findings import api as findings_api
+from findings import integrations
 from insights import api as insights_api
 from kb import views
 from postmortems import api as postmortems_api
-from postmortems.findings import api as findings_api
 from trackers.urls import api_urlpatterns as tracker_api_urls
 
 router = DefaultRouter()
@@ -28,21 +29,9 @@ router.register(
     basename="class-membership",
 )
 router.register("findings", findings_api.FindingViewSet, basename="finding")
-router.register(
-    "integrations/alertmanager",
-    findings_api.AlertmanagerWebhookViewSet,
-    basename="integration-alertmanager",
-)
-router.register(
-    "integrations/pagerduty",
-    findings_api.PagerDutyWebhookViewSet,
-    basename="integration-pagerduty",
-)
-router.register(
-    "integrations/robusta",
-    findings_api.RobustaWebhookViewSet,
-    basename="integration-robusta",
-)
+# One webhook per folder in findings/integrations/.
+for prefix, viewset, basename in integrations.webhook_routes():
+    router.register(prefix, viewset, basename=basename)
 
 # An unknown URL, an unreadable request or a bug under /api/ answers problem
 # details (kb.problems), as the API's clients expect.
@@ -69,6 +58,7 @@ urlpatterns = [
     path("trackers/", include("trackers.urls")),
     path("chat/", include("chat.urls")),
     path("", include("postmortems.urls")),
+    path("", include("findings.urls")),
     path("api/v1/trackers/", include(tracker_api_urls)),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

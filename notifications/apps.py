@@ -8,6 +8,8 @@ class NotificationsConfig(AppConfig):
     def ready(self) -> None:
         from actions.signals import action_item_assigned
         from notifications import receivers
+        from notifications.services import RELAY
+        from postmortems import extensions
         from postmortems.signals import (
             postmortem_reviewers_added,
             postmortem_status_changed,
@@ -19,6 +21,8 @@ class NotificationsConfig(AppConfig):
         postmortem_status_changed.connect(
             receivers.on_status_changed, dispatch_uid="notifications-status"
         )
+        # Notifications a channel could not take yet: the one relay resends them.
+        extensions.register(extensions.relays, RELAY)
         action_item_assigned.connect(
             receivers.on_item_assigned, dispatch_uid="notifications-item-assigned"
         )

@@ -11,7 +11,8 @@ not, no row is made for it, so nothing waits for a channel that cannot send.
 A sender takes the Notification and its Message, and raises ``Undeliverable``
 when this person cannot be reached on its channel (no address, no linked chat
 account): the notification is then marked not sent, with the reason. It raises
-``TryLater`` when the channel is down for now: the task tries again later.
+``TryLater`` when the channel is down for now: the notification waits in its row
+and the relay tries again later.
 """
 
 from collections.abc import Callable
@@ -35,7 +36,7 @@ class Undeliverable(Exception):
 
 
 class TryLater(Exception):
-    """The channel is down for now (rate limit, outage): the send is retried."""
+    """The channel is down for now (rate limit, outage): the relay retries."""
 
 
 Sender = Callable[[object, Message], None]

@@ -16,6 +16,7 @@ from notifications.models import (
     NotificationKind,
     NotificationPreference,
 )
+from postmortems import extensions as outbox_extensions
 from postmortems import outbox
 
 logger = logging.getLogger(__name__)
@@ -23,6 +24,10 @@ logger = logging.getLogger(__name__)
 # A send claimed this long ago whose worker never finished (it was killed) may be
 # claimed again when the task is redelivered.
 STALE_CLAIM = dt.timedelta(minutes=10)
+# A channel that said "try later" (a rate limit, an outage) is tried again by the
+# relay this long after; a fresh notification is left to its own task this long.
+RETRY_AFTER = dt.timedelta(minutes=2)
+RELAY_GRACE = dt.timedelta(seconds=60)
 
 
 def notification_wanted(*, user_id: int, kind: str) -> bool:
@@ -97,6 +102,13 @@ def notification_send(*, notification_id: int) -> str:
         sender(notification, message)
     except channels.Undeliverable as exc:
         return _finish(notification, DeliveryStatus.SKIPPED, str(exc))
+    except channels.TryLater as exc:
+        # Waits in its row; the relay tries again after RETRY_AFTER.
+        Notification.objects.filter(pk=notification.pk).update(
+            status=DeliveryStatus.PENDING, claimed_at=now, note=f"waiting: {exc}"[:200]
+        )
+        logger.info("Notification %s waits: %s", notification.pk, exc)
+        return "waiting"
     except Exception:
         # Let the task retry: the row waits again.
         Notification.objects.filter(pk=notification.pk).update(
@@ -104,6 +116,47 @@ def notification_send(*, notification_id: int) -> str:
         )
         raise
     return _finish(notification, DeliveryStatus.SENT, "")
+
+
+def notifications_pending() -> int:
+    """How many notifications wait to be sent."""
+    return Notification.objects.filter(
+        status__in=(DeliveryStatus.PENDING, DeliveryStatus.SENDING)
+    ).count()
+
+
+def notifications_relay(*, now: dt.datetime | None = None, limit: int = 200) -> int:
+    """Send the notifications still waiting: a channel that said "try later", a
+    worker killed mid-send, a task lost. Returns how many went out."""
+    now = now or timezone.now()
+    due = list(
+        Notification.objects.filter(
+            Q(status=DeliveryStatus.PENDING, created_at__lt=now - RELAY_GRACE)
+            & (Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - RETRY_AFTER))
+            | Q(status=DeliveryStatus.SENDING, claimed_at__lt=now - STALE_CLAIM)
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    sent = 0
+    for notification_id in due:
+        try:
+            outcome = notification_send(notification_id=notification_id)
+        except Exception:  # noqa: BLE001 - one failure must not stop the others
+            logger.exception("Notification %s: send failed", notification_id)
+            continue
+        sent += outcome == DeliveryStatus.SENT
+    return sent
+
+
+# Sent by the one relay (postmortems.outbox_relay, every minute, and
+# ``manage.py relay_outbox``), as every app's waiting work is.
+RELAY = outbox_extensions.Relay(
+    sent_label="{count} notification(s)",
+    pending_label="{count} notification(s) waiting",
+    send=lambda: notifications_relay(),
+    pending=lambda: notifications_pending(),
+)
 
 
 def _finish(notification: Notification, status: str, note: str) -> str:

@@ -4,12 +4,12 @@ import smtplib
 
 from celery import shared_task
 
-from notifications import channels, services
+from notifications import services
 
 
 @shared_task(
     name="notifications.send",
-    autoretry_for=(OSError, smtplib.SMTPException, channels.TryLater),
+    autoretry_for=(OSError, smtplib.SMTPException),
     retry_backoff=True,
     max_retries=6,
 )

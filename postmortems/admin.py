@@ -104,7 +104,3 @@ class SecurityEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-
-# Findings and API keys register their own admin classes.
-from postmortems.findings import admin as findings_admin  # noqa: E402, F401

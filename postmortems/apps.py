@@ -6,7 +6,5 @@ class PostmortemsConfig(AppConfig):
     verbose_name = "Postmortems"
 
     def ready(self) -> None:
-        # Connects the security log's receivers for auth signals, and those that
-        # keep the ingestion lookups' cache fresh.
+        # Connects the security log's receivers for auth signals.
         from postmortems import audit  # noqa: F401
-        from postmortems.findings import lookups  # noqa: F401

@@ -9,7 +9,7 @@ NAV = (
     ("Action items", "actions:item_list"),
     ("Dashboard", "actions:dashboard"),
     ("Insights", "insights:report"),
-    ("Analyzers", "postmortems:analyzer_scorecards"),
+    ("Analyzers", "findings:analyzer_scorecards"),
 )
 
 

@@ -20,9 +20,21 @@ call, as the direct call it replaces did.
   an action-items section) and return how many (actions).
 - ``demo_loaders``: callables ``() -> str`` run by ``manage.py load_demo`` after
   the core corpus is loaded; each returns a line saying what it loaded.
+- ``incident_panels``: template names included on the incident page, in order,
+  below the timeline; each receives the page's context (``incident``, ``user``,
+  ``request``) (findings: its investigation tree).
+- ``draft_fact_providers``: ``(*, incident) -> dict`` adding to the facts a
+  drafted postmortem is written from (``postmortems.drafting.IncidentFacts``):
+  each key names a list field (``findings``, ``prior_work``) and its items are
+  appended to it (findings).
+- ``relays``: ``Relay`` entries for durable work an app keeps in its own rows;
+  the one relay task (``postmortems.outbox_relay``) and ``manage.py
+  relay_outbox`` call each ``send()`` after the outbox's tasks (findings: its
+  follow-ups that are due).
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 approval_checks: list[Callable[..., None]] = []
 
@@ -36,8 +48,27 @@ import_action_item_writers: list[Callable[..., int]] = []
 
 demo_loaders: list[Callable[[], str]] = []
 
+incident_panels: list[str] = []
 
-def register(registry: list, hook: Callable) -> None:
+draft_fact_providers: list[Callable[..., dict[str, list]]] = []
+
+
+@dataclass(frozen=True)
+class Relay:
+    """Work an app resends from its own rows while the broker was unreachable."""
+
+    # What was sent and what is still waiting, with ``{count}``: "the follow-up of
+    # {count} finding(s)", "{count} finding follow-up(s) not yet run".
+    sent_label: str
+    pending_label: str
+    send: Callable[[], int]
+    pending: Callable[[], int]
+
+
+relays: list[Relay] = []
+
+
+def register(registry: list, hook) -> None:
     """Add ``hook`` to ``registry`` once (``ready()`` may run again in tests)."""
     if hook not in registry:
         registry.append(hook)

@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import path
 
 from postmortems.views import (
     incidents,
@@ -45,7 +45,6 @@ urlpatterns = [
     path(
         "postmortems/<int:pk>/", postmortems.postmortem_detail, name="postmortem_detail"
     ),
-    path("", include("postmortems.findings.urls")),
 ]
 
 # The postmortem document: writing, review workflow, history, export.

@@ -1,26 +1,140 @@
 """Fixtures shared by every test."""
 
 import os
+import sys
 import tempfile
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
 from postmortems.models import Role
 from tests import factories
 
+# Tests that flush the database when they end (pytest-django runs them in a
+# TransactionTestCase) or that need the machine to themselves.
+_FLUSHING_FIXTURES = {"transactional_db", "live_server", "django_db_reset_sequences"}
+_FLUSHES_DATABASE = pytest.StashKey[bool]()
+# Tests that start their own servers and workers (PostgreSQL, Redis, Celery,
+# Alertmanager, gunicorn) share one xdist worker, so at most one of them runs at a
+# time, with one session-wide throwaway PostgreSQL, beside the fast tests.
+SERIAL_GROUP = "servers"
+
+
+def _flushes_database(item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    if marker is not None and (
+        marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")
+    ):
+        return True
+    return bool(_FLUSHING_FIXTURES & set(getattr(item, "fixturenames", ())))
+
 
 def pytest_collection_modifyitems(items):
-    """Transactional tests empty every table afterwards, including the rows data
-    migrations ship (templates, due policies, the failure taxonomy). Serialized
-    rollback puts those rows back before each such test."""
+    """Transactional tests empty every table when they end, including the rows the
+    migrations wrote (content types and permissions, templates, due policies, the
+    failure taxonomy). Serially pytest-django runs them last; under xdist a worker
+    runs other tests after them. So every such test runs with serialized rollback
+    (the migrated rows are serialized once when the test database is made, and the
+    flush does not re-run post_migrate), and ``pytest_runtest_teardown`` below
+    loads those rows back after it. One source of truth: the migrations' own output.
+    """
     for item in items:
-        marker = item.get_closest_marker("django_db")
-        if marker is None or not marker.kwargs.get("transaction"):
+        if item.get_closest_marker("slow") or item.get_closest_marker("faults"):
+            item.add_marker(pytest.mark.xdist_group(SERIAL_GROUP))
+        if not _flushes_database(item):
             continue
-        if "serialized_rollback" not in marker.kwargs:
-            item.add_marker(
-                pytest.mark.django_db(**marker.kwargs, serialized_rollback=True)
-            )
+        item.stash[_FLUSHES_DATABASE] = True
+        marker = item.get_closest_marker("django_db")
+        kwargs = dict(marker.kwargs) if marker is not None else {}
+        kwargs.setdefault("transaction", True)
+        kwargs.setdefault("serialized_rollback", True)
+        # Prepended, so that it is the closest django_db marker pytest-django reads.
+        item.add_marker(
+            pytest.mark.django_db(*getattr(marker, "args", ()), **kwargs), append=False
+        )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """After a transactional test's flush, put the migrated rows back."""
+    try:
+        return (yield)
+    finally:
+        # With no next item the test databases are already destroyed.
+        if nextitem is not None and item.stash.get(_FLUSHES_DATABASE, False):
+            _restore_migrated_rows(item.config)
+
+
+def _restore_migrated_rows(config) -> None:
+    from django.db import connections
+    from pytest_django.plugin import blocking_manager_key
+
+    with config.stash[blocking_manager_key].unblock():
+        for alias in connections:
+            connection = connections[alias]
+            contents = getattr(connection, "_test_serialized_contents", None)
+            if contents:
+                connection.creation.deserialize_db_from_string(contents)
+
+
+# Under xdist each worker gets its own test database (pytest-django adds the
+# suffix _gw0, _gw1 to the name) and, when the run uses Redis, its own Redis
+# databases: worker N adds 2 * N to the numbers in KB_CACHE_URL and
+# KB_CELERY_BROKER_URL. Otherwise one worker's cache.clear() (FLUSHDB), throttle
+# counters and cached API keys would reach into the other worker's tests.
+REDIS_DB_STRIDE = 2
+
+
+def _worker_redis_url(url: str, worker: int) -> str:
+    parts = urlsplit(url)
+    if worker == 0 or parts.scheme not in ("redis", "rediss"):
+        return url
+    db = int(parts.path.strip("/") or 0) + REDIS_DB_STRIDE * worker
+    return urlunsplit(parts._replace(path=f"/{db}"))
+
+
+def pytest_configure(config):
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return
+    from django.conf import settings
+
+    from kb.celery import app
+
+    index = int(worker.removeprefix("gw"))
+    for cache in settings.CACHES.values():
+        if isinstance(cache.get("LOCATION"), str):
+            cache["LOCATION"] = _worker_redis_url(cache["LOCATION"], index)
+    broker = _worker_redis_url(settings.CELERY_BROKER_URL, index)
+    settings.CELERY_BROKER_URL = app.conf.broker_url = broker
+
+
+# The schemathesis run's case count (tests/kb/test_api_fuzz.py), printed at the end.
+# Under xdist each worker sends its count to the controller, which adds them up.
+_CASES_KEY = "schemathesis_cases_sent"
+_WORKER_CASES = pytest.StashKey[int]()
+
+
+def _cases_sent() -> int:
+    module = sys.modules.get("tests.kb.test_api_fuzz")
+    return module.CASES_SENT["count"] if module else 0
+
+
+def pytest_sessionfinish(session):
+    if hasattr(session.config, "workeroutput"):
+        session.config.workeroutput[_CASES_KEY] = _cases_sent()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    sent = getattr(node, "workeroutput", {}).get(_CASES_KEY, 0)
+    node.config.stash[_WORKER_CASES] = node.config.stash.get(_WORKER_CASES, 0) + sent
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    count = _cases_sent() + config.stash.get(_WORKER_CASES, 0)
+    if count:
+        terminalreporter.write_line(f"schemathesis: {count} cases sent")
 
 
 @pytest.fixture(scope="session")
@@ -29,7 +143,7 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
 
     Shared-cache SQLite locks whole tables and answers "database table is locked"
     at once (busy timeouts do not apply), so tests that write from several threads
-    (tests/postmortems/test_findings_concurrency.py) would fail for a reason
+    (tests/findings/test_concurrency.py) would fail for a reason
     production never meets. A file with WAL behaves like the real db.sqlite3.
     """
     from django.conf import settings
@@ -39,6 +153,18 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
         database.setdefault("TEST", {})["NAME"] = os.path.join(
             tempfile.gettempdir(), f"hindsight-test-{os.getpid()}.sqlite3"
         )
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Every test starts with an empty cache. Cached lookups (Slack accounts, API
+    keys) are keyed by primary keys, which a rolled-back test frees for the next
+    one, so they would leak from test to test in an order xdist and pytest-randomly
+    change. Under xdist each worker has its own Redis database (see above)."""
+    from django.core.cache import caches
+
+    for cache in caches.all():
+        cache.clear()
 
 
 @pytest.fixture(autouse=True)
@@ -197,11 +323,11 @@ def draft_postmortem(team, editor, reviewer):
     )
 
 
-# Findings and API keys (postmortems.findings).
+# Findings and API keys (the findings app).
 @pytest.fixture
 def make_api_key(db):
     """``make_api_key(team, scopes=[...], **fields)`` -> (ApiKey, secret)."""
-    from postmortems.findings.services import api_key_create
+    from findings.services import api_key_create
 
     def _make(team, scopes=("findings:write",), name="analyzer", **fields):
         api_key, secret = api_key_create(name=name, team=team, scopes=list(scopes))

@@ -7,12 +7,11 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from actions.models import ActionItem, Category, Priority
+from findings.models import Finding, FindingSource
 from postmortems.models import (
     Comment,
     ContributingFactor,
     ContributingFactorKind,
-    Finding,
-    FindingSource,
     Hypothesis,
     HypothesisTrack,
     Incident,

@@ -24,14 +24,8 @@ from playwright.sync_api import expect
 
 from actions.models import ActionItem, Category, Status
 from chat.models import TeamChatSettings
-from postmortems.models import (
-    FindingMatch,
-    FindingSource,
-    Incident,
-    Postmortem,
-    PostmortemStatus,
-    Role,
-)
+from findings.models import FindingMatch, FindingSource
+from postmortems.models import Incident, Postmortem, PostmortemStatus, Role
 from tests import factories
 from tests.chat import conftest as slack_helpers
 from tests.chat.conftest import _slack_server, slack  # noqa: F401 - fixtures

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from actions import services as action_services
 from actions.models import ActionItem
-from postmortems import outbox
+from postmortems import extensions, outbox
 from trackers import sync
 from trackers.models import TrackerConfig, TrackerLink
 from trackers.providers import get_provider
@@ -385,6 +385,11 @@ def _apply(
     return outcome
 
 
+def tracker_links_pending() -> int:
+    """How many links wait to create their issue or fetch its state."""
+    return TrackerLink.objects.filter(sync_due__isnull=False).count()
+
+
 def tracker_links_relay(*, now: dt.datetime | None = None, limit: int = 500) -> int:
     """Send the sync of every link still due; stops when the broker refuses."""
     now = now or timezone.now()
@@ -448,3 +453,13 @@ def _description(item: ActionItem) -> str:
     url = settings.SITE_URL.rstrip("/") + item.get_absolute_url()
     parts = [item.description.strip(), f"Hindsight action item AI-{item.pk}: {url}"]
     return "\n\n".join(p for p in parts if p)
+
+
+# Sent by the one relay (postmortems.outbox_relay, every minute, and
+# ``manage.py relay_outbox``), as the core's outbox and findings' follow-ups are.
+RELAY = extensions.Relay(
+    sent_label="the sync of {count} tracker link(s)",
+    pending_label="{count} tracker link(s) not yet in step",
+    send=lambda: tracker_links_relay(),
+    pending=lambda: tracker_links_pending(),
+)

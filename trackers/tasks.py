@@ -11,11 +11,6 @@ def tracker_sync(*, link_id: int) -> str:
     return services.tracker_link_sync(link_id=link_id)
 
 
-@shared_task(name="trackers.relay")
-def trackers_relay() -> str:
-    return f"sent {services.tracker_links_relay()}"
-
-
 @shared_task(name="trackers.reconcile")
 def trackers_reconcile() -> str:
     return str(services.trackers_reconcile())

@@ -21,7 +21,8 @@ from chat.services.outbox import (
     chat_message_queue,
     chat_messages_update,
 )
-from postmortems.models import Finding, FindingMatch, Postmortem, WorkflowEvent
+from findings.models import Finding, FindingMatch
+from postmortems.models import Postmortem, WorkflowEvent
 
 logger = logging.getLogger(__name__)
 

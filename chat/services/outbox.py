@@ -18,6 +18,7 @@ from chat.choices import MessageStatus
 from chat.models import ChatMessage
 from chat.providers import get_provider
 from chat.providers.base import Button, ChatError, OutgoingMessage
+from postmortems import extensions
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +127,23 @@ def chat_messages_relay(*, now: dt.datetime | None = None, limit: int = 200) -> 
         if chat_message_deliver(message_id=message_id, now=now).endswith(": sent"):
             sent += 1
     return sent
+
+
+def chat_messages_pending(*, now: dt.datetime | None = None) -> int:
+    """How many messages wait to be sent (due now or later)."""
+    return ChatMessage.objects.filter(
+        status__in=(MessageStatus.PENDING, MessageStatus.SENDING)
+    ).count()
+
+
+# Sent by the one relay (postmortems.outbox_relay, every minute, and
+# ``manage.py relay_outbox``), as the core's outbox and findings' follow-ups are.
+RELAY = extensions.Relay(
+    sent_label="{count} chat message(s)",
+    pending_label="{count} chat message(s) waiting",
+    send=lambda: chat_messages_relay(),
+    pending=lambda: chat_messages_pending(),
+)
 
 
 def _buttons(message: OutgoingMessage) -> list[dict]:

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from insights import clustering
+from insights import clustering, extensions
 from insights.embeddings import Embedder, text_hash
 from insights.evaluation import description_text
 from insights.models import (
@@ -20,12 +20,7 @@ from insights.models import (
     EmbeddingCache,
     FailureClass,
 )
-from postmortems.models import (
-    ContributingFactor,
-    Finding,
-    Postmortem,
-    RootCauseVerdict,
-)
+from postmortems.models import ContributingFactor, Postmortem
 
 logger = logging.getLogger(__name__)
 
@@ -70,23 +65,16 @@ def postmortem_texts(postmortem_ids: Sequence[int] | None = None) -> dict[int, s
     factors_query = ContributingFactor.objects.order_by(
         "postmortem_id", "position", "pk"
     )
-    findings_query = (
-        Finding.objects.filter(verdict=RootCauseVerdict.CONFIRMED)
-        .exclude(root_cause="")
-        .exclude(incident__postmortem=None)
-        .order_by("incident_id", "pk")
-    )
     if postmortem_ids is not None:
         postmortems = postmortems.filter(pk__in=postmortem_ids)
         factors_query = factors_query.filter(postmortem_id__in=postmortem_ids)
-        findings_query = findings_query.filter(incident__postmortem__in=postmortem_ids)
     extra: dict[int, list[str]] = {}
     for pk, description in factors_query.values_list("postmortem_id", "description"):
         extra.setdefault(pk, []).append(description)
-    for pk, root_cause in findings_query.values_list(
-        "incident__postmortem", "root_cause"
-    ):
-        extra.setdefault(pk, []).append(root_cause)
+    # More text from the apps built on insights (findings: confirmed root causes).
+    for source in extensions.text_sources:
+        for pk, text in source(postmortem_ids=postmortem_ids):
+            extra.setdefault(pk, []).append(text)
     return {
         pk: postmortem_text(sections, extra.get(pk, []))
         for pk, sections in postmortems.values_list("pk", "sections")

@@ -1,20 +1,7 @@
-from postmortems.models.api_key import ApiKey, ApiKeyScope, IdempotencyRecord
 from postmortems.models.audit import (
     AppendOnlyError,
     SecurityEvent,
     SecurityEventKind,
-)
-from postmortems.models.finding import (
-    EvidenceKind,
-    Finding,
-    FindingMatch,
-    FindingSeverity,
-    FindingSource,
-    FindingSuggestion,
-    RootCauseVerdict,
-    SuggestionCategory,
-    SuggestionKind,
-    SuggestionStatus,
 )
 from postmortems.models.incident import (
     LIFECYCLE_FIELDS,
@@ -45,19 +32,6 @@ __all__ = [
     "AppendOnlyError",
     "SecurityEvent",
     "SecurityEventKind",
-    "ApiKey",
-    "ApiKeyScope",
-    "EvidenceKind",
-    "Finding",
-    "FindingMatch",
-    "FindingSeverity",
-    "FindingSource",
-    "FindingSuggestion",
-    "IdempotencyRecord",
-    "RootCauseVerdict",
-    "SuggestionCategory",
-    "SuggestionKind",
-    "SuggestionStatus",
     "LIFECYCLE_FIELDS",
     "ROLE_RANK",
     "SEVERITY_DEFINITIONS",

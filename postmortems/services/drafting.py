@@ -11,11 +11,10 @@ import logging
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
-from postmortems import drafting, permissions, selectors
+from postmortems import drafting, extensions, permissions, selectors
 from postmortems.metrics import incident_metrics
 from postmortems.models import (
     ContributingFactor,
-    FindingMatch,
     Hypothesis,
     HypothesisStatus,
     Incident,
@@ -29,7 +28,8 @@ REASON_DRAFTED = "Drafted from the incident's record"
 REASON_ACCEPTED = "Accepted drafted text"
 
 
-def _person(user) -> str:
+def person(user) -> str:
+    """How a draft names a person: full name, else username; "" for nobody."""
     if user is None:
         return ""
     return user.get_full_name() or user.get_username()
@@ -43,64 +43,18 @@ def incident_facts(*, incident: Incident) -> drafting.IncidentFacts:
             kind=entry.kind,
             text=entry.text,
             source_label=entry.get_source_display(),
-            author=_person(entry.author),
+            author=person(entry.author),
         )
         for entry in incident.timeline.select_related("author").order_by(
             "occurred_at", "pk"
         )
     ]
-    findings = [
-        drafting.FindingFact(
-            analyzer=finding.analyzer,
-            title=finding.title,
-            root_cause=finding.root_cause,
-            confidence=finding.root_cause_confidence,
-            verdict=finding.verdict,
-            verdict_by=_person(finding.verdict_by),
-            evidence=[
-                drafting.EvidenceFact(
-                    kind=str(item.get("kind") or ""),
-                    title=str(item.get("title") or ""),
-                    excerpt=str(item.get("excerpt") or ""),
-                    url=str(item.get("url") or ""),
-                )
-                for item in (finding.evidence or [])
-                if isinstance(item, dict)
-            ],
-        )
-        for finding in incident.findings.select_related("verdict_by").order_by(
-            "first_seen_at", "pk"
-        )
-    ]
-    # Drafted text outlives the author's access and is read by everyone once the
-    # postmortem is approved, so prior work names only past incidents whose own
-    # postmortem everyone may read.
-    matches = (
-        FindingMatch.objects.filter(
-            incident=incident,
-            past_incident__postmortem__status__in=permissions.PUBLIC_STATUSES,
-        )
-        .select_related("past_incident", "action_item__owner")
-        .order_by("past_incident__started_at", "pk")
-    )
-    prior_work = []
-    seen = set()
-    for match in matches:
-        item = match.action_item
-        if item.pk in seen or not item.is_open:
-            continue
-        seen.add(item.pk)
-        prior_work.append(
-            drafting.PriorWorkFact(
-                incident_reference=match.past_incident.reference,
-                incident_title=match.past_incident.title,
-                item_title=item.title,
-                category_label=item.get_category_display(),
-                status_label=item.get_status_display(),
-                owner=_person(item.owner),
-                due_date=item.due_date,
-            )
-        )
+    # Analyzer findings and the open work of similar past incidents come from
+    # the apps that hold them (``extensions.draft_fact_providers``).
+    extra: dict[str, list] = {}
+    for provider in extensions.draft_fact_providers:
+        for name, items in provider(incident=incident).items():
+            extra.setdefault(name, []).extend(items)
     services = list(incident.services.select_related("team").order_by("name"))
     return drafting.IncidentFacts(
         reference=incident.reference,
@@ -114,8 +68,8 @@ def incident_facts(*, incident: Incident) -> drafting.IncidentFacts:
         lifecycle=incident.lifecycle,
         metrics=incident_metrics(incident.lifecycle),
         timeline=timeline,
-        findings=findings,
-        prior_work=prior_work,
+        findings=extra.get("findings", []),
+        prior_work=extra.get("prior_work", []),
     )
 
 

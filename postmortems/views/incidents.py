@@ -13,7 +13,7 @@ from django.template.loader import get_template
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from postmortems import selectors
+from postmortems import extensions, selectors
 from postmortems.filters import IncidentFilter
 from postmortems.incident_forms import (
     IncidentForm,
@@ -38,9 +38,9 @@ from postmortems.services import incidents as incident_services
 
 PAGE_SIZE = 25
 
-# Optional panels other parts of Hindsight add to the incident page by creating
-# the template; the page works without them (see incident_detail.html).
-FINDINGS_TEMPLATE = "postmortems/_incident_findings.html"
+# An optional panel insights adds to the incident page by creating the template;
+# the page works without it (see incident_detail.html). Other apps register
+# theirs in ``extensions.incident_panels`` (findings: its investigation tree).
 SIMILAR_TEMPLATE = "insights/_incident_similar.html"
 
 
@@ -281,7 +281,7 @@ def render_incident_page(
             ("Scribe", incident.scribe),
         ],
         "timestamp_changes": selectors.incident_timestamp_changes(incident=incident),
-        "findings_template": _optional_template(FINDINGS_TEMPLATE),
+        "panel_templates": extensions.incident_panels,
         "similar_template": _optional_template(SIMILAR_TEMPLATE),
     }
     if can_edit:

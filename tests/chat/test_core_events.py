@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from actions import signals as action_signals
 from actions.services import reminders_send
+from findings.follow_up import findings_follow_up
 from postmortems import signals
-from postmortems.findings.services.follow_up import findings_follow_up
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -12,8 +12,9 @@ from actions.services import action_item_set_status, reminders_send
 from chat import services
 from chat.choices import MessageStatus
 from chat.models import ChannelLink, ChatMessage, TeamChatSettings
-from postmortems.findings.services.follow_up import findings_follow_up
-from postmortems.models import FindingMatch, OutboxTask
+from findings.follow_up import findings_follow_up
+from findings.models import FindingMatch
+from postmortems.models import OutboxTask
 from postmortems.services.postmortems import (
     postmortem_approve,
     postmortem_publish,
@@ -37,7 +38,13 @@ def pm(draft_postmortem, team_channel):
 
 
 def _posts(slack) -> list[dict]:
-    return [c.params for c in slack.called("chat.postMessage")]
+    """Posts to channels (direct messages, D..., are personal notifications:
+    tests/notifications/test_chat_notifications.py)."""
+    return [
+        c.params
+        for c in slack.called("chat.postMessage")
+        if not c.params["channel"].startswith("D")
+    ]
 
 
 def _blocks(text: str, *buttons: tuple[str, str, str]) -> list[dict]:

@@ -12,8 +12,8 @@ from chat import services
 from chat.choices import MessageStatus
 from chat.models import ChatMessage
 from chat.providers.base import OutgoingMessage
-from postmortems.findings.services.follow_up import findings_follow_up
-from postmortems.models import FindingMatch
+from findings.follow_up import findings_follow_up
+from findings.models import FindingMatch
 from postmortems.models.postmortem import PostmortemStatus
 from tests import factories
 from tests.chat.conftest import CHANNEL

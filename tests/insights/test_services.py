@@ -272,7 +272,7 @@ def test_insight_run_execute_rewrites_only_changed_rows(fake_model, corpus_postm
 
 
 def test_postmortem_texts_add_confirmed_findings_root_causes(make_postmortem):
-    from postmortems.models import RootCauseVerdict
+    from findings.models import RootCauseVerdict
     from tests import factories
 
     postmortem = make_postmortem(

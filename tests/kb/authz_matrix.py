@@ -5,7 +5,7 @@ Roles are the people (anonymous, viewer, editor, reviewer, admin) and an API key
 of each scope (key-findings, key-alerts, key-read; owned by the own team). A policy
 that does not name the key roles treats them as anonymous (pages ignore keys); the
 API's endpoints for people refuse a valid key with a 403: a key is only accepted by
-the machine endpoints written for it (postmortems/findings/auth.py).
+the machine endpoints written for it (findings/auth.py).
 
 A route names the catalogue objects its URL is built from (tests/kb/catalogue.py)
 and, per HTTP method, a policy and the status an allowed request gets ("ok": for a
@@ -440,30 +440,30 @@ ROUTES = [
     page("postmortems:postmortem_print", DRAFT, GET=("private-draft", 200)),
     page("postmortems:postmortem_export_pdf", DRAFT, GET=("private-draft", 200)),
     # postmortems: analyzer findings ------------------------------------------------
-    page("postmortems:analyzer_scorecards", GET=READ),
-    page("postmortems:incident_findings", INC, GET=READ),
-    page("postmortems:finding_detail", FINDING, GET=READ),
+    page("findings:analyzer_scorecards", GET=READ),
+    page("findings:incident_findings", INC, GET=READ),
+    page("findings:finding_detail", FINDING, GET=READ),
     page(
-        "postmortems:finding_add_to_timeline",
+        "findings:finding_add_to_timeline",
         FINDING,
         GET=POST_ONLY,
         POST=("incident-team-write", 302),
     ),
     page(
-        "postmortems:finding_verdict",
+        "findings:finding_verdict",
         FINDING,
         body={"verdict": "confirmed"},
         GET=POST_ONLY,
         POST=("incident-team-reviewer", 302),
     ),
     page(
-        "postmortems:finding_suggestion_accept",
+        "findings:finding_suggestion_accept",
         SUGGESTION,
         GET=POST_ONLY,
         POST=("incident-team-write", 302),
     ),
     page(
-        "postmortems:finding_suggestion_dismiss",
+        "findings:finding_suggestion_dismiss",
         SUGGESTION,
         GET=POST_ONLY,
         POST=("incident-team-write", 302),

@@ -11,15 +11,10 @@ import dataclasses
 from django.urls import reverse
 
 from actions.models import LeadershipReview
+from findings.models import FindingSuggestion, SuggestionCategory, SuggestionKind
+from findings.services import api_key_create
 from insights.models import CauseStatement, ClassStatus, FailureClass, InsightRun
-from postmortems.findings.services import api_key_create
-from postmortems.models import (
-    FindingSuggestion,
-    PostmortemStatus,
-    Role,
-    SuggestionCategory,
-    SuggestionKind,
-)
+from postmortems.models import PostmortemStatus, Role
 from tests import factories
 
 OWN, OTHER, NONE = "own", "other", "none"

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 
-from postmortems.findings.services import api_key_create
+from findings.services import api_key_create
 from tests.kb.authz_matrix import ROUTES
 from tests.kb.catalogue import NONE, ROLES, TEAM_CASES, build_catalogue
 from tests.kb.matrix_client import PAGERDUTY_SECRET, Rollback, send
@@ -157,7 +157,7 @@ def test_api_key_without_the_scope_is_told_which_scope():
 def test_finding_for_another_teams_service_is_a_403_naming_it(client):
     """GIVEN a key of Payments WHEN it posts a finding about Identity's service
     THEN 403 foreign_team naming the service and its team; nothing is written."""
-    from postmortems.models import Finding
+    from findings.models import Finding
 
     catalogue = build_catalogue()
     other_service = catalogue.cases["other"].service

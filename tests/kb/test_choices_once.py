@@ -5,14 +5,6 @@ import ast
 
 from tests.kb.test_import_direction import ROOT, app_files, app_of, module_name
 
-# Issue 13: the findings models still define theirs; the move of findings to
-# its own app brings them to findings/choices.py. Strict: once a file has no
-# choices left, it must leave this list.
-AWAITING_FINDINGS_MOVE = {
-    "postmortems/models/finding.py",
-    "postmortems/models/api_key.py",
-}
-
 
 def choices_outside_choices_modules() -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
@@ -37,9 +29,5 @@ def choices_outside_choices_modules() -> dict[str, list[str]]:
 
 
 def test_choices_are_defined_only_in_each_apps_choices_module():
-    found = choices_outside_choices_modules()
-    stray = dict(found)
-    for path in AWAITING_FINDINGS_MOVE:
-        stray.pop(path, None)
+    stray = choices_outside_choices_modules()
     assert not stray, f"Define these in <app>/choices.py: {stray}"
-    assert AWAITING_FINDINGS_MOVE <= set(found), AWAITING_FINDINGS_MOVE - set(found)

@@ -16,6 +16,12 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.findings.integrations.test_integrations import (
+    ALERTMANAGER_FIRING,
+    ROBUSTA,
+    TRIGGERED,
+)
+from tests.findings.test_api import finding
 from tests.kb.authz_matrix import ROUTES, expected
 from tests.kb.catalogue import NONE, OWN, ROLES, build_catalogue, url_for
 from tests.kb.matrix_client import (
@@ -23,12 +29,6 @@ from tests.kb.matrix_client import (
     Rollback,
     client_for,
     signature_headers,
-)
-from tests.postmortems.test_findings_api import finding
-from tests.postmortems.test_findings_integrations import (
-    ALERTMANAGER_FIRING,
-    ROBUSTA,
-    TRIGGERED,
 )
 from tests.problems import field_errors
 

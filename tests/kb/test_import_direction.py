@@ -36,26 +36,8 @@ APPS = set(ALLOWED)
 KB_COMPOSITION = {"kb.urls", "kb.settings", "kb.wsgi", "kb.asgi", "kb.celery"}
 
 
-# Issue 13: the core still wires postmortems/findings/ in by hand; moving it to a
-# top-level findings app (registered through postmortems.extensions) removes
-# these. Listed by (file, app reached), not silenced: the test below fails as
-# soon as one is gone, so the list only shrinks, to nothing.
-AWAITING_FINDINGS_MOVE = {
-    ("postmortems/admin.py", "findings"),
-    ("postmortems/apps.py", "findings"),
-    ("postmortems/management/commands/create_api_key.py", "findings"),
-    ("postmortems/management/commands/load_demo.py", "findings"),
-    ("postmortems/management/commands/relay_outbox.py", "findings"),
-    ("postmortems/tasks.py", "findings"),
-    ("postmortems/templatetags/findings.py", "findings"),
-}
-
-
 def app_of(module: str) -> str | None:
     """The app a dotted module belongs to (None: a library)."""
-    # Until it moves to the top level, postmortems.findings is the findings app.
-    if module == "postmortems.findings" or module.startswith("postmortems.findings."):
-        return "findings"
     top = module.split(".")[0]
     return top if top in APPS else None
 
@@ -96,9 +78,8 @@ def app_files() -> list[Path]:
     )
 
 
-def wrong_way_imports(awaiting: frozenset = frozenset()) -> list[str]:
-    """One line per import statement and app it wrongly reaches, leaving out the
-    (file, app) pairs in ``awaiting``."""
+def wrong_way_imports() -> list[str]:
+    """One line per import statement and app it wrongly reaches."""
     wrong = {}
     for path in app_files():
         source = app_of(module_name(path))
@@ -116,25 +97,14 @@ def wrong_way_imports(awaiting: frozenset = frozenset()) -> list[str]:
                         f"{where} {source} imports {module} (composition)"
                     )
                 continue
-            if target not in ALLOWED[source] and (relative, target) not in awaiting:
+            if target not in ALLOWED[source]:
                 wrong[(where, target)] = f"{where} {source} -> {target} ({module})"
     return sorted(wrong.values())
 
 
 def test_import_direction_every_app_imports_only_what_it_is_built_on():
-    wrong = wrong_way_imports(frozenset(AWAITING_FINDINGS_MOVE))
+    wrong = wrong_way_imports()
     assert not wrong, "Imports pointing the wrong way:\n" + "\n".join(wrong)
-
-
-def test_import_direction_awaiting_list_holds_only_live_imports():
-    """Each pair waiting for the findings move still exists: once fixed, it
-    leaves the list, so the list never hides a new wrong-way import."""
-    live = {
-        (line.split(":")[0], line.split(" -> ")[1].split(" ")[0])
-        for line in wrong_way_imports()
-        if " -> " in line
-    }
-    assert AWAITING_FINDINGS_MOVE <= live, AWAITING_FINDINGS_MOVE - live
 
 
 def test_import_direction_sees_every_app():
@@ -154,8 +124,13 @@ def test_import_direction_sees_every_app():
         ("postmortems/views/example.py", "import insights.tasks\n", ["-> insights"]),
         ("actions/example.py", "from trackers import queries\n", ["-> trackers"]),
         ("actions/example.py", "from postmortems.models import Team\n", []),
-        ("postmortems/example.py", "from .findings import api\n", ["-> findings"]),
-        ("postmortems/findings/x.py", "from postmortems.models import Team\n", []),
+        ("postmortems/example.py", "from findings import api\n", ["-> findings"]),
+        (
+            "postmortems/templatetags/x.py",
+            "def f():\n    from findings.selectors import incident\n",
+            ["-> findings"],
+        ),
+        ("findings/x.py", "from postmortems.models import Team\n", []),
         ("chat/example.py", "from kb.urls import urlpatterns\n", ["composition"]),
         ("chat/example.py", "from kb import safejson\n", []),
     ],

@@ -13,10 +13,10 @@ import pytest
 from django.utils import timezone
 
 from actions.models import ActionItem, LeadershipReview, ReviewDecision
+from findings.models import Finding
 from insights.models import InsightRun
 from postmortems.models import (
     Comment,
-    Finding,
     Incident,
     Postmortem,
     PostmortemStatus,

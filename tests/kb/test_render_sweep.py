@@ -27,29 +27,23 @@ from django.utils import timezone
 
 from actions.demo import load_demo_action_items
 from actions.models import ActionItem
+from findings.demo.loader import DEMO_FINDINGS, load_demo_findings
+from findings.integrations.pagerduty import parser as pagerduty
+from findings.models import Finding, FindingSuggestion
 from postmortems.demo.loader import DEMO_DIR, load_demo
-from postmortems.findings.demo import DEMO_FINDINGS, load_demo_findings
-from postmortems.findings.integrations import pagerduty
-from postmortems.models import (
-    Finding,
-    FindingSuggestion,
-    Incident,
-    Postmortem,
-    PostmortemTemplate,
-    Role,
-)
+from postmortems.models import Incident, Postmortem, PostmortemTemplate, Role
 from tests import factories
 from tests.chat import conftest as chat
 from tests.chat import slack_server
-from tests.kb.authz_matrix import ROUTES
-from tests.postmortems.test_findings_api import finding as native_finding
-from tests.postmortems.test_findings_integrations import (
+from tests.findings.integrations.test_integrations import (
     ALERTMANAGER_FIRING,
     RESOLVED,
     ROBUSTA,
     TRIGGERED,
     resolved,
 )
+from tests.findings.test_api import finding as native_finding
+from tests.kb.authz_matrix import ROUTES
 from tests.trackers.conftest import KEYS, sign
 from tests.trackers.fake_server import fixture_bytes
 from trackers.models import TrackerConfig, TrackerLink
@@ -112,7 +106,7 @@ def _api(client: Client, url: str, payload, **headers):
 
 
 def _key(team, scope: str) -> str:
-    from postmortems.findings.services import api_key_create
+    from findings.services import api_key_create
 
     return api_key_create(name=scope, team=team, scopes=[scope])[1]
 

@@ -154,11 +154,7 @@ def test_favicon_ico_redirects_to_the_icon_without_a_login(client):
 
 @pytest.fixture
 def decided_suggestion(team, editor):
-    from postmortems.models import (
-        FindingSuggestion,
-        SuggestionCategory,
-        SuggestionKind,
-    )
+    from findings.models import FindingSuggestion, SuggestionCategory, SuggestionKind
     from tests import factories
 
     incident = factories.IncidentFactory(team=team)
@@ -183,9 +179,7 @@ def test_flash_from_an_htmx_action_is_shown_with_it_not_on_the_next_page(
     """GIVEN a suggestion someone already decided WHEN an editor decides it again
     from the incident page (htmx) THEN the note comes with the swapped fragment,
     and the next, unrelated page does not show it again."""
-    url = reverse(
-        f"postmortems:finding_suggestion_{action}", args=[decided_suggestion.pk]
-    )
+    url = reverse(f"findings:finding_suggestion_{action}", args=[decided_suggestion.pk])
     editor_client.post(url, headers={"HX-Request": "true"})  # decides it
     response = editor_client.post(url, headers={"HX-Request": "true"})
     assert response.status_code == 200
@@ -200,9 +194,7 @@ def test_flash_from_an_htmx_action_is_shown_with_it_not_on_the_next_page(
 def test_flash_survives_a_redirect_to_the_page_it_was_for(
     editor_client, decided_suggestion
 ):
-    url = reverse(
-        "postmortems:finding_suggestion_dismiss", args=[decided_suggestion.pk]
-    )
+    url = reverse("findings:finding_suggestion_dismiss", args=[decided_suggestion.pk])
     editor_client.post(url)
     response = editor_client.post(url, follow=True)
     assert ALREADY in response.content.decode()

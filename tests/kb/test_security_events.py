@@ -13,7 +13,8 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from postmortems.models import ApiKey, SecurityEvent, SecurityEventKind
+from findings.models import ApiKey
+from postmortems.models import SecurityEvent, SecurityEventKind
 from tests.kb.catalogue import OWN, build_catalogue
 
 pytestmark = pytest.mark.django_db
@@ -132,13 +133,13 @@ def test_event_api_key_revoked_and_deleted_in_the_admin(cat):
     client = Client()
     client.force_login(cat.users["admin"])
     revoked, deleted = ApiKey.objects.order_by("pk")[:2]
-    changelist = "/admin/postmortems/apikey/"
+    changelist = "/admin/findings/apikey/"
     client.post(
         changelist,
         {"action": "revoke_selected", "_selected_action": [revoked.pk]},
     )
     client.post(
-        f"/admin/postmortems/apikey/{deleted.pk}/delete/",
+        f"/admin/findings/apikey/{deleted.pk}/delete/",
         {"post": "yes"},
     )
     events = SecurityEvent.objects.filter(kind=SecurityEventKind.API_KEY_REVOKED)

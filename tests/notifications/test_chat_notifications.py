@@ -1,16 +1,17 @@
 """People hear about what needs them in chat too: a Slack direct message, once,
 with a link, found by their email address, for every event that emails them."""
 
+import datetime as dt
 import json
 
 import pytest
 from django.core import mail
 from django.core.cache import cache
 from django.urls import reverse
+from django.utils import timezone
 
 from actions.models import ActionItem
 from notifications import services
-from notifications.channels import TryLater
 from notifications.models import (
     Channel,
     DeliveryStatus,
@@ -166,8 +167,8 @@ def test_notify_a_refused_direct_message_is_recorded_with_slacks_reason(
 def test_notify_a_rate_limited_direct_message_waits_and_is_sent_once_later(
     slack, accounts, postmortem, people, team, django_capture_on_commit_callbacks
 ):
-    """GIVEN Slack answers 429 WHEN the direct message is sent THEN it waits (the
-    task retries) and goes out once when Slack answers again."""
+    """GIVEN Slack answers 429 WHEN the direct message is sent THEN it waits in its
+    row, and the relay sends it once when it is due and Slack answers again."""
     with django_capture_on_commit_callbacks(execute=False):
         services.notification_queue(
             user_id=people["reviewer"].pk,
@@ -177,13 +178,18 @@ def test_notify_a_rate_limited_direct_message_waits_and_is_sent_once_later(
         )
     chat = Notification.objects.get(user=people["reviewer"], channel=Channel.CHAT)
     slack.answers["conversations.open"] = (429, {"ok": False, "error": "ratelimited"})
-    with pytest.raises(TryLater):
-        services.notification_send(notification_id=chat.pk)
+    assert services.notification_send(notification_id=chat.pk) == "waiting"
     chat.refresh_from_db()
     assert chat.status == DeliveryStatus.PENDING
+    assert chat.note.startswith("waiting: ")
 
+    # The relay leaves it alone until it is due again, then sends it once.
     del slack.answers["conversations.open"]
-    assert services.notification_send(notification_id=chat.pk) == DeliveryStatus.SENT
+    assert services.notifications_relay() == 0
+    later = timezone.now() + dt.timedelta(minutes=3)
+    # The direct message, and the email whose task never ran (not committed).
+    assert services.notifications_relay(now=later) == 2
+    assert services.notifications_relay(now=later) == 0
     assert services.notification_send(notification_id=chat.pk) == "not waiting"
     assert len(_dms(slack)) == 1
 

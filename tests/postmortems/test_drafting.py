@@ -5,10 +5,10 @@ import datetime as dt
 import pytest
 
 from actions.models import Category, Status
+from findings.models import FindingMatch
 from postmortems import drafting
 from postmortems.metrics import incident_metrics
 from postmortems.models import (
-    FindingMatch,
     HypothesisStatus,
     Postmortem,
     PostmortemStatus,

@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
+from postmortems import extensions
 from postmortems.models import Incident, PostmortemStatus, Profile, Role
 from tests import factories
 from tests.problems import field_errors
@@ -420,14 +421,15 @@ def test_incident_history_lists_edits_of_timestamps(editor_client, team):
     assert "“Edited”" in html
 
 
-def test_incident_page_includes_findings_and_similar_panels_once_they_exist(
-    editor_client, team, settings, tmp_path
+def test_incident_page_includes_registered_panels_and_the_similar_panel(
+    editor_client, team, settings, tmp_path, monkeypatch
 ):
-    """GIVEN the findings and insights apps ship their panel templates
-    THEN the incident page shows them, with the incident in their context."""
-    (tmp_path / "postmortems").mkdir()
-    (tmp_path / "postmortems" / "_incident_findings.html").write_text(
-        '<section id="findings">Findings for {{ incident.reference }}</section>'
+    """GIVEN an app registered an incident panel (as findings does in its ready())
+    and insights ships its similar-incidents template
+    THEN the incident page shows both, with the incident in their context."""
+    (tmp_path / "probe").mkdir()
+    (tmp_path / "probe" / "_panel.html").write_text(
+        '<section id="probe">Probe panel for {{ incident.reference }}</section>'
     )
     (tmp_path / "insights").mkdir()
     (tmp_path / "insights" / "_incident_similar.html").write_text(
@@ -435,7 +437,12 @@ def test_incident_page_includes_findings_and_similar_panels_once_they_exist(
     )
     engine = settings.TEMPLATES[0]
     settings.TEMPLATES = [{**engine, "DIRS": [tmp_path, *engine["DIRS"]]}]
+    monkeypatch.setattr(
+        extensions,
+        "incident_panels",
+        [*extensions.incident_panels, "probe/_panel.html"],
+    )
     incident = factories.IncidentFactory(team=team, title="Pool exhausted")
     html = editor_client.get(incident.get_absolute_url()).content.decode()
-    assert f"Findings for {incident.reference}" in html
+    assert f"Probe panel for {incident.reference}" in html
     assert "Similar to Pool exhausted" in html

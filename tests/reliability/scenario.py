@@ -16,7 +16,7 @@ def seed_postmortems(count: int) -> str:
     Prints {"ids": [...], "key": "..."}."""
     return f"""
 import json
-from postmortems.findings.services import api_key_create
+from findings.services import api_key_create
 from postmortems.models import Role
 from tests import factories
 team = factories.TeamFactory(slug="payments", name="Payments",

@@ -3,8 +3,8 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from postmortems.tasks import outbox_relay
 from trackers.models import TrackerConfig
-from trackers.tasks import trackers_relay
 
 pytestmark = pytest.mark.django_db
 
@@ -37,5 +37,14 @@ def test_tracker_config_labels_are_a_clean_list(team):
     assert config.label_list == ["a", "b", "c"]
 
 
-def test_the_relay_task_with_nothing_due_sends_nothing():
-    assert trackers_relay() == "sent 0"
+def test_the_one_relay_sends_every_apps_waiting_work():
+    """One beat entry resends what waits in every app's rows: the core's outbox,
+    findings' follow-ups, chat messages and tracker links."""
+    said = outbox_relay()
+    assert said.startswith("sent 0 task(s) and ")
+    for part in (
+        "the follow-up of 0 finding(s)",
+        "0 chat message(s)",
+        "the sync of 0 tracker link(s)",
+    ):
+        assert part in said

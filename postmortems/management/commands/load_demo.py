@@ -20,19 +20,9 @@ class Command(BaseCommand):
                 )
             )
             # What other apps add to the demo (action items, the classes people
-            # confirmed), registered in their ready(), in INSTALLED_APPS order.
+            # confirmed, analyzer findings), registered in their ready(), in
+            # INSTALLED_APPS order.
             for loader in extensions.demo_loaders:
                 self.stdout.write(self.style.SUCCESS(loader()))
         except DemoCorpusError as exc:
             raise CommandError(f"The demo corpus is malformed: {exc}") from exc
-        # Analyzer findings on the demo incidents (postmortems.findings.demo).
-        from postmortems.findings.demo import load_demo_findings
-
-        findings = load_demo_findings()
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Demo findings: {findings.findings} from "
-                f"{len(findings.analyzers)} analyzers on {findings.incidents} "
-                "incidents."
-            )
-        )

@@ -2,10 +2,7 @@ import datetime as dt
 
 from django.core.management.base import BaseCommand
 
-from postmortems.findings.services.follow_up_outbox import (
-    follow_ups_pending,
-    follow_ups_relay,
-)
+from postmortems import extensions
 from postmortems.models.outbox import OutboxTask
 from postmortems.outbox import RELAY_GRACE, relay_pending
 
@@ -13,7 +10,7 @@ from postmortems.outbox import RELAY_GRACE, relay_pending
 class Command(BaseCommand):
     help = (
         "Send Celery tasks that were saved while the broker was unreachable, and "
-        "findings' follow-ups that are due."
+        "the work other apps keep due in their own rows (findings' follow-ups)."
     )
 
     def add_arguments(self, parser):
@@ -33,11 +30,16 @@ class Command(BaseCommand):
 
     def handle(self, *args, min_age: float, **options):
         sent = relay_pending(grace=dt.timedelta(seconds=min_age))
-        findings = follow_ups_relay()
+        others = "".join(
+            f" and {relay.sent_label.format(count=relay.send())}"
+            for relay in extensions.relays
+        )
         left = OutboxTask.objects.count()
-        waiting = follow_ups_pending()
+        waiting = "".join(
+            f", {relay.pending_label.format(count=relay.pending())}"
+            for relay in extensions.relays
+        )
         self.stdout.write(
-            f"Sent {sent} pending task(s) and the follow-up of {findings} "
-            f"finding(s); {left} task(s) still pending, {waiting} finding "
-            "follow-up(s) not yet run."
+            f"Sent {sent} pending task(s){others}; {left} task(s) still pending"
+            f"{waiting}."
         )

@@ -1,0 +1,26 @@
+from django.apps import AppConfig
+
+
+class FindingsConfig(AppConfig):
+    name = "findings"
+    verbose_name = "Findings"
+
+    def ready(self) -> None:
+        # lookups: receivers that keep the ingestion lookups' cache fresh; tasks:
+        # registered in every process, so follow_up can send its task by name.
+        from findings import drafting, follow_up, lookups, selectors, tasks  # noqa: F401
+        from findings.demo import loader as demo
+        from insights import extensions as insights_extensions
+        from postmortems import extensions
+
+        # What the core asks of the apps built on it (postmortems.extensions).
+        extensions.register(
+            extensions.incident_panels, "findings/_incident_findings.html"
+        )
+        extensions.register(
+            extensions.draft_fact_providers, drafting.incident_draft_facts
+        )
+        extensions.register(extensions.relays, follow_up.RELAY)
+        extensions.register_demo_loader(demo.demo_findings_load)
+        # What insights reads of findings: confirmed root causes.
+        insights_extensions.register_text_source(selectors.confirmed_root_causes)

@@ -1,0 +1,1 @@
+"""The demo corpus of findings (``findings.json``) and its loader."""

@@ -1,0 +1,1 @@
+"""Prometheus Alertmanager (webhook_config, version 4)."""

@@ -1,0 +1,1 @@
+"""PagerDuty (Webhooks v3, signed)."""

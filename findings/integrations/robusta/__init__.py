@@ -1,0 +1,1 @@
+"""Robusta (webhook sink, format: json)."""

@@ -1,0 +1,58 @@
+"""Demo findings: three analyzers on the demo incidents, loaded idempotently."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from findings.demo.loader import load_demo_findings
+from findings.models import Finding, FindingMatch, FindingSuggestion
+from findings.selectors import analyzer_scorecards
+
+pytestmark = pytest.mark.django_db
+
+
+def test_load_demo_loads_findings_from_three_analyzers_idempotently():
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+    counts = (
+        Finding.objects.count(),
+        FindingSuggestion.objects.count(),
+        FindingMatch.objects.count(),
+    )
+
+    result = load_demo_findings()
+
+    assert "Demo findings: 26 from 3 analyzers on 11 incidents." in out.getvalue()
+    assert result.skipped == []
+    assert (
+        Finding.objects.count(),
+        FindingSuggestion.objects.count(),
+        FindingMatch.objects.count(),
+    ) == counts
+    assert set(Finding.objects.values_list("analyzer", flat=True)) == {
+        "api-tracer",
+        "storage-probe",
+        "log-anomaly-scanner",
+    }
+    # storage-probe takes over from api-tracer.
+    chained = Finding.objects.filter(analyzer="storage-probe", parent__isnull=False)
+    assert chained.exists()
+    assert {f.parent.analyzer for f in chained} == {"api-tracer"}
+    # The good analyzer scores well, the noisy one does not.
+    cards = {card.analyzer: card for card in analyzer_scorecards()}
+    assert cards["api-tracer"].confirmed_share == 1.0
+    assert cards["api-tracer"].median_lead_seconds > 0
+    assert cards["log-anomaly-scanner"].confirmed_share == 0.0
+    assert cards["log-anomaly-scanner"].median_lead_seconds < 0
+    assert counts[2] > 0  # "this looks like INC-N" on later incidents
+
+
+def test_load_demo_findings_skips_incidents_missing_from_the_corpus(tmp_path):
+    path = tmp_path / "findings.json"
+    path.write_text('{"incidents": {"no-such-incident": []}}')
+
+    result = load_demo_findings(path=path)
+
+    assert result.skipped == ["no-such-incident"]
+    assert Finding.objects.count() == 0
