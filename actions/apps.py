@@ -18,4 +18,4 @@ class ActionsConfig(AppConfig):
         extensions.register(
             extensions.import_action_item_writers, hooks.import_action_items
         )
-        extensions.register_demo_loader(demo.load_demo_action_items)
+        extensions.register(extensions.demo_loaders, demo.load_demo_action_items)

@@ -183,21 +183,17 @@ def bertopic_seconds(texts, vectors) -> tuple[float | None, str]:
     return seconds, f"{len(set(topics)) - (1 if -1 in topics else 0)} topics"
 
 
-def warm_and_single(ids) -> list:
-    """Warm run (every vector cached), unchanged run, one new postmortem x5."""
-    from bench.report import Result, median
+def one_new_postmortem_runs(ids, times: int = 5) -> tuple[list[float], object]:
+    """Add a postmortem and run its single run, ``times`` times: the seconds each
+    took and the last run (classified with its similar incidents against the
+    corpus)."""
     from insights import services
-    from insights.models import InsightRun
+    from insights.models import InsightRun, RunKind
     from postmortems.models import Incident, Postmortem
 
-    InsightRun.objects.update(fingerprint="")  # force a full recompute
-    warm, status, warm_seconds = full_run()
-    print(f"warm run {warm_seconds:.1f} s {warm.timings} {warm.counts}", flush=True)
-    skipped, status, skipped_seconds = full_run()
-    print(f"unchanged run: {status} in {skipped_seconds:.2f} s", flush=True)
     first = Postmortem.objects.select_related("incident").get(pk=ids[0])
     single_times = []
-    for i in range(5):
+    for i in range(times):
         incident = Incident.objects.create(
             title=f"A new postmortem {i}",
             severity="SEV2",
@@ -214,13 +210,25 @@ def warm_and_single(ids) -> list:
                 "trigger": "The certificate's notAfter date passed at midnight.",
             },
         )
-        from insights.models import RunKind
-
         single = InsightRun.objects.create(kind=RunKind.SINGLE, postmortem=new)
         _, seconds = timed(
             lambda run=single: services.insight_run_execute(run_id=run.pk)
         )
         single_times.append(seconds)
+    return single_times, single
+
+
+def warm_and_single(ids) -> list:
+    """Warm run (every vector cached), unchanged run, one new postmortem x5."""
+    from bench.report import Result, median
+    from insights.models import InsightRun
+
+    InsightRun.objects.update(fingerprint="")  # force a full recompute
+    warm, status, warm_seconds = full_run()
+    print(f"warm run {warm_seconds:.1f} s {warm.timings} {warm.counts}", flush=True)
+    skipped, status, skipped_seconds = full_run()
+    print(f"unchanged run: {status} in {skipped_seconds:.2f} s", flush=True)
+    single_times, _ = one_new_postmortem_runs(ids)
     single_seconds = median(single_times)
     print(
         f"one new postmortem: median {single_seconds * 1000:.0f} ms of "
@@ -277,7 +285,7 @@ def main() -> None:
     import numpy as np
 
     from insights import services
-    from insights.models import InsightRun, RunKind
+    from insights.models import InsightRun
 
     if args.reuse:
         reuse_figures()
@@ -318,34 +326,9 @@ def main() -> None:
     skipped, status, skipped_seconds = full_run()
     print(f"unchanged run: {status} in {skipped_seconds:.2f} s", flush=True)
 
-    from postmortems.models import Incident, Postmortem
-
     # One new postmortem at a time, five times: classified with its similar
     # incidents against the 10,000 others (median reported).
-    first = Postmortem.objects.select_related("incident").get(pk=ids[0])
-    single_times = []
-    for i in range(5):
-        incident = Incident.objects.create(
-            title=f"A new postmortem {i}",
-            severity="SEV2",
-            team=first.incident.team,
-            started_at=dt.datetime(2026, 1, 1 + i, tzinfo=dt.UTC),
-        )
-        new = Postmortem.objects.create(
-            incident=incident,
-            template=first.template,
-            author=first.author,
-            sections={
-                "root_cause": f"The TLS certificate on partner gateway {i} expired; "
-                "the renewal reminder went to a mailbox nobody reads.",
-                "trigger": "The certificate's notAfter date passed at midnight.",
-            },
-        )
-        single = InsightRun.objects.create(kind=RunKind.SINGLE, postmortem=new)
-        _, seconds = timed(
-            lambda run=single: services.insight_run_execute(run_id=run.pk)
-        )
-        single_times.append(seconds)
+    single_times, single = one_new_postmortem_runs(ids)
     single_seconds = median(single_times)
     single.refresh_from_db()
     print(

@@ -134,9 +134,10 @@ class PinnedMessage(models.Model):
 class ChatMessage(models.Model):
     """A message Hindsight posts: the outbox row that makes the send durable.
 
-    Written before anything is sent; the task and the relay (``chat.relay``, every
-    minute) send the pending ones. The (provider, channel, event key) is unique, so
-    an event announced twice, or a send retried, never posts twice.
+    Written before anything is sent; the task and the one relay
+    (``postmortems.outbox_relay``, every minute) send the pending ones. The
+    (provider, channel, event key) is unique, so an event announced twice, or a
+    send retried, never posts twice.
     """
 
     provider = models.CharField(

@@ -21,6 +21,8 @@ class FindingsConfig(AppConfig):
             extensions.draft_fact_providers, drafting.incident_draft_facts
         )
         extensions.register(extensions.relays, follow_up.RELAY)
-        extensions.register_demo_loader(demo.demo_findings_load)
+        extensions.register(extensions.demo_loaders, demo.demo_findings_load)
         # What insights reads of findings: confirmed root causes.
-        insights_extensions.register_text_source(selectors.confirmed_root_causes)
+        extensions.register(
+            insights_extensions.text_sources, selectors.confirmed_root_causes
+        )

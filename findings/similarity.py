@@ -91,10 +91,11 @@ def _match_on_similarity(*, findings: list[Finding], embedder) -> list[FindingMa
 
     threshold = getattr(settings, "KB_FINDING_MATCH_THRESHOLD", MATCH_THRESHOLD)
     past = past_vectors_with_open_items(model_name=embedder.model_name)
-    candidates = [f for f in findings if finding_text(f)]
+    texts = [finding_text(f) for f in findings]
+    candidates = [f for f, text in zip(findings, texts, strict=True) if text]
     if not candidates or not past.incident_ids:
         return []
-    vectors = embedder.encode([finding_text(f) for f in candidates])
+    vectors = embedder.encode([text for text in texts if text])
     started = np.array([s.timestamp() for s in past.started_at])
     past_ids = np.array(past.incident_ids)
     # Only incidents that started before the finding's, never its own.

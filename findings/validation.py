@@ -12,6 +12,7 @@ Errors are reported per item and per field:
 
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 from findings.choices import (
@@ -313,15 +314,25 @@ def _root_cause(item: dict, errors: dict) -> tuple[str, str, float | None]:
     return text, failure_class, confidence
 
 
-def _evidence(item: dict, errors: dict) -> list[dict]:
-    value = item.get("evidence")
+def _list_of_objects(
+    item: dict,
+    field: str,
+    errors: dict,
+    *,
+    limit: int,
+    too_many: str,
+    clean: Callable[[dict, dict], dict],
+) -> list[dict]:
+    """The list of objects at ``item[field]``, each cleaned by ``clean(entry,
+    nested_errors)``; errors go under ``field``, per position."""
+    value = item.get(field)
     if value is None:
         return []
     if not isinstance(value, list):
-        errors["evidence"] = [f"Expected a list, not {_json_type(value)}."]
+        errors[field] = [f"Expected a list, not {_json_type(value)}."]
         return []
-    if len(value) > MAX_EVIDENCE:
-        errors["evidence"] = [f"At most {MAX_EVIDENCE} evidence items."]
+    if len(value) > limit:
+        errors[field] = [too_many]
         return []
     cleaned = []
     problems = {}
@@ -330,70 +341,71 @@ def _evidence(item: dict, errors: dict) -> list[dict]:
             problems[str(position)] = {"non_field_errors": ["Expected an object."]}
             continue
         nested: dict = {}
-        kind = entry.get("kind")
-        if kind not in EVIDENCE_KINDS:
-            nested["kind"] = [f"Must be one of {', '.join(EVIDENCE_KINDS)}."]
-        url = entry.get("url")
-        if url is not None and url != "":
-            url = _url(url)
-            if url is None:
-                nested["url"] = ["Must be an http or https URL (at most 2000 chars)."]
-        title = _text(entry, "title", nested, max_length=200)
-        excerpt = _text(entry, "excerpt", nested, max_length=10000)
-        if not url and not excerpt and "data" not in entry:
-            nested.setdefault("non_field_errors", []).append(
-                "Give at least a url, an excerpt or data."
-            )
+        result = clean(entry, nested)
         if nested:
             problems[str(position)] = nested
-            continue
-        cleaned.append(
-            {
-                "kind": kind,
-                "title": title,
-                "url": url or "",
-                "excerpt": excerpt,
-                "data": entry.get("data"),
-            }
-        )
+        else:
+            cleaned.append(result)
     if problems:
-        errors["evidence"] = problems
+        errors[field] = problems
     return cleaned
+
+
+def _evidence_entry(entry: dict, nested: dict) -> dict:
+    kind = entry.get("kind")
+    if kind not in EVIDENCE_KINDS:
+        nested["kind"] = [f"Must be one of {', '.join(EVIDENCE_KINDS)}."]
+    url = entry.get("url")
+    if url is not None and url != "":
+        url = _url(url)
+        if url is None:
+            nested["url"] = ["Must be an http or https URL (at most 2000 chars)."]
+    title = _text(entry, "title", nested, max_length=200)
+    excerpt = _text(entry, "excerpt", nested, max_length=10000)
+    if not url and not excerpt and "data" not in entry:
+        nested.setdefault("non_field_errors", []).append(
+            "Give at least a url, an excerpt or data."
+        )
+    return {
+        "kind": kind,
+        "title": title,
+        "url": url or "",
+        "excerpt": excerpt,
+        "data": entry.get("data"),
+    }
+
+
+def _action_entry(entry: dict, nested: dict) -> dict:
+    kind = entry.get("kind")
+    if kind not in ACTION_KINDS:
+        nested["kind"] = [f"Must be one of {', '.join(ACTION_KINDS)}."]
+    title = _text(entry, "title", nested, max_length=200, required=True)
+    target = _text(entry, "target", nested, max_length=500)
+    category = entry.get("category")
+    if category is None:
+        category = DEFAULT_ACTION_CATEGORY.get(kind, "prevention")
+    elif category not in ACTION_CATEGORIES:
+        nested["category"] = [f"Must be one of {', '.join(ACTION_CATEGORIES)}."]
+    return {"kind": kind, "title": title, "target": target, "category": category}
+
+
+def _evidence(item: dict, errors: dict) -> list[dict]:
+    return _list_of_objects(
+        item,
+        "evidence",
+        errors,
+        limit=MAX_EVIDENCE,
+        too_many=f"At most {MAX_EVIDENCE} evidence items.",
+        clean=_evidence_entry,
+    )
 
 
 def _actions(item: dict, errors: dict) -> list[dict]:
-    value = item.get("suggested_actions")
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        errors["suggested_actions"] = [f"Expected a list, not {_json_type(value)}."]
-        return []
-    if len(value) > MAX_ACTIONS:
-        errors["suggested_actions"] = [f"At most {MAX_ACTIONS} suggested actions."]
-        return []
-    cleaned = []
-    problems = {}
-    for position, entry in enumerate(value):
-        if not isinstance(entry, dict):
-            problems[str(position)] = {"non_field_errors": ["Expected an object."]}
-            continue
-        nested: dict = {}
-        kind = entry.get("kind")
-        if kind not in ACTION_KINDS:
-            nested["kind"] = [f"Must be one of {', '.join(ACTION_KINDS)}."]
-        title = _text(entry, "title", nested, max_length=200, required=True)
-        target = _text(entry, "target", nested, max_length=500)
-        category = entry.get("category")
-        if category is None:
-            category = DEFAULT_ACTION_CATEGORY.get(kind, "prevention")
-        elif category not in ACTION_CATEGORIES:
-            nested["category"] = [f"Must be one of {', '.join(ACTION_CATEGORIES)}."]
-        if nested:
-            problems[str(position)] = nested
-            continue
-        cleaned.append(
-            {"kind": kind, "title": title, "target": target, "category": category}
-        )
-    if problems:
-        errors["suggested_actions"] = problems
-    return cleaned
+    return _list_of_objects(
+        item,
+        "suggested_actions",
+        errors,
+        limit=MAX_ACTIONS,
+        too_many=f"At most {MAX_ACTIONS} suggested actions.",
+        clean=_action_entry,
+    )

@@ -17,4 +17,4 @@ class InsightsConfig(AppConfig):
             receivers.postmortem_imported, dispatch_uid="insights.postmortem_imported"
         )
         extensions.register(extensions.edit_hooks, postmortem_changed)
-        extensions.register_demo_loader(demo.load_demo_classes)
+        extensions.register(extensions.demo_loaders, demo.load_demo_classes)

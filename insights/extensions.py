@@ -6,16 +6,10 @@ embedder, so insights reading findings would be an arrow back).
   more text insights reads for each postmortem after its contributing factors,
   in order (findings: the root causes of the incident's confirmed findings).
   ``postmortem_ids`` is None for every postmortem.
+
+Register with ``postmortems.extensions.register(text_sources, source)``.
 """
 
 from collections.abc import Callable, Iterable
 
 text_sources: list[Callable[..., Iterable[tuple[int, str]]]] = []
-
-
-def register_text_source(
-    source: Callable[..., Iterable[tuple[int, str]]],
-) -> None:
-    """Add ``source`` once (``ready()`` may run again in tests)."""
-    if source not in text_sources:
-        text_sources.append(source)

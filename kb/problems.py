@@ -185,7 +185,7 @@ def _escape(part: str) -> str:
     return part.replace("~", "~0").replace("/", "~1")
 
 
-def _validation_problem(exc: exceptions.ValidationError, request) -> dict:
+def _validation_problem(exc: exceptions.ValidationError) -> dict:
     is_query = isinstance(exc, QueryParametersInvalid)
     errors = field_errors(exc.detail, location="parameter" if is_query else "pointer")
     about_data = bool(errors) and all(error["code"] in DATA_CODES for error in errors)
@@ -241,7 +241,7 @@ def problem_exception_handler(exc, context):
     if getattr(exc, "wait", None):
         headers["Retry-After"] = f"{exc.wait:.0f}"
     if isinstance(exc, exceptions.ValidationError):
-        problem = _validation_problem(exc, request)
+        problem = _validation_problem(exc)
     elif isinstance(exc, ApiProblem):
         problem = {
             "status": status,

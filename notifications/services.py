@@ -154,8 +154,8 @@ def notifications_relay(*, now: dt.datetime | None = None, limit: int = 200) -> 
 RELAY = outbox_extensions.Relay(
     sent_label="{count} notification(s)",
     pending_label="{count} notification(s) waiting",
-    send=lambda: notifications_relay(),
-    pending=lambda: notifications_pending(),
+    send=notifications_relay,
+    pending=notifications_pending,
 )
 
 

@@ -8,11 +8,8 @@ import logging
 
 from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_login_failed
-from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
 from django.http import HttpRequest
-from rest_framework import exceptions as drf_exceptions
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from kb.clients import client_ip
 from postmortems.models.audit import SecurityEvent, SecurityEventKind
@@ -70,20 +67,3 @@ def _on_locked_out(sender, request, username, ip_address, **kwargs):
         request=request,
         username=(username or "")[:150],
     )
-
-
-def api_exception_handler(exc, context):
-    """DRF's handler, plus a security event for refused writes."""
-    request = context.get("request")
-    if (
-        isinstance(exc, drf_exceptions.PermissionDenied | PermissionDenied)
-        and request is not None
-        and request.method not in SAFE_METHODS
-    ):
-        security_event_record(
-            kind=SecurityEventKind.PERMISSION_DENIED,
-            request=request,
-            user=request.user if request.user.is_authenticated else None,
-            reason=str(exc),
-        )
-    return drf_exception_handler(exc, context)

@@ -72,7 +72,3 @@ def register(registry: list, hook) -> None:
     """Add ``hook`` to ``registry`` once (``ready()`` may run again in tests)."""
     if hook not in registry:
         registry.append(hook)
-
-
-def register_demo_loader(loader: Callable[[], str]) -> None:
-    register(demo_loaders, loader)

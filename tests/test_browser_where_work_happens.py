@@ -30,6 +30,7 @@ from tests import factories
 from tests.chat import conftest as slack_helpers
 from tests.chat.conftest import _slack_server, slack  # noqa: F401 - fixtures
 from tests.chat.slack_server import fixture as slack_fixture
+from tests.findings.integrations.test_integrations import ALERTMANAGER_FIRING
 from tests.trackers import conftest as tracker_helpers
 from tests.trackers.conftest import fake_tracker  # noqa: F401 - fixture
 from tests.trackers.fake_server import fixture as tracker_fixture
@@ -44,48 +45,12 @@ PINNED_TEXT = (
     "Rolled back deploy 4512 of <https://deploy.example.com/4512|checkout-api>"
 )
 
-# An Alertmanager webhook (payload version "4") as Alertmanager sends it; see
-# docs/findings.md.
-ALERT = {
-    "version": "4",
-    "groupKey": '{}/{severity="critical"}:{alertname="HighErrorRate"}',
-    "truncatedAlerts": 0,
-    "status": "firing",
-    "receiver": "postmortem-kb",
-    "groupLabels": {"alertname": "HighErrorRate"},
-    "commonLabels": {
-        "alertname": "HighErrorRate",
-        "service": "checkout",
-        "severity": "critical",
-    },
-    "commonAnnotations": {"summary": "5xx ratio above 5%"},
-    "externalURL": "http://alertmanager.example:9093",
-    "alerts": [
-        {
-            "status": "firing",
-            "labels": {
-                "alertname": "HighErrorRate",
-                "service": "checkout",
-                "severity": "critical",
-                "instance": "10.0.0.5:8080",
-            },
-            "annotations": {
-                "summary": "5xx ratio above 5%",
-                "runbook_url": "https://runbooks.example/checkout",
-            },
-            "startsAt": "(set by _alert)",
-            "endsAt": "0001-01-01T00:00:00Z",
-            "generatorURL": "http://prometheus.example:9090/graph?g0.expr=...",
-            "fingerprint": "1a30ba71cca2921f",
-        }
-    ],
-}
-
 
 def _alert(starts_at: dt.datetime) -> dict:
-    """ALERT, firing since ``starts_at``: the story happens now, so the timeline
-    reads as one afternoon (the incident's detection entry is stamped on arrival)."""
-    alert = copy.deepcopy(ALERT)
+    """The documented Alertmanager webhook, firing since ``starts_at``: the story
+    happens now, so the timeline reads as one afternoon (the incident's detection
+    entry is stamped on arrival)."""
+    alert = copy.deepcopy(ALERTMANAGER_FIRING)
     alert["alerts"][0]["startsAt"] = starts_at.strftime("%Y-%m-%dT%H:%M:%S.000Z")
     return alert
 

@@ -13,7 +13,5 @@ class TrackersConfig(AppConfig):
 
         # Links still due (a tracker or broker outage): the one relay.
         core_extensions.register(core_extensions.relays, RELAY)
-        if hooks.reference_lock not in extensions.reference_locks:
-            extensions.reference_locks.append(hooks.reference_lock)
-        if queries not in extensions.done_confirmations:
-            extensions.done_confirmations.append(queries)
+        core_extensions.register(extensions.reference_locks, hooks.reference_lock)
+        core_extensions.register(extensions.done_confirmations, queries)

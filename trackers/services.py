@@ -460,6 +460,6 @@ def _description(item: ActionItem) -> str:
 RELAY = extensions.Relay(
     sent_label="the sync of {count} tracker link(s)",
     pending_label="{count} tracker link(s) not yet in step",
-    send=lambda: tracker_links_relay(),
-    pending=lambda: tracker_links_pending(),
+    send=tracker_links_relay,
+    pending=tracker_links_pending,
 )

@@ -14,7 +14,7 @@ from django.core.cache import cache
 
 from chat.choices import Provider
 from chat.providers import get_provider
-from chat.providers.base import Button, ChatError, OutgoingMessage
+from chat.providers.base import Button, ChatError, ChatProvider, OutgoingMessage
 from notifications.channels import Message, TryLater, Undeliverable
 
 logger = logging.getLogger(__name__)
@@ -28,13 +28,13 @@ def _account_key(email: str) -> str:
     return f"chat:account:{Provider.SLACK}:{digest}"
 
 
-def chat_account_id(*, email: str) -> str | None:
+def chat_account_id(*, email: str, provider: ChatProvider) -> str | None:
     """The chat service's id of the person with ``email``; None if they have none."""
     key = _account_key(email)
     found = cache.get(key)
     if found:
         return found
-    account = get_provider(Provider.SLACK).find_user_by_email(email=email)
+    account = provider.find_user_by_email(email=email)
     if account is None:
         return None
     cache.set(key, account.id, ACCOUNT_CACHE_SECONDS)
@@ -45,16 +45,17 @@ def notification_send_direct(notification, message: Message) -> None:
     """Send ``message`` to the notification's person as a direct message.
 
     Raises ``Undeliverable`` when the person cannot be reached in chat; a
-    transient chat error raises ``TryLater`` so the task retries it later.
+    transient chat error raises ``TryLater``: the notification waits for the relay.
     """
     email = (notification.user.email or "").strip()
     if not email:
         raise Undeliverable("no email address to find the Slack account by")
     try:
-        account_id = chat_account_id(email=email)
+        provider = get_provider(Provider.SLACK)
+        account_id = chat_account_id(email=email, provider=provider)
         if account_id is None:
             raise Undeliverable(f"no Slack account uses {email}")
-        get_provider(Provider.SLACK).send_direct(
+        provider.send_direct(
             user_id=account_id,
             message=OutgoingMessage(
                 text=message.short_text or message.subject,

@@ -4,7 +4,7 @@ A row is written before anything is sent, with a key unique per event and
 channel, so an event heard twice never posts twice. Sending claims the row with a
 conditional update; a failed send leaves it pending with a later due time (a chat
 outage never blocks a write in Hindsight, and never loses the message), and the
-relay (``chat.relay``, every minute) sends what is due.
+relay (``postmortems.outbox_relay``, every minute) sends what is due.
 """
 
 import datetime as dt
@@ -129,7 +129,7 @@ def chat_messages_relay(*, now: dt.datetime | None = None, limit: int = 200) -> 
     return sent
 
 
-def chat_messages_pending(*, now: dt.datetime | None = None) -> int:
+def chat_messages_pending() -> int:
     """How many messages wait to be sent (due now or later)."""
     return ChatMessage.objects.filter(
         status__in=(MessageStatus.PENDING, MessageStatus.SENDING)
@@ -141,8 +141,8 @@ def chat_messages_pending(*, now: dt.datetime | None = None) -> int:
 RELAY = extensions.Relay(
     sent_label="{count} chat message(s)",
     pending_label="{count} chat message(s) waiting",
-    send=lambda: chat_messages_relay(),
-    pending=lambda: chat_messages_pending(),
+    send=chat_messages_relay,
+    pending=chat_messages_pending,
 )
 
 

@@ -39,12 +39,13 @@ def test_tracker_config_labels_are_a_clean_list(team):
 
 def test_the_one_relay_sends_every_apps_waiting_work():
     """One beat entry resends what waits in every app's rows: the core's outbox,
-    findings' follow-ups, chat messages and tracker links."""
+    findings' follow-ups, chat messages, tracker links and notifications."""
     said = outbox_relay()
     assert said.startswith("sent 0 task(s) and ")
     for part in (
         "the follow-up of 0 finding(s)",
         "0 chat message(s)",
+        "0 notification(s)",
         "the sync of 0 tracker link(s)",
     ):
         assert part in said
