@@ -30,6 +30,8 @@ from actions.models import ActionItem
 from findings.demo.loader import DEMO_FINDINGS, load_demo_findings
 from findings.integrations.pagerduty import parser as pagerduty
 from findings.models import Finding, FindingSuggestion
+from notifications.messages import build_message
+from notifications.models import Channel, Notification, NotificationKind
 from postmortems.demo.loader import DEMO_DIR, load_demo
 from postmortems.models import Incident, Postmortem, PostmortemTemplate, Role
 from tests import factories
@@ -463,7 +465,49 @@ def test_every_page_renders_for_objects_from_every_path(
                 continue
             if status not in (200, 301, 302, 401, 403, 404, 405):
                 problems.append(f"{role} GET {url}: {status}")
+    problems += _notification_problems(objects, people)
     assert not problems, f"{len(problems)} failures:\n" + "\n".join(problems)
+
+
+def _notification_problems(objects: dict, people) -> list[str]:
+    """Every kind of notification about the path's objects, on every channel, as
+    its message (email and chat text) and on the recipient's notifications page,
+    with no person behind it (an integration's change)."""
+    subjects = {
+        NotificationKind.REVIEW_REQUESTED: objects.get("draft"),
+        NotificationKind.POSTMORTEM_APPROVED: objects.get("draft"),
+        NotificationKind.POSTMORTEM_SENT_BACK: objects.get("draft"),
+        NotificationKind.ACTION_ITEM_ASSIGNED: objects.get("item"),
+    }
+    problems = []
+    for role in ("editor", "outsider"):
+        recipient = people[role]
+        for kind, subject in subjects.items():
+            if subject is None:
+                continue
+            for channel in Channel.values:
+                notification = Notification.objects.create(
+                    user=recipient,
+                    kind=kind,
+                    channel=channel,
+                    key=f"sweep:{kind}",
+                    object_id=subject.pk,
+                    comment="Add the pool size to the timeline.",
+                )
+                try:
+                    build_message(notification)
+                except Exception as exc:  # noqa: BLE001 - every error is a finding
+                    problems.append(
+                        f"{role} {kind} over {channel}: {type(exc).__name__}: {exc}"
+                    )
+        try:
+            status = _signed_in(recipient).get(reverse("notifications:preferences"))
+        except Exception as exc:  # noqa: BLE001
+            problems.append(f"{role} notifications page: {type(exc).__name__}: {exc}")
+            continue
+        if status.status_code != 200:
+            problems.append(f"{role} notifications page: {status.status_code}")
+    return problems
 
 
 def test_strict_templates_fail_on_a_missing_variable(strict_templates):
