@@ -41,10 +41,15 @@ CALIBRATED_SOURCES = (ClassificationSource.CONFIRMED, ClassificationSource.CLASS
 FALLBACK_CONFIDENCE_THRESHOLD = 0.5
 
 
-def confidence_threshold() -> float:
+# "Not given": read the last successful run (None is an answer: there is none).
+UNREAD = object()
+
+
+def confidence_threshold(run: InsightRun | None | object = UNREAD) -> float:
     """The confidence from which an inferred class counts on the report: the
-    abstention threshold the last full run validated, else the default."""
-    value = abstain_threshold()
+    abstention threshold the last full run (``run``, read when not given)
+    validated, else the default."""
+    value = abstain_threshold(run)
     return float(value) if value is not None else FALLBACK_CONFIDENCE_THRESHOLD
 
 
@@ -70,7 +75,9 @@ def _incident_row(postmortem: Postmortem) -> report.IncidentRow:
     )
 
 
-def report_memberships(postmortem_ids: list[int]) -> list[report.MembershipRow]:
+def report_memberships(
+    postmortem_ids: list[int], *, run: InsightRun | None | object = UNREAD
+) -> list[report.MembershipRow]:
     """Every class membership of these postmortems, confirmed or inferred, with
     the statement that puts it there (from ``postmortem_class_memberships``)."""
     return [
@@ -82,10 +89,10 @@ def report_memberships(postmortem_ids: list[int]) -> list[report.MembershipRow]:
             evidence=m.evidence,
             statement_kind=m.statement_kind,
             calibrated=m.calibrated,
-            kind_validated=m.confirmed or m.kind_validated,
+            kind_validated=m.counts_kind,
         )
         for pk, memberships in sorted(
-            postmortem_class_memberships(postmortem_ids).items()
+            postmortem_class_memberships(postmortem_ids, run=run).items()
         )
         for m in memberships
     ]
@@ -93,6 +100,7 @@ def report_memberships(postmortem_ids: list[int]) -> list[report.MembershipRow]:
 
 def report_data(*, user, now: dt.datetime | None = None) -> report.Report:
     """The insights report over the postmortems ``user`` may read (6 queries)."""
+    run = last_successful_run()
     postmortems = visible_postmortems(
         user,
         Postmortem.objects.select_related("incident__team").prefetch_related(
@@ -156,11 +164,11 @@ def report_data(*, user, now: dt.datetime | None = None) -> report.Report:
     ]
     return report.build_report(
         incidents=incidents,
-        memberships=report_memberships(ids),
+        memberships=report_memberships(ids, run=run),
         actions=actions,
         factors=factors,
         classes=classes,
-        confidence_threshold=confidence_threshold(),
+        confidence_threshold=confidence_threshold(run),
         now=now or timezone.now(),
     )
 
@@ -347,7 +355,8 @@ def memberships_of(
     counts on the report from the run's confidence threshold, which is read only
     when an inferred membership needs it.
     """
-    found = postmortem_class_memberships(postmortem_ids)
+    run = last_successful_run()
+    found = postmortem_class_memberships(postmortem_ids, run=run)
     memberships = []
     for pk in sorted(found):
         for m in found[pk]:
@@ -359,10 +368,10 @@ def memberships_of(
                 confidence=m.confidence,
                 confirmed=m.confirmed,
                 calibrated=m.calibrated,
-                kind_validated=m.confirmed or m.kind_validated,
+                kind_validated=m.counts_kind,
             )
             if threshold is None and not row.confirmed:
-                threshold = confidence_threshold()
+                threshold = confidence_threshold(run)
             memberships.append(
                 {
                     "postmortem": pk,
@@ -432,12 +441,15 @@ class Membership:
         """Its confidence is a validated probability: from the calibrated
         classifier, on the primary class or a statement kind it was validated on.
         """
-        return self.source in CALIBRATED_SOURCES and (
-            self.confirmed or self.kind_validated
-        )
+        return self.source in CALIBRATED_SOURCES and self.counts_kind
+
+    @property
+    def counts_kind(self) -> bool:
+        """Confirmed, or from a statement kind the classifier was validated on."""
+        return self.confirmed or self.kind_validated
 
 
-def validated_statement_kinds(run: InsightRun | None = None) -> set[str]:
+def validated_statement_kinds(run: InsightRun | None | object = UNREAD) -> set[str]:
     """Statement kinds the last full run validated its classifier on.
 
     People's labels are mostly root causes (a confirmed postmortem labels its
@@ -445,11 +457,13 @@ def validated_statement_kinds(run: InsightRun | None = None) -> set[str]:
     contributing factor, mostly a detection or process gap, is put in the
     right class. The run records the kinds with enough labelled statements.
     """
-    run = run if run is not None else last_successful_run()
+    run = last_successful_run() if run is UNREAD else run
     return set(((run.validation or {}).get("statement_kinds") or []) if run else [])
 
 
-def postmortem_class_memberships(postmortem_ids) -> dict[int, list[Membership]]:
+def postmortem_class_memberships(
+    postmortem_ids, *, run: InsightRun | None | object = UNREAD
+) -> dict[int, list[Membership]]:
     """Every class each postmortem belongs to, with its evidence (3 queries).
 
     One membership per (postmortem, class): the strongest statement (confirmed
@@ -458,7 +472,7 @@ def postmortem_class_memberships(postmortem_ids) -> dict[int, list[Membership]]:
     with no class are absent. The caller filters ids by visibility.
     """
     ids = list(postmortem_ids)
-    validated = validated_statement_kinds()
+    validated = validated_statement_kinds(run)
     memberships: dict[int, dict[int, Membership]] = {}
     root_text: dict[int, str] = {}
     primary = {
@@ -745,10 +759,10 @@ def confirmation_effects(*, limit: int = 20) -> list[EffectRow]:
     ]
 
 
-def abstain_threshold() -> float | None:
-    """The abstention threshold the last successful full run chose by
-    validation (None: too few confirmations to validate one)."""
-    run = last_successful_run()
+def abstain_threshold(run: InsightRun | None | object = UNREAD) -> float | None:
+    """The abstention threshold the last successful full run (``run``, read when
+    not given) chose by validation (None: too few confirmations to validate one)."""
+    run = last_successful_run() if run is UNREAD else run
     return run.abstain_threshold if run is not None else None
 
 
