@@ -143,6 +143,8 @@ def incident_findings_follow_up(*, incident_id: int, chunk: int = 500) -> str:
     due (the relay tries it again) without holding up the others.
     """
     claim_release(incident_id)
+    # Read once for the whole run, chunks and one-by-one retries alike.
+    past = similarity.PastIncidents()
     due = Finding.objects.filter(incident_id=incident_id, follow_up_due__isnull=False)
     last = due.order_by("-pk").values_list("pk", flat=True).first()
     done_count = failed = after = 0
@@ -155,14 +157,14 @@ def incident_findings_follow_up(*, incident_id: int, chunk: int = 500) -> str:
         if not ids:
             break
         try:
-            findings_follow_up(finding_ids=ids, only_due=True)
+            findings_follow_up(finding_ids=ids, only_due=True, past=past)
         except OperationalError:
             raise  # the database: the task retries
         except Exception:  # noqa: BLE001 - retried one by one, and logged there
             # One bad finding must not hold up the rest: one at a time.
             for pk in ids:
                 try:
-                    findings_follow_up(finding_ids=[pk], only_due=True)
+                    findings_follow_up(finding_ids=[pk], only_due=True, past=past)
                 except OperationalError:
                     raise
                 except Exception:
@@ -174,13 +176,19 @@ def incident_findings_follow_up(*, incident_id: int, chunk: int = 500) -> str:
     return result + (f", {failed} failed (left due)" if failed else "")
 
 
-def findings_follow_up(*, finding_ids: list[int], only_due: bool = False) -> str:
+def findings_follow_up(
+    *,
+    finding_ids: list[int],
+    only_due: bool = False,
+    past: similarity.PastIncidents | None = None,
+) -> str:
     """Timeline, service links, suggestions and matches for these findings.
 
     Idempotent: every write is keyed (timeline dedupe keys, unique suggestions and
     matches), so running it twice changes nothing. Marks the findings done; with
     ``only_due`` (the task), findings that another run already followed up in
-    their latest version are skipped.
+    their latest version are skipped. ``past``: the past incidents' vectors, when
+    the caller follows up several batches.
     """
     findings = list(
         Finding.objects.filter(pk__in=finding_ids)
@@ -197,7 +205,7 @@ def findings_follow_up(*, finding_ids: list[int], only_due: bool = False) -> str
     linked = findings_link_services(findings=findings)
     entries = findings_record_timeline(findings=findings)
     suggestions = findings_sync_suggestions(findings=findings)
-    matches = similarity.match_past_incidents(findings=findings)
+    matches = similarity.match_past_incidents(findings=findings, past=past)
     done(findings)
     firing = [f for f in findings if f.ended_at is None]
     if firing:

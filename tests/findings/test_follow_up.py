@@ -278,10 +278,10 @@ def test_a_finding_resent_while_its_follow_up_runs_stays_due_for_its_own(
 
     match = similarity.match_past_incidents
 
-    def resent_meanwhile(*, findings):
+    def resent_meanwhile(*, findings, **kwargs):
         with django_capture_on_commit_callbacks(execute=False):
             post(client, findings_key, finding(suggested_actions=[REVERT_CONFIG]))
-        return match(findings=findings)
+        return match(findings=findings, **kwargs)
 
     monkeypatch.setattr(similarity, "match_past_incidents", resent_meanwhile)
     tasks.findings_follow_up(incident_id=incident_id)
@@ -308,10 +308,10 @@ def test_the_task_releases_the_claim_before_it_reads_so_later_findings_send(
         incident_id = post(client, findings_key, finding()).json()["incident_id"]
     match = similarity.match_past_incidents
 
-    def posted_meanwhile(*, findings):
+    def posted_meanwhile(*, findings, **kwargs):
         with django_capture_on_commit_callbacks(execute=True):
             post(client, findings_key, finding(fingerprint="fp-meanwhile"))
-        return match(findings=findings)
+        return match(findings=findings, **kwargs)
 
     monkeypatch.setattr(similarity, "match_past_incidents", posted_meanwhile)
     tasks.findings_follow_up(incident_id=incident_id)
