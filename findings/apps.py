@@ -14,7 +14,8 @@ class FindingsConfig(AppConfig):
 
         # What the core asks of the apps built on it (postmortems.extensions).
         extensions.register(
-            extensions.incident_panels, "findings/_incident_findings.html"
+            extensions.incident_panels,
+            extensions.Panel("findings/_incident_findings.html"),
         )
         extensions.register(
             extensions.draft_fact_providers, drafting.incident_draft_facts

@@ -18,3 +18,12 @@ class InsightsConfig(AppConfig):
         )
         extensions.register(extensions.edit_hooks, postmortem_changed)
         extensions.register(extensions.demo_loaders, demo.load_demo_classes)
+        # The failure class and similar incidents, in the pages' side column.
+        extensions.register(
+            extensions.incident_panels,
+            extensions.Panel("insights/_incident_similar.html", column="aside"),
+        )
+        extensions.register(
+            extensions.postmortem_panels,
+            extensions.Panel("insights/_postmortem_similar.html", column="aside"),
+        )

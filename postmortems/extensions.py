@@ -20,9 +20,13 @@ call, as the direct call it replaces did.
   an action-items section) and return how many (actions).
 - ``demo_loaders``: callables ``() -> str`` run by ``manage.py load_demo`` after
   the core corpus is loaded; each returns a line saying what it loaded.
-- ``incident_panels``: template names included on the incident page, in order,
-  below the timeline; each receives the page's context (``incident``, ``user``,
-  ``request``) (findings: its investigation tree).
+- ``incident_panels``: ``Panel`` entries included on the incident page, in order,
+  below the timeline (``main``) or in the side column (``aside``); each receives
+  the page's context (``incident``, ``user``, ``request``) (findings: its
+  investigation tree; insights: the incident's class and similar incidents).
+- ``postmortem_panels``: ``Panel`` entries included in the postmortem page's side
+  column (``aside``, the one column it offers), with ``postmortem`` in the
+  context (insights: the class and similar incidents).
 - ``draft_fact_providers``: ``(*, incident) -> dict`` adding to the facts a
   drafted postmortem is written from (``postmortems.drafting.IncidentFacts``):
   each key names a list field (``findings``, ``prior_work``) and its items are
@@ -48,7 +52,23 @@ import_action_item_writers: list[Callable[..., int]] = []
 
 demo_loaders: list[Callable[[], str]] = []
 
-incident_panels: list[str] = []
+
+@dataclass(frozen=True)
+class Panel:
+    """A template another app adds to a core page, and the column it goes in."""
+
+    template: str
+    column: str = "main"  # or "aside"
+
+
+def panels_in(registry: list[Panel], column: str) -> list[str]:
+    """The templates of ``registry`` that go in ``column``, in order."""
+    return [panel.template for panel in registry if panel.column == column]
+
+
+incident_panels: list[Panel] = []
+
+postmortem_panels: list[Panel] = []
 
 draft_fact_providers: list[Callable[..., dict[str, list]]] = []
 

@@ -8,8 +8,6 @@ from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -38,11 +36,6 @@ from postmortems.services import incidents as incident_services
 
 PAGE_SIZE = 25
 
-# An optional panel insights adds to the incident page by creating the template;
-# the page works without it (see incident_detail.html). Other apps register
-# theirs in ``extensions.incident_panels`` (findings: its investigation tree).
-SIMILAR_TEMPLATE = "insights/_incident_similar.html"
-
 
 def paginate(request: HttpRequest, queryset: QuerySet) -> Page:
     return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -63,14 +56,6 @@ def can_correct_timestamps(user, incident: Incident) -> bool:
     if is_admin(user):
         return True
     return has_role(user, Role.REVIEWER) and incident.team_id in team_ids(user)
-
-
-def _optional_template(name: str) -> str | None:
-    try:
-        get_template(name)
-    except TemplateDoesNotExist:
-        return None
-    return name
 
 
 def _postmortem_of(incident: Incident):
@@ -281,8 +266,11 @@ def render_incident_page(
             ("Scribe", incident.scribe),
         ],
         "timestamp_changes": selectors.incident_timestamp_changes(incident=incident),
-        "panel_templates": extensions.incident_panels,
-        "similar_template": _optional_template(SIMILAR_TEMPLATE),
+        # Panels other apps register (findings, insights), by column.
+        "panel_templates": extensions.panels_in(extensions.incident_panels, "main"),
+        "aside_panel_templates": extensions.panels_in(
+            extensions.incident_panels, "aside"
+        ),
     }
     if can_edit:
         context["entry_form"] = entry_form or new_entry_form(incident, entries, user)

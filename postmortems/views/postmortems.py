@@ -102,6 +102,9 @@ def postmortem_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "events": list(postmortem.workflow_events.all()),
         "reviewers": list(postmortem.reviewers.all()),
     }
+    context["aside_panel_templates"] = extensions.panels_in(
+        extensions.postmortem_panels, "aside"
+    )
     # Panels other apps add to the page (actions: the action-item panel).
     for page_context in extensions.postmortem_page_contexts:
         context.update(page_context(user=user, postmortem=postmortem))

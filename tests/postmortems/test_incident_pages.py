@@ -421,28 +421,33 @@ def test_incident_history_lists_edits_of_timestamps(editor_client, team):
     assert "“Edited”" in html
 
 
-def test_incident_page_includes_registered_panels_and_the_similar_panel(
+def test_incident_page_includes_registered_panels_in_their_columns(
     editor_client, team, settings, tmp_path, monkeypatch
 ):
-    """GIVEN an app registered an incident panel (as findings does in its ready())
-    and insights ships its similar-incidents template
-    THEN the incident page shows both, with the incident in their context."""
+    """GIVEN an app registered an incident panel for each column (as findings and
+    insights do in their ready())
+    THEN the incident page shows each in its column, with the incident in their
+    context."""
     (tmp_path / "probe").mkdir()
     (tmp_path / "probe" / "_panel.html").write_text(
         '<section id="probe">Probe panel for {{ incident.reference }}</section>'
     )
-    (tmp_path / "insights").mkdir()
-    (tmp_path / "insights" / "_incident_similar.html").write_text(
-        '<section id="similar">Similar to {{ incident.title }}</section>'
+    (tmp_path / "probe" / "_aside.html").write_text(
+        '<section id="aside">Beside {{ incident.title }}</section>'
     )
     engine = settings.TEMPLATES[0]
     settings.TEMPLATES = [{**engine, "DIRS": [tmp_path, *engine["DIRS"]]}]
     monkeypatch.setattr(
         extensions,
         "incident_panels",
-        [*extensions.incident_panels, "probe/_panel.html"],
+        [
+            *extensions.incident_panels,
+            extensions.Panel("probe/_panel.html"),
+            extensions.Panel("probe/_aside.html", column="aside"),
+        ],
     )
     incident = factories.IncidentFactory(team=team, title="Pool exhausted")
     html = editor_client.get(incident.get_absolute_url()).content.decode()
-    assert f"Probe panel for {incident.reference}" in html
-    assert "Similar to Pool exhausted" in html
+    main, aside = html.split("<aside>", 1)
+    assert f"Probe panel for {incident.reference}" in main
+    assert "Beside Pool exhausted" in aside
