@@ -19,3 +19,8 @@ class ActionsConfig(AppConfig):
             extensions.import_action_item_writers, hooks.import_action_items
         )
         extensions.register(extensions.demo_loaders, demo.load_demo_action_items)
+        for entry in (
+            extensions.NavItem("Action items", "actions:item_list", order=30),
+            extensions.NavItem("Dashboard", "actions:dashboard", order=40),
+        ):
+            extensions.register(extensions.nav_items, entry)

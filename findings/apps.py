@@ -21,6 +21,10 @@ class FindingsConfig(AppConfig):
             extensions.draft_fact_providers, drafting.incident_draft_facts
         )
         extensions.register(extensions.relays, dispatch.RELAY)
+        extensions.register(
+            extensions.nav_items,
+            extensions.NavItem("Analyzers", "findings:analyzer_scorecards", order=60),
+        )
         extensions.register(extensions.demo_loaders, demo.demo_findings_load)
         # What insights reads of findings: confirmed root causes.
         extensions.register(

@@ -18,6 +18,10 @@ class InsightsConfig(AppConfig):
         )
         extensions.register(extensions.edit_hooks, postmortem_changed)
         extensions.register(extensions.demo_loaders, demo.load_demo_classes)
+        extensions.register(
+            extensions.nav_items,
+            extensions.NavItem("Insights", "insights:report", order=50),
+        )
         # The failure class and similar incidents, in the pages' side column.
         extensions.register(
             extensions.incident_panels,

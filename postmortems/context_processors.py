@@ -1,30 +1,29 @@
-"""Template context shared by every page: the navigation bar."""
+"""Template context shared by every page: the navigation bar.
+
+Its sections come from ``extensions.nav_items``: the core registers its own, and
+every app built on it registers its sections in its ``ready()``.
+"""
 
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
-NAV = (
-    ("Incidents", "postmortems:incident_list"),
-    ("Postmortems", "postmortems:postmortem_list"),
-    ("Action items", "actions:item_list"),
-    ("Dashboard", "actions:dashboard"),
-    ("Insights", "insights:report"),
-    ("Analyzers", "findings:analyzer_scorecards"),
-)
+from postmortems import extensions
 
 
 def navigation(request: HttpRequest) -> dict:
+    user = getattr(request, "user", None)
     items = []
-    for label, name in NAV:
+    for entry in sorted(extensions.nav_items, key=lambda entry: entry.order):
+        if entry.shown_to is not None and not entry.shown_to(user):
+            continue
         try:
-            url = reverse(name)
+            url = reverse(entry.url_name)
         except NoReverseMatch:
             # A section whose pages are not installed yet is left out of the bar.
             continue
         items.append(
-            {"label": label, "url": url, "active": request.path.startswith(url)}
+            {"label": entry.label, "url": url, "active": request.path.startswith(url)}
         )
-    user = getattr(request, "user", None)
     role = None
     if user is not None and user.is_authenticated:
         profile = getattr(user, "profile", None)

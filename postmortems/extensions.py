@@ -31,6 +31,9 @@ call, as the direct call it replaces did.
   drafted postmortem is written from (``postmortems.drafting.IncidentFacts``):
   each key names a list field (``findings``, ``prior_work``) and its items are
   appended to it (findings).
+- ``nav_items``: ``NavItem`` entries of the navigation bar on every page, shown
+  by ``order`` (the core's own: 10, 20; actions: 30, 40; insights: 50; findings:
+  60), each to the users its ``shown_to`` allows (everyone signed in when None).
 - ``relays``: ``Relay`` entries for durable work an app keeps in its own rows;
   the one relay task (``postmortems.outbox_relay``) and ``manage.py
   relay_outbox`` call each ``send()`` after the outbox's tasks (findings: its
@@ -71,6 +74,20 @@ incident_panels: list[Panel] = []
 postmortem_panels: list[Panel] = []
 
 draft_fact_providers: list[Callable[..., dict[str, list]]] = []
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """A section in the navigation bar: its label, URL name and place."""
+
+    label: str
+    url_name: str
+    order: int
+    # ``(user) -> bool``: whether the bar shows it to this user (None: everyone).
+    shown_to: Callable[..., bool] | None = None
+
+
+nav_items: list[NavItem] = []
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ function-level import that dodges a cycle is still an arrow, so it counts.
 """
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -148,3 +149,93 @@ def test_import_direction_flags_a_wrong_way_import(
     assert len(wrong) == len(expected), wrong
     for message, words in zip(wrong, expected, strict=True):
         assert words in message
+
+
+# -- Templates and URL names: the core's pages name no other app -----------------
+
+URL_NAME = re.compile(r"""\{%\s*url\s+['"]([a-z_]+):""")
+LOAD = re.compile(r"\{%\s*load\s+([^%]+?)\s*%\}")
+# The core's templates: its pages, and the page shell every page extends (its
+# navigation bar lists the apps' sections from postmortems.extensions.nav_items).
+CORE_TEMPLATES = ("templates/postmortems", "templates/base.html")
+# base.html's personal menu links to the person's own notification settings:
+# not a section of the bar but part of every signed-in page, as "Sign out" is.
+SHELL_LINKS = {("templates/base.html", "notifications")}
+
+
+def tag_libraries() -> dict[str, str]:
+    """Template tag library name -> the app that ships it."""
+    return {
+        path.stem: app
+        for app in APPS
+        for path in (ROOT / app).glob("templatetags/*.py")
+        if path.stem != "__init__"
+    }
+
+
+def core_naming_other_apps() -> list[str]:
+    """Core templates that link to another app's URLs or load its tags, and core
+    code that names another app's URL (a string like "findings:...")."""
+    others = APPS - {"postmortems", "kb"}
+    libraries = tag_libraries()
+    found = []
+    for place in CORE_TEMPLATES:
+        root = ROOT / place
+        if root.is_dir():
+            paths = sorted(root.rglob("*.html"))
+        else:
+            paths = [root] if root.exists() else []
+        for path in paths:
+            relative = path.relative_to(ROOT).as_posix()
+            text = path.read_text()
+            for app in sorted(set(URL_NAME.findall(text)) & others):
+                if (relative, app) not in SHELL_LINKS:
+                    found.append(f"{relative} links to {app}: URLs")
+            for names in LOAD.findall(text):
+                for name in names.split():
+                    if libraries.get(name, "postmortems") in others:
+                        found.append(f"{relative} loads {name} ({libraries[name]})")
+    for path in app_files():
+        if app_of(module_name(path)) != "postmortems":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                app = node.value.split(":", 1)[0]
+                if ":" in node.value and app in others and " " not in node.value:
+                    where = f"{path.relative_to(ROOT).as_posix()}:{node.lineno}"
+                    found.append(f"{where} names {node.value!r}")
+    return found
+
+
+def test_core_pages_name_no_other_apps_urls_or_tags():
+    """Arrows point to the core in templates too: other apps' sections and panels
+    come from postmortems.extensions (nav_items, incident_panels,
+    postmortem_panels), filled in by each app's ready()."""
+    found = core_naming_other_apps()
+    assert not found, "The core names other apps:\n" + "\n".join(found)
+
+
+@pytest.mark.parametrize(
+    ("place", "text", "expected"),
+    [
+        ("templates/postmortems/x.html", "{% url 'findings:finding_list' %}", 1),
+        ("templates/postmortems/x.html", "{% url 'actions:item_list' pk %}", 1),
+        ("templates/postmortems/x.html", "{% load static insights_tags %}", 1),
+        ("templates/base.html", '{% url "insights:report" %}', 1),
+        ("templates/base.html", "{% url 'notifications:preferences' %}", 0),
+        ("templates/postmortems/x.html", "{% url 'postmortems:incident_list' %}", 0),
+        ("postmortems/x.py", 'NAV = ("Analyzers", "findings:analyzer_scorecards")', 1),
+        ("postmortems/x.py", 'TEXT = "actions: see the list"', 0),
+    ],
+)
+def test_core_naming_check_flags_another_apps_url_or_tags(
+    tmp_path, monkeypatch, place, text, expected
+):
+    monkeypatch.setattr(f"{__name__}.ROOT", tmp_path)
+    for app in ("postmortems", "insights"):
+        (tmp_path / app / "templatetags").mkdir(parents=True)
+    (tmp_path / "insights" / "templatetags" / "insights_tags.py").write_text("")
+    path = tmp_path / place
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    assert len(core_naming_other_apps()) == expected
