@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 from actions.choices import OPEN_STATUSES, Category
 from postmortems.choices import Severity
 
-OPEN = tuple(status.value for status in OPEN_STATUSES)
 AGE_BUCKETS = (
     ("lt30", "Under 30 days"),
     ("30-90", "30 to 90 days"),
@@ -171,7 +170,7 @@ def compute_dashboard(
         unconfirmed = row.get("unconfirmed", 0)
         totals["done_unconfirmed"] += unconfirmed
         totals["tracker_disagree"] += row.get("tracker_disagree", 0)
-        is_open = status in OPEN
+        is_open = status in OPEN_STATUSES
         totals["total"] += n
         if is_open:
             totals["open"] += n

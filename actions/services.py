@@ -327,16 +327,13 @@ def action_items_announce_overdue(*, today: dt.date) -> int:
     overdue = ActionItem.objects.filter(
         status__in=OPEN_STATUSES, due_date__lt=today
     ).values_list("pk", "due_date")
-    count = 0
-    for item_id, due_date in overdue.order_by("pk").iterator():
-        send_on_commit(
-            signals.action_item_overdue,
-            sender=ActionItem,
-            item_id=item_id,
-            due_date=due_date.isoformat(),
-        )
-        count += 1
-    return count
+    items = [
+        {"item_id": item_id, "due_date": due_date.isoformat()}
+        for item_id, due_date in overdue.order_by("pk")
+    ]
+    if items:
+        send_on_commit(signals.action_items_overdue, sender=ActionItem, items=items)
+    return len(items)
 
 
 def reminders_send(*, today: dt.date | None = None) -> int:

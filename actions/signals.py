@@ -9,6 +9,7 @@ from django.dispatch import Signal
 action_item_assigned = Signal()
 # item_id, from_status, to_status, actor_id: an item's status changed.
 action_item_status_changed = Signal()
-# item_id, due_date (ISO date): an open item is past its due date (sent by the
-# daily reminders, each day the item is reminded about).
-action_item_overdue = Signal()
+# items, a list of {"item_id", "due_date" (ISO date)}: the open items past their
+# due date, sent once by each morning's reminders (a receiver that announces an
+# item once tells the new ones from those it announced before).
+action_items_overdue = Signal()

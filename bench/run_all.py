@@ -67,9 +67,11 @@ HEADER = [
 ]
 
 
-def render(sections: dict[str, str]) -> str:
-    """The whole file: the header, then the sections in name order."""
-    body = [sections[name].rstrip("\n") + "\n\n" for name in sorted(sections)]
+def render(sections: dict[str, str], benchmarks: list[str]) -> str:
+    """The whole file: the header, the benchmarks' sections in name order, then
+    the hand-written ones."""
+    order = sorted(sections, key=lambda name: (name not in benchmarks, name))
+    body = [sections[name].rstrip("\n") + "\n\n" for name in order]
     return "\n".join(HEADER) + "\n" + "".join(body).rstrip("\n") + "\n"
 
 
@@ -84,6 +86,17 @@ def existing_sections(text: str) -> dict[str, str]:
         if name is not None:
             sections[name] += line
     return {name: text.rstrip("\n") + "\n" for name, text in sections.items()}
+
+
+def _has_prose(section: str) -> bool:
+    """Whether a written section has text below its table (a hand-written note)."""
+    lines = section.rstrip("\n").splitlines()
+    table_end = max(
+        (i for i, line in enumerate(lines) if line.startswith("|")), default=None
+    )
+    return table_end is not None and any(
+        line.strip() for line in lines[table_end + 1 :]
+    )
 
 
 def render_section(name: str, data: dict | None, error: str, elapsed: float) -> str:
@@ -141,16 +154,10 @@ def main() -> int:
         print(f"No such benchmark: {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2
     target = ROOT / "BENCHMARKS.md"
-    # A partial run keeps the other sections as they were.
-    sections = (
-        {
-            name: text
-            for name, text in existing_sections(target.read_text()).items()
-            if name in names
-        }
-        if only and target.exists()
-        else {}
-    )
+    old = existing_sections(target.read_text()) if target.exists() else {}
+    # Sections no benchmark writes (the test suite's time, say) are written by
+    # hand and always kept; a partial run keeps the other benchmarks' too.
+    sections = {name: text for name, text in old.items() if name not in names or only}
     ok = True
     for script, name in zip(scripts, names, strict=True):
         if only and name not in only:
@@ -158,9 +165,12 @@ def main() -> int:
         print(f"== {name}", flush=True)
         data, error, elapsed = run(script)
         print("   ok" if data else f"   FAILED: {error.strip()[-300:]}", flush=True)
+        if _has_prose(old.get(name, "")):
+            # Prose under a table explains the figures it was written beside.
+            print(f"   note: the hand-written text under '{name}' was dropped")
         sections[name] = render_section(name, data, error, elapsed)
         ok = ok and data is not None
-    target.write_text(render(sections))
+    target.write_text(render(sections, names))
     print("Wrote BENCHMARKS.md")
     return 0 if ok else 1
 

@@ -10,7 +10,7 @@ from actions import signals as action_signals
 from actions.models import OPEN_STATUSES
 from chat import tasks
 from chat.models import ChatMessage
-from chat.services.notifications import STATUS_FLAGS
+from chat.services.notifications import STATUS_FLAGS, overdue_event_key
 from findings.models import FindingMatch
 from postmortems import outbox
 from postmortems import signals as core_signals
@@ -29,11 +29,27 @@ def on_postmortem_status_changed(sender, *, postmortem_id, to_status, **kwargs) 
         )
 
 
-def on_action_item_overdue(sender, *, item_id, due_date, **kwargs) -> None:
-    if chat_enabled():
-        outbox.enqueue(
-            tasks.notify_action_item_overdue, item_id=item_id, due_date=str(due_date)
+def on_action_items_overdue(sender, *, items, **kwargs) -> None:
+    """A task for each item not yet announced as overdue for its due date; every
+    morning lists them all, and most were announced on an earlier one."""
+    if not chat_enabled():
+        return
+    keys = {overdue_event_key(i["item_id"], i["due_date"]): i for i in items}
+    announced = set()
+    batch = list(keys)
+    for start in range(0, len(batch), 500):
+        announced.update(
+            ChatMessage.objects.filter(
+                event_key__in=batch[start : start + 500]
+            ).values_list("event_key", flat=True)
         )
+    for key, item in keys.items():
+        if key not in announced:
+            outbox.enqueue(
+                tasks.notify_action_item_overdue,
+                item_id=item["item_id"],
+                due_date=item["due_date"],
+            )
 
 
 def on_action_item_status_changed(
@@ -62,8 +78,8 @@ def connect() -> None:
         on_postmortem_status_changed, dispatch_uid="chat.postmortem_status"
     )
     core_signals.alert_fired.connect(on_alert_fired, dispatch_uid="chat.alert_fired")
-    action_signals.action_item_overdue.connect(
-        on_action_item_overdue, dispatch_uid="chat.action_item_overdue"
+    action_signals.action_items_overdue.connect(
+        on_action_items_overdue, dispatch_uid="chat.action_items_overdue"
     )
     action_signals.action_item_status_changed.connect(
         on_action_item_status_changed, dispatch_uid="chat.action_item_status"

@@ -6,9 +6,8 @@ class FindingsConfig(AppConfig):
     verbose_name = "Findings"
 
     def ready(self) -> None:
-        # lookups: receivers that keep the ingestion lookups' cache fresh; tasks:
-        # registered in every process, so follow_up can send its task by name.
-        from findings import drafting, follow_up, lookups, selectors, tasks  # noqa: F401
+        # lookups: receivers that keep the ingestion lookups' cache fresh.
+        from findings import dispatch, drafting, lookups, selectors  # noqa: F401
         from findings.demo import loader as demo
         from insights import extensions as insights_extensions
         from postmortems import extensions
@@ -20,7 +19,7 @@ class FindingsConfig(AppConfig):
         extensions.register(
             extensions.draft_fact_providers, drafting.incident_draft_facts
         )
-        extensions.register(extensions.relays, follow_up.RELAY)
+        extensions.register(extensions.relays, dispatch.RELAY)
         extensions.register(extensions.demo_loaders, demo.demo_findings_load)
         # What insights reads of findings: confirmed root causes.
         extensions.register(

@@ -122,7 +122,7 @@ class Finding(models.Model):
     # The row is its own outbox entry for the follow-up task (timeline, services,
     # suggestions, matches): set by every write, cleared by the task that saw the
     # latest write. Still set at this time, the relay sends the follow-up again
-    # (findings/follow_up.py).
+    # (findings/dispatch.py).
     follow_up_due = models.DateTimeField(null=True, blank=True, editable=False)
 
     # Finding.objects.visible_to(user): who may read what (permissions.py).

@@ -14,12 +14,16 @@ the incident page reads the FindingMatch rows it writes.
 """
 
 import logging
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 
 from actions.models import OPEN_STATUSES, ActionItem, Category
 from findings.models import Finding, FindingMatch
 from postmortems.models import Incident
+
+if TYPE_CHECKING:
+    from insights.selectors import PastVectors
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +45,35 @@ MATCH_THRESHOLD = 0.5
 SAME_SERVICE_BOOST = 0.05
 
 
-def match_past_incidents(*, findings: list[Finding]) -> int:
-    """Record FindingMatch rows for ``findings``; idempotent. Returns rows offered."""
+class PastIncidents:
+    """The past incidents' vectors, read at most once per follow-up run.
+
+    The matrix holds every past postmortem with open items, so one incident's
+    follow-up (its chunks, and the findings retried one by one) reads it once and
+    passes this down; it is read only when a finding gets as far as needing it.
+    """
+
+    def __init__(self) -> None:
+        self._vectors: dict[str, PastVectors] = {}
+
+    def vectors(self, *, model_name: str) -> "PastVectors":
+        """The vectors for this model, read on first use."""
+        from insights.selectors import past_vectors_with_open_items
+
+        if model_name not in self._vectors:
+            self._vectors[model_name] = past_vectors_with_open_items(
+                model_name=model_name
+            )
+        return self._vectors[model_name]
+
+
+def match_past_incidents(
+    *, findings: list[Finding], past: PastIncidents | None = None
+) -> int:
+    """Record FindingMatch rows for ``findings``; idempotent. Returns rows offered.
+
+    ``past``: the vectors already read by this follow-up run, if any.
+    """
     from insights.selectors import postmortem_vectors_exist
     from insights.services.inputs import get_embedder
 
@@ -50,7 +81,9 @@ def match_past_incidents(*, findings: list[Finding]) -> int:
         return 0
     embedder = get_embedder()
     if postmortem_vectors_exist(model_name=embedder.model_name):
-        rows = _match_on_similarity(findings=findings, embedder=embedder)
+        rows = _match_on_similarity(
+            findings=findings, embedder=embedder, past=past or PastIncidents()
+        )
     else:
         rows = _match_on_service_and_analyzer(findings=findings)
     if rows:
@@ -83,17 +116,20 @@ def _open_items(incident_ids: list[int]) -> dict[int, list[ActionItem]]:
     return items
 
 
-def _match_on_similarity(*, findings: list[Finding], embedder) -> list[FindingMatch]:
+def _match_on_similarity(
+    *, findings: list[Finding], embedder, past: PastIncidents
+) -> list[FindingMatch]:
     import numpy as np
 
-    from insights.selectors import past_vectors_with_open_items
     from insights.topk import top_k
 
     threshold = getattr(settings, "KB_FINDING_MATCH_THRESHOLD", MATCH_THRESHOLD)
-    past = past_vectors_with_open_items(model_name=embedder.model_name)
     texts = [finding_text(f) for f in findings]
     candidates = [f for f, text in zip(findings, texts, strict=True) if text]
-    if not candidates or not past.incident_ids:
+    if not candidates:
+        return []
+    past = past.vectors(model_name=embedder.model_name)
+    if not past.incident_ids:
         return []
     vectors = embedder.encode([text for text in texts if text])
     started = np.array([s.timestamp() for s in past.started_at])

@@ -9,13 +9,18 @@ import logging
 from celery import shared_task
 from django.db import OperationalError
 
-from findings import follow_up, services
+from findings import follow_up
+from findings.services.idempotency import idempotency_records_purge as purge
 
 logger = logging.getLogger(__name__)
 
+# The follow-up task's name from when findings lived in postmortems: messages
+# already queued, and workers not yet upgraded, know it by this name.
+FOLLOW_UP_TASK_NAME = "postmortems.findings.follow_up"
+
 
 @shared_task(
-    name=follow_up.TASK_NAME,  # "postmortems.findings.follow_up"
+    name=FOLLOW_UP_TASK_NAME,
     autoretry_for=(OperationalError,),
     retry_backoff=True,
     max_retries=5,
@@ -34,5 +39,5 @@ def findings_follow_up(
 @shared_task(name="postmortems.findings.purge_idempotency_records")
 def idempotency_records_purge() -> str:
     """Forget Idempotency-Key responses older than a day."""
-    deleted = services.idempotency_records_purge()
+    deleted = purge()
     return f"purged {deleted} idempotency records"

@@ -207,7 +207,7 @@ KB_LOOKUP_CACHE_SECONDS = env_int(
 )
 
 # Send one follow-up task per incident while one waits in the queue, instead of
-# one per finding posted (findings/follow_up.py). Only with a shared cache: the
+# one per finding posted (findings/dispatch.py). Only with a shared cache: the
 # worker must be able to see and clear the claim.
 KB_FOLLOW_UP_COALESCE = env_bool(
     "KB_FOLLOW_UP_COALESCE",

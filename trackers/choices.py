@@ -17,3 +17,6 @@ class RemoteStatus(models.TextChoices):
     IN_PROGRESS = "in_progress", "In progress"
     DONE = "done", "Done"
     WONT_DO = "wont_do", "Won't do"
+
+
+REMOTE_OPEN_STATUSES = (RemoteStatus.OPEN, RemoteStatus.IN_PROGRESS)

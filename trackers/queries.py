@@ -8,9 +8,9 @@ in the same query (no extra query on the dashboard, and no join per item).
 
 from django.db.models import Q
 
+from actions.choices import OPEN_STATUSES as OPEN_HERE
+from trackers.choices import REMOTE_OPEN_STATUSES as OPEN_THERE
 from trackers.models import TrackerLink
-from trackers.sync import ITEM_OPEN as OPEN_HERE
-from trackers.sync import REMOTE_OPEN as OPEN_THERE
 
 
 def _items(condition: Q) -> Q:

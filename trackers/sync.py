@@ -6,19 +6,16 @@ item, and where the two differ the pages say so.
 """
 
 from actions.choices import OPEN_STATUSES
-from trackers.choices import RemoteStatus
-
-ITEM_OPEN = tuple(status.value for status in OPEN_STATUSES)
-REMOTE_OPEN = (RemoteStatus.OPEN.value, RemoteStatus.IN_PROGRESS.value)
+from trackers.choices import REMOTE_OPEN_STATUSES
 
 
 def item_group(status: str) -> str:
     """``open``, ``done`` or ``wont_do``: what both sides are compared on."""
-    return "open" if status in ITEM_OPEN else status
+    return "open" if status in OPEN_STATUSES else status
 
 
 def remote_group(remote_status: str) -> str:
-    return "open" if remote_status in REMOTE_OPEN else remote_status
+    return "open" if remote_status in REMOTE_OPEN_STATUSES else remote_status
 
 
 def transition(*, item_status: str, remote_status: str) -> str | None:

@@ -116,6 +116,11 @@ def chat_notify_postmortem_status(*, postmortem_id: int, to_status: str) -> int:
     return len(rows)
 
 
+def overdue_event_key(item_id: int, due_date: str) -> str:
+    """The overdue announcement's key: once per item and due date (ISO)."""
+    return f"action-item:{item_id}:overdue:{due_date}"
+
+
 def chat_notify_action_item_overdue(*, item_id: int, due_date: dt.date) -> int:
     """An item became overdue: once per item and due date (not every morning)."""
     item = (
@@ -133,7 +138,7 @@ def chat_notify_action_item_overdue(*, item_id: int, due_date: dt.date) -> int:
     )
     rows = _post(
         channel_ids=channels,
-        event_key=f"action-item:{item.pk}:overdue:{item.due_date.isoformat()}",
+        event_key=overdue_event_key(item.pk, item.due_date.isoformat()),
         subject=f"action-item:{item.pk}",
         message=messages.action_item_overdue(item=_item_facts(item)),
     )

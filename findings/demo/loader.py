@@ -19,7 +19,7 @@ from pathlib import Path
 
 from django.db import transaction
 
-from findings import services, similarity, validation
+from findings import follow_up, validation
 from findings.models import Finding, FindingSource
 from postmortems.demo.loader import DEMO_SOURCE, DemoCorpusError
 from postmortems.models import Incident, Postmortem, Service
@@ -39,7 +39,7 @@ class DemoFindingsResult:
 
 @transaction.atomic
 def load_demo_findings(*, path: Path = DEMO_FINDINGS) -> DemoFindingsResult:
-    """Create or update the demo findings; run their follow-up work inline."""
+    """Create or update the demo findings; run their follow-up inline."""
     data = json.loads(path.read_text())
     wanted = data["incidents"]
     incidents = {
@@ -114,14 +114,10 @@ def load_demo_findings(*, path: Path = DEMO_FINDINGS) -> DemoFindingsResult:
             result.findings += 1
             result.analyzers.add(record.analyzer)
 
-    findings = list(
-        Finding.objects.filter(pk__in=touched)
-        .select_related("incident", "service")
-        .order_by("pk")
-    )
-    services.findings_link_waiting_children(findings=findings)
-    services.findings_sync_suggestions(findings=findings)
-    similarity.match_past_incidents(findings=findings)
+    # The follow-up every ingested finding gets, run inline: the demo's findings
+    # end as ingest's would (parents, service links, timeline, suggestions,
+    # matches to past incidents).
+    follow_up.findings_follow_up(finding_ids=touched)
     if result.skipped:
         logger.warning(
             "Demo findings: no demo incident for %s", ", ".join(result.skipped)

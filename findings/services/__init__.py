@@ -6,7 +6,7 @@ folder, ``findings/integrations/<name>/ingest.py``). Everything else (timeline
 entries, service links, draft suggestions, matches to past incidents:
 ``follow_up_steps``) runs in ``tasks.findings_follow_up``, sent on commit; each
 finding row records that its follow-up is due until the task has run
-(``findings.follow_up``). People's decisions are in
+(``findings.dispatch``). People's decisions are in
 ``decisions`` (accepted suggestions become action items through
 ``actions.services.action_item_create``).
 """

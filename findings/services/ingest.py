@@ -2,7 +2,7 @@
 incidents found or opened and findings upserted, all or nothing.
 
 Only the write happens in the request; the follow-up task is sent on commit (the
-rows written record that it is due: ``findings.follow_up``). The alert
+rows written record that it is due: ``findings.dispatch``). The alert
 integrations' own ingest services are in ``findings/integrations/<name>/``.
 """
 
@@ -11,7 +11,7 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
-from findings import follow_up, lookups
+from findings import dispatch, lookups
 from findings.models import ApiKey, Finding, FindingSource
 from findings.records import (
     INCIDENT_SEVERITY,
@@ -188,5 +188,5 @@ def findings_ingest(
         now=now,
         parent_keys=parent_keys,
     )
-    follow_up.send_on_commit(result)
+    dispatch.send_on_commit(result)
     return result

@@ -52,7 +52,7 @@ UPDATE_FIELDS = [
 
 
 # How long a finding's follow-up may take (queue wait included) before the relay
-# sends it again (``findings.follow_up``).
+# sends it again (``findings.dispatch``).
 RESEND_AFTER = dt.timedelta(minutes=5)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 from django.conf import settings
@@ -18,9 +18,6 @@ from insights.embeddings import Embedder, text_hash
 from insights.models import (
     CauseStatement,
     ClassificationSource,
-    ClassOrigin,
-    ClassStatus,
-    FailureClass,
     InsightRun,
     PostmortemClassification,
     RunKind,
@@ -37,11 +34,11 @@ from insights.services.inputs import (
     get_embedder,
     postmortem_texts,
 )
+from insights.services.results import _existing_rows, _save_full_results
 from insights.services.statements import (
     class_examples,
     classifier_params,
     classify_statements,
-    confirmation_effects_settle,
     confirmed_postmortem_labels,
     primary_supervision,
     statement_inputs,
@@ -185,40 +182,6 @@ def insight_run_execute(*, run_id: int, embedder: Embedder | None = None) -> str
         _finish(run, RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
         return RunStatus.FAILED
     return status
-
-
-@dataclass(frozen=True)
-class ExistingRow:
-    """A stored classification, as plain values for comparing with a new one."""
-
-    slug: str | None
-    class_id: int | None
-    source: str
-    confidence: float
-    model_name: str
-    text_hash: str
-    embedding_id: int | None
-    confirmed_by_id: int | None
-    confirmed_at: dt.datetime | None
-
-
-def _existing_rows() -> dict[int, ExistingRow]:
-    rows = PostmortemClassification.objects.values_list(
-        "postmortem_id",
-        "failure_class__slug",
-        "failure_class_id",
-        "source",
-        "confidence",
-        "model_name",
-        "text_hash",
-        "embedding_id",
-        "confirmed_by_id",
-        "confirmed_at",
-    )
-    return {
-        pk: ExistingRow(slug, class_id, source, round(confidence, 6), *rest)
-        for pk, slug, class_id, source, confidence, *rest in rows
-    }
 
 
 def _last_success(kind: str) -> InsightRun | None:
@@ -398,143 +361,6 @@ def _execute_full(run: InsightRun, embedder: Embedder) -> str:
 def top_similar(vectors: np.ndarray, *, k: int = SIMILAR_LIMIT):
     """For each row, the ``k`` most similar other rows as (index, score) lists."""
     return top_k(vectors, vectors, k=k, exclude_self=True)
-
-
-@transaction.atomic
-def _save_full_results(
-    *,
-    run,
-    ids,
-    hashes,
-    cache_rows,
-    model_name,
-    result,
-    neighbours,
-    existing,
-    statement_rows=None,
-    inputs_read_at=None,
-) -> dict:
-    """Write a run's results in one transaction: all or nothing."""
-    by_slug = {c.slug: c for c in FailureClass.objects.all()}
-    created = 0
-    for proposed in result.proposed:
-        failure_class = by_slug.get(proposed.slug)
-        if failure_class is None:
-            failure_class, made = FailureClass.objects.get_or_create(
-                slug=proposed.slug,
-                defaults={
-                    "name": proposed.name,
-                    "status": ClassStatus.PROPOSED,
-                    "origin": ClassOrigin.CLUSTER,
-                    "terms": list(proposed.terms),
-                    "centroid": proposed.centroid.tobytes(),
-                },
-            )
-            created += int(made)
-            by_slug[proposed.slug] = failure_class
-        elif failure_class.is_proposed:
-            FailureClass.objects.filter(pk=failure_class.pk).update(
-                centroid=proposed.centroid.tobytes()
-            )
-
-    # Only rows that change are written: a nightly run over unchanged
-    # postmortems touches almost nothing.
-    index_of = {pk: i for i, pk in enumerate(ids)}
-    wanted: dict[int, tuple] = {}
-    for assignment in result.assignments:
-        pk = assignment.item_id
-        row = existing.get(pk)
-        failure_class = by_slug.get(assignment.slug) if assignment.slug else None
-        if row is not None and row.source == ClassificationSource.CONFIRMED:
-            class_id, source, confidence = row.class_id, row.source, row.confidence
-        else:
-            class_id = failure_class.pk if failure_class else None
-            source = assignment.source or ClassificationSource.NONE
-            confidence = assignment.confidence
-        wanted[pk] = ExistingRow(
-            slug=assignment.slug
-            if source != ClassificationSource.CONFIRMED
-            else row.slug,
-            class_id=class_id,
-            source=source,
-            confidence=round(float(confidence), 6),
-            model_name=model_name,
-            text_hash=hashes[pk],
-            embedding_id=cache_rows[index_of[pk]].pk,
-            confirmed_by_id=row.confirmed_by_id if row else None,
-            confirmed_at=row.confirmed_at if row else None,
-        )
-    stale = [
-        pk
-        for pk, row in existing.items()
-        if pk not in wanted and row.source != ClassificationSource.CONFIRMED
-    ]
-    changed = [pk for pk, row in wanted.items() if existing.get(pk) != row]
-    PostmortemClassification.objects.filter(postmortem_id__in=stale + changed).delete()
-    PostmortemClassification.objects.bulk_create(
-        [
-            PostmortemClassification(
-                postmortem_id=pk,
-                failure_class_id=wanted[pk].class_id,
-                source=wanted[pk].source,
-                confidence=wanted[pk].confidence,
-                model_name=model_name,
-                text_hash=wanted[pk].text_hash,
-                embedding_id=wanted[pk].embedding_id,
-                confirmed_by_id=wanted[pk].confirmed_by_id,
-                confirmed_at=wanted[pk].confirmed_at,
-            )
-            for pk in changed
-        ],
-        batch_size=500,
-    )
-
-    current: dict[int, list[tuple[int, float]]] = {}
-    for pk, similar_id, score in SimilarPostmortem.objects.order_by(
-        "postmortem_id", "rank"
-    ).values_list("postmortem_id", "similar_id", "score"):
-        current.setdefault(pk, []).append((similar_id, score))
-    links = {
-        ids[i]: [(ids[j], round(score, 6)) for j, score in row]
-        for i, row in enumerate(neighbours)
-    }
-    redo = [pk for pk in set(current) | set(links) if current.get(pk) != links.get(pk)]
-    SimilarPostmortem.objects.filter(postmortem_id__in=redo).delete()
-    SimilarPostmortem.objects.bulk_create(
-        [
-            SimilarPostmortem(postmortem_id=pk, similar_id=j, score=score, rank=r)
-            for pk in sorted(redo)
-            for r, (j, score) in enumerate(links.get(pk, []), start=1)
-        ],
-        batch_size=1000,
-    )
-    moved_statements = 0
-    if statement_rows is not None:
-        moved_statements = statements_save(rows=statement_rows, run=run)
-    moved_postmortems = sum(
-        1
-        for pk in changed
-        if pk in existing
-        and existing[pk].class_id != wanted[pk].class_id
-        and wanted[pk].source != ClassificationSource.CONFIRMED
-    )
-    if inputs_read_at is not None:
-        confirmation_effects_settle(
-            run=run,
-            inputs_read_at=inputs_read_at,
-            changed=moved_statements,
-            changed_postmortems=moved_postmortems,
-        )
-    return {
-        "statements_moved": moved_statements,
-        "postmortems_moved": moved_postmortems,
-        "rows_written": len(changed),
-        "similar_rewritten": len(redo),
-        "classified": sum(1 for a in result.assignments if a.slug),
-        "unassigned": sum(1 for a in result.assignments if not a.slug),
-        "classes": len({a.slug for a in result.assignments if a.slug}),
-        "proposed_created": created,
-    }
 
 
 def _validated_params(last_full, level: str):

@@ -35,6 +35,7 @@ from postmortems.models import (
     TimelineSource,
     WorkflowEvent,
 )
+from postmortems.services.postmortems import postmortem_version_record
 
 logger = logging.getLogger(__name__)
 
@@ -234,27 +235,30 @@ def _load_incident(data, shift, teams, services, people, templates) -> LoadedInc
     pm_data = data["postmortem"]
     author = people[pm_data["author"]]
     status = pm_data["status"]
-    postmortem, _ = Postmortem.objects.update_or_create(
-        incident=incident,
-        defaults={
-            "template": templates[pm_data["template"]],
-            "status": status,
-            "author": author,
-            "sections": pm_data["sections"],
-            "five_whys": pm_data.get("five_whys", []),
-            "impact_users_affected": pm_data.get("impact", {}).get("users_affected"),
-            "impact_revenue_usd": pm_data.get("impact", {}).get("revenue_usd"),
-            "impact_error_budget_pct": pm_data.get("impact", {}).get(
-                "error_budget_pct"
-            ),
-            "impact_regions": pm_data.get("impact", {}).get("regions", []),
-            "published_at": (
-                (resolved_at or incident.started_at) + dt.timedelta(days=5)
-                if status == PostmortemStatus.PUBLISHED
-                else None
-            ),
-        },
+    postmortem = Postmortem.objects.filter(incident=incident).first() or Postmortem(
+        incident=incident
     )
+    for name, value in {
+        "template": templates[pm_data["template"]],
+        "status": status,
+        "author": author,
+        "sections": pm_data["sections"],
+        "five_whys": pm_data.get("five_whys", []),
+        "impact_users_affected": pm_data.get("impact", {}).get("users_affected"),
+        "impact_revenue_usd": pm_data.get("impact", {}).get("revenue_usd"),
+        "impact_error_budget_pct": pm_data.get("impact", {}).get("error_budget_pct"),
+        "impact_regions": pm_data.get("impact", {}).get("regions", []),
+        "published_at": (
+            (resolved_at or incident.started_at) + dt.timedelta(days=5)
+            if status == PostmortemStatus.PUBLISHED
+            else None
+        ),
+    }.items():
+        setattr(postmortem, name, value)
+    # Its version is recorded once its factors and investigation log exist.
+    postmortem.skip_history_when_saving = True
+    postmortem.save()
+    del postmortem.skip_history_when_saving
     reviewers = [people[name] for name in pm_data.get("reviewers", [])]
     postmortem.reviewers.set(reviewers)
 
@@ -280,6 +284,9 @@ def _load_incident(data, shift, teams, services, people, templates) -> LoadedInc
             settled_at=shift.at(row.get("settled_at")),
         )
         for row in pm_data.get("hypotheses", [])
+    )
+    postmortem_version_record(
+        postmortem=postmortem, actor=author, reason="Loaded from the demo corpus"
     )
 
     postmortem.workflow_events.all().delete()

@@ -39,6 +39,7 @@ from postmortems.models import (
     WorkflowEvent,
 )
 from postmortems.services.incidents import incident_create
+from postmortems.services.postmortems import postmortem_version_record
 from postmortems.services.timeline import timeline_entry_create
 from postmortems.signals import postmortem_imported, send_on_commit
 
@@ -322,7 +323,7 @@ def _write(
     template = known.templates[record.template or IMPORT_TEMPLATE]
     published = status == PostmortemStatus.PUBLISHED
     impact = record.impact
-    postmortem = Postmortem.objects.create(
+    postmortem = Postmortem(
         incident=incident,
         template=template,
         status=status,
@@ -337,6 +338,10 @@ def _write(
         impact_regions=impact.get("regions", []),
         published_at=(record.published_at or timezone.now()) if published else None,
     )
+    # Its version is recorded once its factors and investigation log exist.
+    postmortem.skip_history_when_saving = True
+    postmortem.save()
+    del postmortem.skip_history_when_saving
     postmortem.reviewers.set([person(name) for name in record.reviewers])
     ContributingFactor.objects.bulk_create(
         ContributingFactor(
@@ -358,6 +363,11 @@ def _write(
             settled_at=row["settled_at"],
         )
         for row in record.hypotheses
+    )
+    postmortem_version_record(
+        postmortem=postmortem,
+        actor=author,
+        reason=f"Imported from {record.path}"[:100],
     )
     if status != PostmortemStatus.DRAFT:
         WorkflowEvent.objects.create(

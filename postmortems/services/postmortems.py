@@ -125,6 +125,13 @@ def _save(postmortem: Postmortem, actor, reason: str) -> None:
     postmortem.save()
 
 
+def postmortem_version_record(*, postmortem: Postmortem, actor, reason: str) -> None:
+    """Record the postmortem's newest version as it stands, its contributing
+    factors and investigation log included: for writers that build a postmortem
+    from parts (the importer, the demo loader), rows first, version last."""
+    _save(postmortem, actor, reason)
+
+
 def _announce_reviewers(postmortem: Postmortem, user_ids: list[int], actor) -> None:
     if user_ids:
         signals.send_on_commit(

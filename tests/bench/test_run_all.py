@@ -75,3 +75,46 @@ def test_a_failed_benchmark_is_reported_in_its_section(bench_root, monkeypatch):
     assert run_all.main() == 1
     text = (root / "BENCHMARKS.md").read_text()
     assert "**Failed:** `Traceback: boom`" in text
+
+
+HAND_WRITTEN = """## Test suite time
+
+Measured by hand: CI took 14 min 48 s.
+"""
+
+
+@pytest.mark.parametrize("argv", [[], ["findings"]], ids=["full run", "partial run"])
+def test_a_hand_written_section_survives_every_run(bench_root, monkeypatch, argv):
+    """GIVEN a BENCHMARKS.md with a section no benchmark writes WHEN make bench
+    (or a partial run) rewrites the file THEN that section is kept, after the
+    benchmarks' own."""
+    root, _ = bench_root
+    monkeypatch.setattr("sys.argv", ["run_all.py"])
+    assert run_all.main() == 0
+    path = root / "BENCHMARKS.md"
+    path.write_text(path.read_text() + "\n" + HAND_WRITTEN)
+
+    monkeypatch.setattr("sys.argv", ["run_all.py", *argv])
+    assert run_all.main() == 0
+    after = run_all.existing_sections(path.read_text())
+
+    assert after["Test suite time"] == HAND_WRITTEN
+    assert list(after) == ["actions", "faults", "findings", "Test suite time"]
+
+
+def test_a_rerun_drops_the_note_under_its_own_table_and_says_so(
+    bench_root, monkeypatch, capsys
+):
+    """GIVEN a note written under the findings table WHEN findings is rerun THEN
+    the note (about figures no longer shown) goes, and the run says it went."""
+    root, figures = bench_root
+    monkeypatch.setattr("sys.argv", ["run_all.py", "findings"])
+    assert run_all.main() == 0
+    path = root / "BENCHMARKS.md"
+    path.write_text(path.read_text() + "\nSlow because the machine was busy.\n")
+
+    figures["findings"] = 400.0
+    assert run_all.main() == 0
+
+    assert "machine was busy" not in path.read_text()
+    assert "hand-written text under 'findings' was dropped" in capsys.readouterr().out

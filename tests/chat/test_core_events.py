@@ -22,7 +22,7 @@ def received():
     def receiver(signal, sender, **kwargs):
         calls.append((signal, kwargs))
 
-    hooked = [signals.alert_fired, action_signals.action_item_overdue]
+    hooked = [signals.alert_fired, action_signals.action_items_overdue]
     for signal in hooked:
         signal.connect(receiver, weak=False)
     yield calls
@@ -46,8 +46,8 @@ def test_reminders_announce_each_overdue_item_after_commit(
         callback()
     assert received == [
         (
-            action_signals.action_item_overdue,
-            {"item_id": late.pk, "due_date": late.due_date.isoformat()},
+            action_signals.action_items_overdue,
+            {"items": [{"item_id": late.pk, "due_date": late.due_date.isoformat()}]},
         )
     ]
 

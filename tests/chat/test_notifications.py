@@ -261,6 +261,44 @@ def test_an_overdue_item_is_posted_once_not_every_morning(
     assert len(_posts(slack)) == 2
 
 
+def test_each_morning_queues_chat_work_only_for_items_not_yet_announced(
+    slack, overdue_item, time_machine, django_capture_on_commit_callbacks, monkeypatch
+):
+    """GIVEN an item announced as overdue yesterday WHEN this morning's reminders
+    run THEN no chat task runs for it again; an item that became overdue since
+    gets its task and its messages."""
+    announced = []
+    announce = services.chat_notify_action_item_overdue
+
+    def spy(**kwargs):
+        announced.append(kwargs["item_id"])
+        return announce(**kwargs)
+
+    monkeypatch.setattr(services, "chat_notify_action_item_overdue", spy)
+    with django_capture_on_commit_callbacks(execute=True):
+        reminders_send()
+    assert announced == [overdue_item.pk]
+
+    newly = factories.ActionItemFactory(
+        team=overdue_item.team,
+        owner=overdue_item.owner,
+        postmortem=overdue_item.postmortem,
+        title="Alert on pool saturation",
+        due_date=timezone.localdate(),
+    )
+    time_machine.move_to(timezone.now() + dt.timedelta(days=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        reminders_send()
+
+    assert announced == [overdue_item.pk, newly.pk]
+    assert [p["text"].split(": ", 1)[1][:24] for p in _posts(slack)] == [
+        "Raise the pool limit (IN",
+        "Raise the pool limit (IN",
+        "Alert on pool saturation",
+        "Alert on pool saturation",
+    ]
+
+
 def test_closing_an_overdue_item_updates_its_messages(
     slack, overdue_item, editor, django_capture_on_commit_callbacks
 ):

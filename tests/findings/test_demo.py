@@ -4,6 +4,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from findings.demo.loader import load_demo_findings
 from findings.models import Finding, FindingMatch, FindingSuggestion
@@ -56,3 +57,50 @@ def test_load_demo_findings_skips_incidents_missing_from_the_corpus(tmp_path):
 
     assert result.skipped == ["no-such-incident"]
     assert Finding.objects.count() == 0
+
+
+def follow_up_state() -> dict:
+    """Everything a finding's follow-up writes, as comparable values."""
+    from findings.models import Finding as F
+    from postmortems.models import Incident, TimelineEntry
+
+    return {
+        "parents": set(F.objects.values_list("pk", "parent_id")),
+        "due": set(F.objects.values_list("follow_up_due", flat=True)),
+        "services": set(
+            Incident.services.through.objects.values_list("incident_id", "service_id")
+        ),
+        "timeline": set(
+            TimelineEntry.objects.values_list("incident_id", "kind", "dedupe_key")
+        ),
+        "suggestions": set(
+            FindingSuggestion.objects.values_list("finding_id", "dedupe_key", "title")
+        ),
+        "matches": set(
+            FindingMatch.objects.values_list(
+                "finding_id", "past_incident_id", "action_item_id", "reason"
+            )
+        ),
+    }
+
+
+def test_load_demo_findings_leaves_nothing_for_ingests_follow_up_to_do():
+    """GIVEN the demo loaded, its incidents' services cleared and its findings
+    loaded again
+    WHEN every demo finding is made due and ingest's follow-up task runs on it
+    THEN nothing changes: the demo ran the same follow-up (parents, service links,
+    timeline entries, suggestions, similar incidents), not a part of it."""
+    from findings import tasks
+    from postmortems.models import Incident
+
+    call_command("load_demo", stdout=StringIO())
+    Incident.services.through.objects.all().delete()
+    load_demo_findings()
+    loaded = follow_up_state()
+    Finding.objects.update(follow_up_due=timezone.now())
+
+    for incident_id in set(Finding.objects.values_list("incident_id", flat=True)):
+        tasks.findings_follow_up(incident_id=incident_id)
+
+    assert follow_up_state() == loaded
+    assert loaded["matches"] and loaded["suggestions"] and loaded["services"]

@@ -11,7 +11,7 @@ from django.db.migrations.loader import MigrationLoader
 from django.utils import timezone
 
 from actions.models import Category, Status
-from findings import follow_up, services, similarity, tasks
+from findings import dispatch, follow_up, services, similarity, tasks
 from findings.models import Finding, FindingMatch, FindingSuggestion
 from findings.services.upsert import RESEND_AFTER
 from postmortems.models import OutboxTask, PostmortemStatus, TimelineEntry
@@ -66,7 +66,7 @@ def test_ingestion_sends_the_follow_up_on_commit_and_the_task_marks_it_done(
     assert FindingSuggestion.objects.count() == 2
     row.refresh_from_db()
     assert row.follow_up_due is None
-    assert follow_up.relay() == 0
+    assert dispatch.relay() == 0
 
 
 def test_broker_down_the_follow_up_waits_and_the_relay_sends_it_once_back(
@@ -83,12 +83,12 @@ def test_broker_down_the_follow_up_waits_and_the_relay_sends_it_once_back(
     assert response.status_code == 201
     row = Finding.objects.get()
     assert row.follow_up_due <= timezone.now()  # due at once, for the relay
-    assert follow_up.relay() == 0  # still down: nothing lost
+    assert dispatch.relay() == 0  # still down: nothing lost
     assert Finding.objects.get().follow_up_due is not None
 
     app.conf.task_always_eager = True  # "the broker is back"
-    assert follow_up.relay() == 1
-    assert follow_up.relay() == 0
+    assert dispatch.relay() == 1
+    assert dispatch.relay() == 0
     assert FindingSuggestion.objects.count() == 2
     assert Finding.objects.get().follow_up_due is None
 
@@ -102,9 +102,9 @@ def test_a_follow_up_lost_after_commit_is_sent_again_after_five_minutes(
         post(client, findings_key, finding())  # the send never happens
 
     time_machine.shift(RESEND_AFTER - dt.timedelta(seconds=1))
-    assert follow_up.relay() == 0  # may still be in the queue
+    assert dispatch.relay() == 0  # may still be in the queue
     time_machine.shift(dt.timedelta(seconds=1))
-    assert follow_up.relay() == 1
+    assert dispatch.relay() == 1
     assert FindingSuggestion.objects.count() == 2
 
 
@@ -129,10 +129,10 @@ def test_a_slow_queue_gets_at_most_one_resend_per_period(
     assert sent == [{"incident_id": incident_id}]
 
     time_machine.shift(RESEND_AFTER)
-    assert follow_up.relay() == 1
-    assert follow_up.relay() == 0
+    assert dispatch.relay() == 1
+    assert dispatch.relay() == 0
     time_machine.shift(RESEND_AFTER - dt.timedelta(seconds=1))
-    assert follow_up.relay() == 0
+    assert dispatch.relay() == 0
     assert sent == [{"incident_id": incident_id}] * 2
 
 
@@ -159,8 +159,8 @@ def test_the_relay_sends_a_large_backlog_in_one_run_each_incident_once(
         lambda kwargs, retry: sent.append(kwargs),
     )
 
-    assert follow_up.relay(page=2) == 250
-    assert follow_up.relay(page=2) == 0
+    assert dispatch.relay(page=2) == 250
+    assert dispatch.relay(page=2) == 0
     incidents = sorted(set(Finding.objects.values_list("incident_id", flat=True)))
     assert sorted(kwargs["incident_id"] for kwargs in sent) == incidents
 
@@ -179,7 +179,7 @@ def test_an_incident_task_follows_up_all_its_due_findings_in_chunks(
     assert follow_up.incident_findings_follow_up(incident_id=incident_id, chunk=3) == (
         f"incident {incident_id}: followed up 7 findings"
     )
-    assert follow_up.pending() == 0
+    assert dispatch.pending() == 0
     assert TimelineEntry.objects.filter(incident_id=incident_id).count() == 1
 
 
@@ -278,10 +278,10 @@ def test_a_finding_resent_while_its_follow_up_runs_stays_due_for_its_own(
 
     match = similarity.match_past_incidents
 
-    def resent_meanwhile(*, findings):
+    def resent_meanwhile(*, findings, **kwargs):
         with django_capture_on_commit_callbacks(execute=False):
             post(client, findings_key, finding(suggested_actions=[REVERT_CONFIG]))
-        return match(findings=findings)
+        return match(findings=findings, **kwargs)
 
     monkeypatch.setattr(similarity, "match_past_incidents", resent_meanwhile)
     tasks.findings_follow_up(incident_id=incident_id)
@@ -308,10 +308,10 @@ def test_the_task_releases_the_claim_before_it_reads_so_later_findings_send(
         incident_id = post(client, findings_key, finding()).json()["incident_id"]
     match = similarity.match_past_incidents
 
-    def posted_meanwhile(*, findings):
+    def posted_meanwhile(*, findings, **kwargs):
         with django_capture_on_commit_callbacks(execute=True):
             post(client, findings_key, finding(fingerprint="fp-meanwhile"))
-        return match(findings=findings)
+        return match(findings=findings, **kwargs)
 
     monkeypatch.setattr(similarity, "match_past_incidents", posted_meanwhile)
     tasks.findings_follow_up(incident_id=incident_id)
@@ -376,7 +376,7 @@ def test_the_relay_ends_when_its_clock_is_ahead_of_this_one(
             )
 
     ahead = timezone.now() + 2 * RESEND_AFTER
-    assert follow_up.relay(page=1, now=ahead) == 3
+    assert dispatch.relay(page=1, now=ahead) == 3
     assert len(sent) == 3
 
 
@@ -401,7 +401,7 @@ def test_follow_ups_left_in_the_old_outbox_become_due_on_their_findings(
     migration.move_pending_follow_ups(state.apps, None)
 
     assert OutboxTask.objects.count() == 0
-    assert follow_up.relay() == 1
+    assert dispatch.relay() == 1
     assert FindingSuggestion.objects.count() == 2
 
 

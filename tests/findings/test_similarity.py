@@ -188,3 +188,54 @@ def test_findings_follow_up_records_similarity_matches_once(team, api_gateway):
     match = FindingMatch.objects.get()
     assert match.past_incident == cert.incident
     assert match.reason == f"Root cause 1.00 similar to {cert.incident.reference}"
+
+
+@pytest.mark.parametrize("failing", [False, True], ids=["chunks", "one-by-one"])
+def test_incident_follow_up_reads_the_past_vectors_once(
+    team, api_gateway, monkeypatch, failing
+):
+    """GIVEN an incident with five due findings, followed up two at a time
+    WHEN its task runs (and, in the second case, one chunk fails and is retried
+    one finding at a time)
+    THEN the past incidents' vector matrix is read once for the whole run."""
+    import insights.selectors
+    from findings import follow_up
+
+    cert = past_postmortem(team, api_gateway, CERT)
+    cache_vectors(cert)
+    incident = factories.IncidentFactory(team=team, services=[api_gateway])
+    findings = [
+        factories.FindingFactory(
+            incident=incident,
+            service=api_gateway,
+            fingerprint=f"fp-{n}",
+            root_cause=CERT,
+            follow_up_due=factories.BASE_TIME,
+        )
+        for n in range(5)
+    ]
+    reads = []
+    read = insights.selectors.past_vectors_with_open_items
+
+    def spy(**kwargs):
+        reads.append(kwargs)
+        return read(**kwargs)
+
+    monkeypatch.setattr(insights.selectors, "past_vectors_with_open_items", spy)
+    if failing:
+        record = follow_up.findings_record_timeline
+
+        def fails_in_a_batch(*, findings):
+            if len(findings) > 1 and findings[0].pk == first:
+                raise ValueError("only in a batch")
+            return record(findings=findings)
+
+        first = findings[0].pk
+        monkeypatch.setattr(follow_up, "findings_record_timeline", fails_in_a_batch)
+
+    result = follow_up.incident_findings_follow_up(incident_id=incident.pk, chunk=2)
+
+    assert result == f"incident {incident.pk}: followed up 5 findings"
+    assert len(reads) == 1
+    # One match per (incident, item): the past incident's prevention item.
+    assert FindingMatch.objects.get(incident=incident).past_incident == cert.incident

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 
-from findings import follow_up, tasks
+from findings import tasks
 from kb.celery import app
 
 
@@ -20,8 +20,9 @@ def test_moved_tasks_keep_their_names():
 
 
 def test_follow_up_sends_the_task_the_worker_runs():
-    """follow_up sends by name what findings.tasks registers under it."""
-    assert tasks.findings_follow_up.name == follow_up.TASK_NAME
+    """dispatch sends the task object the worker registers, under its old name."""
+    assert tasks.findings_follow_up.name == "postmortems.findings.follow_up"
     assert (
-        app.tasks[follow_up.TASK_NAME] is tasks.findings_follow_up._get_current_object()
+        app.tasks[tasks.FOLLOW_UP_TASK_NAME]
+        is tasks.findings_follow_up._get_current_object()
     )

@@ -5,7 +5,7 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
-from findings import follow_up, lookups
+from findings import dispatch, lookups
 from findings.integrations.alertmanager.parser import AlertGroup
 from findings.models import ApiKey, FindingSource
 from findings.services.upsert import (
@@ -49,5 +49,5 @@ def alertmanager_ingest(
     )
     if group.resolved and group.resolved_at:
         incident_mark_resolved(incident, group.resolved_at)
-    follow_up.send_on_commit(result)
+    dispatch.send_on_commit(result)
     return incident, result

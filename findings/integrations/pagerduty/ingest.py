@@ -5,7 +5,7 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
-from findings import follow_up, lookups
+from findings import dispatch, lookups
 from findings.integrations.pagerduty import parser as pagerduty
 from findings.integrations.pagerduty.parser import PagerDutyEvent
 from findings.models import ApiKey, Finding, FindingSource
@@ -81,5 +81,5 @@ def pagerduty_ingest(
         if changed:
             incident._history_user = None
             incident.save(update_fields=[*changed, "updated_at"])
-    follow_up.send_on_commit(result)
+    dispatch.send_on_commit(result)
     return incident, result

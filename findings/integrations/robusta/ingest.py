@@ -5,7 +5,7 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
-from findings import follow_up, lookups
+from findings import dispatch, lookups
 from findings.integrations.robusta.parser import RobustaFinding
 from findings.models import ApiKey, Finding, FindingSource
 from findings.services.upsert import (
@@ -59,5 +59,5 @@ def robusta_ingest(
     )
     if record.ended_at and incident.external_source == FindingSource.ROBUSTA:
         incident_mark_resolved(incident, record.ended_at)
-    follow_up.send_on_commit(result)
+    dispatch.send_on_commit(result)
     return incident, result
