@@ -104,12 +104,6 @@ def team_ids(user) -> set[int]:
     return cached
 
 
-def visible_postmortems(user, queryset: QuerySet[Postmortem]) -> QuerySet[Postmortem]:
-    """Restrict ``queryset`` to the postmortems ``user`` may read; the same as
-    ``queryset.visible_to(user)``, for callers that hold a plain queryset."""
-    return PostmortemQuerySet.visible_to(queryset, user)
-
-
 def can_view_postmortem(user, postmortem: Postmortem) -> bool:
     if not user.is_authenticated:
         return False
