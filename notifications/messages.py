@@ -4,6 +4,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 
 from notifications.channels import Message
+from notifications.choices import Channel
 from notifications.models import Notification, NotificationKind
 
 POSTMORTEM_KINDS = (
@@ -52,13 +53,13 @@ def build_message(notification: Notification) -> Message | None:
         "url": settings.SITE_URL.rstrip("/") + obj.get_absolute_url(),
         "preferences_url": settings.SITE_URL.rstrip("/") + "/notifications/",
     }
-    base = f"notifications/email/{notification.kind}"
-    subject = render_to_string(f"{base}_subject.txt", context)
-    return Message(
-        subject=" ".join(subject.split()),
-        text=render_to_string(f"{base}.txt", context),
-        url=context["url"],
-        short_text=render_to_string(
-            f"notifications/chat/{notification.kind}.txt", context
-        ).strip(),
-    )
+    kind, url = notification.kind, context["url"]
+    subject = render_to_string(f"notifications/email/{kind}_subject.txt", context)
+    subject = " ".join(subject.split())
+    # Only the body the channel sends is rendered: chat's sentence or two, or the
+    # email's full text.
+    if notification.channel == Channel.CHAT:
+        short = render_to_string(f"notifications/chat/{kind}.txt", context).strip()
+        return Message(subject=subject, text="", url=url, short_text=short)
+    text = render_to_string(f"notifications/email/{kind}.txt", context)
+    return Message(subject=subject, text=text, url=url)

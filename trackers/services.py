@@ -202,9 +202,11 @@ def tracker_link_sync(*, link_id: int) -> str:
     )
     if claimed != 1:
         return "nothing due"
-    link = TrackerLink.objects.get(pk=link_id)
+    # The link and its item in one read before the call, and one read (locked)
+    # after it: the item may have changed while the tracker answered.
+    link = TrackerLink.objects.select_related("item__team").get(pk=link_id)
     try:
-        item = ActionItem.objects.select_related("team").get(pk=link.item_id)
+        item = link.item
         provider = get_provider(link.provider, base_url=link.base_url)
         creating = link.is_pending
         if creating:
@@ -230,10 +232,18 @@ def tracker_link_sync(*, link_id: int) -> str:
         return _record_failure(link_id, exc)
     try:
         with transaction.atomic():
-            link = TrackerLink.objects.select_for_update().get(pk=link_id)
-            item = ActionItem.objects.select_related("team").get(pk=link.item_id)
-            link.remote_key, link.remote_id = issue.key, issue.id or link.remote_id
-            link.remote_url = issue.url or link.remote_url
+            link = (
+                # The link and its item locked, not their team.
+                TrackerLink.objects.select_for_update(of=("self", "item"))
+                .select_related("item__team")
+                .get(pk=link_id)
+            )
+            item = link.item
+            also = ["sync_due", "attempts", "last_error", "claimed_until"]
+            if not creating:  # a created issue's key is saved already
+                link.remote_key, link.remote_id = issue.key, issue.id or link.remote_id
+                link.remote_url = issue.url or link.remote_url
+                also += REMOTE_KEY_FIELDS
             link.sync_due, link.attempts, link.last_error = None, 0, ""
             link.claimed_until = None
             _item_follows_link(item, link)
@@ -245,6 +255,7 @@ def tracker_link_sync(*, link_id: int) -> str:
                 actor_name="",
                 when=None,
                 via=via,
+                also=also,
             )
     except Exception as exc:
         # Whatever it was, the issue exists: record it and retry with backoff.
@@ -318,7 +329,21 @@ def tracker_webhook_apply(*, provider_name: str, event: WebhookEvent) -> str:
             actor_name=event.actor,
             when=event.occurred_at,
             via="webhook",
+            also=REMOTE_KEY_FIELDS,
         )
+
+
+# What _apply writes on the link; REMOTE_KEY_FIELDS name the issue itself.
+APPLY_FIELDS = [
+    "remote_state",
+    "remote_status",
+    "remote_changed_by",
+    "remote_changed_at",
+    "remote_updated_at",
+    "last_synced_at",
+    "last_error",
+]
+REMOTE_KEY_FIELDS = ["remote_key", "remote_id", "remote_url"]
 
 
 def _apply(
@@ -329,8 +354,12 @@ def _apply(
     actor_name: str,
     when: dt.datetime | None,
     via: str,
+    also: list[str],
 ) -> str:
-    """Record the issue's state on the link and move the item if it must."""
+    """Record the issue's state on the link and move the item if it must.
+
+    Saves the fields it sets, and ``also`` those the caller set.
+    """
     now = timezone.now()
     changed = (issue.status, issue.state) != (link.remote_status, link.remote_state)
     link.remote_state, link.remote_status = issue.state, issue.status
@@ -381,7 +410,7 @@ def _apply(
         else:
             link.last_error = ""
             outcome = f"moved to {target}"
-    link.save()
+    link.save(update_fields=[*APPLY_FIELDS, *also])
     return outcome
 
 

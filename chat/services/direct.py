@@ -20,7 +20,14 @@ from notifications.channels import Message, TryLater, Undeliverable
 logger = logging.getLogger(__name__)
 
 # A chat account found by email rarely changes; a day saves a lookup per message.
+# The key is the address: a person whose email changes is looked up again.
 ACCOUNT_CACHE_SECONDS = 24 * 3600
+# "No account under this address" is remembered too, for less time: the person
+# may join chat soon, but each notification to someone without an account
+# should not ask the chat service again.
+NO_ACCOUNT_CACHE_SECONDS = 3600
+# What the cache holds for "no account" (an account id is never empty).
+_NO_ACCOUNT = ""
 
 
 def _account_key(email: str) -> str:
@@ -32,10 +39,11 @@ def chat_account_id(*, email: str, provider: ChatProvider) -> str | None:
     """The chat service's id of the person with ``email``; None if they have none."""
     key = _account_key(email)
     found = cache.get(key)
-    if found:
-        return found
+    if found is not None:
+        return found or None
     account = provider.find_user_by_email(email=email)
     if account is None:
+        cache.set(key, _NO_ACCOUNT, NO_ACCOUNT_CACHE_SECONDS)
         return None
     cache.set(key, account.id, ACCOUNT_CACHE_SECONDS)
     return account.id

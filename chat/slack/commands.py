@@ -36,15 +36,11 @@ INCIDENT_KEY = re.compile(r"^(?:INC-?|#)?(\d{1,12})$", re.IGNORECASE)
 
 
 def _reply(text: str, *, in_channel: bool = False) -> Answer:
+    """Shown only to the person unless ``in_channel`` (refusals: nothing written)."""
     return Answer(
         200,
         {"response_type": "in_channel" if in_channel else "ephemeral", "text": text},
     )
-
-
-def _refuse(text: str) -> Answer:
-    """What the person got wrong, shown only to them; nothing was written."""
-    return _reply(text)
 
 
 def handle(form: dict[str, str]) -> Answer:
@@ -59,7 +55,7 @@ def handle(form: dict[str, str]) -> Answer:
         return _declare(form, channel_id, words[1:])
     if verb == "unlink":
         return _unlink(form, channel_id)
-    return _refuse(f"Unknown subcommand {verb[:40]!r}.\n{USAGE}")
+    return _reply(f"Unknown subcommand {verb[:40]!r}.\n{USAGE}")
 
 
 def _user(form: dict[str, str]):
@@ -68,10 +64,10 @@ def _user(form: dict[str, str]):
         chat_user = get_provider(Provider.SLACK).resolve_user(user_id=form["user_id"])
     except ChatError as exc:
         logger.warning("Slack users.info failed: %s", exc)
-        return None, _refuse("Slack did not say who you are; try again shortly.")
+        return None, _reply("Slack did not say who you are; try again shortly.")
     user = selectors.user_for_email(chat_user.email)
     if user is None:
-        return None, _refuse(
+        return None, _reply(
             "Your Slack email matches no Hindsight account (ask an admin to set your "
             "email in Hindsight).",
         )
@@ -85,12 +81,12 @@ def _url(incident: Incident) -> str:
 def _link(form, channel_id: str, args: list[str]) -> Answer:
     match = INCIDENT_KEY.match(args[0]) if len(args) == 1 else None
     if match is None:
-        return _refuse("Say which incident: /hindsight link INC-42")
+        return _reply("Say which incident: /hindsight link INC-42")
     incident = (
         Incident.objects.select_related("team").filter(pk=int(match.group(1))).first()
     )
     if incident is None:
-        return _refuse(f"No incident INC-{match.group(1)}.")
+        return _reply(f"No incident INC-{match.group(1)}.")
     user, refusal = _user(form)
     if refusal:
         return refusal
@@ -102,7 +98,7 @@ def _link(form, channel_id: str, args: list[str]) -> Answer:
             actor=user,
         )
     except PermissionDenied as exc:
-        return _refuse(str(exc))
+        return _reply(str(exc))
     return _reply(
         messages.incident_linked(
             reference=incident.reference, title=incident.title, url=_url(incident)
@@ -114,14 +110,14 @@ def _link(form, channel_id: str, args: list[str]) -> Answer:
 def _unlink(form, channel_id: str) -> Answer:
     link = selectors.channel_link(provider=Provider.SLACK, channel_id=channel_id)
     if link is None:
-        return _refuse("This channel follows no incident.")
+        return _reply("This channel follows no incident.")
     user, refusal = _user(form)
     if refusal:
         return refusal
     try:
         services.channel_link_delete(link=link, actor=user)
     except PermissionDenied as exc:
-        return _refuse(str(exc))
+        return _reply(str(exc))
     return _reply(
         f"This channel no longer follows {link.incident.reference}.",
         in_channel=True,
@@ -138,27 +134,27 @@ def _declare(form, channel_id: str, args: list[str]) -> Answer:
         slug = args[0][len("team:") :].lower()
         team = Team.objects.filter(slug=slug).first()
         if team is None:
-            return _refuse(f"No team {slug[:40]!r}.")
+            return _reply(f"No team {slug[:40]!r}.")
         args = args[1:]
     severity = Severity.SEV2
     if args and args[0].upper() in Severity.values:
         severity, args = args[0].upper(), args[1:]
     title = " ".join(args).strip()
     if not title:
-        return _refuse(
+        return _reply(
             "Give the incident a title: /hindsight declare SEV2 Checkout is slow"
         )
     if team is None:
         teams = list(Team.objects.filter(pk__in=mine).order_by("name"))
         if len(teams) != 1:
             slugs = ", ".join(t.slug for t in teams) or "none"
-            return _refuse(
+            return _reply(
                 f"Name the team: /hindsight declare team:<slug> {title} "
                 f"(yours: {slugs}).",
             )
         team = teams[0]
     if not has_role(user, Role.EDITOR) or team.pk not in mine:
-        return _refuse(f"You cannot declare incidents for {team.name}.")
+        return _reply(f"You cannot declare incidents for {team.name}.")
     try:
         incident = services.chat_incident_declare(
             provider=Provider.SLACK,
@@ -169,9 +165,9 @@ def _declare(form, channel_id: str, args: list[str]) -> Answer:
             severity=severity,
         )
     except ValidationError as exc:
-        return _refuse("; ".join(exc.messages))
+        return _reply("; ".join(exc.messages))
     except PermissionDenied as exc:
-        return _refuse(str(exc))
+        return _reply(str(exc))
     return _reply(
         f"{incident.reference} declared ({severity}, {team.name}). "
         + messages.incident_linked(

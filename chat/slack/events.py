@@ -53,7 +53,7 @@ def _linked(channel_id: str):
     return selectors.channel_link(provider=Provider.SLACK, channel_id=channel_id)
 
 
-def _unknown_channel(channel_id: str) -> Answer:
+def _unknown_channel() -> Answer:
     return Answer(200, {"ok": True, "ignored": "channel not linked"})
 
 
@@ -66,7 +66,7 @@ def _reaction(event: dict) -> Answer:
     message_ts = parsing.message_ts(item.get("ts"), "item.ts")
     link = _linked(channel_id)
     if link is None:
-        return _unknown_channel(channel_id)
+        return _unknown_channel()
     if reaction != selectors.reaction_for(link):
         return Answer(200, {"ok": True, "ignored": "another reaction"})
     # Reading the message, its reactions, author and permalink takes Slack calls:
@@ -87,7 +87,7 @@ def _message(event: dict) -> Answer:
         return Answer(200, {"ok": True, "ignored": "not an edit"})
     link = _linked(channel_id)
     if link is None:
-        return _unknown_channel(channel_id)
+        return _unknown_channel()
     message = parsing.mapping(event.get("message"), "message")
     message_ts = parsing.message_ts(message.get("ts"), "message.ts")
     text = message.get("text")

@@ -16,6 +16,18 @@ from tests.chat import slack_server
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BOT_TOKEN = "xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy"
 CHANNEL = "C123ABC456"
+# The team's own channel (``team_channel``).
+TEAM_CHANNEL = "C0TEAM0001"
+
+
+def channel_posts(slack) -> list[dict]:
+    """Posts to channels (direct messages, D..., are personal notifications:
+    tests/notifications/test_chat_notifications.py)."""
+    return [
+        c.params
+        for c in slack.called("chat.postMessage")
+        if not c.params["channel"].startswith("D")
+    ]
 
 
 def sign(body: bytes, *, timestamp: int | None = None, secret: str = SIGNING_SECRET):
@@ -75,4 +87,4 @@ def linked(incident):
 
 @pytest.fixture
 def team_channel(team):
-    return TeamChatSettings.objects.create(team=team, channel_id="C0TEAM0001")
+    return TeamChatSettings.objects.create(team=team, channel_id=TEAM_CHANNEL)

@@ -22,11 +22,10 @@ from postmortems.services.postmortems import (
     postmortem_submit,
 )
 from tests import factories
-from tests.chat.conftest import CHANNEL
+from tests.chat.conftest import CHANNEL, TEAM_CHANNEL, channel_posts
 
 pytestmark = pytest.mark.django_db
 
-TEAM_CHANNEL = "C0TEAM0001"
 SITE = "https://hindsight.example.com"
 
 
@@ -35,16 +34,6 @@ def pm(draft_postmortem, team_channel):
     """The team's draft, its incident followed by CHANNEL, the team on TEAM_CHANNEL."""
     ChannelLink.objects.create(channel_id=CHANNEL, incident=draft_postmortem.incident)
     return draft_postmortem
-
-
-def _posts(slack) -> list[dict]:
-    """Posts to channels (direct messages, D..., are personal notifications:
-    tests/notifications/test_chat_notifications.py)."""
-    return [
-        c.params
-        for c in slack.called("chat.postMessage")
-        if not c.params["channel"].startswith("D")
-    ]
 
 
 def _blocks(text: str, *buttons: tuple[str, str, str]) -> list[dict]:
@@ -83,7 +72,7 @@ def test_postmortem_ready_for_review_is_posted_to_the_incident_and_team_channels
         "blocks": _blocks(text, button),
         "unfurl_links": False,
     }
-    assert _posts(slack) == [
+    assert channel_posts(slack) == [
         {"channel": CHANNEL, **expected},
         {"channel": TEAM_CHANNEL, **expected},
     ]
@@ -106,7 +95,9 @@ def test_every_review_step_is_posted_once_and_sending_back_is_not(
     with django_capture_on_commit_callbacks(execute=True):
         postmortem_publish(postmortem=pm, actor=editor)
     said = [
-        p["text"].split(": ", 1)[1] for p in _posts(slack) if p["channel"] == CHANNEL
+        p["text"].split(": ", 1)[1]
+        for p in channel_posts(slack)
+        if p["channel"] == CHANNEL
     ]
     assert said == [
         f"the postmortem is ready for review ({editor.get_full_name()}).",
@@ -133,7 +124,7 @@ def test_a_team_that_turns_a_notification_off_hears_nothing_of_it(
     TeamChatSettings.objects.filter(team=team).update(notify_review=False)
     with django_capture_on_commit_callbacks(execute=True):
         postmortem_submit(postmortem=pm, actor=editor)
-    assert _posts(slack) == []
+    assert channel_posts(slack) == []
     assert not ChatMessage.objects.exists()
 
 
@@ -177,7 +168,7 @@ def test_a_slack_outage_never_blocks_the_write_and_the_relay_sends_later(
     later = timezone.now() + dt.timedelta(minutes=5)
     assert services.chat_messages_relay(now=later) == 2
     assert services.chat_messages_relay(now=later) == 0
-    assert [p["channel"] for p in _posts(slack)] == [
+    assert [p["channel"] for p in channel_posts(slack)] == [
         CHANNEL,
         TEAM_CHANNEL,
         CHANNEL,
@@ -246,7 +237,7 @@ def test_an_overdue_item_is_posted_once_not_every_morning(
         f"({item.postmortem.incident.reference}), owner Olu Tester."
     )
     button = ("Open the action item", f"{SITE}/actions/{item.pk}/", "open_action_item")
-    assert _posts(slack) == [
+    assert channel_posts(slack) == [
         {
             "channel": channel,
             "text": text,
@@ -258,7 +249,7 @@ def test_an_overdue_item_is_posted_once_not_every_morning(
     time_machine.move_to(timezone.now() + dt.timedelta(days=1))
     with django_capture_on_commit_callbacks(execute=True):
         reminders_send()
-    assert len(_posts(slack)) == 2
+    assert len(channel_posts(slack)) == 2
 
 
 def test_each_morning_queues_chat_work_only_for_items_not_yet_announced(
@@ -291,7 +282,7 @@ def test_each_morning_queues_chat_work_only_for_items_not_yet_announced(
         reminders_send()
 
     assert announced == [overdue_item.pk, newly.pk]
-    assert [p["text"].split(": ", 1)[1][:24] for p in _posts(slack)] == [
+    assert [p["text"].split(": ", 1)[1][:24] for p in channel_posts(slack)] == [
         "Raise the pool limit (IN",
         "Raise the pool limit (IN",
         "Alert on pool saturation",
@@ -368,7 +359,7 @@ def test_a_firing_alert_like_a_past_incident_is_posted_once(
         (f"Open {incident.reference}", f"{SITE}/incidents/{incident.pk}/", "open_incident"),  # noqa: E501
         ("Open the item", f"{SITE}/actions/{item.pk}/", "open_action_item"),
     )  # fmt: skip
-    assert _posts(slack) == [
+    assert channel_posts(slack) == [
         {
             "channel": TEAM_CHANNEL,
             "text": text,
@@ -393,7 +384,7 @@ def test_a_resolved_alert_or_a_closed_item_posts_nothing(
     item.status, item.verification_note = Status.DONE, "Pool sized."
     item.save()
     assert services.chat_notify_alert_matches(finding_ids=[finding.pk]) == 0
-    assert _posts(slack) == []
+    assert channel_posts(slack) == []
 
 
 def test_the_admin_sends_a_failed_message_again_once_fixed(
@@ -453,7 +444,7 @@ def test_an_alert_like_no_past_incident_queues_no_task(
         findings_follow_up(finding_ids=[finding.pk])
     assert not FindingMatch.objects.exists()
     assert "chat.notify_alert_matches" not in queued
-    assert _posts(slack) == []
+    assert channel_posts(slack) == []
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from actions.models import Category
 from actions.services import reminders_send
-from chat import services
+from chat import admin, services
 from chat.choices import MessageStatus
 from chat.models import ChatMessage
 from chat.providers.base import OutgoingMessage
@@ -16,15 +16,9 @@ from findings.follow_up import findings_follow_up
 from findings.models import FindingMatch
 from postmortems.models.postmortem import PostmortemStatus
 from tests import factories
-from tests.chat.conftest import CHANNEL
+from tests.chat.conftest import CHANNEL, TEAM_CHANNEL, channel_posts
 
 pytestmark = pytest.mark.django_db
-
-TEAM_CHANNEL = "C0TEAM0001"
-
-
-def _posts(slack) -> list[dict]:
-    return [c.params for c in slack.called("chat.postMessage")]
 
 
 # --- 1. "this looks like INC-N" names only what the channel's team may read -------
@@ -60,13 +54,59 @@ def test_alert_match_names_a_past_incident_only_if_the_team_may_read_it(
     with django_capture_on_commit_callbacks(execute=True):
         findings_follow_up(finding_ids=[finding.pk])
     visible = owner == "same-team" or status in ("approved", "published")
-    texts = [p["text"] for p in _posts(slack)]
+    texts = [p["text"] for p in channel_posts(slack)]
     if visible:
         assert len(texts) == 1
         assert past.reference in texts[0] and "Rotate the vault root key" in texts[0]
     else:
         assert texts == []
         assert not ChatMessage.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "hidden",
+    ["none", "past-incident", "action-item"],
+)
+def test_alert_match_names_nothing_unless_both_incident_and_item_are_readable(
+    slack, team, other_team, team_channel, django_capture_on_commit_callbacks,
+    hidden,
+):  # fmt: skip
+    """Each clause on its own: the past incident and the action item are checked
+    apart (a match may name an item of another postmortem than the incident's).
+    GIVEN a match whose past incident, or whose action item, is another team's
+    draft WHEN the alert fires THEN the team's channel hears nothing of it."""
+
+    def postmortem(hide: bool):
+        owner = other_team if hide else team
+        return factories.PostmortemFactory(
+            incident=factories.IncidentFactory(team=owner),
+            status=PostmortemStatus.DRAFT,
+        )
+
+    past_pm = postmortem(hidden == "past-incident")
+    item_pm = postmortem(hidden == "action-item")
+    item = factories.ActionItemFactory(
+        team=item_pm.incident.team,
+        postmortem=item_pm,
+        category=Category.PREVENTION,
+        title="Rotate the vault root key",
+    )
+    incident = factories.IncidentFactory(team=team, title="Checkout 502s")
+    finding = factories.FindingFactory(incident=incident, title="HighErrorRate")
+    FindingMatch.objects.create(
+        incident=incident,
+        finding=finding,
+        past_incident=past_pm.incident,
+        action_item=item,
+        reason="test",
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        findings_follow_up(finding_ids=[finding.pk])
+    texts = [p["text"] for p in channel_posts(slack)]
+    if hidden == "none":
+        assert len(texts) == 1 and "Rotate the vault root key" in texts[0]
+    else:
+        assert texts == []
 
 
 # --- 4. closing an item rewrites the messages not sent yet too --------------------
@@ -108,7 +148,9 @@ def test_closing_an_item_rewrites_its_unsent_messages(
     ChatMessage.objects.filter(pk=row.pk).update(status=MessageStatus.PENDING)
     later = timezone.now() + dt.timedelta(hours=1)
     assert services.chat_messages_relay(now=later) == 1
-    assert [p["text"] for p in _posts(slack)][-1].startswith("Done: Raise the pool")
+    assert [p["text"] for p in channel_posts(slack)][-1].startswith(
+        "Done: Raise the pool"
+    )
 
 
 # --- 6. a long relay's claims never look stale to an overlapping one --------------
@@ -166,7 +208,7 @@ def test_every_overdue_item_is_announced_once(
     for _ in range(2):
         with django_capture_on_commit_callbacks(execute=True):
             reminders_send()
-    posts = _posts(slack)
+    posts = channel_posts(slack)
     assert [p["channel"] for p in posts] == [TEAM_CHANNEL]
     assert posts[0]["text"].startswith(f"Overdue since {item.due_date:%d %b %Y}")
 
@@ -183,7 +225,7 @@ def test_items_not_overdue_or_closed_are_not_announced(
     )  # fmt: skip
     with django_capture_on_commit_callbacks(execute=True):
         reminders_send()
-    assert _posts(slack) == []
+    assert channel_posts(slack) == []
 
 
 # --- 9. the admin's "Send again" sends the selected rows and says what happened ---
@@ -219,7 +261,7 @@ def test_send_again_sends_only_the_selected_rows_and_says_what_happened(
     )
     page = response.content.decode()
     assert "1 sent; 1 failed again (is_archived); 1 skipped (already sent)." in page
-    assert [p["text"] for p in _posts(slack)] == ["failed", "broken"]
+    assert [p["text"] for p in channel_posts(slack)] == ["failed", "broken"]
     statuses = dict(ChatMessage.objects.values_list("event_key", "status"))
     assert statuses == {
         "failed": MessageStatus.SENT,
@@ -227,3 +269,24 @@ def test_send_again_sends_only_the_selected_rows_and_says_what_happened(
         "broken": MessageStatus.FAILED,
         "unselected": MessageStatus.PENDING,
     }
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [(429, {"ok": False, "error": "ratelimited"}), (500, {"ok": False})],
+    ids=["rate-limited", "server-error"],
+)
+def test_send_again_says_which_rows_still_wait_for_a_retry(slack, answer):
+    """GIVEN a failed row sent again while Slack is still down (a transient error)
+    WHEN the admin sends it again THEN it waits for the relay and the page says so
+    with Slack's reason."""
+    failed = _row("failed", MessageStatus.FAILED, attempts=12)
+    slack.answers["chat.postMessage"] = answer
+
+    outcome = services.chat_messages_send_again(message_ids=[failed.pk])
+
+    assert outcome["sent"] == outcome["failed"] == outcome["skipped"] == []
+    assert len(outcome["pending"]) == 1 and outcome["pending"][0]
+    row = ChatMessage.objects.get(pk=failed.pk)
+    assert row.status == MessageStatus.PENDING and row.due_at > timezone.now()
+    assert "still waiting for a retry" in admin.send_again_summary(outcome)

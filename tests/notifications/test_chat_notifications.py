@@ -219,3 +219,49 @@ def test_preferences_page_says_where_notifications_go(
     slack_off = client.get(reverse("notifications:preferences")).content.decode()
     assert "What Hindsight tells you about, by email (to" in slack_off
     assert "as a Slack direct message" not in slack_off
+
+
+class _Directory:
+    """A chat provider's account lookup: counts the lookups, answers from a dict."""
+
+    def __init__(self, accounts: dict[str, str]):
+        self.accounts, self.lookups = accounts, []
+
+    def find_user_by_email(self, *, email):
+        from chat.providers.base import ChatUser
+
+        self.lookups.append(email)
+        found = self.accounts.get(email)
+        return ChatUser(id=found, name=found, email=email) if found else None
+
+
+def test_chat_account_lookup_is_cached_by_email_so_a_new_email_is_looked_up():
+    from chat.services.direct import chat_account_id
+
+    directory = _Directory({"old@example.com": "WOLD", "new@example.com": "WNEW"})
+
+    assert chat_account_id(email="old@example.com", provider=directory) == "WOLD"
+    assert chat_account_id(email="old@example.com", provider=directory) == "WOLD"
+    # The person's email changed: the new address is looked up, not the old id.
+    assert chat_account_id(email="new@example.com", provider=directory) == "WNEW"
+    assert directory.lookups == ["old@example.com", "new@example.com"]
+
+
+def test_chat_account_not_found_is_cached_for_an_hour(time_machine):
+    """GIVEN a person without a chat account
+    WHEN two notifications reach them, then another after an hour, once they
+    have joined
+    THEN the chat service is asked once for the first two, and again after."""
+    from chat.services.direct import NO_ACCOUNT_CACHE_SECONDS, chat_account_id
+
+    time_machine.move_to(timezone.now(), tick=False)
+    directory = _Directory({})
+
+    assert chat_account_id(email="rui@example.com", provider=directory) is None
+    assert chat_account_id(email="rui@example.com", provider=directory) is None
+    assert len(directory.lookups) == 1
+
+    directory.accounts["rui@example.com"] = "WRUI"
+    time_machine.shift(dt.timedelta(seconds=NO_ACCOUNT_CACHE_SECONDS + 1))
+    assert chat_account_id(email="rui@example.com", provider=directory) == "WRUI"
+    assert len(directory.lookups) == 2

@@ -221,3 +221,35 @@ def test_notify_waits_in_the_outbox_while_the_broker_is_down(
     app.conf.task_always_eager = True  # the broker is back
     outbox.relay_pending(grace=dt.timedelta(0))
     assert len(_mails_to(people["reviewer"].email)) == 1
+
+
+@pytest.mark.parametrize("channel", ["email", "chat"])
+def test_build_message_renders_only_the_body_its_channel_sends(
+    postmortem, people, channel, monkeypatch
+):
+    """An email renders the subject and the email text; a chat message the subject
+    and the chat text: never the other channel's body."""
+    from notifications import messages
+    from notifications.models import Notification
+
+    rendered = []
+    render = messages.render_to_string
+
+    def spy(name, context):
+        rendered.append(name.split("/", 2)[1])  # "email" or "chat"
+        return render(name, context)
+
+    monkeypatch.setattr(messages, "render_to_string", spy)
+    notification = Notification.objects.create(
+        user=people["reviewer"],
+        kind=NotificationKind.REVIEW_REQUESTED,
+        channel=channel,
+        key="build-message",
+        object_id=postmortem.pk,
+    )
+
+    message = messages.build_message(notification)
+
+    # The subject comes from the email templates for both.
+    assert sorted(rendered) == sorted(["email", channel])
+    assert (message.short_text if channel == "chat" else message.text).strip()

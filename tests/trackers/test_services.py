@@ -276,3 +276,53 @@ def test_unlinking_keeps_the_items_status(fake_tracker, tracker_config, item, ed
     item.refresh_from_db()
     assert (item.tracker_key, item.tracker_provider) == ("", "")
     assert not TrackerLink.objects.exists()
+
+
+@pytest.mark.parametrize("creating", [True, False], ids=["create", "fetch"])
+def test_syncing_a_link_reads_it_and_writes_its_issue_once(
+    fake_tracker,
+    tracker_config,
+    item,
+    editor,
+    creating,
+    django_capture_on_commit_callbacks,
+):
+    """GIVEN a link waiting to create its issue, or to fetch a linked one
+    WHEN the sync task runs
+    THEN the link (with its item) is read once before the tracker call and once,
+    locked, after it, and the issue's key, id and url are written once."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    tracker_config("jira")
+    with django_capture_on_commit_callbacks(execute=False):
+        if creating:
+            _created(fake_tracker, "jira")
+            link = services.tracker_issue_create(item=item, actor=editor)
+        else:
+            method, path, body = FETCH_ROUTES["jira"]
+            fake_tracker.route(method, path, 200, fixture("jira", body))
+            link = services.tracker_issue_link(item=item, text="OPS-24", actor=editor)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert services.tracker_link_sync(link_id=link.pk) != "nothing due"
+
+    sql = [q["sql"] for q in queries.captured_queries]
+    link_table = TrackerLink._meta.db_table
+    team_table = item.team._meta.db_table
+    # The link, and the item with its team (what the sync reads to apply).
+    reads = [
+        s
+        for s in sql
+        if s.startswith("SELECT")
+        and (
+            f'FROM "{link_table}"' in s
+            or f'FROM "{item._meta.db_table}" INNER JOIN "{team_table}"' in s
+        )
+    ]
+    key_writes = [
+        s for s in sql if s.startswith(f'UPDATE "{link_table}"') and '"remote_key"' in s
+    ]
+    assert len(reads) == 2, reads
+    assert len(key_writes) == 1, key_writes
+    assert TrackerLink.objects.get(pk=link.pk).remote_key == "OPS-24"
