@@ -221,17 +221,19 @@ def _notification(kind: str, subject: Callable) -> Callable:
     def read(world: World, person) -> str:
         if not person.is_authenticated:
             return ""
-        notification = Notification.objects.create(
-            user=person,
-            kind=kind,
-            channel=Channel.EMAIL,
-            key=f"sweep:{kind}:{person.pk}",
-            object_id=subject(world).pk,
-        )
-        message = build_message(notification)
-        if message is None:
-            return ""
-        return f"{message.subject}\n{message.text}\n{message.short_text}"
+        texts = []
+        for channel in Channel.values:
+            notification = Notification.objects.create(
+                user=person,
+                kind=kind,
+                channel=channel,
+                key=f"sweep:{kind}:{person.pk}",
+                object_id=subject(world).pk,
+            )
+            message = build_message(notification)
+            if message is not None:
+                texts += [message.subject, message.text, message.short_text]
+        return "\n".join(texts)
 
     return read
 
