@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -107,6 +107,9 @@ class Outcome:
     # Cross-validation of the confirmed examples that chose the threshold.
     validation: dict = field(default_factory=dict)
     classes: list[str] = field(default_factory=list)
+    # Each confirmed item's cross-validated (confidence, right answer): what a
+    # caller needs to validate a subset of the items on its own.
+    cross_validated: dict = field(default_factory=dict)
 
     def by_id(self) -> dict:
         return {p.item_id: p for p in self.predictions}
@@ -378,12 +381,17 @@ def fit_predict(
     examples: Sequence[Example] = (),
     params: Params = Params(),
     threshold: float | None = None,
+    allowed: Mapping[Hashable, Collection[str]] | None = None,
 ) -> Outcome:
     """Train on the labelled items (and ``examples``), predict every item.
 
     ``labels`` maps item ids to people's classes. With ``threshold`` given (a
     single-postmortem run reusing the last full run's), no validation is done.
-    Items are ordered by id first, so the caller's order never matters.
+    ``allowed`` restricts some items to some classes: such an item takes the
+    allowed class the model finds likeliest, with that class's own probability
+    (never renormalised over the allowed ones, so an item the model puts
+    elsewhere stays below the threshold). Items are ordered by id first, so the
+    caller's order never matters.
     """
     n = len(ids)
     order = sorted(range(n), key=lambda i: ids[i])
@@ -409,17 +417,22 @@ def fit_predict(
     # with the web and worker processes); one thread was 6x faster here.
     from threadpoolctl import threadpool_limits
 
+    mask = np.ones((n, len(classes)), dtype=bool)
+    for i, item_id in enumerate(ids):
+        if allowed and item_id in allowed:
+            mask[i] = [c in allowed[item_id] for c in classes]
     with threadpool_limits(limits=1, user_api="blas"):
         return _fit_predict(
-            ids, vectors, texts, item_labels, examples, classes, params, threshold
+            ids, vectors, texts, item_labels, examples, classes, params, threshold, mask
         )
 
 
 def _fit_predict(
-    ids, vectors, texts, item_labels, examples, classes, params, threshold
+    ids, vectors, texts, item_labels, examples, classes, params, threshold, mask
 ):
     vectorizer = _lexical(list(texts) + [e.text for e in examples])
     validation: dict = {}
+    cross_validated: dict = {}
     prior_sims = _prior_sims(vectors, examples, classes)
     choice = (
         params.proto_weight or 0.0,
@@ -434,13 +447,17 @@ def _fit_predict(
         truth = [item_labels[i] for i in known]
         prior_cv = prior_sims[known] if prior_sims is not None else None
         choice = _choose_blend(cv, proto_cv, prior_cv, truth, classes, params)
-        blended = _blend(cv, proto_cv, prior_cv, choice)
+        blended = np.where(mask[known], _blend(cv, proto_cv, prior_cv, choice), -1)
         picked = blended.argmax(axis=1)
+        confidences = np.clip(blended[np.arange(len(known)), picked], 0.0, None)
+        right = [classes[j] == t for j, t in zip(picked, truth, strict=True)]
         threshold, validation = choose_threshold(
-            blended[np.arange(len(known)), picked],
-            [classes[j] == t for j, t in zip(picked, truth, strict=True)],
-            params.abstain_cost,
+            confidences, right, params.abstain_cost
         )
+        cross_validated = {
+            ids[i]: (float(c), bool(ok))
+            for i, c, ok in zip(known, confidences, right, strict=True)
+        }
         validation.update(
             proto_weight=choice[0],
             proto_temperature=choice[1],
@@ -458,6 +475,11 @@ def _fit_predict(
     predictions = []
     for i, item_id in enumerate(ids):
         ranked = np.argsort(-proba[i], kind="stable")
+        if not mask[i].all():
+            ranked = ranked[mask[i, ranked]]
+        if not len(ranked):  # no class it may take is known here
+            predictions.append(Prediction(item_id, None, None, 0.0, None, 0.0))
+            continue
         best = classes[ranked[0]]
         top = float(proba[i, ranked[0]])
         second = float(proba[i, ranked[1]]) if len(ranked) > 1 else 0.0
@@ -476,6 +498,7 @@ def _fit_predict(
         threshold=round(float(threshold), 6),
         validation=validation,
         classes=classes,
+        cross_validated=cross_validated,
     )
 
 

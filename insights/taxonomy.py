@@ -1,4 +1,12 @@
-"""The starter taxonomy of failure classes, shipped as ``taxonomy.json``."""
+"""The starter taxonomy of failure classes, shipped as ``taxonomy.json``.
+
+Each class names one of two things, its ``axis``: the ``change`` that set the
+incident off (a configuration change, a deploy, a schema migration, an
+operator's command) or the ``mechanism`` by which things failed (capacity ran
+out, a resource leaked, retries piled up). A postmortem's trigger statement is
+where a change is written down; its root cause and contributing factors
+describe mechanisms.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +15,8 @@ from functools import cache
 from pathlib import Path
 
 TAXONOMY_PATH = Path(__file__).with_name("taxonomy.json")
+CHANGE = "change"
+MECHANISM = "mechanism"
 
 
 @cache
@@ -16,5 +26,15 @@ def _load() -> tuple[dict, ...]:
 
 
 def load_taxonomy() -> list[dict]:
-    """Starter classes as ``{"slug", "name", "description"}`` dicts, in file order."""
+    """Starter classes as ``{"slug", "name", "axis", "description"}`` dicts, in
+    file order."""
     return [dict(entry) for entry in _load()]
+
+
+def change_class_slugs() -> frozenset[str]:
+    """Slugs of the starter classes that name a change (``axis`` ``change``).
+
+    Classes people add are mechanisms unless they say otherwise: a class of
+    change is rare and the taxonomy already has the common ones.
+    """
+    return frozenset(e["slug"] for e in _load() if e.get("axis") == CHANGE)

@@ -43,6 +43,7 @@ from insights.services.statements import (
     primary_supervision,
     statement_inputs,
     statements_save,
+    validated_kinds,
 )
 from insights.topk import top_k
 from postmortems.models import Postmortem
@@ -341,18 +342,17 @@ def _execute_full(run: InsightRun, embedder: Embedder) -> str:
         progress_note="Done",
         counts=counts,
         timings={k: round(v, 3) for k, v in timings.items()},
-        abstain_threshold=primary.threshold,
         # The report counts an inferred class from this confidence on.
-        params={
-            **params.as_dict(),
-            "classifier": model_params.as_dict(),
-            "abstention_threshold": primary.threshold,
-        },
+        abstain_threshold=primary.threshold,
+        params={**params.as_dict(), "classifier": model_params.as_dict()},
         validation={
             "postmortems": primary.validation,
             "statements": statement_outcome.validation,
             "statement_threshold": statement_outcome.threshold,
-            "statement_kinds": statement_outcome.validation["statement_kinds"],
+            # Read by insights.selectors.validated_statement_kinds.
+            "statement_kinds": validated_kinds(
+                statement_outcome.validation.get("kinds", {}), model_params
+            ),
         },
     )
     return RunStatus.SUCCEEDED

@@ -4,13 +4,19 @@ A postmortem's root cause, trigger and each contributing factor are classified
 on their own by :mod:`insights.classifier`, so a postmortem belongs to every
 class one of its statements is in (a config push that exhausted a pool is both
 a configuration change and capacity exhaustion).
+
+The trigger is read for the change that set the incident off: it is scored
+against the classes of change only (``axis`` in the taxonomy), and a person's
+confirmation of a change class teaches the classifier through the trigger, not
+through the root cause, which describes a mechanism. Each kind of statement is
+validated on its own labels: the memberships of a kind count on the report
+only once its cross-validated answers are worth showing at the threshold.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -31,6 +37,7 @@ from insights.models import (
     PostmortemClassification,
     StatementKind,
 )
+from insights.taxonomy import change_class_slugs
 from postmortems.models import ContributingFactor, Postmortem
 
 logger = logging.getLogger(__name__)
@@ -145,6 +152,41 @@ def _zero_shot(vectors, examples, threshold):
     ], scores
 
 
+def kind_figures(
+    cross_validated: dict, kind_of: dict, threshold: float, params: classifier.Params
+) -> dict[str, dict]:
+    """Each statement kind's cross-validated answers at the run's threshold:
+    labelled, kept (at or above it), right and wrong among those kept."""
+    out: dict[str, dict] = {}
+    for item_id, (confidence, right) in cross_validated.items():
+        figures = out.setdefault(
+            kind_of[item_id], {"labelled": 0, "kept": 0, "right": 0, "wrong": 0}
+        )
+        figures["labelled"] += 1
+        if confidence >= threshold:
+            figures["kept"] += 1
+            figures["right" if right else "wrong"] += 1
+    return dict(sorted(out.items()))
+
+
+def validated_kinds(kinds: dict[str, dict], params: classifier.Params) -> list[str]:
+    """Statement kinds whose inferred classes may count on the report.
+
+    A kind is validated on its own labels, by the rule that chose the
+    threshold (Chow's): at least ``min_examples`` of its statements labelled,
+    and among its cross-validated answers at or above the threshold, right ones
+    outweigh ``abstain_cost`` times the wrong ones. A kind people never label
+    (contributing factors, mostly detection gaps) or one the classifier gets
+    wrong (a trigger read for its mechanism) is listed, not counted.
+    """
+    return sorted(
+        kind
+        for kind, f in kinds.items()
+        if f["labelled"] >= params.min_examples
+        and f["right"] - params.abstain_cost * f["wrong"] > 0
+    )
+
+
 def classify_statements(
     *,
     statements: Sequence[StatementInput],
@@ -180,18 +222,23 @@ def classify_statements(
             labels[item_id] = row.failure_class.slug
             confirmer[item_id] = (row.confirmed_by_id, row.confirmed_at)
     first_of: dict[int, tuple[int, str]] = {}
+    trigger_of: dict[int, tuple[int, str]] = {}
     for s in statements:
+        if s.key == TRIGGER_KEY:
+            trigger_of[s.postmortem_id] = s.item_id
         if s.key == ROOT_CAUSE_KEY or s.postmortem_id not in first_of:
             if first_of.get(s.postmortem_id, ("", ""))[1] != ROOT_CAUSE_KEY:
                 first_of[s.postmortem_id] = s.item_id
+    changes = change_class_slugs() & set(by_slug)
     for pk, (slug, user_id, at) in confirmed_postmortems.items():
-        item_id = first_of.get(pk)
+        # A change is written down in the trigger; a mechanism in the root cause.
+        item_id = trigger_of.get(pk) if slug in changes else None
+        item_id = item_id or first_of.get(pk)
         if item_id is not None and item_id not in labels and slug in by_slug:
             labels[item_id] = slug
             confirmer[item_id] = (user_id, at)
 
     kind_of = {s.item_id: s.kind for s in statements}
-    labelled_kinds = Counter(kind_of[item_id] for item_id in labels)
     descriptions = class_examples(classes, known)
     examples = descriptions + [
         classifier.Example(slug=slug, vector=vector, text=text, description=False)
@@ -206,14 +253,27 @@ def classify_statements(
         examples=examples,
         params=params,
         threshold=threshold,
+        # With no class of change left in the taxonomy, a trigger may take any.
+        allowed={s.item_id: changes for s in statements if s.key == TRIGGER_KEY}
+        if changes
+        else None,
     )
-    # Kinds with enough people's labels to be validated on (see
-    # insights.selectors.validated_statement_kinds): the rest are not counted.
-    outcome.validation["statement_kinds"] = sorted(
-        kind for kind, n in labelled_kinds.items() if n >= params.min_examples
-    )
+    if outcome.cross_validated:
+        outcome.validation["kinds"] = kind_figures(
+            outcome.cross_validated, kind_of, outcome.threshold, params
+        )
     predictions = outcome.by_id()
     zero_shot, zero_scores = _zero_shot(vectors, descriptions, zero_shot_threshold)
+    triggers = [i for i, s in enumerate(statements) if s.key == TRIGGER_KEY]
+    if triggers and changes:
+        # A trigger goes zero-shot to a class of change or to none.
+        picked, scores = _zero_shot(
+            vectors[triggers],
+            [e for e in descriptions if e.slug in changes],
+            zero_shot_threshold,
+        )
+        for i, slug, score in zip(triggers, picked, scores, strict=True):
+            zero_shot[i], zero_scores[i] = slug, score
     margins = [predictions[i].margin for i in ids]
     teach = classifier.teach_scores(
         vectors,

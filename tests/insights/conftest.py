@@ -90,7 +90,9 @@ def make_postmortem(db):
     author = factories.UserFactory(username="pm-author")  # hash one password only
     team = factories.TeamFactory(slug="payments", name="Payments")
 
-    def _make(root_cause, *, days=0, team=team, severity="SEV2", factors=()):
+    def _make(
+        root_cause, *, days=0, team=team, severity="SEV2", factors=(), trigger=""
+    ):
         from postmortems.models import ContributingFactor
 
         incident = factories.IncidentFactory(
@@ -101,7 +103,7 @@ def make_postmortem(db):
         postmortem = factories.PostmortemFactory(
             incident=incident,
             author=author,
-            sections={"root_cause": root_cause, "trigger": ""},
+            sections={"root_cause": root_cause, "trigger": trigger},
         )
         for position, (kind, text) in enumerate(factors):
             ContributingFactor.objects.create(

@@ -167,3 +167,27 @@ def test_teach_scores_estimate_the_density_beyond_the_sample():
 
     assert estimate[:300].min() > estimate[300:].max()
     assert np.allclose(estimate[:300], exact[:300], rtol=0.2)
+
+
+def test_fit_predict_keeps_a_restricted_item_to_its_allowed_classes():
+    """GIVEN an item near "cert" allowed only "dns" or "leak"
+    WHEN the classifier predicts it
+    THEN its best guess is an allowed class, with that class's own (small)
+    probability, not renormalised over the allowed classes: it abstains."""
+    ids, vectors, labels = _three_classes()
+    outcome = classifier.fit_predict(
+        ids=ids,
+        vectors=vectors,
+        texts=[""] * len(ids),
+        labels=labels,
+        params=PARAMS,
+        allowed={"near-cert": {"dns", "leak"}, "near-dns": {"dns", "leak"}},
+    )
+    by_id = outcome.by_id()
+    near_cert = by_id["near-cert"]
+    assert near_cert.best in {"dns", "leak"} and near_cert.abstained
+    assert near_cert.runner_up in {"dns", "leak"}
+    assert near_cert.confidence < outcome.threshold
+    assert by_id["near-dns"].slug == "dns"  # an allowed class it is sure of
+    # Restricted confirmed items are cross-validated within their classes too.
+    assert set(outcome.cross_validated) == set(labels)

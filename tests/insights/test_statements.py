@@ -194,3 +194,158 @@ def test_confirm_next_puts_uncertain_statements_first_and_skips_confirmed(
         "certificate-expiry" in {c.best_guess[0], c.runner_up[0]} for c in in_class
     )
     assert len(selectors.confirm_next(limit=1)) == 1
+
+
+# --- Triggers: the change that set an incident off ---------------------------
+
+CONFIG_TRIGGERS = [
+    "A config push changed the pool size value in the YAML settings file.",
+    "The feature flag config value was pushed to every host in one YAML push.",
+    "A settings push changed the timeout value in the shared YAML config.",
+    "An unreviewed YAML config push flipped the retry value for every service.",
+    "A config push changed the cache value in the YAML settings for all hosts.",
+]
+LEAK_ROOT_CAUSE = "Worker memory leaked: buffers were never released until OOM."
+
+
+@pytest.fixture
+def config_confirmed(taught, make_postmortem, editor):
+    """``confirmed(n)``: n postmortems whose trigger is a config push, each
+    confirmed as a configuration change by a person (their root causes are
+    leaks, a mechanism)."""
+    config = FailureClass.objects.get(slug="config-change")
+
+    def confirmed(n):
+        made = []
+        for k, trigger in enumerate(CONFIG_TRIGGERS[:n]):
+            postmortem = make_postmortem(LEAK_ROOT_CAUSE, trigger=trigger, days=500 + k)
+            services.postmortem_class_confirm(
+                postmortem=postmortem, failure_class=config, user=editor
+            )
+            made.append(postmortem)
+        return made
+
+    return confirmed
+
+
+NEW_TRIGGER = "A YAML config push changed the connection value for every host."
+
+
+def test_confirmed_change_class_teaches_through_the_trigger(
+    config_confirmed, make_postmortem
+):
+    """GIVEN postmortems a person confirmed as configuration changes
+    WHEN a full run reads their statements
+    THEN the label goes to each trigger (where a change is written), not to
+    the root cause (a leak, a mechanism)."""
+    made = config_confirmed(4)
+    _run()
+    for postmortem in made:
+        rows = {s.key: s for s in CauseStatement.objects.filter(postmortem=postmortem)}
+        assert rows["trigger"].source == ClassificationSource.CONFIRMED
+        assert rows["trigger"].failure_class.slug == "config-change"
+        assert rows["root_cause"].source != ClassificationSource.CONFIRMED
+
+
+def test_trigger_puts_a_postmortem_in_a_change_class_with_evidence(
+    config_confirmed, make_postmortem
+):
+    """GIVEN four confirmed configuration changes (enough to validate triggers)
+    WHEN a new postmortem's root cause is an expired certificate and its
+    trigger a config push
+    THEN it is counted in both classes, the change with its trigger as
+    evidence."""
+    config_confirmed(4)
+    both = make_postmortem(ROOT_CAUSES["cert"][2], trigger=NEW_TRIGGER)
+    run = _run()
+    assert "trigger" in selectors.validated_statement_kinds(run)
+    memberships = {m["failure_class"]: m for m in selectors.memberships_of([both.pk])}
+    change = memberships["config-change"]
+    assert change["statement_kind"] == "trigger"
+    assert change["evidence"] == NEW_TRIGGER
+    assert change["kind_validated"] and change["counted"]
+    assert memberships["certificate-expiry"]["statement_kind"] == "root_cause"
+
+
+def test_trigger_change_class_does_not_count_until_triggers_are_validated(
+    config_confirmed, make_postmortem
+):
+    """GIVEN three confirmed configuration changes: too few triggers labelled
+    to validate the classifier on triggers
+    WHEN a new postmortem's trigger is a config push
+    THEN its configuration-change membership is listed but not counted."""
+    config_confirmed(3)
+    new = make_postmortem(ROOT_CAUSES["cert"][2], trigger=NEW_TRIGGER)
+    run = _run()
+    assert run.validation["statements"]["kinds"]["trigger"]["labelled"] == 3
+    assert "trigger" not in selectors.validated_statement_kinds(run)
+    memberships = {m["failure_class"]: m for m in selectors.memberships_of([new.pk])}
+    change = memberships["config-change"]
+    assert change["statement_kind"] == "trigger"
+    assert not change["kind_validated"] and not change["counted"]
+
+
+def test_every_trigger_is_put_in_a_change_class_or_none(
+    config_confirmed, make_postmortem
+):
+    """A trigger is read for the change that set the incident off: whatever it
+    says (here an expired certificate, a mechanism), no trigger is put in a
+    class of mechanism, by the classifier or zero-shot."""
+    from insights.taxonomy import change_class_slugs
+
+    config_confirmed(4)
+    for text in ROOT_CAUSES["cert"] + ROOT_CAUSES["leap"] + [NEW_TRIGGER]:
+        make_postmortem(LEAK_ROOT_CAUSE, trigger=text)
+    _run()
+    triggers = CauseStatement.objects.filter(kind="trigger").select_related(
+        "failure_class"
+    )
+    assert triggers.count() == 4 + 6
+    for statement in triggers:
+        slug = statement.failure_class.slug if statement.failure_class else None
+        assert slug in change_class_slugs() | {None}, statement.text
+
+
+@pytest.mark.parametrize(
+    ("figures", "validated"),
+    [
+        ({"labelled": 4, "kept": 2, "right": 2, "wrong": 0}, True),
+        ({"labelled": 3, "kept": 3, "right": 3, "wrong": 0}, False),  # too few
+        ({"labelled": 9, "kept": 3, "right": 2, "wrong": 1}, False),  # 2 - 2x1
+        ({"labelled": 9, "kept": 4, "right": 3, "wrong": 1}, True),  # 3 - 2x1
+        ({"labelled": 9, "kept": 0, "right": 0, "wrong": 0}, False),  # no answer
+    ],
+)
+def test_validated_kinds_weighs_each_kind_by_the_threshold_rule(figures, validated):
+    from insights.classifier import Params
+    from insights.services.statements import validated_kinds
+
+    params = Params(min_examples=4, abstain_cost=2.0)
+    assert validated_kinds({"trigger": figures}, params) == (
+        ["trigger"] if validated else []
+    )
+
+
+def test_full_run_stores_threshold_and_validated_kinds_once(taught):
+    run = _run()
+    assert run.abstain_threshold is not None
+    assert "abstention_threshold" not in run.params
+    assert "statement_kinds" not in run.validation["statements"]
+    assert run.validation["statement_kinds"] == ["root_cause"]
+    assert selectors.validated_statement_kinds(run) == {"root_cause"}
+
+
+def test_runs_stored_before_reads_the_same_threshold_and_kinds(db):
+    """A run stored with the threshold and kinds twice (before) reads as one."""
+    old = InsightRun.objects.create(
+        kind=RunKind.FULL,
+        status=RunStatus.SUCCEEDED,
+        abstain_threshold=0.7,
+        params={"abstention_threshold": 0.7},
+        validation={
+            "statements": {"statement_kinds": ["root_cause"]},
+            "statement_kinds": ["root_cause"],
+        },
+    )
+    assert selectors.validated_statement_kinds(old) == {"root_cause"}
+    assert selectors.confidence_threshold(old) == 0.7
