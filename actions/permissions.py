@@ -61,12 +61,6 @@ class ActionItemQuerySet(QuerySet):
         )
 
 
-def visible_action_items(user, queryset: QuerySet[ActionItem]) -> QuerySet[ActionItem]:
-    """Restrict ``queryset`` to the items ``user`` may read; the same as
-    ``queryset.visible_to(user)``, for callers that hold a plain queryset."""
-    return ActionItemQuerySet.visible_to(queryset, user)
-
-
 def can_edit_item(user, item: ActionItem) -> bool:
     """Editors of the item's team (or of its postmortem's team), and admins."""
     if is_admin(user):

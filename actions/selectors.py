@@ -38,9 +38,6 @@ from postmortems.models import (
     Team,
     WorkflowEvent,
 )
-from postmortems.permissions import (
-    visible_postmortems,
-)
 
 HIGH_SEVERITIES = (Severity.SEV0, Severity.SEV1)
 
@@ -52,7 +49,6 @@ from actions.permissions import (  # noqa: E402, F401
     can_edit_item,
     can_record_reviews,
     editable_teams,
-    visible_action_items,
 )
 
 # Lists and pages -------------------------------------------------------------------
@@ -65,7 +61,7 @@ def action_item_list(*, user) -> QuerySet[ActionItem]:
     )
     # Open items first (what needs attention), then by due date.
     return (
-        visible_action_items(user, queryset)
+        queryset.visible_to(user)
         .alias(
             closed=SqlCase(
                 When(status__in=OPEN_STATUSES, then=Value(0)),
@@ -146,7 +142,8 @@ def owner_options() -> list[dict]:
 def my_action_items(*, user) -> QuerySet[ActionItem]:
     """The user's own items, open ones first, by due date."""
     return (
-        ActionItem.objects.filter(owner=user)
+        ActionItem.objects.visible_to(user)
+        .filter(owner=user)
         .select_related("team", "owner", "postmortem", "postmortem__incident")
         .annotate(
             closed=SqlCase(
@@ -159,18 +156,23 @@ def my_action_items(*, user) -> QuerySet[ActionItem]:
     )
 
 
-def review_list() -> QuerySet[LeadershipReview]:
+def review_list(*, user) -> QuerySet[LeadershipReview]:
+    """Reviews, each with how many decisions on items the user may read."""
+    visible = ActionItem.objects.visible_to(user).values("pk")
     return (
         LeadershipReview.objects.select_related("recorded_by")
         .prefetch_related("attendees")
-        .annotate(decision_count=Count("decisions"))
+        .annotate(
+            decision_count=Count("decisions", filter=Q(decisions__item__in=visible))
+        )
     )
 
 
-def review_detail(*, pk: int) -> LeadershipReview:
-    decisions = ReviewDecision.objects.select_related(
-        "item", "item__team", "item__owner", "recorded_by"
-    )
+def review_detail(*, user, pk: int) -> LeadershipReview:
+    """One review, with its decisions on items the user may read."""
+    decisions = ReviewDecision.objects.filter(
+        item__in=ActionItem.objects.visible_to(user).values("pk")
+    ).select_related("item", "item__team", "item__owner", "recorded_by")
     return (
         LeadershipReview.objects.select_related("recorded_by")
         .prefetch_related("attendees", Prefetch("decisions", queryset=decisions))
@@ -347,8 +349,8 @@ def dashboard_rows(*, user, team: Team | None, today: dt.date) -> dict:
 
     teams = list(Team.objects.values("id", "slug", "name"))
 
-    waiting = visible_postmortems(
-        user, Postmortem.objects.filter(status=PostmortemStatus.IN_REVIEW)
+    waiting = Postmortem.objects.filter(status=PostmortemStatus.IN_REVIEW).visible_to(
+        user
     )
     if team is not None:
         waiting = waiting.filter(incident__team=team)

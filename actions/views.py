@@ -23,7 +23,6 @@ from actions.forms import (
 )
 from actions.models import ActionItem, LeadershipReview
 from postmortems.models import Postmortem, Team
-from postmortems.permissions import visible_postmortems
 
 PAGE_SIZE = 50
 # Filter parameters that stay in the "More filters" box unless used.
@@ -348,7 +347,7 @@ def review_list(request: HttpRequest) -> HttpResponse:
         request,
         "actions/leadershipreview_list.html",
         {
-            "reviews": selectors.review_list()[:100],
+            "reviews": selectors.review_list(user=request.user)[:100],
             "can_review": selectors.can_record_reviews(request.user),
         },
     )
@@ -376,21 +375,15 @@ def review_create(request: HttpRequest) -> HttpResponse:
 
 def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
     try:
-        review = selectors.review_detail(pk=pk)
+        review = selectors.review_detail(user=request.user, pk=pk)
     except LeadershipReview.DoesNotExist:
         raise Http404("No such review.") from None
-    visible = set(
-        selectors.action_item_list(user=request.user)
-        .filter(review_decisions__review=review)
-        .values_list("pk", flat=True)
-    )
-    decisions = [d for d in review.decisions.all() if d.item_id in visible]
     return render(
         request,
         "actions/leadershipreview_detail.html",
         {
             "review": review,
-            "decisions": decisions,
+            "decisions": review.decisions.all(),
             "overdue_query": "overdue=true",
         },
     )
@@ -401,9 +394,8 @@ def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _postmortem_or_404(request: HttpRequest, pk: int) -> Postmortem:
     return get_object_or_404(
-        visible_postmortems(
-            request.user,
-            Postmortem.objects.select_related("incident", "incident__team"),
+        Postmortem.objects.select_related("incident", "incident__team").visible_to(
+            request.user
         ),
         pk=pk,
     )

@@ -2,7 +2,7 @@
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import F, Q, QuerySet
+from django.db.models import QuerySet
 
 from chat.choices import Provider
 from chat.models import (
@@ -13,7 +13,6 @@ from chat.models import (
 )
 from findings.models import FindingMatch
 from postmortems.models import Incident, Team
-from postmortems.permissions import PUBLIC_STATUSES
 
 
 def team_settings(team: Team | None) -> TeamChatSettings:
@@ -84,10 +83,6 @@ def alert_matches_visible_to_the_team(*, finding_ids: list[int]) -> QuerySet:
 
     A match names them in the team's channels; another team's draft must not leak.
     """
-    own_team = F("incident__team_id")
-    return FindingMatch.objects.filter(finding_id__in=finding_ids).filter(
-        Q(past_incident__team_id=own_team)
-        | Q(past_incident__postmortem__status__in=PUBLIC_STATUSES),
-        Q(action_item__team_id=own_team)
-        | Q(action_item__postmortem__status__in=PUBLIC_STATUSES),
-    )
+    return FindingMatch.objects.filter(
+        finding_id__in=finding_ids
+    ).visible_to_incident_team()

@@ -31,7 +31,7 @@ from findings.machine import (
     read_json,
     request_hash,
 )
-from findings.models import ApiKey, Finding
+from findings.models import Finding
 from findings.serializers import (
     FindingBatchInputSerializer,
     FindingDetailSerializer,
@@ -91,10 +91,8 @@ class FindingViewSet(
     ordering_fields = ["first_seen_at", "id"]
 
     def get_queryset(self):
-        auth = self.request.auth
-        return selectors.finding_list(
-            api_key=auth if isinstance(auth, ApiKey) else None
-        )
+        # An API key's request.user is its ApiKeyUser: visible_to reads its team.
+        return selectors.finding_list(user=self.request.user)
 
     def get_serializer_class(self):
         if self.action == "retrieve":

@@ -36,10 +36,8 @@ def incident_draft_facts(*, incident: Incident) -> dict[str, list]:
     # postmortem is approved, so prior work names only past incidents whose own
     # postmortem everyone may read.
     matches = (
-        FindingMatch.objects.filter(
-            incident=incident,
-            past_incident__postmortem__status__in=permissions.PUBLIC_STATUSES,
-        )
+        FindingMatch.objects.filter(incident=incident)
+        .filter(permissions.public_q("past_incident__postmortem__"))
         .select_related("past_incident", "action_item__owner")
         .order_by("past_incident__started_at", "pk")
     )

@@ -20,6 +20,7 @@ from findings.choices import (
     SuggestionKind,
     SuggestionStatus,
 )
+from findings.permissions import FindingMatchQuerySet, FindingQuerySet
 from postmortems.models import Incident, Service, Team
 
 __all__ = [
@@ -123,6 +124,9 @@ class Finding(models.Model):
     # latest write. Still set at this time, the relay sends the follow-up again
     # (findings/dispatch.py).
     follow_up_due = models.DateTimeField(null=True, blank=True, editable=False)
+
+    # Finding.objects.visible_to(user): who may read what (permissions.py).
+    objects = FindingQuerySet.as_manager()
 
     class Meta:
         db_table = "postmortems_finding"
@@ -228,6 +232,9 @@ class FindingMatch(models.Model):
     )
     reason = models.CharField(max_length=200)
     created_at = models.DateTimeField(default=timezone.now)
+
+    # FindingMatch.objects.visible_to(user): who may read what (permissions.py).
+    objects = FindingMatchQuerySet.as_manager()
 
     class Meta:
         db_table = "postmortems_findingmatch"

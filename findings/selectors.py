@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q, QuerySet
 
 from findings.models import (
-    ApiKey,
     Finding,
     FindingMatch,
     FindingSuggestion,
@@ -14,8 +13,7 @@ from findings.models import (
 )
 from findings.permissions import can_act_on_findings, can_review_findings
 from findings.scorecards import FindingFact, Scorecard, compute_scorecards
-from postmortems.models import Incident, Postmortem, TimelineEntry
-from postmortems.permissions import visible_postmortems
+from postmortems.models import Incident, TimelineEntry
 
 # Deeper chains are shown flat beyond this depth (and cycles are broken).
 MAX_TREE_DEPTH = 12
@@ -71,7 +69,8 @@ def _tree(findings: list[Finding], on_timeline: set[int]) -> list[FindingNode]:
 def incident_findings_context(*, user, incident: Incident) -> dict:
     """Everything ``findings/_finding_section.html`` shows, in a few queries."""
     findings = list(
-        Finding.objects.filter(incident=incident)
+        Finding.objects.visible_to(user)
+        .filter(incident=incident)
         .select_related("service", "verdict_by", "parent", "parent__incident")
         .prefetch_related(
             Prefetch(
@@ -93,28 +92,16 @@ def incident_findings_context(*, user, incident: Incident) -> dict:
             if len(parts) == 2 and parts[1].isdigit():
                 on_timeline.add(int(parts[1]))
 
-    matches = list(
-        FindingMatch.objects.filter(incident=incident).select_related(
-            "past_incident", "action_item"
-        )
-    )
-    visible = (
-        set(
-            visible_postmortems(
-                user,
-                Postmortem.objects.filter(
-                    pk__in={m.action_item.postmortem_id for m in matches}
-                ),
-            ).values_list("pk", flat=True)
-        )
-        if matches
-        else set()
+    matches = (
+        FindingMatch.objects.visible_to(user)
+        .filter(incident=incident)
+        .select_related("past_incident", "action_item")
     )
     grouped: dict[int, PastIncidentMatch] = {}
     seen_items = set()
     for match in matches:
         item = match.action_item
-        if item.postmortem_id not in visible or item.pk in seen_items:
+        if item.pk in seen_items:
             continue
         seen_items.add(item.pk)
         entry = grouped.setdefault(
@@ -135,19 +122,19 @@ def incident_findings_context(*, user, incident: Incident) -> dict:
     }
 
 
-def finding_list(*, api_key: ApiKey | None = None) -> QuerySet[Finding]:
-    """Findings for the API: an API key sees its own team's only."""
-    queryset = Finding.objects.select_related("service", "incident").order_by(
-        "-first_seen_at", "-pk"
-    )
-    if api_key is not None:
-        queryset = queryset.filter(team_id=api_key.team_id)
-    return queryset
-
-
-def finding_detail(*, pk: int) -> Finding:
+def finding_list(*, user) -> QuerySet[Finding]:
+    """Findings for the API, as ``user`` (a person or an API key) may read them."""
     return (
-        Finding.objects.select_related(
+        Finding.objects.visible_to(user)
+        .select_related("service", "incident")
+        .order_by("-first_seen_at", "-pk")
+    )
+
+
+def finding_detail(*, user, pk: int) -> Finding:
+    return (
+        Finding.objects.visible_to(user)
+        .select_related(
             "incident", "incident__team", "service", "parent", "verdict_by", "team"
         )
         .prefetch_related("children", "suggestions")

@@ -50,7 +50,7 @@ def incident_findings(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
     try:
-        finding = selectors.finding_detail(pk=pk)
+        finding = selectors.finding_detail(user=request.user, pk=pk)
     except Finding.DoesNotExist:
         raise Http404("No such finding.") from None
     return render(

@@ -17,22 +17,22 @@ POSTMORTEM_KINDS = (
 def _subject_object(notification: Notification):
     """The postmortem or action item, or None when it is gone or no longer
     visible to the person."""
+    from actions.models import ActionItem
     from postmortems.models import Postmortem
-    from postmortems.permissions import can_view_postmortem
 
+    user = notification.user
     if notification.kind in POSTMORTEM_KINDS:
-        postmortem = (
-            Postmortem.objects.select_related("incident", "author")
+        return (
+            Postmortem.objects.visible_to(user)
+            .select_related("incident", "author")
             .filter(pk=notification.object_id)
             .first()
         )
-        if postmortem is None or not can_view_postmortem(notification.user, postmortem):
-            return None
-        return postmortem
-    from actions.models import ActionItem
-
+    # An item can change owner or team after its notification was queued: its
+    # message goes out only while the person may still read the item.
     return (
-        ActionItem.objects.select_related("team", "postmortem__incident")
+        ActionItem.objects.visible_to(user)
+        .select_related("team", "postmortem__incident")
         .filter(pk=notification.object_id)
         .first()
     )

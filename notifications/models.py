@@ -9,6 +9,7 @@ from notifications.choices import (  # noqa: F401
     DeliveryStatus,
     NotificationKind,
 )
+from notifications.permissions import NotificationQuerySet
 
 
 class NotificationPreference(models.Model):
@@ -71,6 +72,9 @@ class Notification(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+
+    # Notification.objects.visible_to(user): who may read what (permissions.py).
+    objects = NotificationQuerySet.as_manager()
 
     class Meta:
         constraints = [

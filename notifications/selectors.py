@@ -18,7 +18,7 @@ def enabled_kinds(*, user) -> set[str]:
 
 def recent_notifications(*, user, limit: int = 10) -> list[Notification]:
     return list(
-        Notification.objects.filter(user=user)
+        Notification.objects.visible_to(user)
         .select_related("actor")
         .order_by("-created_at", "-pk")[:limit]
     )

@@ -5,7 +5,7 @@ draft postmortem is a 404). Writing is for editors of the owning team: another
 team's incident or postmortem is a 404, a viewer gets a 403.
 """
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -176,10 +176,8 @@ class PostmortemViewSet(viewsets.ModelViewSet):
     def get_queryset(self) -> QuerySet:
         user = self.request.user
         queryset = selectors.postmortem_list(user=user)
-        if self.request.method not in permissions.SAFE_METHODS and not is_admin(user):
-            queryset = queryset.filter(
-                Q(incident__team_id__in=team_ids(user)) | Q(author=user)
-            )
+        if self.request.method not in permissions.SAFE_METHODS:
+            queryset = queryset.writable_by(user)
         return queryset
 
     def can_edit(self, user, postmortem) -> bool:

@@ -22,6 +22,14 @@ if TYPE_CHECKING:
 PUBLIC_STATUSES = (PostmortemStatus.APPROVED, PostmortemStatus.PUBLISHED)
 
 
+def public_q(prefix: str = "") -> Q:
+    """The condition "everyone signed in may read it" on a postmortem reached
+    through ``prefix`` (``"postmortem__"`` from an incident): approved or published.
+    For text that outlives its reader's access (drafted facts, search over every
+    incident, a team's chat channel), where the reader is not one person."""
+    return Q(**{f"{prefix}status__in": PUBLIC_STATUSES})
+
+
 class PostmortemQuerySet(QuerySet):
     """``Postmortem.objects``: ``visible_to(user)`` is the one visibility rule, as
     NetBox's ``restrict(user)``; pages, API, search, exports and insights all read
@@ -36,11 +44,23 @@ class PostmortemQuerySet(QuerySet):
         if is_admin(user):
             return self
         return self.filter(
-            Q(status__in=PUBLIC_STATUSES)
+            public_q()
             | Q(incident__team_id__in=team_ids(user))
             | Q(author=user)
             | Q(reviewers=user)
         ).distinct()
+
+    def public(self) -> PostmortemQuerySet:
+        """The postmortems everyone signed in may read (approved or published)."""
+        return self.filter(public_q())
+
+    def writable_by(self, user) -> PostmortemQuerySet:
+        """The postmortems a write by ``user`` may reach: their team's and their
+        own (admins: all). Another team's does not exist for a write (a 404);
+        whether the write is allowed is then its permission's rule."""
+        if is_admin(user):
+            return self
+        return self.filter(Q(incident__team_id__in=team_ids(user)) | Q(author=user))
 
 
 def profile_for(user: AbstractBaseUser | AnonymousUser) -> Profile | None:
@@ -82,12 +102,6 @@ def team_ids(user) -> set[int]:
         )
         user._kb_team_ids = cached
     return cached
-
-
-def visible_postmortems(user, queryset: QuerySet[Postmortem]) -> QuerySet[Postmortem]:
-    """Restrict ``queryset`` to the postmortems ``user`` may read; the same as
-    ``queryset.visible_to(user)``, for callers that hold a plain queryset."""
-    return PostmortemQuerySet.visible_to(queryset, user)
 
 
 def can_view_postmortem(user, postmortem: Postmortem) -> bool:

@@ -20,7 +20,7 @@ from django.db.models import Case, F, Func, Q, QuerySet, TextField, Value, When
 from django.db.models.functions import Cast
 
 from postmortems.models import Incident, Postmortem
-from postmortems.permissions import PUBLIC_STATUSES
+from postmortems.permissions import public_q
 
 SEARCH_CONFIG = "english"
 MAX_WORDS = 12
@@ -32,7 +32,7 @@ _DOCUMENTS = {
     Incident: (
         "title",
         "postmortem__sections",
-        Q(postmortem__status__in=PUBLIC_STATUSES),
+        public_q("postmortem__"),
     ),
 }
 

@@ -8,7 +8,6 @@ from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from postmortems.blameless import analyze_fields
 from postmortems.metrics import LIFECYCLE_LABELS
 from postmortems.models import LIFECYCLE_FIELDS, Incident, Postmortem, TimelineEntry
-from postmortems.permissions import visible_postmortems
 from postmortems.signals import root_cause_class_requested
 
 
@@ -26,7 +25,7 @@ def incident_list(*, user) -> QuerySet[Incident]:
         )
         .prefetch_related("services")
         .annotate(
-            postmortem_visible=Exists(visible_postmortems(user, postmortems)),
+            postmortem_visible=Exists(postmortems.visible_to(user)),
             has_postmortem=Exists(postmortems),
         )
         .order_by("-started_at", "-pk")
@@ -55,7 +54,7 @@ def postmortem_list(*, user) -> QuerySet[Postmortem]:
     queryset = Postmortem.objects.select_related(
         "incident", "incident__team", "author", "template"
     ).prefetch_related("incident__services", "reviewers")
-    return visible_postmortems(user, queryset).order_by("-incident__started_at", "-pk")
+    return queryset.visible_to(user).order_by("-incident__started_at", "-pk")
 
 
 def timeline_entries(*, incident: Incident) -> QuerySet[TimelineEntry]:
@@ -147,7 +146,7 @@ def postmortem_detail(*, pk: int, user) -> Postmortem:
         # read through the relation, in the items' own order (due date, then pk).
         "action_items__owner",
     )
-    return visible_postmortems(user, queryset).get(pk=pk)
+    return queryset.visible_to(user).get(pk=pk)
 
 
 def known_people_names() -> list[str]:

@@ -15,7 +15,6 @@ from insights.models import (
     FailureClass,
 )
 from postmortems.models import Postmortem
-from postmortems.permissions import visible_postmortems
 
 
 def failure_class_list() -> list[FailureClass]:
@@ -35,17 +34,15 @@ def postmortems_for_page(*, postmortem_ids: list[int], user) -> dict[int, Postmo
     """These postmortems, those ``user`` may read, with what the class page shows."""
     return {
         postmortem.pk: postmortem
-        for postmortem in visible_postmortems(
-            user,
-            Postmortem.objects.filter(pk__in=postmortem_ids)
-            .select_related("incident__team")
-            .prefetch_related(
-                "incident__services",
-                Prefetch(
-                    "action_items",
-                    queryset=ActionItem.objects.select_related("owner").order_by(
-                        "status", "pk"
-                    ),
+        for postmortem in Postmortem.objects.visible_to(user)
+        .filter(pk__in=postmortem_ids)
+        .select_related("incident__team")
+        .prefetch_related(
+            "incident__services",
+            Prefetch(
+                "action_items",
+                queryset=ActionItem.objects.select_related("owner").order_by(
+                    "status", "pk"
                 ),
             ),
         )
@@ -75,7 +72,7 @@ def class_evidence(failure_class: FailureClass, *, user=None) -> list[Evidence]:
     """
     postmortems = Postmortem.objects.all()
     if user is not None:
-        postmortems = visible_postmortems(user, postmortems)
+        postmortems = postmortems.visible_to(user)
     rows = (
         CauseStatement.objects.filter(
             failure_class=failure_class, postmortem__in=postmortems

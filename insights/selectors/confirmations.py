@@ -15,7 +15,6 @@ from insights.models import (
     StatementKind,
 )
 from postmortems.models import Postmortem
-from postmortems.permissions import visible_postmortems
 
 
 @dataclass(frozen=True)
@@ -57,7 +56,7 @@ def confirm_next(
         classification__source=ClassificationSource.CONFIRMED
     )
     if user is not None:
-        postmortems = visible_postmortems(user, postmortems)
+        postmortems = postmortems.visible_to(user)
     query = CauseStatement.objects.filter(
         postmortem__in=postmortems, teach_score__gt=0
     ).exclude(source=ClassificationSource.CONFIRMED)
@@ -118,12 +117,17 @@ class EffectRow:
     run_id: int | None
     changed: int | None
     changed_postmortems: int | None
+    title: str = ""  # the postmortem's incident's
 
 
-def confirmation_effects(*, limit: int = 20) -> list[EffectRow]:
+def confirmation_effects(*, limit: int = 20, user=None) -> list[EffectRow]:
     """The latest confirmations, newest first, with how many statements'
     (``changed``) and postmortems' primary (``changed_postmortems``) classes
-    the retraining after each moved."""
+    the retraining after each moved. With ``user``, only confirmations on
+    postmortems that user may read."""
+    effects = ConfirmationEffect.objects.all()
+    if user is not None:
+        effects = effects.filter(postmortem__in=Postmortem.objects.visible_to(user))
     return [
         EffectRow(
             postmortem_id=r["postmortem_id"],
@@ -135,9 +139,11 @@ def confirmation_effects(*, limit: int = 20) -> list[EffectRow]:
             run_id=r["run_id"],
             changed=r["changed"],
             changed_postmortems=r["changed_postmortems"],
+            title=r["postmortem__incident__title"],
         )
-        for r in ConfirmationEffect.objects.order_by("-created_at", "-pk").values(
+        for r in effects.order_by("-created_at", "-pk").values(
             "postmortem_id",
+            "postmortem__incident__title",
             "statement_key",
             "failure_class__slug",
             "failure_class__name",
@@ -160,17 +166,11 @@ def statement_label(key: str) -> str:
 
 def confirmation_history(*, user, limit: int = 10) -> list[dict]:
     """The latest confirmations on postmortems ``user`` may read, with what each
-    changed once the run that retrained on it finished (2 queries)."""
-    effects = confirmation_effects(limit=limit * 3)
-    titles = dict(
-        visible_postmortems(
-            user, Postmortem.objects.filter(pk__in={e.postmortem_id for e in effects})
-        ).values_list("pk", "incident__title")
-    )
+    changed once the run that retrained on it finished (1 query)."""
     return [
         {
             "postmortem_id": e.postmortem_id,
-            "title": titles[e.postmortem_id],
+            "title": e.title,
             "statement": statement_label(e.statement_key),
             "class_slug": e.class_slug,
             "class_name": e.class_name,
@@ -179,6 +179,5 @@ def confirmation_history(*, user, limit: int = 10) -> list[dict]:
             "changed": e.changed,
             "changed_postmortems": e.changed_postmortems,
         }
-        for e in effects
-        if e.postmortem_id in titles
-    ][:limit]
+        for e in confirmation_effects(limit=limit, user=user)
+    ]

@@ -15,7 +15,6 @@ from insights.selectors.memberships import postmortem_class_memberships
 from insights.selectors.runs import UNREAD, confidence_threshold, last_successful_run
 from postmortems.metrics import incident_metrics
 from postmortems.models import ContributingFactor, Postmortem
-from postmortems.permissions import visible_postmortems
 
 
 def _float(value) -> float | None:
@@ -70,12 +69,12 @@ def report_memberships(
 def report_data(*, user, now: dt.datetime | None = None) -> report.Report:
     """The insights report over the postmortems ``user`` may read (6 queries)."""
     run = last_successful_run()
-    postmortems = visible_postmortems(
-        user,
-        Postmortem.objects.select_related("incident__team").prefetch_related(
-            "incident__services"
-        ),
-    ).order_by("pk")
+    postmortems = (
+        Postmortem.objects.visible_to(user)
+        .select_related("incident__team")
+        .prefetch_related("incident__services")
+        .order_by("pk")
+    )
     incidents = [_incident_row(postmortem) for postmortem in postmortems]
     ids = [row.postmortem_id for row in incidents]
     actions = [

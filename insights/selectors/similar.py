@@ -14,14 +14,16 @@ from insights.models import PostmortemClassification, SimilarPostmortem
 from insights.selectors.memberships import CALIBRATED_SOURCES
 from insights.selectors.runs import confidence_threshold
 from postmortems.models import Incident, Postmortem
-from postmortems.permissions import visible_postmortems
 
 
 def similar_incidents(*, postmortem_id: int, user=None, limit: int = 5) -> list[dict]:
-    """The postmortems most similar to one, with scores and open action items."""
+    """The postmortems most similar to one, with scores and open action items;
+    with ``user``, the ``limit`` most similar of those the user may read."""
+    links = SimilarPostmortem.objects.filter(postmortem_id=postmortem_id)
+    if user is not None:
+        links = links.filter(similar__in=Postmortem.objects.visible_to(user))
     links = (
-        SimilarPostmortem.objects.filter(postmortem_id=postmortem_id)
-        .select_related(
+        links.select_related(
             "similar__incident__team", "similar__classification__failure_class"
         )
         .prefetch_related(
@@ -35,18 +37,9 @@ def similar_incidents(*, postmortem_id: int, user=None, limit: int = 5) -> list[
         )
         .order_by("rank")[:limit]
     )
-    visible = None
-    if user is not None:
-        visible = set(
-            visible_postmortems(
-                user, Postmortem.objects.filter(pk__in=[x.similar_id for x in links])
-            ).values_list("pk", flat=True)
-        )
     threshold = None
     found = []
     for link in links:
-        if visible is not None and link.similar_id not in visible:
-            continue
         classification = getattr(link.similar, "classification", None)
         failure_class = classification.failure_class if classification else None
         membership = None

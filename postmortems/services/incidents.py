@@ -22,7 +22,7 @@ from postmortems.models import (
     Service,
     Team,
 )
-from postmortems.permissions import PUBLIC_STATUSES, has_role, is_admin, team_ids
+from postmortems.permissions import has_role, is_admin, team_ids
 
 logger = logging.getLogger(__name__)
 
@@ -72,9 +72,7 @@ def locked_timestamps(incident: Incident) -> set[str]:
     every timestamp that has a value. One still empty (an incident approved
     before it was resolved) can be filled in once.
     """
-    if not Postmortem.objects.filter(
-        incident_id=incident.pk, status__in=PUBLIC_STATUSES
-    ).exists():
+    if not Postmortem.objects.filter(incident_id=incident.pk).public().exists():
         return set()
     stored = Incident.objects.filter(pk=incident.pk).values(*LIFECYCLE_FIELDS).get()
     return {name for name, value in stored.items() if value is not None}
