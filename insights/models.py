@@ -276,6 +276,11 @@ class CauseStatement(models.Model):
         related_name="+",
     )
     confirmed_at = models.DateTimeField(null=True, blank=True)
+    # A confirmed label put here by each run from the postmortem's confirmed
+    # class (its trigger for a change, its root cause otherwise), not by a
+    # person confirming this statement: runs derive it afresh rather than read
+    # it back, so re-confirming the postmortem replaces it.
+    from_postmortem = models.BooleanField(default=False)
     run = models.ForeignKey(
         "InsightRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -209,8 +209,9 @@ def _execute_full(run: InsightRun, embedder: Embedder) -> str:
     statements = statement_inputs()
     statement_labels = sorted(
         [pk, key, slug]
+        # Labels derived from confirmed postmortems are in ``confirmed``.
         for pk, key, slug in CauseStatement.objects.filter(
-            source=ClassificationSource.CONFIRMED
+            source=ClassificationSource.CONFIRMED, from_postmortem=False
         ).values_list("postmortem_id", "key", "failure_class__slug")
     )
     inputs_read_at = timezone.now()

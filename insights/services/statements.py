@@ -136,6 +136,9 @@ class StatementRow:
     teach_score: float
     confirmed_by_id: int | None
     confirmed_at: dt.datetime | None
+    # The label is derived from the postmortem's confirmed class, not a
+    # person's confirmation of this statement (see CauseStatement).
+    from_postmortem: bool = False
 
 
 def _zero_shot(vectors, examples, threshold):
@@ -202,16 +205,21 @@ def classify_statements(
     """Classify every statement; returns rows by (postmortem id, key) and the
     classifier's outcome (threshold, validation).
 
-    Labels are people's: a confirmed statement, or the root cause of a
-    postmortem whose class was confirmed (its first statement when it has no
-    root cause). ``extra_labelled`` adds (slug, vector, text) examples beyond
-    the statements (a single-postmortem run passes the confirmed ones here).
+    Labels are people's: a statement a person confirmed, or the statement a
+    postmortem's confirmed class is derived onto: its trigger for a class of
+    change, otherwise its root cause (its first statement when it has no root
+    cause). Derived labels are worked out afresh on every run from the
+    postmortem's current confirmation, never read back from stored rows, so
+    re-confirming a postmortem moves them. ``extra_labelled`` adds (slug,
+    vector, text) examples beyond the statements (a single-postmortem run
+    passes the confirmed ones here).
     """
     by_slug = {c.slug: c for c in classes}
     existing = {
         (row.postmortem_id, row.key): row
         for row in CauseStatement.objects.filter(
             source=ClassificationSource.CONFIRMED,
+            from_postmortem=False,
             postmortem_id__in={s.postmortem_id for s in statements},
         ).select_related("failure_class")
     }
@@ -230,6 +238,7 @@ def classify_statements(
             if first_of.get(s.postmortem_id, ("", ""))[1] != ROOT_CAUSE_KEY:
                 first_of[s.postmortem_id] = s.item_id
     changes = change_class_slugs() & set(by_slug)
+    derived: set[tuple[int, str]] = set()
     for pk, (slug, user_id, at) in confirmed_postmortems.items():
         # A change is written down in the trigger; a mechanism in the root cause.
         item_id = trigger_of.get(pk) if slug in changes else None
@@ -237,6 +246,7 @@ def classify_statements(
         if item_id is not None and item_id not in labels and slug in by_slug:
             labels[item_id] = slug
             confirmer[item_id] = (user_id, at)
+            derived.add(item_id)
 
     kind_of = {s.item_id: s.kind for s in statements}
     descriptions = class_examples(classes, known)
@@ -332,6 +342,7 @@ def classify_statements(
             teach_score=round(float(teach[index]), 6),
             confirmed_by_id=user_id,
             confirmed_at=at,
+            from_postmortem=s.item_id in derived,
         )
     return rows, outcome
 
@@ -359,6 +370,7 @@ def _current_rows(postmortem_ids=None):
             teach_score=r["teach_score"],
             confirmed_by_id=r["confirmed_by_id"],
             confirmed_at=r["confirmed_at"],
+            from_postmortem=r["from_postmortem"],
         )
         for r in values
     }, pks
@@ -409,6 +421,7 @@ def statements_save(
                 teach_score=rows[(pk, key)].teach_score,
                 confirmed_by_id=rows[(pk, key)].confirmed_by_id,
                 confirmed_at=rows[(pk, key)].confirmed_at,
+                from_postmortem=rows[(pk, key)].from_postmortem,
                 run=run,
             )
             for pk, key in changed
@@ -449,6 +462,7 @@ def cause_statement_confirm(
     statement.teach_score = 0.0
     statement.confirmed_by = user if getattr(user, "is_authenticated", False) else None
     statement.confirmed_at = timezone.now()
+    statement.from_postmortem = False
     statement.save()
     confirmation_record(
         postmortem_ids=[statement.postmortem_id],

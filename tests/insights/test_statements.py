@@ -349,3 +349,114 @@ def test_runs_stored_before_reads_the_same_threshold_and_kinds(db):
     )
     assert selectors.validated_statement_kinds(old) == {"root_cause"}
     assert selectors.confidence_threshold(old) == 0.7
+
+
+# --- A person's correction replaces the class it derived ---------------------
+
+
+def _confirmed_classes(postmortem, user):
+    """The classes a postmortem is confirmed in, as each reader sees them: the
+    class pages' memberships, the report's memberships, each class's evidence."""
+    from insights.models import FailureClass as Class
+
+    pages = {
+        m["failure_class"]
+        for m in selectors.class_memberships(user=user, postmortem_ids=[postmortem.pk])
+        if m["confirmed"]
+    }
+    report_rows = {
+        m.class_slug
+        for m in selectors.report_memberships([postmortem.pk])
+        if m.confirmed
+    }
+    evidence = {
+        c.slug
+        for c in Class.objects.all()
+        for e in selectors.class_evidence(c, user=user)
+        if e.postmortem_id == postmortem.pk and e.confirmed
+    }
+    return pages, report_rows, evidence
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("config-change", "resource-leak"),  # change, then mechanism
+        ("resource-leak", "config-change"),  # mechanism, then change
+        ("config-change", "bad-deploy"),  # change, then another change
+        ("resource-leak", "capacity-exhaustion"),  # mechanism, then another
+    ],
+)
+def test_reconfirming_a_postmortem_replaces_its_class(
+    config_confirmed, make_postmortem, editor, first, second
+):
+    """GIVEN a postmortem a person confirmed in one class, and a full run
+    WHEN the person re-confirms it in another class and a full run follows
+    THEN it is confirmed in the second class only, on the class pages, the
+    report and the class evidence, and the label derived from the first
+    confirmation has moved (it is not read back as a statement confirmation)."""
+    config_confirmed(4)
+    postmortem = make_postmortem(LEAK_ROOT_CAUSE, trigger=NEW_TRIGGER)
+    for slug in (first, second):
+        services.postmortem_class_confirm(
+            postmortem=postmortem,
+            failure_class=FailureClass.objects.get(slug=slug),
+            user=editor,
+        )
+        _run()
+    pages, report_rows, evidence = _confirmed_classes(postmortem, editor)
+    assert pages == report_rows == evidence == {second}
+    confirmed = CauseStatement.objects.filter(
+        postmortem=postmortem, source=ClassificationSource.CONFIRMED
+    )
+    assert [s.failure_class.slug for s in confirmed] == [second]
+
+
+def test_migration_marks_stored_labels_derived_from_a_postmortem(
+    config_confirmed, make_postmortem, editor
+):
+    """GIVEN a database from before: labels derived from confirmed postmortems
+    stored as people's statement confirmations (a configuration change on a
+    root cause, as confirmations were read before triggers; a change on a
+    trigger), next to a person's own confirmation of a trigger
+    WHEN insights migration 0005 runs and then a full run
+    THEN the derived rows are marked and re-derived (the root cause loses the
+    change class), and the person's own confirmation stays."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module(
+        "insights.migrations.0005_statement_from_postmortem"
+    )
+    config = FailureClass.objects.get(slug="config-change")
+    old, own = config_confirmed(2)
+    _run()
+    head = old.classification
+    CauseStatement.objects.filter(postmortem=old, key="root_cause").update(
+        source=ClassificationSource.CONFIRMED,
+        failure_class=config,
+        confirmed_at=head.confirmed_at,
+    )
+    own_trigger = CauseStatement.objects.get(postmortem=own, key="trigger")
+    services.cause_statement_confirm(
+        statement=own_trigger, failure_class=config, user=editor
+    )
+    CauseStatement.objects.update(from_postmortem=False)
+
+    migration.mark_derived(apps, None)
+
+    derived = set(
+        CauseStatement.objects.filter(from_postmortem=True).values_list(
+            "postmortem_id", "key"
+        )
+    )
+    assert {(old.pk, "root_cause"), (old.pk, "trigger")} <= derived
+    assert (own.pk, "trigger") not in derived
+    _run()
+    rows = {s.key: s for s in CauseStatement.objects.filter(postmortem=old)}
+    assert rows["root_cause"].source != ClassificationSource.CONFIRMED
+    assert rows["trigger"].source == ClassificationSource.CONFIRMED
+    own_trigger.refresh_from_db()
+    assert own_trigger.source == ClassificationSource.CONFIRMED
+    assert not own_trigger.from_postmortem
