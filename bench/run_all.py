@@ -88,6 +88,13 @@ def existing_sections(text: str) -> dict[str, str]:
     return {name: text.rstrip("\n") + "\n" for name, text in sections.items()}
 
 
+def _written_by_a_benchmark(section: str) -> bool:
+    """Whether a section was written by this script (its first line of text
+    names the benchmark's command), not by hand."""
+    lines = [line for line in section.splitlines()[1:] if line.strip()]
+    return bool(lines) and lines[0].startswith("`python bench/")
+
+
 def _has_prose(section: str) -> bool:
     """Whether a written section has text below its table (a hand-written note)."""
     lines = section.rstrip("\n").splitlines()
@@ -157,7 +164,13 @@ def main() -> int:
     old = existing_sections(target.read_text()) if target.exists() else {}
     # Sections no benchmark writes (the test suite's time, say) are written by
     # hand and always kept; a partial run keeps the other benchmarks' too.
-    sections = {name: text for name, text in old.items() if name not in names or only}
+    sections = {}
+    for name, text in old.items():
+        if name not in names and _written_by_a_benchmark(text):
+            # A benchmark since renamed or removed: its figures describe nothing.
+            print(f"   note: dropped '{name}', which no benchmark writes any more")
+        elif name not in names or only:
+            sections[name] = text
     ok = True
     for script, name in zip(scripts, names, strict=True):
         if only and name not in only:

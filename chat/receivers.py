@@ -31,16 +31,23 @@ def on_postmortem_status_changed(sender, *, postmortem_id, to_status, **kwargs) 
 
 def on_action_items_overdue(sender, *, items, **kwargs) -> None:
     """A task for each item not yet announced as overdue for its due date; every
-    morning lists them all, and most were announced on an earlier one."""
+    morning lists them all, and most were announced on an earlier one.
+
+    An item announced once is not announced again to a channel linked since:
+    linking a channel does not replay the team's backlog of overdue items into it.
+    """
     if not chat_enabled():
         return
     keys = {overdue_event_key(i["item_id"], i["due_date"]): i for i in items}
     announced = set()
-    batch = list(keys)
+    batch = list(keys.items())
     for start in range(0, len(batch), 500):
+        chunk = batch[start : start + 500]
         announced.update(
+            # By subject, which is indexed; the key then picks the due date.
             ChatMessage.objects.filter(
-                event_key__in=batch[start : start + 500]
+                subject__in={f"action-item:{i['item_id']}" for _, i in chunk},
+                event_key__in=[key for key, _ in chunk],
             ).values_list("event_key", flat=True)
         )
     for key, item in keys.items():

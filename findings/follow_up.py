@@ -105,6 +105,7 @@ def findings_follow_up(
     finding_ids: list[int],
     only_due: bool = False,
     past: similarity.PastIncidents | None = None,
+    announce: bool = True,
 ) -> str:
     """Timeline, service links, suggestions and matches for these findings.
 
@@ -112,7 +113,8 @@ def findings_follow_up(
     matches), so running it twice changes nothing. Marks the findings done; with
     ``only_due`` (the task), findings that another run already followed up in
     their latest version are skipped. ``past``: the past incidents' vectors, when
-    the caller follows up several batches.
+    the caller follows up several batches. ``announce``: tell the other apps
+    (chat) which findings still fire; the demo loader does not.
     """
     findings = list(
         Finding.objects.filter(pk__in=finding_ids)
@@ -132,7 +134,7 @@ def findings_follow_up(
     matches = similarity.match_past_incidents(findings=findings, past=past)
     done(findings)
     firing = [f for f in findings if f.ended_at is None]
-    if firing:
+    if firing and announce:
         signals.send_on_commit(
             signals.alert_fired,
             sender=Finding,

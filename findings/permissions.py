@@ -8,6 +8,7 @@ models can use it.
 
 from django.db.models import F, Q, QuerySet
 
+from actions.models import ActionItem
 from postmortems.models import Incident, Postmortem, Role
 from postmortems.permissions import (
     can_edit_incident,
@@ -34,10 +35,8 @@ class FindingQuerySet(QuerySet):
 class FindingMatchQuerySet(QuerySet):
     def visible_to(self, user) -> "FindingMatchQuerySet":
         """The matches ``user`` may read: a match shows a past incident's action
-        item, so only where the user may read the item's postmortem."""
-        return self.filter(
-            action_item__postmortem__in=Postmortem.objects.visible_to(user)
-        )
+        item, so only where the user may read that item."""
+        return self.filter(action_item__in=ActionItem.objects.visible_to(user))
 
     def visible_to_incident_team(self) -> "FindingMatchQuerySet":
         """The matches the team of the matched incident may read, for its chat

@@ -116,8 +116,9 @@ def load_demo_findings(*, path: Path = DEMO_FINDINGS) -> DemoFindingsResult:
 
     # The follow-up every ingested finding gets, run inline: the demo's findings
     # end as ingest's would (parents, service links, timeline, suggestions,
-    # matches to past incidents).
-    follow_up.findings_follow_up(finding_ids=touched)
+    # matches to past incidents). Not announced: loading the demo on a site with
+    # Slack set up must not post its made-up alerts to real channels.
+    follow_up.findings_follow_up(finding_ids=touched, announce=False)
     if result.skipped:
         logger.warning(
             "Demo findings: no demo incident for %s", ", ".join(result.skipped)

@@ -118,3 +118,27 @@ def test_a_rerun_drops_the_note_under_its_own_table_and_says_so(
 
     assert "machine was busy" not in path.read_text()
     assert "hand-written text under 'findings' was dropped" in capsys.readouterr().out
+
+
+def test_a_removed_benchmarks_section_goes_and_the_run_says_so(
+    bench_root, monkeypatch, capsys
+):
+    """GIVEN a section written by a benchmark that no longer exists WHEN the
+    benchmarks run THEN its stale figures are dropped, with a line saying so,
+    while a hand-written section stays."""
+    root, _ = bench_root
+    monkeypatch.setattr("sys.argv", ["run_all.py"])
+    assert run_all.main() == 0
+    path = root / "BENCHMARKS.md"
+    (root / "bench" / "faults_bench.py").unlink()
+    path.write_text(path.read_text() + "\n" + HAND_WRITTEN)
+
+    monkeypatch.setattr("sys.argv", ["run_all.py", "findings"])
+    assert run_all.main() == 0
+
+    assert list(run_all.existing_sections(path.read_text())) == [
+        "actions",
+        "findings",
+        "Test suite time",
+    ]
+    assert "dropped 'faults', which no benchmark writes" in capsys.readouterr().out

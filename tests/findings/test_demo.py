@@ -104,3 +104,28 @@ def test_load_demo_findings_leaves_nothing_for_ingests_follow_up_to_do():
 
     assert follow_up_state() == loaded
     assert loaded["matches"] and loaded["suggestions"] and loaded["services"]
+
+
+def test_load_demo_findings_tell_no_chat_channel_about_their_made_up_alerts(
+    django_capture_on_commit_callbacks,
+):
+    """GIVEN a site whose apps listen for alerts still firing (chat posts them to
+    team channels) WHEN the demo's findings are loaded THEN nothing is announced:
+    the demo's alerts never happened."""
+    from postmortems import signals
+
+    call_command("load_demo", stdout=StringIO())
+    heard = []
+
+    def receiver(sender, **kwargs):
+        heard.append(kwargs["finding_ids"])
+
+    signals.alert_fired.connect(receiver, weak=False)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            load_demo_findings()
+    finally:
+        signals.alert_fired.disconnect(receiver)
+
+    assert Finding.objects.filter(ended_at__isnull=True).exists()
+    assert heard == []

@@ -442,6 +442,29 @@ def test_visible_to_findings_follow_their_incidents_and_keys_their_team():
     assert [row["id"] for row in response.json()["results"]] == [own.pk]
 
 
+def test_visible_to_a_finding_match_follows_its_action_items_rule():
+    """GIVEN a match pointing at an item of another team's draft WHEN the item is
+    handed to a person (its owner) who may not read the draft THEN they see the
+    match, as they see the item on their list; other outsiders still do not."""
+    catalogue = build_catalogue()
+    own, other = catalogue.cases[OWN], catalogue.cases[OTHER]
+    match = FindingMatch.objects.create(
+        incident=own.incident,
+        finding=own.finding,
+        past_incident=other.draft.incident,
+        action_item=other.item,
+        reason="same service",
+    )
+    outsider = catalogue.users["viewer"]
+    assert not Postmortem.objects.visible_to(outsider).filter(pk=other.draft.pk)
+    assert not FindingMatch.objects.visible_to(outsider).exists()
+
+    ActionItem.objects.filter(pk=other.item.pk).update(owner=outsider)
+
+    assert list(ActionItem.objects.visible_to(outsider).filter(pk=other.item.pk))
+    assert list(FindingMatch.objects.visible_to(outsider)) == [match]
+
+
 def test_visible_to_notifications_are_their_recipients_own():
     catalogue = build_catalogue()
     editor, viewer = catalogue.users["editor"], catalogue.users["viewer"]
