@@ -159,14 +159,19 @@ def kind_figures(
     cross_validated: dict, kind_of: dict, threshold: float, params: classifier.Params
 ) -> dict[str, dict]:
     """Each statement kind's cross-validated answers at the run's threshold:
-    labelled, kept (at or above it), right and wrong among those kept."""
+    labelled, kept (at or above it), right and wrong among those kept.
+
+    The threshold is one of the cross-validated confidences, stored rounded to
+    6 places as every confidence is; each confidence is rounded the same way
+    before the comparison, or the answer the threshold was chosen at could
+    fall below it."""
     out: dict[str, dict] = {}
     for item_id, (confidence, right) in cross_validated.items():
         figures = out.setdefault(
             kind_of[item_id], {"labelled": 0, "kept": 0, "right": 0, "wrong": 0}
         )
         figures["labelled"] += 1
-        if confidence >= threshold:
+        if round(float(confidence), 6) >= threshold:
             figures["kept"] += 1
             figures["right" if right else "wrong"] += 1
     return dict(sorted(out.items()))

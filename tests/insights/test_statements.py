@@ -498,3 +498,41 @@ def test_full_run_recomputes_when_the_pipeline_rules_change(
     assert again.status == RunStatus.SKIPPED
     change_rule(monkeypatch)
     assert _run().status == RunStatus.SUCCEEDED
+
+
+@pytest.mark.parametrize(
+    "confidence",
+    # Rounded to 6 places, each of these goes up: the threshold stored from it
+    # is above the raw value it was chosen at.
+    [0.7123456789, 0.5000007, 0.9999996, 0.3333338],
+)
+def test_kind_figures_keeps_the_answer_the_threshold_was_chosen_at(confidence):
+    """GIVEN a cross-validated answer whose confidence the threshold was chosen
+    at, the threshold stored rounded to 6 places (as every run stores it)
+    WHEN the kinds' figures are counted at that threshold
+    THEN the answer is kept, as it was when the threshold was chosen."""
+    from insights.classifier import Params
+    from insights.services.statements import kind_figures
+
+    threshold = round(confidence, 6)
+    assert threshold > confidence  # the boundary this test is about
+    figures = kind_figures(
+        {(1, "trigger"): (confidence, True), (2, "trigger"): (confidence - 0.1, False)},
+        {(1, "trigger"): "trigger", (2, "trigger"): "trigger"},
+        threshold,
+        Params(),
+    )
+    assert figures["trigger"] == {"labelled": 2, "kept": 1, "right": 1, "wrong": 0}
+
+
+def test_kind_figures_add_up_to_the_answers_the_threshold_kept(config_confirmed):
+    """The kinds' kept answers add up to those the run's threshold was chosen
+    on (its coverage of the cross-validated labels)."""
+    config_confirmed(4)
+    statements = _run().validation["statements"]
+    kinds = statements["kinds"]
+    labelled = sum(f["labelled"] for f in kinds.values())
+    assert labelled == statements["validated"]
+    assert sum(f["kept"] for f in kinds.values()) == round(
+        statements["coverage"] * labelled
+    )
