@@ -20,11 +20,18 @@ from insights.models import (
     EmbeddingCache,
     FailureClass,
 )
+from insights.taxonomy import change_class_slugs
 from postmortems.models import ContributingFactor, Postmortem
 
 logger = logging.getLogger(__name__)
 
 SECTION_KEYS = ("root_cause", "trigger")
+
+# What the pipeline does with the same inputs: bump it when a rule changes
+# (which statement a confirmation labels, how each kind is validated), so the
+# first full run after a deploy recomputes instead of being skipped.
+# 2: triggers read for classes of change; labels derived from postmortems.
+RULES_VERSION = 2
 
 # One embedder per (class, model name, path) in this process.
 _embedders: dict[tuple[str, str, str], Embedder] = {}
@@ -103,10 +110,14 @@ def fingerprint(
     statements: Sequence = (),
     statement_labels: Sequence = (),
 ) -> str:
-    """Hash of everything a full run's result depends on."""
+    """Hash of everything a full run's result depends on, the pipeline's rules
+    included."""
     payload = {
         "model": model_name,
         "version": version,
+        "rules": RULES_VERSION,
+        # Triggers are read against these classes only.
+        "change_classes": sorted(change_class_slugs()),
         "params": params,
         # Proposed classes are the pipeline's own output: only people's classes
         # (and their edits) are inputs.

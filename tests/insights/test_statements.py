@@ -1,5 +1,7 @@
 """Cause statements: classified one by one, memberships, confirmations, what next."""
 
+import json
+
 import pytest
 from django.urls import reverse
 
@@ -13,6 +15,7 @@ from insights.models import (
     RunKind,
     RunStatus,
 )
+from insights.taxonomy import TAXONOMY_PATH
 from tests.insights.conftest import ROOT_CAUSES
 
 pytestmark = pytest.mark.django_db
@@ -460,3 +463,38 @@ def test_migration_marks_stored_labels_derived_from_a_postmortem(
     own_trigger.refresh_from_db()
     assert own_trigger.source == ClassificationSource.CONFIRMED
     assert not own_trigger.from_postmortem
+
+
+@pytest.mark.parametrize(
+    "change_rule",
+    [
+        pytest.param(
+            lambda mp: mp.setattr("insights.services.inputs.RULES_VERSION", 99),
+            id="rules-version",
+        ),
+        pytest.param(
+            lambda mp: mp.setattr(
+                "insights.taxonomy._load",
+                lambda: tuple(
+                    {**e, "axis": "mechanism"} if e["slug"] == "bad-deploy" else e
+                    for e in json.loads(TAXONOMY_PATH.read_text())
+                ),
+            ),
+            id="change-classes",
+        ),
+    ],
+)
+def test_full_run_recomputes_when_the_pipeline_rules_change(
+    taught, monkeypatch, change_rule
+):
+    """GIVEN a full run, and a second one skipped because nothing changed
+    WHEN a deploy changes the pipeline's rules (its version, the classes of
+    change) and the inputs stay the same
+    THEN the next full run recomputes instead of keeping the old results."""
+    _run()
+    again = InsightRun.objects.create(kind=RunKind.FULL)
+    services.insight_run_execute(run_id=again.pk)
+    again.refresh_from_db()
+    assert again.status == RunStatus.SKIPPED
+    change_rule(monkeypatch)
+    assert _run().status == RunStatus.SUCCEEDED
