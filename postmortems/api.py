@@ -25,8 +25,6 @@ from postmortems.permissions import (
     can_edit_incident,
     can_edit_postmortem,
     has_role,
-    is_admin,
-    team_ids,
 )
 from postmortems.serializers import (
     IncidentSerializer,
@@ -126,7 +124,7 @@ class IncidentViewSet(viewsets.ModelViewSet):
         queryset = selectors.incident_list(user=self.request.user)
         if self.request.method not in permissions.SAFE_METHODS:
             # Another team's incident does not exist for writes.
-            queryset = _own_teams(self.request.user, queryset, "team_id")
+            queryset = queryset.writable_by(self.request.user)
         return queryset
 
     def can_edit(self, user, incident) -> bool:
@@ -270,9 +268,3 @@ class PostmortemViewSet(viewsets.ModelViewSet):
 
 
 WORKFLOW_ACTIONS = ("submit", "approve", "send_back", "publish")
-
-
-def _own_teams(user, queryset: QuerySet, team_field: str) -> QuerySet:
-    if is_admin(user):
-        return queryset
-    return queryset.filter(**{f"{team_field}__in": team_ids(user)})

@@ -63,6 +63,23 @@ class PostmortemQuerySet(QuerySet):
         return self.filter(Q(incident__team_id__in=team_ids(user)) | Q(author=user))
 
 
+def is_public_status(status: str) -> bool:
+    """Whether a postmortem in ``status`` is public (``Postmortem.is_public``)."""
+    return status in PUBLIC_STATUSES
+
+
+class IncidentQuerySet(QuerySet):
+    """``Incident.objects``: incidents are read by everyone signed in; a write
+    reaches only the writer's teams' (``writable_by``)."""
+
+    def writable_by(self, user) -> IncidentQuerySet:
+        """The incidents a write by ``user`` may reach: their teams' (admins:
+        all). Another team's does not exist for a write (a 404)."""
+        if is_admin(user):
+            return self
+        return self.filter(team_id__in=team_ids(user))
+
+
 def profile_for(user: AbstractBaseUser | AnonymousUser) -> Profile | None:
     """The user's profile; an unsaved default when they have none yet.
 
@@ -107,7 +124,7 @@ def team_ids(user) -> set[int]:
 def can_view_postmortem(user, postmortem: Postmortem) -> bool:
     if not user.is_authenticated:
         return False
-    if postmortem.status in PUBLIC_STATUSES or is_admin(user):
+    if postmortem.is_public or is_admin(user):
         return True
     if postmortem.author_id == user.pk or postmortem.incident.team_id in team_ids(user):
         return True
@@ -123,7 +140,7 @@ def can_edit_incident(user, incident) -> bool:
 
 def can_edit_postmortem(user, postmortem: Postmortem) -> bool:
     """Editors of the team, the author and admins edit until it is approved."""
-    if postmortem.status in PUBLIC_STATUSES and not is_admin(user):
+    if postmortem.is_public and not is_admin(user):
         return False
     if is_admin(user):
         return True

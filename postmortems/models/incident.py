@@ -15,6 +15,7 @@ from postmortems.choices import (  # noqa: F401
 )
 from postmortems.metrics import lifecycle_errors
 from postmortems.models.org import Service, Team
+from postmortems.permissions import IncidentQuerySet
 
 # Shown beside the severity picker and in docs/severity.md.
 SEVERITY_DEFINITIONS = {
@@ -97,6 +98,8 @@ class Incident(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Incident.objects.writable_by(user): where a write may reach (permissions.py).
+    objects = IncidentQuerySet.as_manager()
     history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:

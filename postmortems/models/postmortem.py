@@ -15,7 +15,7 @@ from postmortems.choices import (  # noqa: F401
     PostmortemStatus,
 )
 from postmortems.models.incident import Incident
-from postmortems.permissions import PostmortemQuerySet
+from postmortems.permissions import PostmortemQuerySet, is_public_status
 
 
 def text_digest(text: str) -> str:
@@ -105,6 +105,12 @@ class Postmortem(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("postmortems:postmortem_detail", args=[self.pk])
+
+    @property
+    def is_public(self) -> bool:
+        """Approved or published: everyone signed in reads it, and its incident's
+        recorded times change only by a correction."""
+        return is_public_status(self.status)
 
     @property
     def title(self) -> str:

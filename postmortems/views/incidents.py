@@ -26,7 +26,6 @@ from postmortems.models import (
     TimelineEntry,
 )
 from postmortems.permissions import (
-    PUBLIC_STATUSES,
     can_edit_incident,
     has_role,
     is_admin,
@@ -245,8 +244,7 @@ def render_incident_page(
             request, incident, entries, editing=editing, edit_form=edit_form
         ),
         "can_correct": can_correct,
-        "timestamps_locked": postmortem is not None
-        and postmortem.status in PUBLIC_STATUSES,
+        "timestamps_locked": postmortem is not None and postmortem.is_public,
         "metrics": incident_metrics(incident.lifecycle),
         "severity_definition": SEVERITY_DEFINITIONS.get(incident.severity, ""),
         "lifecycle": [

@@ -186,7 +186,7 @@ def postmortem_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """The editor. A save based on an older version gets the 409 conflict page."""
     postmortem = get_visible_postmortem(request, pk)
     if not permissions.can_edit_postmortem(request.user, postmortem):
-        if postmortem.status in permissions.PUBLIC_STATUSES:
+        if postmortem.is_public:
             messages.info(
                 request,
                 "An approved postmortem is read-only. A reviewer can send it back "

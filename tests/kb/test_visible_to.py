@@ -490,6 +490,8 @@ def test_visible_to_notifications_are_their_recipients_own():
 HAND_WRITTEN = re.compile(
     r"status__in\s*=\s*(?:\w+\.)?PUBLIC_STATUSES"
     r"|team_id__in\s*=\s*(?:\w+\.)?team_ids\("
+    r"|\bin\s+(?:\w+\.)?PUBLIC_STATUSES"
+    r"|__in\"\s*:\s*(?:\w+\.)?team_ids\("
 )
 APPS = ("postmortems", "actions", "findings", "insights", "notifications", "chat")
 
@@ -537,6 +539,8 @@ def test_visible_to_second_spellings_are_gone():
         ("qs.filter(status__in=PUBLIC_STATUSES)\n", True),
         ("qs.filter(postmortem__status__in=permissions.PUBLIC_STATUSES)\n", True),
         ("qs.filter(incident__team_id__in=team_ids(user))\n", True),
+        ("if postmortem.status in permissions.PUBLIC_STATUSES:\n", True),
+        ('qs.filter(**{f"{field}__in": team_ids(user)})\n', True),
         ("qs.visible_to(user)\n", False),
         ("qs.filter(status__in=OPEN_STATUSES)\n", False),
     ],
