@@ -16,6 +16,15 @@ class ClassOrigin(models.TextChoices):
     CLUSTER = "cluster", "Proposed by clustering"
 
 
+class ClassAxis(models.TextChoices):
+    """What a class names: the change that set an incident off, read from the
+    trigger, or the mechanism by which things failed, read from the root cause
+    and contributing factors."""
+
+    CHANGE = "change", "A change that set incidents off"
+    MECHANISM = "mechanism", "How things failed"
+
+
 class ClassificationSource(models.TextChoices):
     CONFIRMED = "confirmed", "Confirmed by a person"
     CLASSIFIER = "classifier", "Learned from confirmed examples"

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 # Defined in choices.py; also importable from the models, as migrations do.
 from insights.choices import (  # noqa: F401
+    ClassAxis,
     ClassificationSource,
     ClassOrigin,
     ClassStatus,
@@ -36,6 +37,11 @@ class FailureClass(models.Model):
     )
     origin = models.CharField(
         max_length=10, choices=ClassOrigin.choices, default=ClassOrigin.PERSON
+    )
+    # A class of change is read from postmortems' triggers (a confirmation of
+    # one labels the trigger); a mechanism from their root causes.
+    axis = models.CharField(
+        max_length=10, choices=ClassAxis.choices, default=ClassAxis.MECHANISM
     )
     # Distinctive terms (c-TF-IDF) of a proposed class, and its centroid in the
     # pipeline's profiled space (float32 bytes), so later runs keep its identity.

@@ -18,6 +18,7 @@ class FailureClassSerializer(serializers.ModelSerializer):
             "description",
             "status",
             "origin",
+            "axis",
             "terms",
             "merged_into",
             "created_at",

@@ -34,7 +34,8 @@ def load_taxonomy() -> list[dict]:
 def change_class_slugs() -> frozenset[str]:
     """Slugs of the starter classes that name a change (``axis`` ``change``).
 
-    Classes people add are mechanisms unless they say otherwise: a class of
-    change is rare and the taxonomy already has the common ones.
+    The database's ``FailureClass.axis`` is what runs read: the starter
+    classes take theirs from here, and a class people add is a mechanism
+    unless they say it is a change (or merge a class of change into it).
     """
     return frozenset(e["slug"] for e in _load() if e.get("axis") == CHANGE)

@@ -13,7 +13,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from actions.models import Status
 from insights import charts, selectors, services
-from insights.models import CauseStatement, ClassStatus, FailureClass, InsightRun
+from insights.models import (
+    CauseStatement,
+    ClassAxis,
+    ClassStatus,
+    FailureClass,
+    InsightRun,
+)
 from insights.report import SCORE_FORMULA
 from postmortems.models import ContributingFactorKind, Postmortem, Role
 from postmortems.permissions import has_role
@@ -150,6 +156,7 @@ def class_detail(request: HttpRequest, slug: str) -> HttpResponse:
                 c for c in selectors.failure_class_list() if c.pk != failure_class.pk
             ],
             "can_curate": has_role(request.user, Role.REVIEWER),
+            "axis_choices": ClassAxis.choices,
             "score_formula": SCORE_FORMULA,
             **context,
         },
@@ -168,6 +175,7 @@ def class_accept(request: HttpRequest, slug: str) -> HttpResponse:
         failure_class=failure_class,
         name=request.POST.get("name", ""),
         description=request.POST.get("description", ""),
+        axis=request.POST.get("axis"),
     )
     messages.success(request, f"Accepted “{failure_class.name}”.")
     return redirect(failure_class)
@@ -184,6 +192,7 @@ def class_rename(request: HttpRequest, slug: str) -> HttpResponse:
         failure_class=failure_class,
         name=name,
         description=request.POST.get("description"),
+        axis=request.POST.get("axis"),
     )
     messages.success(request, "Class renamed.")
     return redirect(failure_class)

@@ -11,6 +11,7 @@ from django.utils.text import slugify
 
 from insights.models import (
     CauseStatement,
+    ClassAxis,
     ClassificationSource,
     ClassOrigin,
     ClassStatus,
@@ -67,25 +68,41 @@ def _unique_slug(base: str) -> str:
     return slug
 
 
-def failure_class_create(*, name: str, description: str = "") -> FailureClass:
-    """A person adds a class of their own; it is accepted from the start."""
+def _axis(axis: str | None, default: str) -> str:
+    return axis if axis in ClassAxis.values else default
+
+
+def failure_class_create(
+    *, name: str, description: str = "", axis: str = ClassAxis.MECHANISM
+) -> FailureClass:
+    """A person adds a class of their own; it is accepted from the start.
+
+    It names a mechanism unless the person says it names a change (``axis``).
+    """
     return FailureClass.objects.create(
         slug=_unique_slug(name),
         name=name.strip(),
         description=description.strip(),
         status=ClassStatus.ACCEPTED,
         origin=ClassOrigin.PERSON,
+        axis=_axis(axis, ClassAxis.MECHANISM),
     )
 
 
 def failure_class_accept(
-    *, failure_class: FailureClass, name: str = "", description: str = ""
+    *,
+    failure_class: FailureClass,
+    name: str = "",
+    description: str = "",
+    axis: str | None = None,
 ) -> FailureClass:
-    """Accept a proposed class, optionally naming and describing it.
+    """Accept a proposed class, optionally naming, describing it and saying
+    its axis (it keeps its own otherwise).
 
     The slug stays. Without a description, its distinctive terms stand in.
     """
     failure_class.status = ClassStatus.ACCEPTED
+    failure_class.axis = _axis(axis, failure_class.axis)
     if name.strip():
         failure_class.name = name.strip()
     failure_class.description = (
@@ -102,21 +119,34 @@ def failure_class_accept(
 
 
 def failure_class_rename(
-    *, failure_class: FailureClass, name: str, description: str | None = None
+    *,
+    failure_class: FailureClass,
+    name: str,
+    description: str | None = None,
+    axis: str | None = None,
 ) -> FailureClass:
-    """Rename (and optionally redescribe) a class; its slug never changes."""
+    """Rename (and optionally redescribe, or change the axis of) a class; its
+    slug never changes."""
     failure_class.name = name.strip() or failure_class.name
     if description is not None:
         failure_class.description = description.strip()
+    failure_class.axis = _axis(axis, failure_class.axis)
     failure_class.save()
     return failure_class
 
 
 @transaction.atomic
 def failure_class_merge(*, source: FailureClass, target: FailureClass) -> FailureClass:
-    """Move every postmortem of ``source`` into ``target``; ``source`` is retired."""
+    """Move every postmortem of ``source`` into ``target``; ``source`` is retired.
+
+    A class of change merged in makes ``target`` one: its confirmations keep
+    labelling triggers, and triggers keep being read for it.
+    """
     if source.pk == target.pk:
         raise ValueError("A class cannot be merged into itself.")
+    if source.axis == ClassAxis.CHANGE and target.axis != ClassAxis.CHANGE:
+        target.axis = ClassAxis.CHANGE
+        target.save(update_fields=["axis", "updated_at"])
     PostmortemClassification.objects.filter(failure_class=source).update(
         failure_class=target
     )

@@ -20,7 +20,6 @@ from insights.models import (
     EmbeddingCache,
     FailureClass,
 )
-from insights.taxonomy import change_class_slugs
 from postmortems.models import ContributingFactor, Postmortem
 
 logger = logging.getLogger(__name__)
@@ -116,13 +115,12 @@ def fingerprint(
         "model": model_name,
         "version": version,
         "rules": RULES_VERSION,
-        # Triggers are read against these classes only.
-        "change_classes": sorted(change_class_slugs()),
         "params": params,
         # Proposed classes are the pipeline's own output: only people's classes
-        # (and their edits) are inputs.
+        # (and their edits) are inputs. A class's axis says which statements
+        # are read for it.
         "classes": [
-            [c.slug, c.status, c.name, c.description]
+            [c.slug, c.status, c.name, c.description, c.axis]
             for c in classes
             if not c.is_proposed
         ],

@@ -30,6 +30,7 @@ from insights.embeddings import normalise_rows, text_hash
 from insights.evaluation import description_text
 from insights.models import (
     CauseStatement,
+    ClassAxis,
     ClassificationSource,
     ConfirmationEffect,
     FailureClass,
@@ -37,7 +38,6 @@ from insights.models import (
     PostmortemClassification,
     StatementKind,
 )
-from insights.taxonomy import change_class_slugs
 from postmortems.models import ContributingFactor, Postmortem
 
 logger = logging.getLogger(__name__)
@@ -242,7 +242,7 @@ def classify_statements(
         if s.key == ROOT_CAUSE_KEY or s.postmortem_id not in first_of:
             if first_of.get(s.postmortem_id, ("", ""))[1] != ROOT_CAUSE_KEY:
                 first_of[s.postmortem_id] = s.item_id
-    changes = change_class_slugs() & set(by_slug)
+    changes = {c.slug for c in classes if c.axis == ClassAxis.CHANGE}
     derived: set[tuple[int, str]] = set()
     for pk, (slug, user_id, at) in confirmed_postmortems.items():
         # A change is written down in the trigger; a mechanism in the root cause.

@@ -1,7 +1,5 @@
 """Cause statements: classified one by one, memberships, confirmations, what next."""
 
-import json
-
 import pytest
 from django.urls import reverse
 
@@ -15,7 +13,6 @@ from insights.models import (
     RunKind,
     RunStatus,
 )
-from insights.taxonomy import TAXONOMY_PATH
 from tests.insights.conftest import ROOT_CAUSES
 
 pytestmark = pytest.mark.django_db
@@ -473,12 +470,8 @@ def test_migration_marks_stored_labels_derived_from_a_postmortem(
             id="rules-version",
         ),
         pytest.param(
-            lambda mp: mp.setattr(
-                "insights.taxonomy._load",
-                lambda: tuple(
-                    {**e, "axis": "mechanism"} if e["slug"] == "bad-deploy" else e
-                    for e in json.loads(TAXONOMY_PATH.read_text())
-                ),
+            lambda mp: FailureClass.objects.filter(slug="bad-deploy").update(
+                axis="mechanism"
             ),
             id="change-classes",
         ),
@@ -536,3 +529,92 @@ def test_kind_figures_add_up_to_the_answers_the_threshold_kept(config_confirmed)
     assert sum(f["kept"] for f in kinds.values()) == round(
         statements["coverage"] * labelled
     )
+
+
+# --- A class's axis: what people say, what merges keep ----------------------
+
+
+def test_starter_classes_take_their_axis_from_the_taxonomy(db):
+    from insights.taxonomy import load_taxonomy
+
+    stored = dict(FailureClass.objects.values_list("slug", "axis"))
+    assert {e["slug"]: e["axis"] for e in load_taxonomy()} == {
+        slug: stored[slug] for slug in (e["slug"] for e in load_taxonomy())
+    }
+
+
+def _proposed(name="Proposed"):
+    return FailureClass.objects.create(slug="proposed-x", name=name, status="proposed")
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("create", "mechanism"),
+        ("create-as-change", "change"),
+        ("accept", "mechanism"),
+        ("accept-as-change", "change"),
+        ("rename-page-to-change", "change"),
+        ("rename-page-to-mechanism", "mechanism"),
+        ("rename-keeps", "change"),
+        ("merge-change-into-mechanism", "change"),
+        ("merge-mechanism-into-change", "change"),
+        ("merge-mechanism-into-mechanism", "mechanism"),
+    ],
+)
+def test_every_curation_path_keeps_or_sets_a_class_axis(
+    client, reviewer, path, expected
+):
+    """Whatever path makes or edits a class, its axis is what the person said,
+    what it had, or (merging a class of change in) a change."""
+    config = FailureClass.objects.get(slug="config-change")
+    leak = FailureClass.objects.get(slug="resource-leak")
+    if path.startswith("create"):
+        axis = "change" if path.endswith("change") else "mechanism"
+        made = services.failure_class_create(name="Flag flips", axis=axis)
+    elif path.startswith("accept"):
+        axis = "change" if path.endswith("change") else None
+        made = services.failure_class_accept(failure_class=_proposed(), axis=axis)
+    elif path.startswith("rename-page"):
+        target = config if path.endswith("mechanism") else leak
+        client.force_login(reviewer)
+        response = client.post(
+            reverse("insights:class_rename", args=[target.slug]),
+            {"name": target.name, "axis": path.rsplit("-", 1)[1]},
+        )
+        assert response.status_code == 302
+        made = target
+    elif path == "rename-keeps":
+        made = services.failure_class_rename(failure_class=config, name="Config")
+    else:
+        source = config if path.startswith("merge-change") else leak
+        target = (
+            config
+            if path.endswith("into-change")
+            else (
+                FailureClass.objects.get(slug="capacity-exhaustion")
+                if source == leak
+                else services.failure_class_create(name="Config and flag pushes")
+            )
+        )
+        made = services.failure_class_merge(source=source, target=target)
+    made.refresh_from_db()
+    assert made.axis == expected
+
+
+def test_merging_a_change_class_keeps_trigger_labelling(config_confirmed, editor):
+    """GIVEN postmortems confirmed as configuration changes
+    WHEN a person merges that class into a new class of their own
+    THEN a full run still labels their triggers (not their root causes) with
+    the class they now belong to, and reads triggers for it."""
+    made = config_confirmed(4)
+    target = services.failure_class_create(name="Config and flag pushes")
+    services.failure_class_merge(
+        source=FailureClass.objects.get(slug="config-change"), target=target
+    )
+    _run()
+    for postmortem in made:
+        rows = {s.key: s for s in CauseStatement.objects.filter(postmortem=postmortem)}
+        assert rows["trigger"].source == ClassificationSource.CONFIRMED
+        assert rows["trigger"].failure_class == target
+        assert rows["root_cause"].source != ClassificationSource.CONFIRMED
