@@ -133,10 +133,13 @@ class Membership:
 def validated_statement_kinds(run: InsightRun | None | object = UNREAD) -> set[str]:
     """Statement kinds the last full run validated its classifier on.
 
-    People's labels are mostly root causes (a confirmed postmortem labels its
-    root cause), so the validated threshold says nothing about how often a
-    contributing factor, mostly a detection or process gap, is put in the
-    right class. The run records the kinds with enough labelled statements.
+    People's labels fall on root causes and triggers (a confirmed postmortem
+    labels its trigger for a class of change, its root cause otherwise), so
+    the validated threshold says nothing about how often a contributing
+    factor, mostly a detection or process gap, is put in the right class. The
+    run records the kinds validated on their own labels: enough of them, and
+    right answers at the threshold outweighing the cost of wrong ones
+    (:func:`insights.services.statements.validated_kinds`).
     """
     run = last_successful_run() if run is UNREAD else run
     return set(((run.validation or {}).get("statement_kinds") or []) if run else [])

@@ -18,7 +18,10 @@ from insights.models import (
     FailureClass,
     PostmortemClassification,
 )
-from insights.services.statements import ROOT_CAUSE_KEY, confirmation_record
+from insights.services.statements import (
+    confirmation_record,
+    confirmation_statement_key,
+)
 from postmortems.models import Postmortem
 
 logger = logging.getLogger(__name__)
@@ -34,9 +37,11 @@ def postmortem_class_confirm(
 ) -> PostmortemClassification:
     """A person confirms a postmortem's class; it wins over every computed one.
 
-    The confirmation also labels the postmortem's root-cause statement, and a
-    full run is queued to retrain the classifier on it; that run records, on a
-    :class:`ConfirmationEffect`, how many classifications the answer changed.
+    Each run derives a label for one of the postmortem's statements from it
+    (its trigger for a class of change, its root cause otherwise), and a full
+    run is queued to retrain the classifier on it; that run records, on a
+    :class:`ConfirmationEffect` naming that statement, how many
+    classifications the answer changed.
     """
     if failure_class.status == ClassStatus.MERGED and failure_class.merged_into:
         failure_class = failure_class.merged_into
@@ -53,7 +58,9 @@ def postmortem_class_confirm(
     if retrain:
         confirmation_record(
             postmortem_ids=[postmortem.pk],
-            statement_key=ROOT_CAUSE_KEY,
+            statement_key=confirmation_statement_key(
+                sections=postmortem.sections, failure_class=failure_class
+            ),
             failure_class=failure_class,
             user=user,
         )
@@ -165,20 +172,28 @@ def failure_class_split(
     """Move the chosen postmortems of a class into a new accepted class.
 
     The moved postmortems are confirmed in the new class, so the next run
-    keeps the split and learns from it.
+    keeps the split and learns from it. The new class names what the class it
+    was split from names (its axis).
     """
-    new_class = failure_class_create(name=name)
+    new_class = failure_class_create(
+        name=name,
+        axis=failure_class.axis if failure_class is not None else ClassAxis.MECHANISM,
+    )
     moved = PostmortemClassification.objects.filter(
         failure_class=failure_class, postmortem_id__in=list(postmortem_ids)
     )
     # A split is a confirmation of each moved postmortem: it teaches the
     # classifier, and the run it queues records what it changed.
-    confirmation_record(
-        postmortem_ids=sorted(moved.values_list("postmortem_id", flat=True)),
-        statement_key=ROOT_CAUSE_KEY,
-        failure_class=new_class,
-        user=user,
-    )
+    by_key: dict[str, list[int]] = {}
+    for pk, sections in moved.order_by("postmortem_id").values_list(
+        "postmortem_id", "postmortem__sections"
+    ):
+        key = confirmation_statement_key(sections=sections, failure_class=new_class)
+        by_key.setdefault(key, []).append(pk)
+    for key, ids in sorted(by_key.items()):
+        confirmation_record(
+            postmortem_ids=ids, statement_key=key, failure_class=new_class, user=user
+        )
     moved.update(
         failure_class=new_class,
         source=ClassificationSource.CONFIRMED,

@@ -34,7 +34,7 @@ class ExistingRow:
     confirmed_at: dt.datetime | None
 
 
-def _existing_rows() -> dict[int, ExistingRow]:
+def existing_rows() -> dict[int, ExistingRow]:
     rows = PostmortemClassification.objects.values_list(
         "postmortem_id",
         "failure_class__slug",
@@ -54,7 +54,7 @@ def _existing_rows() -> dict[int, ExistingRow]:
 
 
 @transaction.atomic
-def _save_full_results(
+def save_full_results(
     *,
     run,
     ids,

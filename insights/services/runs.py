@@ -34,7 +34,7 @@ from insights.services.inputs import (
     get_embedder,
     postmortem_texts,
 )
-from insights.services.results import _existing_rows, _save_full_results
+from insights.services.results import existing_rows, save_full_results
 from insights.services.statements import (
     class_examples,
     classifier_params,
@@ -199,7 +199,7 @@ def _execute_full(run: InsightRun, embedder: Embedder) -> str:
     params = current_params()
     items = _inputs()
     classes = _known_classes()
-    existing = _existing_rows()
+    existing = existing_rows()
     confirmed = {
         pk: row.slug
         for pk, row in existing.items()
@@ -313,7 +313,7 @@ def _execute_full(run: InsightRun, embedder: Embedder) -> str:
 
     _progress(run, 95, "Saving results")
     mark = time.perf_counter()
-    counts = _save_full_results(
+    counts = save_full_results(
         run=run,
         ids=ids,
         hashes=dict(hashes),

@@ -156,7 +156,7 @@ def _zero_shot(vectors, examples, threshold):
 
 
 def kind_figures(
-    cross_validated: dict, kind_of: dict, threshold: float, params: classifier.Params
+    cross_validated: dict, kind_of: dict, threshold: float
 ) -> dict[str, dict]:
     """Each statement kind's cross-validated answers at the run's threshold:
     labelled, kept (at or above it), right and wrong among those kept.
@@ -275,19 +275,24 @@ def classify_statements(
     )
     if outcome.cross_validated:
         outcome.validation["kinds"] = kind_figures(
-            outcome.cross_validated, kind_of, outcome.threshold, params
+            outcome.cross_validated, kind_of, outcome.threshold
         )
     predictions = outcome.by_id()
-    zero_shot, zero_scores = _zero_shot(vectors, descriptions, zero_shot_threshold)
-    triggers = [i for i, s in enumerate(statements) if s.key == TRIGGER_KEY]
-    if triggers and changes:
-        # A trigger goes zero-shot to a class of change or to none.
-        picked, scores = _zero_shot(
-            vectors[triggers],
-            [e for e in descriptions if e.slug in changes],
-            zero_shot_threshold,
-        )
-        for i, slug, score in zip(triggers, picked, scores, strict=True):
+    # A trigger goes zero-shot to a class of change or to none (while the
+    # taxonomy has one); every other statement to any described class. Each
+    # statement is scored once, against the classes it may take.
+    zero_shot: list[str | None] = [None] * len(statements)
+    zero_scores = np.zeros(len(statements))
+    is_trigger = [bool(changes) and s.key == TRIGGER_KEY for s in statements]
+    for trigger, anchors in (
+        (False, descriptions),
+        (True, [e for e in descriptions if e.slug in changes]),
+    ):
+        indices = [i for i, t in enumerate(is_trigger) if t == trigger]
+        if not indices:
+            continue
+        picked, scores = _zero_shot(vectors[indices], anchors, zero_shot_threshold)
+        for i, slug, score in zip(indices, picked, scores, strict=True):
             zero_shot[i], zero_scores[i] = slug, score
     margins = [predictions[i].margin for i in ids]
     teach = classifier.teach_scores(
@@ -476,6 +481,18 @@ def cause_statement_confirm(
         user=user,
     )
     return statement
+
+
+def confirmation_statement_key(
+    *, sections: dict | None, failure_class: FailureClass
+) -> str:
+    """The statement a postmortem confirmed in ``failure_class`` labels: its
+    trigger for a class of change (when it has one), its root cause otherwise
+    (as :func:`classify_statements` derives it)."""
+    trigger = str((sections or {}).get(TRIGGER_KEY) or "").strip()
+    if failure_class.axis == ClassAxis.CHANGE and trigger:
+        return TRIGGER_KEY
+    return ROOT_CAUSE_KEY
 
 
 def confirmation_record(

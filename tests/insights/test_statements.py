@@ -504,7 +504,6 @@ def test_kind_figures_keeps_the_answer_the_threshold_was_chosen_at(confidence):
     at, the threshold stored rounded to 6 places (as every run stores it)
     WHEN the kinds' figures are counted at that threshold
     THEN the answer is kept, as it was when the threshold was chosen."""
-    from insights.classifier import Params
     from insights.services.statements import kind_figures
 
     threshold = round(confidence, 6)
@@ -513,7 +512,6 @@ def test_kind_figures_keeps_the_answer_the_threshold_was_chosen_at(confidence):
         {(1, "trigger"): (confidence, True), (2, "trigger"): (confidence - 0.1, False)},
         {(1, "trigger"): "trigger", (2, "trigger"): "trigger"},
         threshold,
-        Params(),
     )
     assert figures["trigger"] == {"labelled": 2, "kept": 1, "right": 1, "wrong": 0}
 
@@ -618,3 +616,54 @@ def test_merging_a_change_class_keeps_trigger_labelling(config_confirmed, editor
         assert rows["trigger"].source == ClassificationSource.CONFIRMED
         assert rows["trigger"].failure_class == target
         assert rows["root_cause"].source != ClassificationSource.CONFIRMED
+
+
+def _split_from(slug):
+    def split(client, editor, postmortem, failure_class):
+        services.postmortem_class_confirm(
+            postmortem=postmortem,
+            failure_class=FailureClass.objects.get(slug=slug),
+            user=editor,
+            retrain=False,
+        )
+        services.failure_class_split(
+            failure_class=FailureClass.objects.get(slug=slug),
+            postmortem_ids=[postmortem.pk],
+            name="Split off",
+            user=editor,
+        )
+
+    split.__name__ = f"split_from_{slug}"
+    return split
+
+
+@pytest.mark.parametrize(
+    ("confirm", "slug"),
+    [
+        (_confirm_on_page, "config-change"),
+        (_confirm_on_page, "resource-leak"),
+        (_split_from("config-change"), "config-change"),
+        (_split_from("resource-leak"), "resource-leak"),
+    ],
+    ids=lambda v: getattr(v, "__name__", v),
+)
+def test_a_postmortem_confirmation_records_the_statement_it_labels(
+    config_confirmed, make_postmortem, client, editor, confirm, slug
+):
+    """GIVEN a postmortem with a root cause and a trigger
+    WHEN a person confirms its class, on the page or by a split, in a class of
+    change or of mechanism
+    THEN its ConfirmationEffect names the statement the run labels with it (the
+    trigger for a change, the root cause for a mechanism)."""
+    config_confirmed(4)
+    postmortem = make_postmortem(LEAK_ROOT_CAUSE, trigger=NEW_TRIGGER)
+    confirm(client, editor, postmortem, FailureClass.objects.get(slug=slug))
+    _run()
+    labelled = CauseStatement.objects.get(
+        postmortem=postmortem,
+        source=ClassificationSource.CONFIRMED,
+        from_postmortem=True,
+    )
+    effect = ConfirmationEffect.objects.get(postmortem=postmortem)
+    assert effect.statement_key == labelled.key
+    assert labelled.key == ("trigger" if slug == "config-change" else "root_cause")
