@@ -2,8 +2,6 @@
 similar incidents, confirmations and runs."""
 
 from insights.selectors.classes import (
-    Evidence,
-    class_evidence,
     failure_class_detail,
     failure_class_list,
     postmortems_for_page,
@@ -49,14 +47,12 @@ __all__ = [
     "CALIBRATED_SOURCES",
     "ConfirmCandidate",
     "EffectRow",
-    "Evidence",
     "FALLBACK_CONFIDENCE_THRESHOLD",
     "Membership",
     "PastVectors",
     "STATEMENT_LABELS",
     "UNREAD",
     "abstain_threshold",
-    "class_evidence",
     "class_memberships",
     "classification_of",
     "confidence_threshold",

@@ -1,16 +1,11 @@
-"""Failure classes: the list, one class, its page's postmortems and evidence."""
+"""Failure classes: the list, one class and its page's postmortems."""
 
 from __future__ import annotations
-
-import datetime as dt
-from dataclasses import dataclass
 
 from django.db.models import Prefetch
 
 from actions.models import ActionItem
 from insights.models import (
-    CauseStatement,
-    ClassificationSource,
     ClassStatus,
     FailureClass,
 )
@@ -47,64 +42,3 @@ def postmortems_for_page(*, postmortem_ids: list[int], user) -> dict[int, Postmo
             ),
         )
     }
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """A statement that puts a postmortem in a class."""
-
-    postmortem_id: int
-    incident_id: int
-    title: str
-    started_at: dt.datetime
-    statement_kind: str
-    statement_key: str
-    text: str
-    confidence: float
-    confirmed: bool
-
-
-def class_evidence(failure_class: FailureClass, *, user=None) -> list[Evidence]:
-    """The statements that put postmortems in ``failure_class`` (1 query).
-
-    Confirmed first, then by confidence and the incident's start (newest
-    first). With ``user``, only postmortems that user may read.
-    """
-    postmortems = Postmortem.objects.all()
-    if user is not None:
-        postmortems = postmortems.visible_to(user)
-    rows = (
-        CauseStatement.objects.filter(
-            failure_class=failure_class, postmortem__in=postmortems
-        )
-        .values(
-            "postmortem_id",
-            "postmortem__incident_id",
-            "postmortem__incident__title",
-            "postmortem__incident__started_at",
-            "kind",
-            "key",
-            "text",
-            "confidence",
-            "source",
-        )
-        .order_by("pk")
-    )
-    evidence = [
-        Evidence(
-            postmortem_id=r["postmortem_id"],
-            incident_id=r["postmortem__incident_id"],
-            title=r["postmortem__incident__title"],
-            started_at=r["postmortem__incident__started_at"],
-            statement_kind=r["kind"],
-            statement_key=r["key"],
-            text=r["text"],
-            confidence=float(r["confidence"]),
-            confirmed=r["source"] == ClassificationSource.CONFIRMED,
-        )
-        for r in rows
-    ]
-    return sorted(
-        evidence,
-        key=lambda e: (not e.confirmed, -e.confidence, -e.started_at.timestamp()),
-    )

@@ -41,7 +41,7 @@ class ConfirmCandidate:
 
 
 def confirm_next(
-    failure_class: FailureClass | None = None, limit: int = 10, *, user=None
+    failure_class: FailureClass | None = None, limit: int = 10, *, user
 ) -> list[ConfirmCandidate]:
     """The postmortems whose confirmation would teach the classifier most.
 
@@ -50,13 +50,11 @@ def confirm_next(
     postmortem, its best-scoring statement; postmortems whose class a person
     already confirmed are left out. With ``failure_class``, only statements the
     classifier hesitates to put in, or out of, that class (best guess or
-    runner-up). With ``user``, only postmortems that user may read.
+    runner-up). Only postmortems ``user`` may read.
     """
-    postmortems = Postmortem.objects.exclude(
+    postmortems = Postmortem.objects.visible_to(user).exclude(
         classification__source=ClassificationSource.CONFIRMED
     )
-    if user is not None:
-        postmortems = postmortems.visible_to(user)
     query = CauseStatement.objects.filter(
         postmortem__in=postmortems, teach_score__gt=0
     ).exclude(source=ClassificationSource.CONFIRMED)
@@ -120,14 +118,13 @@ class EffectRow:
     title: str = ""  # the postmortem's incident's
 
 
-def confirmation_effects(*, limit: int = 20, user=None) -> list[EffectRow]:
-    """The latest confirmations, newest first, with how many statements'
-    (``changed``) and postmortems' primary (``changed_postmortems``) classes
-    the retraining after each moved. With ``user``, only confirmations on
-    postmortems that user may read."""
-    effects = ConfirmationEffect.objects.all()
-    if user is not None:
-        effects = effects.filter(postmortem__in=Postmortem.objects.visible_to(user))
+def confirmation_effects(*, limit: int = 20, user) -> list[EffectRow]:
+    """The latest confirmations on postmortems ``user`` may read, newest first,
+    with how many statements' (``changed``) and postmortems' primary
+    (``changed_postmortems``) classes the retraining after each moved."""
+    effects = ConfirmationEffect.objects.filter(
+        postmortem__in=Postmortem.objects.visible_to(user)
+    )
     return [
         EffectRow(
             postmortem_id=r["postmortem_id"],

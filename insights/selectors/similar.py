@@ -16,12 +16,12 @@ from insights.selectors.runs import confidence_threshold
 from postmortems.models import Incident, Postmortem
 
 
-def similar_incidents(*, postmortem_id: int, user=None, limit: int = 5) -> list[dict]:
-    """The postmortems most similar to one, with scores and open action items;
-    with ``user``, the ``limit`` most similar of those the user may read."""
-    links = SimilarPostmortem.objects.filter(postmortem_id=postmortem_id)
-    if user is not None:
-        links = links.filter(similar__in=Postmortem.objects.visible_to(user))
+def similar_incidents(*, postmortem_id: int, user, limit: int = 5) -> list[dict]:
+    """The ``limit`` postmortems most similar to one that ``user`` may read, with
+    scores and open action items."""
+    links = SimilarPostmortem.objects.filter(
+        postmortem_id=postmortem_id, similar__in=Postmortem.objects.visible_to(user)
+    )
     links = (
         links.select_related(
             "similar__incident__team", "similar__classification__failure_class"
