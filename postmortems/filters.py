@@ -2,6 +2,7 @@
 
 import django_filters
 from django import forms
+from django.contrib.auth.models import AnonymousUser
 
 from postmortems.models import (
     Incident,
@@ -39,14 +40,15 @@ def _date_filters(field_name: str):
 
 class _SearchMixin:
     def filter_search(self, queryset, name, value):
-        return search(queryset, value)
+        user = getattr(self.request, "user", None) or AnonymousUser()
+        return search(queryset, value, user=user)
 
 
 class IncidentFilter(_SearchMixin, django_filters.FilterSet):
     q = django_filters.CharFilter(
         method="filter_search",
         label="Search",
-        help_text="Words in the title or the published postmortem.",
+        help_text="Words in the title or in a postmortem you may read.",
     )
     severity = django_filters.ChoiceFilter(
         choices=Severity.choices, empty_label="Any severity"

@@ -6,10 +6,11 @@ results ranked with title hits above body hits. On SQLite it is a simpler match:
 every word must appear, case-insensitively, in the title or the sections.
 
 The document is the title plus the postmortem's sections (a JSON object of
-Markdown strings) cast to text. The incident list only searches the text of
-approved and published postmortems, so a private draft cannot be found, even
-indirectly, by people who may not read it; the postmortem list is already limited
-to what the user may read.
+Markdown strings) cast to text. The incident list searches the text of the
+postmortems the searcher may read (``Postmortem.objects.visible_to``), so a
+private draft cannot be found, even indirectly, by people who may not read it,
+and its own team finds it; the postmortem list is already limited to what the
+user may read.
 """
 
 import json
@@ -20,29 +21,30 @@ from django.db.models import Case, F, Func, Q, QuerySet, TextField, Value, When
 from django.db.models.functions import Cast
 
 from postmortems.models import Incident, Postmortem
-from postmortems.permissions import public_q
 
 SEARCH_CONFIG = "english"
 MAX_WORDS = 12
 
-# Per model: the title path, the sections path, and a condition the sections
-# must meet to be searched.
+# Per model: the title path, the sections path, and the condition the sections
+# must meet to be searched by a user.
 _DOCUMENTS = {
-    Postmortem: ("incident__title", "sections", Q()),
+    Postmortem: ("incident__title", "sections", lambda user: Q()),
     Incident: (
         "title",
         "postmortem__sections",
-        public_q("postmortem__"),
+        lambda user: Q(postmortem__in=Postmortem.objects.visible_to(user)),
     ),
 }
 
 
-def search(queryset: QuerySet, text: str | None) -> QuerySet:
-    """Restrict ``queryset`` (incidents or postmortems) to matches for ``text``."""
+def search(queryset: QuerySet, text: str | None, *, user) -> QuerySet:
+    """Restrict ``queryset`` (incidents or postmortems) to matches for ``text``,
+    reading only the postmortem text ``user`` may read."""
     text = (text or "").strip()
     if not text:
         return queryset
-    title, sections, condition = _DOCUMENTS[queryset.model]
+    title, sections, readable = _DOCUMENTS[queryset.model]
+    condition = readable(user)
     if connections[queryset.db].vendor == "postgresql":
         return _search_postgres(queryset, text, title, sections, condition)
     return _search_simple(queryset, text, title, sections, condition)

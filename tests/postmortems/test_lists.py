@@ -129,6 +129,29 @@ def test_incident_list_search_never_reads_a_private_draft(editor_client, corpus)
     assert "No incidents match these filters." in response.content.decode()
 
 
+@pytest.mark.parametrize("where", ["page", "api"])
+def test_incident_search_finds_a_draft_by_its_text_for_those_who_may_read_it(
+    client, corpus, other_team, editor, where
+):
+    """GIVEN another team's draft whose text holds a word its title does not
+    WHEN its own team, and then someone of another team, search incidents for it
+    THEN its team finds the incident (as the postmortem list would), the outsider
+    does not."""
+    colleague = factories.UserFactory(username="colleague", teams=[other_team])
+    expected = {colleague: ["Resolver outage"], editor: []}
+    for user, titles in expected.items():
+        client.force_login(user)
+        if where == "page":
+            response = client.get(
+                reverse("postmortems:incident_list"), {"q": "zeppelin"}
+            )
+            found = _titles(response, "incidents")
+        else:
+            response = client.get("/api/v1/incidents/", {"q": "zeppelin"})
+            found = [row["title"] for row in response.json()["results"]]
+        assert found == titles, user
+
+
 def test_incident_list_names_no_postmortem_the_user_cannot_read(editor_client, corpus):
     html = editor_client.get(reverse("postmortems:incident_list")).content.decode()
     assert corpus["cert"].get_absolute_url() in html
@@ -194,13 +217,15 @@ def test_postmortem_list_filters_and_searches(editor_client, corpus):
 
 def test_search_requires_every_word(editor, corpus):
     queryset = postmortem_list(user=editor)
-    assert [pm.pk for pm in search(queryset, "checkout pool")] == [corpus["pool"].pk]
-    assert list(search(queryset, "checkout certificate")) == []
-    assert search(queryset, "  ").count() == queryset.count()
+    assert [pm.pk for pm in search(queryset, "checkout pool", user=editor)] == [
+        corpus["pool"].pk
+    ]
+    assert list(search(queryset, "checkout certificate", user=editor)) == []
+    assert search(queryset, "  ", user=editor).count() == queryset.count()
 
 
 def test_search_finds_a_word_after_a_line_break(editor, corpus):
-    found = search(postmortem_list(user=editor), "rollback")
+    found = search(postmortem_list(user=editor), "rollback", user=editor)
     assert [pm.pk for pm in found] == [corpus["cert"].pk]
 
 
@@ -247,21 +272,21 @@ def test_postmortem_list_runs_a_fixed_number_of_queries(
 def test_search_on_postgresql_stems_ranks_and_ignores_json_keys(editor, corpus):
     queryset = postmortem_list(user=editor)
     # Stemming: "certificates" finds "certificate".
-    found = list(search(queryset, "certificates"))
+    found = list(search(queryset, "certificates", user=editor))
     assert [pm.pk for pm in found] == [corpus["cert"].pk]
     # Section keys of the JSON document are not words of the text.
-    assert list(search(queryset, "root_cause")) == []
+    assert list(search(queryset, "root_cause", user=editor)) == []
     # websearch syntax: "or" and a quoted phrase.
-    either = search(queryset, "certificate or concurrency")
+    either = search(queryset, "certificate or concurrency", user=editor)
     assert {pm.pk for pm in either} == {corpus["cert"].pk, corpus["pool"].pk}
-    assert list(search(queryset, '"pool certificate"')) == []
+    assert list(search(queryset, '"pool certificate"', user=editor)) == []
     # A title hit ranks above a body-only hit.
     body_only = factories.PostmortemFactory(
         incident=factories.IncidentFactory(title="Traffic spike"),
         status=PostmortemStatus.PUBLISHED,
         sections={"summary": "A marketing campaign doubled traffic."},
     )
-    ranked = list(search(postmortem_list(user=editor), "campaign"))
+    ranked = list(search(postmortem_list(user=editor), "campaign", user=editor))
     assert [pm.pk for pm in ranked] == [corpus["pool"].pk, body_only.pk]
     assert ranked[0].search_rank > ranked[1].search_rank
 
