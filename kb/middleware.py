@@ -9,12 +9,13 @@ from django.contrib import messages
 from django.contrib.auth.middleware import (
     LoginRequiredMiddleware as DjangoLoginRequiredMiddleware,
 )
-from django.core.exceptions import BadRequest
 from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
+from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from kb import safejson
 from kb.problems import problem_response
@@ -250,7 +251,9 @@ class UnstorableInputMiddleware:
         field, problem = found
         detail = f'Field "{field}": the text {problem}'
         logger.info("Refused %s %s: %s", request.method, request.path, detail)
-        wants_html = "text/html" in request.headers.get("Accept", "")
+        wants_html = "text/html" in request.headers.get(
+            "Accept", ""
+        ) or request.headers.get("HX-Request")
         if request.path.startswith("/api/") or not wants_html:
             return problem_response(
                 status=400,
@@ -265,7 +268,57 @@ class UnstorableInputMiddleware:
                     }
                 ],
             )
-        raise BadRequest(detail)
+        return _unstorable_page(request, field, problem)
+
+
+# Never echoed back: the value of a field whose name holds one of these.
+SECRET_FIELDS = ("password", "token", "secret", "csrf")
+
+
+def _label(key: str) -> str:
+    """A form field's name as people read it: "new-occurred_at" -> "Occurred at"."""
+    name = key.replace("\x00", "\ufffd").rsplit("-", 1)[-1]
+    return name.replace("_", " ").capitalize()[:60]
+
+
+def _unstorable_page(request, field: str, problem: str) -> HttpResponse:
+    """The 400 page for a browser form: names the field and gives back what was
+    typed (NULs shown as U+FFFD, secrets left out), so nothing is lost."""
+    # The fields that hold such a character, named as people read them
+    # ("new-text" -> "Text"); the rest of the form is intact in the browser.
+    fields = [
+        (
+            _label(key),
+            "\n".join(values).replace("\x00", "\ufffd"),
+        )
+        for key, values in request.POST.lists()
+        if not any(word in key.lower() for word in SECRET_FIELDS)
+        and any("\x00" in value for value in values)
+    ]
+    referer = request.headers.get("Referer", "")
+    back = (
+        referer
+        if url_has_allowed_host_and_scheme(
+            referer,
+            allowed_hosts={request.get_host()},
+            require_https=request.is_secure(),
+        )
+        else ""
+    )
+    context = {
+        "field": _label(field),
+        "problem": problem.rstrip("."),
+        "fields": fields,
+        "back": back,
+    }
+    if request.headers.get("HX-Request"):
+        # htmx swaps no 4xx answer, so the form would seem to do nothing: it is
+        # told to put this page in place of the whole one instead.
+        response = render(request, "unstorable_input.html", context)
+        response["HX-Retarget"] = "body"
+        response["HX-Reswap"] = "innerHTML"
+        return response
+    return render(request, "unstorable_input.html", context, status=400)
 
 
 def _unstorable_field(request) -> tuple[str, str] | None:

@@ -13,9 +13,11 @@ import json
 import pytest
 from django.apps import apps
 from django.db import transaction
+from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests import factories
 from tests.findings.integrations.test_integrations import (
     ALERTMANAGER_FIRING,
     ROBUSTA,
@@ -417,12 +419,14 @@ PAGE_POSTS = [
 def test_form_posts_with_a_nul_are_a_400_and_write_nothing(route):
     """GIVEN every page that takes a form post, and a role allowed to post there
     WHEN the form's text fields carry a NUL character (PostgreSQL cannot store it)
-    THEN the answer is a 400 and no row is written."""
+    THEN the answer is a 400 page that names the field and gives back what was
+    typed (the NUL shown as U+FFFD, a password never), and no row is written."""
     catalogue = build_catalogue()
     client = _client(catalogue, route, "POST")
     case = OWN if route.team_scoped else NONE
     url = url_for(catalogue, route.name, route.objects, case)
     body = {name: "pay\x00ments" for name in FORM_FIELDS}
+    body["password"] = "hunter\x002"
     before = _row_counts()
     response = client.post(url, body, HTTP_ACCEPT="text/html")
     stored = _stored_nul()
@@ -430,6 +434,29 @@ def test_form_posts_with_a_nul_are_a_400_and_write_nothing(route):
     assert not stored, f"stored with a NUL: {stored}"
     assert response.status_code == 400, (response.status_code, response.content[:200])
     assert not written
+    page = response.content.decode()
+    assert "That text cannot be saved" in page
+    assert "pay\ufffdments</textarea>" in page
+    assert "hunter" not in page
+
+
+def test_an_htmx_form_post_with_a_nul_shows_the_page_in_place_of_the_old(
+    editor_client, team
+):
+    """GIVEN the incident page's timeline form, sent by htmx (which swaps no 4xx
+    answer) WHEN its text carries a NUL THEN htmx is told to show the page that
+    gives the text back in place of the whole page, and nothing is written."""
+    incident = factories.IncidentFactory(team=team)
+    url = reverse("postmortems:timeline_entry_create", args=[incident.pk])
+    response = editor_client.post(
+        url,
+        {"occurred_at": "2026-05-01T10:00", "kind": "action", "text": "pay\x00ments"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    assert response["HX-Retarget"] == "body"
+    assert "pay\ufffdments</textarea>" in response.content.decode()
+    assert not incident.timeline.exists()
 
 
 def _stored_nul() -> list[str]:
