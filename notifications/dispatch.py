@@ -7,11 +7,11 @@ Called by the receivers after the change committed, with ids only.
 
 from notifications import services
 from notifications.models import NotificationKind
+from postmortems.models import Postmortem, PostmortemStatus, WorkflowEvent
 
 
 def _review_round(postmortem_id: int) -> int:
     """How many times the postmortem went into review: each round asks again."""
-    from postmortems.models import PostmortemStatus, WorkflowEvent
 
     return WorkflowEvent.objects.filter(
         postmortem_id=postmortem_id, to_status=PostmortemStatus.IN_REVIEW
@@ -33,7 +33,6 @@ def _ask_reviewers(*, postmortem_id: int, user_ids, actor_id) -> None:
 def reviewers_added(*, postmortem_id: int, user_ids: list[int], actor_id) -> None:
     """Reviewers named on a postmortem in review are asked at once; on a draft
     they are asked when it is submitted."""
-    from postmortems.models import Postmortem, PostmortemStatus
 
     status = (
         Postmortem.objects.filter(pk=postmortem_id)
@@ -56,7 +55,6 @@ def postmortem_status_changed(
     event_id: int | None = None,
 ) -> None:
     """Submitted: the reviewers are asked. Approved or sent back: the author hears."""
-    from postmortems.models import Postmortem, PostmortemStatus
 
     postmortem = Postmortem.objects.filter(pk=postmortem_id).first()
     if postmortem is None:

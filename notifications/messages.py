@@ -3,9 +3,11 @@
 from django.conf import settings
 from django.template.loader import render_to_string
 
+from actions.models import ActionItem
 from notifications.channels import Message
 from notifications.choices import Channel
 from notifications.models import Notification, NotificationKind
+from postmortems.models import Postmortem
 
 POSTMORTEM_KINDS = (
     NotificationKind.REVIEW_REQUESTED,
@@ -17,8 +19,6 @@ POSTMORTEM_KINDS = (
 def _subject_object(notification: Notification):
     """The postmortem or action item, or None when it is gone or no longer
     visible to the person."""
-    from actions.models import ActionItem
-    from postmortems.models import Postmortem
 
     user = notification.user
     if notification.kind in POSTMORTEM_KINDS:

@@ -6,8 +6,21 @@ from datetime import datetime
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
 from postmortems.blameless import analyze_fields
+from postmortems.diff import document_fields
 from postmortems.metrics import LIFECYCLE_LABELS
-from postmortems.models import LIFECYCLE_FIELDS, Incident, Postmortem, TimelineEntry
+from postmortems.models import (
+    LIFECYCLE_FIELDS,
+    Comment,
+    ContributingFactorKind,
+    Hypothesis,
+    HypothesisStatus,
+    HypothesisTrack,
+    Incident,
+    Postmortem,
+    Role,
+    TimelineEntry,
+    WorkflowEvent,
+)
 from postmortems.signals import root_cause_class_requested
 
 
@@ -117,7 +130,6 @@ def postmortem_detail(*, pk: int, user) -> Postmortem:
 
     Raises Postmortem.DoesNotExist when it does not exist *or* is not visible.
     """
-    from postmortems.models import Comment, Hypothesis, WorkflowEvent
 
     queryset = Postmortem.objects.select_related(
         "incident", "incident__team", "author", "template"
@@ -199,8 +211,6 @@ def reviewer_choices(*, team, exclude=None):
     from django.contrib.auth import get_user_model
     from django.db.models import Q
 
-    from postmortems.models import Role
-
     queryset = (
         get_user_model()
         .objects.filter(is_active=True)
@@ -236,13 +246,11 @@ def postmortem_versions(*, postmortem: Postmortem):
 
 
 def factor_line(*, kind: str, description: str) -> str:
-    from postmortems.models import ContributingFactorKind
 
     return f"{_label(ContributingFactorKind, kind)}: {description}"
 
 
 def hypothesis_line(*, track: str, status: str, text: str, test: str = "") -> str:
-    from postmortems.models import HypothesisStatus, HypothesisTrack
 
     line = (
         f"[{_label(HypothesisTrack, track)} · {_label(HypothesisStatus, status)}] "
@@ -275,7 +283,6 @@ def postmortem_list_parts(*, postmortem: Postmortem) -> dict[str, list[str]]:
 def postmortem_document_fields(*, postmortem, template) -> list:
     """A postmortem or one of its history rows as labelled text fields, with its
     contributing factors and investigation log where the version recorded them."""
-    from postmortems.diff import document_fields
 
     return document_fields(
         template_sections=template.sections,

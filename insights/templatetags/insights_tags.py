@@ -3,14 +3,15 @@
 from django import template
 
 from insights import selectors
+from insights.durations import format_seconds
+from postmortems.models import Postmortem, Role
+from postmortems.permissions import can_view_postmortem, has_role
 
 register = template.Library()
 
 
 def _can_view(user, postmortem) -> bool:
     """Nothing about a postmortem the reader may not see (a private draft)."""
-    from postmortems.models import Postmortem
-    from postmortems.permissions import can_view_postmortem
 
     # A template that names a missing postmortem passes an empty string.
     if user is None or not isinstance(postmortem, Postmortem):
@@ -34,8 +35,6 @@ def similar_incidents(context, postmortem, limit: int = 5):
 @register.inclusion_tag("insights/_postmortem_class.html", takes_context=True)
 def postmortem_class(context, postmortem):
     """The postmortem's failure class, with a form to confirm or correct it."""
-    from postmortems.models import Role
-    from postmortems.permissions import has_role
 
     request = context.get("request")
     user = getattr(request, "user", None)
@@ -58,7 +57,6 @@ def postmortem_class(context, postmortem):
 @register.filter
 def duration(seconds):
     """Seconds as a short duration (``12 min``, ``2.5 h``); a dash when unknown."""
-    from insights.durations import format_seconds
 
     return format_seconds(seconds)
 

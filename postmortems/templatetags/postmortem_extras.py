@@ -4,6 +4,9 @@ import datetime as dt
 
 from django import template
 
+from postmortems.models import Postmortem
+from postmortems.permissions import can_create_postmortem, can_view_postmortem
+
 register = template.Library()
 
 
@@ -45,8 +48,6 @@ def incident_postmortem_card(context, incident) -> dict:
     Usage in templates/postmortems/incident_detail.html:
     ``{% load postmortem_extras %}{% incident_postmortem_card incident %}``
     """
-    from postmortems.models import Postmortem
-    from postmortems.permissions import can_create_postmortem, can_view_postmortem
 
     user = context["request"].user
     try:
