@@ -54,28 +54,17 @@ def classified(make_postmortem, editor, cert, dns):
     its trigger (inferred, 0.9; the last run validated triggers); a fourth the
     classifier hesitates over."""
     _last_run("root_cause", "trigger")
-    first = make_postmortem("The TLS certificate expired.", days=200)
-    second = make_postmortem("The TLS certificate expired again.", days=190)
-    for postmortem in (first, second):
-        services.postmortem_class_confirm(
-            postmortem=postmortem, failure_class=cert, user=editor, retrain=False
-        )
-        factories.ActionItemFactory(
-            postmortem=postmortem,
-            status=Status.DONE,
-            completed_at=factories.BASE_TIME - dt.timedelta(days=150),
-        )
-    third = make_postmortem("Partner integrations broke.", days=10)
-    CauseStatement.objects.create(
-        postmortem=third,
-        key="trigger",
-        kind="trigger",
-        text=EVIDENCE,
-        text_hash="t",
-        failure_class=cert,
-        confidence=0.9,
-        source=ClassificationSource.CLASSIFIER,
+    first, second = _confirmed_and_remediated(
+        make_postmortem,
+        cert,
+        editor,
+        [
+            ("The TLS certificate expired.", 200),
+            ("The TLS certificate expired again.", 190),
+        ],
     )
+    third = make_postmortem("Partner integrations broke.", days=10)
+    _inferred(third, cert, key="trigger", kind="trigger")
     fourth = make_postmortem("Lookups failed after the zone change.", days=5)
     CauseStatement.objects.create(
         postmortem=fourth,
@@ -99,6 +88,38 @@ def _html(client, url) -> str:
     response = client.get(url)
     assert response.status_code == 200, url
     return response.content.decode()
+
+
+def _confirmed_and_remediated(make_postmortem, failure_class, user, texts_days):
+    """Postmortems a person confirmed in ``failure_class`` whose action items were
+    all done 150 days before the corpus's base time."""
+    made = []
+    for text, days in texts_days:
+        postmortem = make_postmortem(text, days=days)
+        services.postmortem_class_confirm(
+            postmortem=postmortem, failure_class=failure_class, user=user, retrain=False
+        )
+        factories.ActionItemFactory(
+            postmortem=postmortem,
+            status=Status.DONE,
+            completed_at=factories.BASE_TIME - dt.timedelta(days=150),
+        )
+        made.append(postmortem)
+    return made
+
+
+def _inferred(postmortem, failure_class, *, key: str, kind: str) -> None:
+    """One statement the classifier put in ``failure_class`` at 0.9."""
+    CauseStatement.objects.create(
+        postmortem=postmortem,
+        key=key,
+        kind=kind,
+        text=EVIDENCE,
+        text_hash=key[0],
+        failure_class=failure_class,
+        confidence=0.9,
+        source=ClassificationSource.CLASSIFIER,
+    )
 
 
 @pytest.mark.parametrize(
@@ -217,27 +238,14 @@ def test_a_factor_of_a_kind_never_validated_is_listed_not_counted(
     THEN the class page lists the factor as uncertain, and the class did not
     come back after remediation on its strength."""
     _last_run("root_cause")
-    for days in (200, 190):
-        postmortem = make_postmortem("The TLS certificate expired.", days=days)
-        services.postmortem_class_confirm(
-            postmortem=postmortem, failure_class=cert, user=editor, retrain=False
-        )
-        factories.ActionItemFactory(
-            postmortem=postmortem,
-            status=Status.DONE,
-            completed_at=factories.BASE_TIME - dt.timedelta(days=150),
-        )
-    later = make_postmortem("Partner integrations broke.", days=10)
-    CauseStatement.objects.create(
-        postmortem=later,
-        key="factor:1",
-        kind="factor",
-        text=EVIDENCE,
-        text_hash="f",
-        failure_class=cert,
-        confidence=0.9,
-        source=ClassificationSource.CLASSIFIER,
+    _confirmed_and_remediated(
+        make_postmortem,
+        cert,
+        editor,
+        [("The TLS certificate expired.", 200), ("The TLS certificate expired.", 190)],
     )
+    later = make_postmortem("Partner integrations broke.", days=10)
+    _inferred(later, cert, key="factor:1", kind="factor")
 
     html = _html(editor_client, reverse("insights:class_detail", args=[cert.slug]))
 
