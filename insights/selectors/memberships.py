@@ -27,6 +27,20 @@ def classification_of(*, postmortem_id: int) -> PostmortemClassification | None:
     )
 
 
+def membership_row(postmortem_id: int, m: Membership) -> report.MembershipRow:
+    """A membership as the report's pure code reads it."""
+    return report.MembershipRow(
+        postmortem_id=postmortem_id,
+        class_slug=m.slug,
+        confidence=m.confidence,
+        confirmed=m.confirmed,
+        evidence=m.evidence,
+        statement_kind=m.statement_kind,
+        calibrated=m.calibrated,
+        kind_validated=m.counts_kind,
+    )
+
+
 def memberships_of(
     postmortem_ids: list[int],
     *,
@@ -46,14 +60,7 @@ def memberships_of(
         for m in found[pk]:
             if class_slug and m.slug != class_slug:
                 continue
-            row = report.MembershipRow(
-                postmortem_id=pk,
-                class_slug=m.slug,
-                confidence=m.confidence,
-                confirmed=m.confirmed,
-                calibrated=m.calibrated,
-                kind_validated=m.counts_kind,
-            )
+            row = membership_row(pk, m)
             if threshold is None and not row.confirmed:
                 threshold = confidence_threshold(run)
             memberships.append(

@@ -11,7 +11,7 @@ from actions import extensions as action_extensions
 from actions.models import ActionItem
 from insights import report
 from insights.models import FailureClass, InsightRun
-from insights.selectors.memberships import postmortem_class_memberships
+from insights.selectors.memberships import membership_row, postmortem_class_memberships
 from insights.selectors.runs import UNREAD, confidence_threshold, last_successful_run
 from postmortems.metrics import incident_metrics
 from postmortems.models import ContributingFactor, Postmortem
@@ -49,16 +49,7 @@ def report_memberships(
     """Every class membership of these postmortems, confirmed or inferred, with
     the statement that puts it there (from ``postmortem_class_memberships``)."""
     return [
-        report.MembershipRow(
-            postmortem_id=pk,
-            class_slug=m.slug,
-            confidence=m.confidence,
-            confirmed=m.confirmed,
-            evidence=m.evidence,
-            statement_kind=m.statement_kind,
-            calibrated=m.calibrated,
-            kind_validated=m.counts_kind,
-        )
+        membership_row(pk, m)
         for pk, memberships in sorted(
             postmortem_class_memberships(postmortem_ids, run=run).items()
         )
