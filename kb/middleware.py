@@ -311,14 +311,13 @@ def _unstorable_page(request, field: str, problem: str) -> HttpResponse:
         "fields": fields,
         "back": back,
     }
+    response = render(request, "unstorable_input.html", context, status=400)
     if request.headers.get("HX-Request"):
-        # htmx swaps no 4xx answer, so the form would seem to do nothing: it is
-        # told to put this page in place of the whole one instead.
-        response = render(request, "unstorable_input.html", context)
+        # The page goes in place of the whole one, not into the form's target
+        # (static/js/app.js lets htmx swap a 400 that names its target).
         response["HX-Retarget"] = "body"
         response["HX-Reswap"] = "innerHTML"
-        return response
-    return render(request, "unstorable_input.html", context, status=400)
+    return response
 
 
 def _unstorable_field(request) -> tuple[str, str] | None:

@@ -444,8 +444,9 @@ def test_an_htmx_form_post_with_a_nul_shows_the_page_in_place_of_the_old(
     editor_client, team
 ):
     """GIVEN the incident page's timeline form, sent by htmx (which swaps no 4xx
-    answer) WHEN its text carries a NUL THEN htmx is told to show the page that
-    gives the text back in place of the whole page, and nothing is written."""
+    answer unless told) WHEN its text carries a NUL THEN the answer is a 400 that
+    tells htmx to show the page giving the text back in place of the whole page,
+    and nothing is written."""
     incident = factories.IncidentFactory(team=team)
     url = reverse("postmortems:timeline_entry_create", args=[incident.pk])
     response = editor_client.post(
@@ -453,7 +454,7 @@ def test_an_htmx_form_post_with_a_nul_shows_the_page_in_place_of_the_old(
         {"occurred_at": "2026-05-01T10:00", "kind": "action", "text": "pay\x00ments"},
         HTTP_HX_REQUEST="true",
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert response["HX-Retarget"] == "body"
     assert "pay\ufffdments</textarea>" in response.content.decode()
     assert not incident.timeline.exists()
