@@ -103,12 +103,10 @@ def _parse_timeline(
             continue
         match = TIMELINE_DATETIME_RE.match(raw)
         if match:
-            try:
-                day = dt.date.fromisoformat(match["date"])
-            except ValueError:
-                problems.error(number, f"not a date: {match['date']!r}")
-                continue
-            _append_entry(entries, day, match, number, problems)
+            parsed = _date(match, number, problems)
+            if parsed is not None:
+                day = parsed
+                _append_entry(entries, day, match, number, problems)
             continue
         match = TIMELINE_TIME_RE.match(raw)
         if match:
@@ -124,10 +122,8 @@ def _parse_timeline(
             continue
         match = TIMELINE_DAY_RE.match(raw)
         if match:
-            try:
-                day = dt.date.fromisoformat(match["date"])
-            except ValueError:
-                problems.error(number, f"not a date: {match['date']!r}")
+            # A line that is no date leaves the day before it in force.
+            day = _date(match, number, problems) or day
             continue
         if BULLET_RE.match(raw) or not entries:
             problems.error(
@@ -140,6 +136,15 @@ def _parse_timeline(
         entries[-1].text = f"{entries[-1].text}\n{raw.strip()}"
     entries.sort(key=lambda entry: (entry.occurred_at, entry.line))
     return entries
+
+
+def _date(match, number: int, problems) -> dt.date | None:
+    """The date a timeline line names; None (and a problem) when it is no date."""
+    try:
+        return dt.date.fromisoformat(match["date"])
+    except ValueError:
+        problems.error(number, f"not a date: {match['date']!r}")
+        return None
 
 
 def _append_entry(
