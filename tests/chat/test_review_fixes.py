@@ -24,6 +24,28 @@ pytestmark = pytest.mark.django_db
 # --- 1. "this looks like INC-N" names only what the channel's team may read -------
 
 
+def _alert_matching(team, past_incident, item_postmortem, capture) -> None:
+    """An alert on ``team``'s incident, matched with ``past_incident`` and an
+    action item of ``item_postmortem``, followed up (its chat posts sent)."""
+    item = factories.ActionItemFactory(
+        team=item_postmortem.incident.team,
+        postmortem=item_postmortem,
+        category=Category.PREVENTION,
+        title="Rotate the vault root key",
+    )
+    incident = factories.IncidentFactory(team=team, title="Checkout 502s")
+    finding = factories.FindingFactory(incident=incident, title="HighErrorRate")
+    FindingMatch.objects.create(
+        incident=incident,
+        finding=finding,
+        past_incident=past_incident,
+        action_item=item,
+        reason="test",
+    )
+    with capture(execute=True):
+        findings_follow_up(finding_ids=[finding.pk])
+
+
 @pytest.mark.parametrize("status", list(PostmortemStatus.values))
 @pytest.mark.parametrize("owner", ["same-team", "other-team"])
 def test_alert_match_names_a_past_incident_only_if_the_team_may_read_it(
@@ -36,23 +58,7 @@ def test_alert_match_names_a_past_incident_only_if_the_team_may_read_it(
     past_team = team if owner == "same-team" else other_team
     past = factories.IncidentFactory(team=past_team, title="Secret vault outage")
     past_pm = factories.PostmortemFactory(incident=past, status=status)
-    item = factories.ActionItemFactory(
-        team=past_team,
-        postmortem=past_pm,
-        category=Category.PREVENTION,
-        title="Rotate the vault root key",
-    )
-    incident = factories.IncidentFactory(team=team, title="Checkout 502s")
-    finding = factories.FindingFactory(incident=incident, title="HighErrorRate")
-    FindingMatch.objects.create(
-        incident=incident,
-        finding=finding,
-        past_incident=past,
-        action_item=item,
-        reason="test",
-    )
-    with django_capture_on_commit_callbacks(execute=True):
-        findings_follow_up(finding_ids=[finding.pk])
+    _alert_matching(team, past, past_pm, django_capture_on_commit_callbacks)
     visible = owner == "same-team" or status in ("approved", "published")
     texts = [p["text"] for p in channel_posts(slack)]
     if visible:
@@ -85,23 +91,7 @@ def test_alert_match_names_nothing_unless_both_incident_and_item_are_readable(
 
     past_pm = postmortem(hidden == "past-incident")
     item_pm = postmortem(hidden == "action-item")
-    item = factories.ActionItemFactory(
-        team=item_pm.incident.team,
-        postmortem=item_pm,
-        category=Category.PREVENTION,
-        title="Rotate the vault root key",
-    )
-    incident = factories.IncidentFactory(team=team, title="Checkout 502s")
-    finding = factories.FindingFactory(incident=incident, title="HighErrorRate")
-    FindingMatch.objects.create(
-        incident=incident,
-        finding=finding,
-        past_incident=past_pm.incident,
-        action_item=item,
-        reason="test",
-    )
-    with django_capture_on_commit_callbacks(execute=True):
-        findings_follow_up(finding_ids=[finding.pk])
+    _alert_matching(team, past_pm.incident, item_pm, django_capture_on_commit_callbacks)
     texts = [p["text"] for p in channel_posts(slack)]
     if hidden == "none":
         assert len(texts) == 1 and "Rotate the vault root key" in texts[0]
