@@ -3,6 +3,7 @@
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import permissions, viewsets
 
+from actions import permissions as rules
 from actions import selectors, services
 from actions.filters import ActionItemFilter
 from actions.serializers import ActionItemSerializer
@@ -27,13 +28,13 @@ class ActionItemPermission(permissions.BasePermission):
         if request.method in permissions.SAFE_METHODS:
             return True
         if view.action == "create":
-            return selectors.can_create_items(request.user)
+            return rules.can_create_items(request.user)
         return True
 
     def has_object_permission(self, request, view, obj) -> bool:
         if request.method in permissions.SAFE_METHODS:
             return True
-        return selectors.can_edit_item(request.user, obj)
+        return rules.can_edit_item(request.user, obj)
 
 
 @extend_schema_view(

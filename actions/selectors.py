@@ -30,6 +30,7 @@ from actions.models import (
     ReviewDecision,
     Status,
 )
+from actions.permissions import can_add_items_to, can_edit_item
 from actions.sql import local_date
 from postmortems.models import (
     Postmortem,
@@ -41,15 +42,6 @@ from postmortems.models import (
 
 HIGH_SEVERITIES = (Severity.SEV0, Severity.SEV1)
 
-
-# Permissions live in actions/permissions.py; re-exported for the views.
-from actions.permissions import (  # noqa: E402, F401
-    can_add_items_to,
-    can_create_items,
-    can_edit_item,
-    can_record_reviews,
-    editable_teams,
-)
 
 # Lists and pages -------------------------------------------------------------------
 

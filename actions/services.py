@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from actions import extensions, selectors, signals
+from actions import extensions, permissions, selectors, signals
 from actions.models import (
     OPEN_STATUSES,
     REASON_REQUIRED,
@@ -132,13 +132,13 @@ def _check_targets(item: ActionItem, *, actor, before: dict) -> None:
     if actor is None:
         return
     if item.team_id != before.get("team_id") and not (
-        selectors.editable_teams(actor).filter(pk=item.team_id).exists()
+        permissions.editable_teams(actor).filter(pk=item.team_id).exists()
     ):
         raise ValidationError({"team": "You can only assign items to your own teams."})
     if (
         item.postmortem_id is not None
         and item.postmortem_id != before.get("postmortem_id")
-        and not selectors.can_add_items_to(actor, item.postmortem)
+        and not permissions.can_add_items_to(actor, item.postmortem)
     ):
         raise PermissionDenied(
             "Only editors of the postmortem's team add action items to it."
@@ -146,7 +146,7 @@ def _check_targets(item: ActionItem, *, actor, before: dict) -> None:
 
 
 def _check_can_edit(item: ActionItem, actor) -> None:
-    if actor is not None and not selectors.can_edit_item(actor, item):
+    if actor is not None and not permissions.can_edit_item(actor, item):
         raise PermissionDenied("Only editors of the item's team change it.")
 
 

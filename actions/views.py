@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from actions import selectors, services
+from actions import permissions, selectors, services
 from actions.csv_export import csv_lines
 from actions.filters import ActionItemFilter
 from actions.forms import (
@@ -77,7 +77,7 @@ def item_list(request: HttpRequest) -> HttpResponse:
             "export_query": _querystring(request),
             "more_open": any(request.GET.get(k) for k in MORE_FILTERS),
             "owner_options": selectors.owner_options(),
-            "can_create": selectors.can_create_items(request.user),
+            "can_create": permissions.can_create_items(request.user),
             "today": timezone.localdate(),
         },
     )
@@ -170,8 +170,8 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def _render_detail(
     request, item, *, status_form=None, decision_form=None, status=200
 ) -> HttpResponse:
-    can_edit = selectors.can_edit_item(request.user, item)
-    can_review = selectors.can_record_reviews(request.user)
+    can_edit = permissions.can_edit_item(request.user, item)
+    can_review = permissions.can_record_reviews(request.user)
     return render(
         request,
         "actions/actionitem_detail.html",
@@ -193,9 +193,9 @@ def _render_detail(
 
 @require_http_methods(["GET", "POST"])
 def item_create(request: HttpRequest) -> HttpResponse:
-    if not selectors.can_create_items(request.user):
+    if not permissions.can_create_items(request.user):
         raise PermissionDenied("Only editors of a team create action items.")
-    teams = selectors.editable_teams(request.user)
+    teams = permissions.editable_teams(request.user)
     postmortem = None
     if request.GET.get("postmortem"):
         if not request.GET["postmortem"].isdigit():
@@ -204,7 +204,7 @@ def item_create(request: HttpRequest) -> HttpResponse:
             Postmortem.objects.visible_to(request.user),
             pk=request.GET["postmortem"],
         )
-        if not selectors.can_add_items_to(request.user, postmortem):
+        if not permissions.can_add_items_to(request.user, postmortem):
             # Said before the form is filled in; action_item_create refuses too.
             raise PermissionDenied(
                 "Only editors of the postmortem's team add action items to it."
@@ -232,9 +232,9 @@ def item_create(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def item_edit(request: HttpRequest, pk: int) -> HttpResponse:
     item = _item_or_404(request, pk)
-    if not selectors.can_edit_item(request.user, item):
+    if not permissions.can_edit_item(request.user, item):
         raise PermissionDenied("Only editors of the item's team change it.")
-    teams = selectors.editable_teams(request.user) | type(item.team).objects.filter(
+    teams = permissions.editable_teams(request.user) | type(item.team).objects.filter(
         pk=item.team_id
     )
     form = ActionItemForm(request.POST or None, instance=item, teams=teams.distinct())
@@ -259,7 +259,7 @@ def item_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def item_status(request: HttpRequest, pk: int) -> HttpResponse:
     item = _item_or_404(request, pk)
-    if not selectors.can_edit_item(request.user, item):
+    if not permissions.can_edit_item(request.user, item):
         raise PermissionDenied("Only editors of the item's team change it.")
     form = StatusForm(request.POST, instance=ActionItem.objects.get(pk=item.pk))
     if form.is_valid():
@@ -282,7 +282,7 @@ def item_status(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def item_decision(request: HttpRequest, pk: int) -> HttpResponse:
     item = _item_or_404(request, pk)
-    if not selectors.can_record_reviews(request.user):
+    if not permissions.can_record_reviews(request.user):
         raise PermissionDenied("Leadership decisions are recorded by reviewers.")
     form = ReviewDecisionForm(request.POST)
     if form.is_valid():
@@ -348,14 +348,14 @@ def review_list(request: HttpRequest) -> HttpResponse:
         "actions/leadershipreview_list.html",
         {
             "reviews": selectors.review_list(user=request.user)[:100],
-            "can_review": selectors.can_record_reviews(request.user),
+            "can_review": permissions.can_record_reviews(request.user),
         },
     )
 
 
 @require_http_methods(["GET", "POST"])
 def review_create(request: HttpRequest) -> HttpResponse:
-    if not selectors.can_record_reviews(request.user):
+    if not permissions.can_record_reviews(request.user):
         raise PermissionDenied("Leadership reviews are recorded by reviewers.")
     form = LeadershipReviewForm(
         request.POST or None,
@@ -419,9 +419,9 @@ def postmortem_items(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def postmortem_item_new(request: HttpRequest, pk: int) -> HttpResponse:
     postmortem = _postmortem_or_404(request, pk)
-    if not selectors.can_add_items_to(request.user, postmortem):
+    if not permissions.can_add_items_to(request.user, postmortem):
         raise PermissionDenied("Only editors of the team add action items.")
-    teams = selectors.editable_teams(request.user) | Team.objects.filter(
+    teams = permissions.editable_teams(request.user) | Team.objects.filter(
         pk=postmortem.incident.team_id
     )
     if request.method == "GET":
@@ -452,10 +452,10 @@ def postmortem_item_edit(request: HttpRequest, pk: int, item_pk: int) -> HttpRes
         pk=item_pk,
         postmortem=postmortem,
     )
-    if not selectors.can_edit_item(request.user, item):
+    if not permissions.can_edit_item(request.user, item):
         raise PermissionDenied("Only editors of the item's team change it.")
     teams = (
-        selectors.editable_teams(request.user) | Team.objects.filter(pk=item.team_id)
+        permissions.editable_teams(request.user) | Team.objects.filter(pk=item.team_id)
     ).distinct()
     if request.method == "GET":
         form = InlineActionItemForm(instance=item, teams=teams)
