@@ -115,6 +115,15 @@ class Outcome:
         return {p.item_id: p for p in self.predictions}
 
 
+@dataclass(frozen=True, order=True)
+class _ExampleId:
+    """The id of a labelled example among the items (never a caller's id)."""
+
+    index: int
+    # A text people confirmed: it weighs as their label does.
+    confirmed: bool = False
+
+
 @dataclass(frozen=True)
 class Example:
     """A labelled text outside the items, such as a class description."""
@@ -122,8 +131,10 @@ class Example:
     slug: str
     vector: np.ndarray
     text: str
-    # A class description (also a zero-shot prior), or a labelled text.
+    # A class description (also a zero-shot prior), or a labelled text: one
+    # of the class's example statements, or one people confirmed.
     description: bool = True
+    confirmed: bool = False
 
 
 def _lexical(texts: Sequence[str]):
@@ -201,13 +212,18 @@ def _spread(vectors, labels, classes, params) -> np.ndarray | None:
     return out / sums
 
 
-def _probabilities(vectors, texts, labels, examples, classes, params, vectorizer):
-    """Blend of regression and spreading probabilities for every item."""
+def _probabilities(
+    vectors, texts, labels, examples, classes, params, vectorizer, weights
+):
+    """Blend of regression and spreading probabilities for every item.
+
+    ``weights``: each item's weight as a training example (a class's example
+    statement counts as its description does; a person's label fully)."""
     known = [i for i, label in enumerate(labels) if label is not None]
     x_items = _features(vectors, texts, vectorizer, params)
     rows = [x_items[known]]
     y = [labels[i] for i in known]
-    w = [1.0] * len(known)
+    w = [float(weights[i]) for i in known]
     if examples:
         ex_vectors = np.vstack([e.vector for e in examples])
         rows.append(
@@ -262,12 +278,15 @@ def choose_threshold(
     return threshold, figures
 
 
-def _validate(vectors, texts, labels, examples, classes, params, vectorizer):
-    """Cross-validated class probabilities of the confirmed items (in item
-    order), and their indexes."""
+def _validate(
+    vectors, texts, labels, examples, classes, params, vectorizer, weights, held
+):
+    """Cross-validated class probabilities of the ``held`` items (labelled
+    ones, in item order), and their indexes; the other labelled items always
+    stay in training."""
     from sklearn.model_selection import KFold
 
-    known = np.array([i for i, label in enumerate(labels) if label is not None])
+    known = np.asarray(held)
     folds = min(params.folds, len(known))
     cv = np.zeros((len(labels), len(classes)))
     proto = np.zeros((len(labels), len(classes)))
@@ -276,7 +295,7 @@ def _validate(vectors, texts, labels, examples, classes, params, vectorizer):
         for i in known[test]:
             masked[i] = None
         proba = _probabilities(
-            vectors, texts, masked, examples, classes, params, vectorizer
+            vectors, texts, masked, examples, classes, params, vectorizer, weights
         )
         cv[known[test]] = proba[known[test]]
         proto[known[test]] = _prototype_sims(vectors, masked, examples, classes)[
@@ -399,6 +418,16 @@ def fit_predict(
     texts = [texts[i] for i in order]
     vectors = np.asarray(vectors, dtype=np.float32)[order] if n else vectors
     item_labels = [labels.get(item_id) for item_id in ids]
+    # A labelled text (not a description) is one more labelled item: it is
+    # cross-validated with people's labels and spreads its class to its
+    # neighbours. Its predictions are dropped again below.
+    labelled = [e for e in examples if not e.description]
+    examples = [e for e in examples if e.description]
+    if n and labelled:
+        ids = ids + [_ExampleId(k, e.confirmed) for k, e in enumerate(labelled)]
+        texts = texts + [e.text for e in labelled]
+        vectors = np.vstack([vectors, np.vstack([e.vector for e in labelled])])
+        item_labels = item_labels + [e.slug for e in labelled]
     known = [i for i, label in enumerate(item_labels) if label is not None]
     classes = sorted(
         {label for label in item_labels if label} | {e.slug for e in examples}
@@ -408,7 +437,7 @@ def fit_predict(
     too_few = threshold is None and len(known) < params.min_examples
     if n == 0 or too_few or len(classes) < 2:
         return Outcome(
-            predictions=[Prediction(i, None, None, 0.0, None, 0.0) for i in ids],
+            predictions=[Prediction(i, None, None, 0.0, None, 0.0) for i in ids[:n]],
             threshold=None,
             validation={"validated": len(known), "reason": "too few confirmed"},
             classes=classes,
@@ -417,14 +446,24 @@ def fit_predict(
     # with the web and worker processes); one thread was 6x faster here.
     from threadpoolctl import threadpool_limits
 
-    mask = np.ones((n, len(classes)), dtype=bool)
+    mask = np.ones((len(ids), len(classes)), dtype=bool)
     for i, item_id in enumerate(ids):
         if allowed and item_id in allowed:
             mask[i] = [c in allowed[item_id] for c in classes]
     with threadpool_limits(limits=1, user_api="blas"):
-        return _fit_predict(
+        outcome = _fit_predict(
             ids, vectors, texts, item_labels, examples, classes, params, threshold, mask
         )
+    if labelled:
+        outcome.predictions = [
+            p for p in outcome.predictions if not isinstance(p.item_id, _ExampleId)
+        ]
+        outcome.cross_validated = {
+            k: v
+            for k, v in outcome.cross_validated.items()
+            if not isinstance(k, _ExampleId)
+        }
+    return outcome
 
 
 def _fit_predict(
@@ -440,9 +479,26 @@ def _fit_predict(
         params.prior_weight or 0.0,
         params.prior_temperature or TEMPERATURES[0],
     )
+    is_example = np.array([isinstance(i, _ExampleId) and not i.confirmed for i in ids])
+    weights = np.where(is_example, params.description_weight, 1.0)
     if threshold is None:
+        # People's labels validate once there are enough of them; before
+        # that, the classes' example statements do (they are cleaner than
+        # what people write, so such a threshold is only ever shown, never
+        # counted: a statement kind is validated on people's labels alone).
+        labelled = [i for i, label in enumerate(item_labels) if label is not None]
+        people = [i for i in labelled if not is_example[i]]
+        held = people if len(people) >= params.min_examples else labelled
         cv, proto_cv, known = _validate(
-            vectors, texts, item_labels, examples, classes, params, vectorizer
+            vectors,
+            texts,
+            item_labels,
+            examples,
+            classes,
+            params,
+            vectorizer,
+            weights,
+            held,
         )
         truth = [item_labels[i] for i in known]
         prior_cv = prior_sims[known] if prior_sims is not None else None
@@ -463,10 +519,11 @@ def _fit_predict(
             proto_temperature=choice[1],
             prior_weight=choice[2],
             prior_temperature=choice[3],
+            validated_on="people" if held is people else "examples",
         )
     proba = _blend(
         _probabilities(
-            vectors, texts, item_labels, examples, classes, params, vectorizer
+            vectors, texts, item_labels, examples, classes, params, vectorizer, weights
         ),
         _prototype_sims(vectors, item_labels, examples, classes),
         prior_sims,

@@ -191,3 +191,65 @@ def test_fit_predict_keeps_a_restricted_item_to_its_allowed_classes():
     assert by_id["near-dns"].slug == "dns"  # an allowed class it is sure of
     # Restricted confirmed items are cross-validated within their classes too.
     assert set(outcome.cross_validated) == set(labels)
+
+
+def _statement(slug: str, centre: np.ndarray, k: int) -> classifier.Example:
+    rng = np.random.default_rng(100 + k)
+    return classifier.Example(
+        slug=slug,
+        vector=centre + 0.05 * rng.standard_normal(len(centre)),
+        text="",
+        description=False,
+    )
+
+
+def test_fit_predict_validates_on_example_statements_before_anyone_confirms():
+    """GIVEN no confirmation at all, but each class's example statements
+    WHEN the classifier runs
+    THEN it classifies the clear items from the examples, with a threshold it
+    validated on them and says so, and abstains on the item between two."""
+    ids, vectors, _ = _three_classes()
+    centres = np.eye(8)[:3]
+    statements = [
+        _statement(name, centres[c], k)
+        for c, name in enumerate(["cert", "dns", "leak"])
+        for k in range(4)
+    ]
+    outcome = classifier.fit_predict(
+        ids=ids,
+        vectors=vectors,
+        texts=[""] * len(ids),
+        labels={},
+        examples=statements,
+        params=PARAMS,
+    )
+    by_id = outcome.by_id()
+    assert outcome.threshold is not None
+    assert outcome.validation["validated_on"] == "examples"
+    assert outcome.validation["validated"] == 12
+    assert by_id["near-cert"].slug == "cert" and by_id["near-dns"].slug == "dns"
+    assert by_id["between"].abstained
+    # The examples are never returned as items, nor as people's answers.
+    assert [p.item_id for p in outcome.predictions] == sorted(ids)
+    assert outcome.cross_validated == {}
+
+
+def test_fit_predict_validates_on_people_once_they_have_confirmed_enough():
+    """GIVEN example statements and enough confirmed items
+    WHEN the classifier runs
+    THEN only people's labels choose the threshold (examples are cleaner than
+    what people write), and only their answers are reported per item."""
+    ids, vectors, labels = _three_classes()
+    centres = np.eye(8)[:3]
+    statements = [_statement("cert", centres[0], k) for k in range(6)]
+    outcome = classifier.fit_predict(
+        ids=ids,
+        vectors=vectors,
+        texts=[""] * len(ids),
+        labels=labels,
+        examples=statements,
+        params=PARAMS,
+    )
+    assert outcome.validation["validated_on"] == "people"
+    assert outcome.validation["validated"] == len(labels)
+    assert set(outcome.cross_validated) == set(labels)
