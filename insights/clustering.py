@@ -76,15 +76,18 @@ class Params:
 class KnownClass:
     """A class the pipeline can assign: taxonomy, accepted or proposed.
 
-    ``description_vector`` is the embedded description (taxonomy and accepted
-    classes); ``centroid`` is a proposed class's stored centroid, in the
-    profiled space as returned by :func:`classify`.
+    ``description_vector`` is the class's prototype (taxonomy and accepted
+    classes): the normalised mean of its embedded description and examples,
+    which ``anchor_vectors`` holds one per row; ``centroid`` is a proposed
+    class's stored centroid, in the profiled space as returned by
+    :func:`classify`.
     """
 
     slug: str
     proposed: bool = False
     description_vector: np.ndarray | None = None
     centroid: np.ndarray | None = None
+    anchor_vectors: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

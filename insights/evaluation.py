@@ -45,19 +45,36 @@ def single_label_records(records: Iterable[dict]) -> list[dict]:
     return sorted(kept, key=lambda r: str(r["id"]))
 
 
-def taxonomy_classes(embedder: Embedder) -> list[clustering.KnownClass]:
-    """The starter taxonomy as known classes, descriptions embedded."""
-    taxonomy = load_taxonomy()
-    vectors = embedder.encode([description_text(t) for t in taxonomy])
-    return [
-        clustering.KnownClass(slug=t["slug"], description_vector=vectors[i])
-        for i, t in enumerate(taxonomy)
-    ]
-
-
 def description_text(entry: dict) -> str:
     """Text embedded for a class prototype: its name and description."""
     return f"{entry['name']}. {entry.get('description', '')}".strip()
+
+
+def anchor_texts(entry: dict) -> list[str]:
+    """A described class's texts, each embedded on its own: its description
+    (with its name), then its example cause statements."""
+    examples = [str(e).strip() for e in entry.get("examples") or []]
+    return [description_text(entry)] + [e for e in examples if e]
+
+
+def class_anchors(
+    slug: str, texts: Sequence[str], vectors: np.ndarray
+) -> tuple[clustering.KnownClass, list[classifier.Example]]:
+    """One described class for the pipeline, from its :func:`anchor_texts` and
+    their vectors: a known class whose prototype is the normalised mean of them
+    all (so one phrasing does not stand for the class), and one classifier
+    example per text: the description (a zero-shot prior), then each example
+    statement as a labelled text."""
+    unit = normalise_rows(np.asarray(vectors, dtype=np.float32))
+    prototype = normalise_rows(unit.mean(axis=0, keepdims=True))[0]
+    known = clustering.KnownClass(
+        slug=slug, description_vector=prototype, anchor_vectors=unit
+    )
+    examples = [
+        classifier.Example(slug=slug, vector=unit[i], text=text, description=i == 0)
+        for i, text in enumerate(texts)
+    ]
+    return known, examples
 
 
 def evaluate(
@@ -125,16 +142,16 @@ def taxonomy_examples(
 ) -> tuple[list[clustering.KnownClass], list[classifier.Example]]:
     """The starter taxonomy as known classes and as classifier examples."""
     taxonomy = load_taxonomy()
-    texts = [description_text(t) for t in taxonomy]
-    vectors = embedder.encode(texts)
-    known = [
-        clustering.KnownClass(slug=t["slug"], description_vector=vectors[i])
-        for i, t in enumerate(taxonomy)
-    ]
-    examples = [
-        classifier.Example(slug=t["slug"], vector=vectors[i], text=texts[i])
-        for i, t in enumerate(taxonomy)
-    ]
+    texts = [anchor_texts(entry) for entry in taxonomy]
+    vectors = embedder.encode([t for group in texts for t in group])
+    known, examples, start = [], [], 0
+    for entry, group in zip(taxonomy, texts, strict=True):
+        one, many = class_anchors(
+            entry["slug"], group, vectors[start : start + len(group)]
+        )
+        known.append(one)
+        examples += many
+        start += len(group)
     return known, examples
 
 

@@ -32,6 +32,13 @@ class FailureClass(models.Model):
         help_text="Two to four sentences describing the failure; the classifier "
         "compares postmortems with it.",
     )
+    examples = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Typical cause statements of this class, one per item, as "
+        "postmortems word them; the classifier learns from them beside the "
+        "description, before anyone has confirmed a postmortem in the class.",
+    )
     status = models.CharField(
         max_length=10, choices=ClassStatus.choices, default=ClassStatus.ACCEPTED
     )

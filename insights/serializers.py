@@ -16,6 +16,7 @@ class FailureClassSerializer(serializers.ModelSerializer):
             "slug",
             "name",
             "description",
+            "examples",
             "status",
             "origin",
             "axis",

@@ -188,11 +188,13 @@ def class_rename(request: HttpRequest, slug: str) -> HttpResponse:
     if not name:
         messages.error(request, "A class needs a name.")
         return redirect(failure_class)
+    examples = request.POST.get("examples")
     services.failure_class_rename(
         failure_class=failure_class,
         name=name,
         description=request.POST.get("description"),
         axis=request.POST.get("axis"),
+        examples=examples.splitlines() if examples is not None else None,
     )
     messages.success(request, "Class renamed.")
     return redirect(failure_class)

@@ -75,6 +75,16 @@ def _unique_slug(base: str) -> str:
     return slug
 
 
+def _examples(lines: Sequence[str]) -> list[str]:
+    """Example statements as stored: stripped, blank and repeated ones dropped."""
+    kept: list[str] = []
+    for line in lines:
+        text = str(line).strip()
+        if text and text not in kept:
+            kept.append(text)
+    return kept
+
+
 def _axis(axis: str | None, default: str) -> str:
     return axis if axis in ClassAxis.values else default
 
@@ -131,12 +141,15 @@ def failure_class_rename(
     name: str,
     description: str | None = None,
     axis: str | None = None,
+    examples: Sequence[str] | None = None,
 ) -> FailureClass:
-    """Rename (and optionally redescribe, or change the axis of) a class; its
-    slug never changes."""
+    """Rename (and optionally redescribe, give new example statements, or
+    change the axis of) a class; its slug never changes."""
     failure_class.name = name.strip() or failure_class.name
     if description is not None:
         failure_class.description = description.strip()
+    if examples is not None:
+        failure_class.examples = _examples(examples)
     failure_class.axis = _axis(axis, failure_class.axis)
     failure_class.save()
     return failure_class
@@ -153,7 +166,9 @@ def failure_class_merge(*, source: FailureClass, target: FailureClass) -> Failur
         raise ValueError("A class cannot be merged into itself.")
     if source.axis == ClassAxis.CHANGE and target.axis != ClassAxis.CHANGE:
         target.axis = ClassAxis.CHANGE
-        target.save(update_fields=["axis", "updated_at"])
+    # The examples that taught the classifier the source now teach the target.
+    target.examples = _examples([*target.examples, *source.examples])
+    target.save(update_fields=["axis", "examples", "updated_at"])
     PostmortemClassification.objects.filter(failure_class=source).update(
         failure_class=target
     )

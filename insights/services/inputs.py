@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -14,7 +15,7 @@ from django.utils.module_loading import import_string
 
 from insights import clustering, extensions
 from insights.embeddings import Embedder, text_hash
-from insights.evaluation import description_text
+from insights.evaluation import anchor_texts, class_anchors
 from insights.models import (
     ClassStatus,
     EmbeddingCache,
@@ -118,9 +119,9 @@ def fingerprint(
         "params": params,
         # Proposed classes are the pipeline's own output: only people's classes
         # (and their edits) are inputs. A class's axis says which statements
-        # are read for it.
+        # are read for it; its examples teach the classifier.
         "classes": [
-            [c.slug, c.status, c.name, c.description, c.axis]
+            [c.slug, c.status, c.name, c.description, c.axis, c.examples]
             for c in classes
             if not c.is_proposed
         ],
@@ -198,21 +199,31 @@ def cached_vectors(
 def class_inputs(
     classes: Sequence[FailureClass], embedder: Embedder
 ) -> list[clustering.KnownClass]:
-    """Known classes for the pipeline: described ones embedded, proposed ones
-    with their stored centroids."""
+    """Known classes for the pipeline: described ones embedded (description and
+    examples), proposed ones with their stored centroids."""
     described = [c for c in classes if c.description.strip() and not c.is_proposed]
-    texts = [
-        description_text({"name": c.name, "description": c.description})
-        for c in described
-    ]
-    vectors, _, _ = cached_vectors(texts=texts, embedder=embedder)
-    by_slug = {c.slug: vectors[i] for i, c in enumerate(described)}
+    groups = [anchor_texts(class_entry(c)) for c in described]
+    vectors, _, _ = cached_vectors(
+        texts=[text for group in groups for text in group], embedder=embedder
+    )
+    by_slug, start = {}, 0
+    for c, group in zip(described, groups, strict=True):
+        by_slug[c.slug], _ = class_anchors(
+            c.slug, group, vectors[start : start + len(group)]
+        )
+        start += len(group)
     return [
-        clustering.KnownClass(
-            slug=c.slug,
-            proposed=c.is_proposed,
-            description_vector=by_slug.get(c.slug),
-            centroid=c.centroid_vector,
+        dataclasses.replace(
+            by_slug[c.slug], proposed=c.is_proposed, centroid=c.centroid_vector
+        )
+        if c.slug in by_slug
+        else clustering.KnownClass(
+            slug=c.slug, proposed=c.is_proposed, centroid=c.centroid_vector
         )
         for c in classes
     ]
+
+
+def class_entry(c: FailureClass) -> dict:
+    """A class as the taxonomy's plain entry: name, description, examples."""
+    return {"name": c.name, "description": c.description, "examples": c.examples}

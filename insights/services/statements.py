@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from insights import classifier
 from insights.embeddings import normalise_rows, text_hash
-from insights.evaluation import description_text
+from insights.evaluation import anchor_texts
 from insights.models import (
     CauseStatement,
     ClassAxis,
@@ -38,6 +38,7 @@ from insights.models import (
     PostmortemClassification,
     StatementKind,
 )
+from insights.services.inputs import class_entry
 from postmortems.models import ContributingFactor, Postmortem
 
 logger = logging.getLogger(__name__)
@@ -105,17 +106,21 @@ def classifier_params() -> classifier.Params:
 
 
 def class_examples(classes: Sequence[FailureClass], known) -> list[classifier.Example]:
-    """Described (not proposed) classes as extra training examples."""
-    vectors = {k.slug: k.description_vector for k in known}
-    return [
-        classifier.Example(
-            slug=c.slug,
-            vector=vectors[c.slug],
-            text=description_text({"name": c.name, "description": c.description}),
-        )
-        for c in classes
-        if not c.is_proposed and vectors.get(c.slug) is not None
-    ]
+    """Described (not proposed) classes as extra training examples: each one's
+    description and example statements, one example per text."""
+    vectors = {k.slug: k.anchor_vectors for k in known}
+    out = []
+    for c in classes:
+        if c.is_proposed or vectors.get(c.slug) is None:
+            continue
+        texts = anchor_texts(class_entry(c))
+        out += [
+            classifier.Example(
+                slug=c.slug, vector=vector, text=text, description=i == 0
+            )
+            for i, (text, vector) in enumerate(zip(texts, vectors[c.slug], strict=True))
+        ]
+    return out
 
 
 @dataclass(frozen=True)
@@ -141,16 +146,17 @@ class StatementRow:
     from_postmortem: bool = False
 
 
-def _zero_shot(vectors, examples, threshold):
-    """Best described class by raw cosine, where it reaches ``threshold``."""
-    if not examples or not len(vectors):
+def _zero_shot(vectors, prototypes: Sequence[tuple[str, np.ndarray]], threshold):
+    """Best described class by raw cosine to its prototype (as the postmortem
+    level's zero-shot stage scores it), where it reaches ``threshold``."""
+    if not prototypes or not len(vectors):
         return [None] * len(vectors), np.zeros(len(vectors))
-    anchors = normalise_rows(np.vstack([e.vector for e in examples]))
+    anchors = normalise_rows(np.vstack([vector for _, vector in prototypes]))
     sims = normalise_rows(vectors) @ anchors.T
     best = sims.argmax(axis=1)
     scores = sims[np.arange(len(vectors)), best]
     return [
-        examples[j].slug if score >= threshold else None
+        prototypes[j][0] if score >= threshold else None
         for j, score in zip(best, scores, strict=True)
     ], scores
 
@@ -255,8 +261,16 @@ def classify_statements(
 
     kind_of = {s.item_id: s.kind for s in statements}
     descriptions = class_examples(classes, known)
+    described = {e.slug for e in descriptions}
+    prototypes = [
+        (k.slug, k.description_vector)
+        for k in sorted(known, key=lambda k: k.slug)
+        if k.slug in described
+    ]
     examples = descriptions + [
-        classifier.Example(slug=slug, vector=vector, text=text, description=False)
+        classifier.Example(
+            slug=slug, vector=vector, text=text, description=False, confirmed=True
+        )
         for slug, vector, text in extra_labelled
     ]
     ids = [s.item_id for s in statements]
@@ -285,8 +299,8 @@ def classify_statements(
     zero_scores = np.zeros(len(statements))
     is_trigger = [bool(changes) and s.key == TRIGGER_KEY for s in statements]
     for trigger, anchors in (
-        (False, descriptions),
-        (True, [e for e in descriptions if e.slug in changes]),
+        (False, prototypes),
+        (True, [p for p in prototypes if p[0] in changes]),
     ):
         indices = [i for i, t in enumerate(is_trigger) if t == trigger]
         if not indices:

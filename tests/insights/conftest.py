@@ -74,7 +74,7 @@ def fake_model(settings):
     settings.KB_EMBEDDER = "insights.embeddings.FakeEmbedder"
     settings.KB_EMBEDDING_MODEL = "fake-hashing-bow"
     settings.KB_INSIGHTS_PARAMS = {
-        "zero_shot_threshold": 0.3,
+        "zero_shot_threshold": 0.4,
         "classifier_threshold": 0.3,
     }
     return settings

@@ -61,11 +61,17 @@ def test_insight_run_execute_skips_unchanged_inputs(fake_model, corpus_postmorte
     second = _run()
     assert second.status == RunStatus.SKIPPED
     assert second.fingerprint == first.fingerprint
-    assert EmbeddingCache.objects.count() == 8 + services_classes_described()
+    # Each postmortem, and each class's description and example statements.
+    assert EmbeddingCache.objects.count() == 8 + anchor_texts_described()
 
 
-def services_classes_described() -> int:
-    return FailureClass.objects.exclude(description="").count()
+def anchor_texts_described() -> int:
+    return sum(
+        1 + len(examples)
+        for examples in FailureClass.objects.exclude(description="").values_list(
+            "examples", flat=True
+        )
+    )
 
 
 def test_insight_run_execute_recomputes_when_text_changes(

@@ -180,3 +180,60 @@ def test_incident_page_shows_class_and_similar_incidents(
     html = client.get(url).content.decode()
     assert "Similar incidents" in html and "Failure class" in html
     assert corpus_postmortems["cert"][1].get_absolute_url() in html
+
+
+def test_class_examples_ship_show_edit_and_teach_the_next_run(
+    reviewer_client, client, admin_user, fake_model, corpus_postmortems
+):
+    """GIVEN the starter taxonomy's example statements
+    THEN every starter class has them, the class page and the API show them,
+    a reviewer can rewrite them (one per line; blank and repeated lines
+    dropped), and the next run recomputes instead of skipping."""
+    from insights.taxonomy import load_taxonomy
+
+    shipped = {e["slug"]: e["examples"] for e in load_taxonomy()}
+    stored = dict(FailureClass.objects.values_list("slug", "examples"))
+    assert all(len(shipped[slug]) >= 5 for slug in shipped)
+    assert {slug: stored[slug] for slug in shipped} == shipped
+
+    url = reverse("insights:class_detail", args=["dns"])
+    html = reviewer_client.get(url).content.decode()
+    assert "How postmortems in this class tend to read" in html
+    assert shipped["dns"][0] in html
+
+    client.force_login(admin_user)
+    api = client.get("/api/v1/failure-classes/dns/").json()
+    assert api["examples"] == shipped["dns"]
+
+    first = InsightRun.objects.create(kind=RunKind.FULL)
+    services.insight_run_execute(run_id=first.pk)
+    response = reviewer_client.post(
+        reverse("insights:class_rename", args=["dns"]),
+        {
+            "name": "DNS",
+            "description": FailureClass.objects.get(slug="dns").description,
+            "examples": "  Resolver cache kept a stale NXDOMAIN.\n\n"
+            "Resolver cache kept a stale NXDOMAIN.\r\nA zone lost its NS records.",
+        },
+    )
+    assert response.status_code == 302
+    assert FailureClass.objects.get(slug="dns").examples == [
+        "Resolver cache kept a stale NXDOMAIN.",
+        "A zone lost its NS records.",
+    ]
+    second = InsightRun.objects.create(kind=RunKind.FULL)
+    assert services.insight_run_execute(run_id=second.pk) == RunStatus.SUCCEEDED
+
+
+def test_merging_a_class_keeps_its_examples_teaching(reviewer_client):
+    """The merged class's example statements move to the class that absorbed
+    it, without repeats, so the classifier still learns what it looked like."""
+    source = FailureClass.objects.get(slug="dns")
+    target = FailureClass.objects.get(slug="network")
+    before = list(target.examples)
+    response = reviewer_client.post(
+        reverse("insights:class_merge", args=["dns"]), {"target": "network"}
+    )
+    assert response.status_code == 302
+    target.refresh_from_db()
+    assert target.examples == before + source.examples
