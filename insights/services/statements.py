@@ -564,10 +564,12 @@ def primary_supervision(
     """The supervised answer for each postmortem's primary class, or None when
     no classifier could validate a threshold (the prototype stage decides).
 
-    A postmortem's primary class is its root cause's class (its first
-    statement's when it has none) when the classifier put it there; otherwise
-    the whole-text classifier's class where it is sure, or an abstention (the
-    prototype, zero-shot and clustering stages then decide).
+    A postmortem's primary class is the class the classifier put its root
+    cause in (its first statement's when it has none), unless it put the
+    trigger in a class of change more surely: then that change, as a person
+    confirming the postmortem in a class of change labels its trigger. With
+    neither, the whole-text classifier's class where it is sure, or an
+    abstention (the prototype, zero-shot and clustering stages then decide).
     """
     whole = primary is not None and primary.threshold is not None
     if not whole and not statements_validated:
@@ -582,7 +584,18 @@ def primary_supervision(
             key == ROOT_CAUSE_KEY and first[pk][0] != ROOT_CAUSE_KEY
         ):
             first[pk] = (key, row)
+    changes = {c.pk for c in classes if c.axis == ClassAxis.CHANGE}
     for pk, (_, row) in first.items():
-        if row.source == ClassificationSource.CLASSIFIER and row.class_id in slug_of:
-            answers[pk] = (slug_of[row.class_id], row.confidence)
+        trigger = statement_rows.get((pk, TRIGGER_KEY))
+        candidates = [
+            r
+            for r in (row, trigger)
+            if r is not None
+            and r.source == ClassificationSource.CLASSIFIER
+            and r.class_id in slug_of
+            and (r is row or r.class_id in changes)
+        ]
+        if candidates:
+            best = max(candidates, key=lambda r: r.confidence)
+            answers[pk] = (slug_of[best.class_id], best.confidence)
     return answers

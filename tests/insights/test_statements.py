@@ -663,3 +663,61 @@ def test_a_postmortem_confirmation_records_the_statement_it_labels(
     effect = ConfirmationEffect.objects.get(postmortem=postmortem)
     assert effect.statement_key == labelled.key
     assert labelled.key == ("trigger" if slug == "config-change" else "root_cause")
+
+
+def _row(kind, slug, confidence, source=ClassificationSource.CLASSIFIER):
+    from insights.services.statements import StatementRow
+
+    failure_class = FailureClass.objects.get(slug=slug) if slug else None
+    return StatementRow(
+        kind=kind,
+        factor_id=None,
+        text="",
+        text_hash="",
+        class_id=failure_class.pk if failure_class else None,
+        confidence=confidence,
+        source=source if failure_class else ClassificationSource.NONE,
+        abstained=failure_class is None,
+        best_guess_id=None,
+        runner_up_id=None,
+        margin=0.0,
+        teach_score=0.0,
+        confirmed_by_id=None,
+        confirmed_at=None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("root_cause", "trigger", "primary"),
+    [
+        # The trigger's change is surer than the root cause's mechanism.
+        (("resource-leak", 0.4), ("config-change", 0.6), "config-change"),
+        # The mechanism is surer.
+        (("resource-leak", 0.6), ("config-change", 0.4), "resource-leak"),
+        # The root cause abstained: the change the classifier is sure of.
+        ((None, 0.1), ("bad-deploy", 0.3), "bad-deploy"),
+        # Zero-shot on the trigger (taxonomy, not the classifier) never wins.
+        (("resource-leak", 0.4), ("config-change", 0.9, "taxonomy"), "resource-leak"),
+        # A trigger put in a mechanism names no change.
+        (("resource-leak", 0.4), ("retry-storm", 0.9), "resource-leak"),
+    ],
+)
+def test_primary_class_is_the_change_when_the_trigger_is_surer(
+    db, root_cause, trigger, primary
+):
+    """A postmortem's primary class is the change its trigger names when the
+    classifier is surer of it than of the root cause's mechanism, as a person
+    confirming a class of change labels the trigger."""
+    from insights.services.statements import primary_supervision
+
+    rows = {
+        (1, "root_cause"): _row("root_cause", *root_cause),
+        (1, "trigger"): _row("trigger", *trigger),
+    }
+    answers = primary_supervision(
+        primary=None,
+        statement_rows=rows,
+        classes=list(FailureClass.objects.all()),
+        statements_validated=True,
+    )
+    assert answers[1][0] == primary
