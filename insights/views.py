@@ -196,7 +196,7 @@ def class_rename(request: HttpRequest, slug: str) -> HttpResponse:
         axis=request.POST.get("axis"),
         examples=examples.splitlines() if examples is not None else None,
     )
-    messages.success(request, "Class renamed.")
+    messages.success(request, f"Saved “{failure_class.name}”.")
     return redirect(failure_class)
 
 
