@@ -6,12 +6,15 @@ Each item gets at most one class, decided in this order:
 
 1. ``confirmed``: a person's confirmed class always wins.
 2. ``classifier``: classes with confirmed examples form nearest-centroid
-   prototypes (the class description, when it has one, counts as one more
-   example). An item whose best prototype similarity reaches
+   prototypes (the class's description vector, when it has one, counts as one
+   more example). An item whose best prototype similarity reaches
    ``classifier_threshold`` takes that class.
 3. ``taxonomy``: classes with a description but no confirmed examples classify
    zero-shot, when the raw cosine similarity between the item and the
-   description reaches ``zero_shot_threshold``.
+   class's description vector reaches ``zero_shot_threshold``.
+
+A class's description vector is the normalised mean of its embedded
+description and example statements (``KnownClass``).
 4. ``cluster``: the rest keep the proposed class they had last run (sticky, so
    adding items never reshuffles existing classes), join an existing proposed
    class whose centroid is close enough, or are clustered (agglomerative,
@@ -147,7 +150,8 @@ def profile(
 
 
 def anchors_of(classes: Sequence[KnownClass]) -> np.ndarray:
-    """Description vectors of the classes that have one, in slug order."""
+    """Description vectors (prototypes of description and examples) of the
+    classes that have one, in slug order."""
     rows = [
         c.description_vector
         for c in sorted(classes, key=lambda c: c.slug)

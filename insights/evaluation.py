@@ -7,8 +7,9 @@ taxonomy, and never touches the database.
 
 :func:`compare` scores it beside plain baselines on the same vectors in the
 same run: k-means at the true number of classes and at its best silhouette,
-agglomerative (Ward) clustering, HDBSCAN, BERTopic, tf-idf + k-means and
-zero-shot against the taxonomy; with confirmed items, logistic regression and
+agglomerative (Ward) clustering, HDBSCAN, BERTopic, tf-idf + k-means, and
+zero-shot against the taxonomy (the nearest of its descriptions and example
+statements, and of its descriptions only); with confirmed items, logistic regression and
 k-nearest neighbours trained on the same items. Unsupervised labels are matched
 to classes one-to-one (Hungarian) for accuracy and macro-F1.
 """
@@ -46,14 +47,17 @@ def single_label_records(records: Iterable[dict]) -> list[dict]:
 
 
 def description_text(entry: dict) -> str:
-    """Text embedded for a class prototype: its name and description."""
+    """A class's first anchor text: its name and description."""
     return f"{entry['name']}. {entry.get('description', '')}".strip()
 
 
 def anchor_texts(entry: dict) -> list[str]:
     """A described class's texts, each embedded on its own: its description
     (with its name), then its example cause statements."""
-    examples = [str(e).strip() for e in entry.get("examples") or []]
+    examples = entry.get("examples") or []
+    if isinstance(examples, str):  # one example, not a list of them
+        examples = [examples]
+    examples = [str(e).strip() for e in examples]
     return [description_text(entry)] + [e for e in examples if e]
 
 
@@ -256,6 +260,7 @@ def baseline_labels(
     seed: int,
     anchors: np.ndarray | None = None,
     anchor_slugs: Sequence[str] = (),
+    anchor_descriptions: Sequence[bool] = (),
 ) -> list:
     """One unsupervised baseline's labels (same vectors, fixed seed)."""
     x = normalise_rows(vectors)
@@ -277,7 +282,12 @@ def baseline_labels(
         words = TfidfVectorizer(stop_words="english", sublinear_tf=True)
         return list(_kmeans(words.fit_transform(texts), k, seed))
     if name == "zero-shot (taxonomy)":
+        # Nearest of every anchor text: descriptions and example statements.
         return [anchor_slugs[j] for j in (x @ normalise_rows(anchors).T).argmax(axis=1)]
+    if name == "zero-shot (descriptions only)":
+        keep = [j for j, described in enumerate(anchor_descriptions) if described]
+        sims = x @ normalise_rows(anchors[keep]).T
+        return [anchor_slugs[keep[j]] for j in sims.argmax(axis=1)]
     if name == "BERTopic":
         from bertopic import BERTopic
         from umap import UMAP
@@ -305,6 +315,7 @@ UNSUPERVISED_BASELINES = (
     "BERTopic",
     "tf-idf + k-means (true k)",
     "zero-shot (taxonomy)",
+    "zero-shot (descriptions only)",
 )
 SUPERVISED_BASELINES = (
     "logistic regression",
@@ -353,6 +364,7 @@ def compare(
     _, examples = taxonomy_examples(embedder)
     anchors = np.vstack([e.vector for e in examples])
     anchor_slugs = [e.slug for e in examples]
+    anchor_descriptions = [e.description for e in examples]
     results: dict[str, list[dict]] = {}
 
     def add(name, row):
@@ -410,6 +422,7 @@ def compare(
                     seed=seed,
                     anchors=anchors,
                     anchor_slugs=anchor_slugs,
+                    anchor_descriptions=anchor_descriptions,
                 )
             except ImportError as exc:  # BERTopic is a bench-only dependency
                 results.setdefault(f"{name} (not run: {exc.name} missing)", [])

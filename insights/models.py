@@ -2,6 +2,7 @@
 
 import numpy as np
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 
@@ -16,6 +17,15 @@ from insights.choices import (  # noqa: F401
     StatementKind,
 )
 from postmortems.models import ContributingFactor, Postmortem
+
+
+def validate_examples(value) -> None:
+    """A class's examples: a list of texts, one cause statement each."""
+    if not isinstance(value, list) or not all(isinstance(e, str) for e in value):
+        raise ValidationError(
+            "Examples are a list of texts, one cause statement each, such as "
+            '["The certificate expired.", "Renewal was manual."].'
+        )
 
 
 class FailureClass(models.Model):
@@ -35,6 +45,7 @@ class FailureClass(models.Model):
     examples = models.JSONField(
         default=list,
         blank=True,
+        validators=[validate_examples],
         help_text="Typical cause statements of this class, one per item, as "
         "postmortems word them; the classifier learns from them beside the "
         "description, before anyone has confirmed a postmortem in the class.",
@@ -208,9 +219,12 @@ class InsightRun(models.Model):
     progress_note = models.CharField(max_length=200, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
-    # The classifier's abstention threshold, chosen by cross-validating the
-    # confirmed statements in this run (insights.classifier.choose_threshold);
-    # null when too few were confirmed to validate. Single runs reuse the last.
+    # The confidence from which an inferred class counts: the classifier's
+    # abstention threshold, chosen by cross-validating people's confirmations
+    # in this run (insights.classifier.choose_threshold); null when too few
+    # were confirmed to validate one. ``validation`` keeps the thresholds the
+    # run classified with (``postmortem_threshold``, ``statement_threshold``),
+    # which single runs reuse.
     abstain_threshold = models.FloatField(null=True, blank=True)
     validation = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

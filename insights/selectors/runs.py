@@ -28,7 +28,7 @@ def last_successful_run() -> InsightRun | None:
 
 def abstain_threshold(run: InsightRun | None | object = UNREAD) -> float | None:
     """The abstention threshold the last successful full run (``run``, read when
-    not given) chose by validation (None: too few confirmations to validate one)."""
+    not given) validated on people's confirmations (None: too few of them)."""
     run = last_successful_run() if run is UNREAD else run
     return run.abstain_threshold if run is not None else None
 

@@ -31,7 +31,9 @@ SECTION_KEYS = ("root_cause", "trigger")
 # (which statement a confirmation labels, how each kind is validated), so the
 # first full run after a deploy recomputes instead of being skipped.
 # 2: triggers read for classes of change; labels derived from postmortems.
-RULES_VERSION = 2
+# 3: classes' example statements teach the classifier; a surer change in the
+# trigger is the primary class.
+RULES_VERSION = 3
 
 # One embedder per (class, model name, path) in this process.
 _embedders: dict[tuple[str, str, str], Embedder] = {}
@@ -201,7 +203,11 @@ def class_inputs(
 ) -> list[clustering.KnownClass]:
     """Known classes for the pipeline: described ones embedded (description and
     examples), proposed ones with their stored centroids."""
-    described = [c for c in classes if c.description.strip() and not c.is_proposed]
+    described = [
+        c
+        for c in classes
+        if (c.description.strip() or c.examples) and not c.is_proposed
+    ]
     groups = [anchor_texts(class_entry(c)) for c in described]
     vectors, _, _ = cached_vectors(
         texts=[text for group in groups for text in group], embedder=embedder

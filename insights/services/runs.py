@@ -343,11 +343,15 @@ def _execute_full(run: InsightRun, embedder: Embedder) -> str:
         progress_note="Done",
         counts=counts,
         timings={k: round(v, 3) for k, v in timings.items()},
-        # The report counts an inferred class from this confidence on.
-        abstain_threshold=primary.threshold,
+        # The report counts an inferred class from this confidence on: only a
+        # threshold people's confirmations validated (one the classes' example
+        # statements validated decides what is shown, never what counts).
+        abstain_threshold=primary.threshold if validated_on_people(primary) else None,
         params={**params.as_dict(), "classifier": model_params.as_dict()},
         validation={
             "postmortems": primary.validation,
+            # What a single run classifies a postmortem's whole text with.
+            "postmortem_threshold": primary.threshold,
             "statements": statement_outcome.validation,
             "statement_threshold": statement_outcome.threshold,
             # Read by insights.selectors.validated_statement_kinds.
@@ -362,6 +366,25 @@ def _execute_full(run: InsightRun, embedder: Embedder) -> str:
 def top_similar(vectors: np.ndarray, *, k: int = SIMILAR_LIMIT):
     """For each row, the ``k`` most similar other rows as (index, score) lists."""
     return top_k(vectors, vectors, k=k, exclude_self=True)
+
+
+def validated_on_people(outcome: classifier.Outcome) -> bool:
+    """Whether people's confirmations (not the classes' example statements)
+    validated the outcome's threshold."""
+    return (
+        outcome.threshold is not None
+        and outcome.validation.get("validated_on") == "people"
+    )
+
+
+def _postmortem_threshold(last_full: InsightRun | None) -> float | None:
+    """The whole-text threshold the last full run validated, on people's
+    confirmations or on the example statements (runs before the examples
+    stored only the first, as ``abstain_threshold``)."""
+    if last_full is None:
+        return None
+    stored = (last_full.validation or {}).get("postmortem_threshold")
+    return stored if stored is not None else last_full.abstain_threshold
 
 
 def _validated_params(last_full, level: str):
@@ -483,7 +506,8 @@ def _execute_single(run: InsightRun, embedder: Embedder) -> str:
         single_vectors = np.vstack([vector[None, :], matrix[confirmed_rows]])
         confirmed_labels = {other_ids[i]: others[i][2] for i in confirmed_rows}
         outcome = None
-        if last_full is not None and last_full.abstain_threshold is not None:
+        threshold = _postmortem_threshold(last_full)
+        if threshold is not None:
             # The last full run validated a threshold: reuse it, retrain on the
             # confirmed postmortems (cheap), no validation here.
             other_texts = postmortem_texts(single_ids[1:])
@@ -494,7 +518,7 @@ def _execute_single(run: InsightRun, embedder: Embedder) -> str:
                 labels=confirmed_labels,
                 examples=class_examples(classes, known),
                 params=_validated_params(last_full, "postmortems"),
-                threshold=last_full.abstain_threshold,
+                threshold=threshold,
             )
         supervised = primary_supervision(
             primary=outcome,

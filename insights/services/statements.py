@@ -564,12 +564,13 @@ def primary_supervision(
     """The supervised answer for each postmortem's primary class, or None when
     no classifier could validate a threshold (the prototype stage decides).
 
-    A postmortem's primary class is the class the classifier put its root
-    cause in (its first statement's when it has none), unless it put the
-    trigger in a class of change more surely: then that change, as a person
-    confirming the postmortem in a class of change labels its trigger. With
-    neither, the whole-text classifier's class where it is sure, or an
-    abstention (the prototype, zero-shot and clustering stages then decide).
+    A postmortem's primary class is the class a person confirmed its root
+    cause or trigger in; else the class the classifier put its root cause in
+    (its first statement's when it has none), unless it put the trigger in a
+    class of change more surely: then that change, as a person confirming the
+    postmortem in a class of change labels its trigger. With neither, the
+    whole-text classifier's class where it is sure, or an abstention (the
+    prototype, zero-shot and clustering stages then decide).
     """
     whole = primary is not None and primary.threshold is not None
     if not whole and not statements_validated:
@@ -591,11 +592,18 @@ def primary_supervision(
             r
             for r in (row, trigger)
             if r is not None
-            and r.source == ClassificationSource.CLASSIFIER
             and r.class_id in slug_of
-            and (r is row or r.class_id in changes)
+            and (
+                r.source == ClassificationSource.CONFIRMED
+                or (
+                    r.source == ClassificationSource.CLASSIFIER
+                    and (r is row or r.class_id in changes)
+                )
+            )
         ]
         if candidates:
-            best = max(candidates, key=lambda r: r.confidence)
+            # A person's word over any guess; then the surer guess.
+            confirmed = ClassificationSource.CONFIRMED
+            best = max(candidates, key=lambda r: (r.source == confirmed, r.confidence))
             answers[pk] = (slug_of[best.class_id], best.confidence)
     return answers

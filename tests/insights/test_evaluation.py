@@ -72,12 +72,17 @@ def test_compare_scores_hindsight_beside_baselines_on_every_seed(corpus, fake_em
         corpus,
         fake_embedder,
         seeds=[0, 1],
-        baselines=["k-means (true k)", "zero-shot (taxonomy)"],
+        baselines=[
+            "k-means (true k)",
+            "zero-shot (taxonomy)",
+            "zero-shot (descriptions only)",
+        ],
     )
     assert set(unsupervised["methods"]) == {
         "Hindsight",
         "k-means (true k)",
         "zero-shot (taxonomy)",
+        "zero-shot (descriptions only)",
     }
     assert all(len(rows) == 2 for rows in unsupervised["methods"].values())
     supervised = summarise(

@@ -298,3 +298,20 @@ def test_postmortem_texts_add_confirmed_findings_root_causes(make_postmortem):
     assert text == (
         "Disk full.\n\nNo disk alert.\n\nLog rotation disabled by the base image."
     )
+
+
+def test_a_threshold_validated_on_example_statements_never_counts(
+    fake_model, corpus_postmortems, client, admin_user
+):
+    """GIVEN no confirmation yet (the classifier validates on the classes'
+    example statements alone)
+    THEN the run classifies with that threshold, but the report counts
+    inferred classes from the default and says none was validated on people."""
+    run = _run()
+    assert run.validation["postmortems"]["validated_on"] == "examples"
+    assert run.validation["postmortem_threshold"] is not None
+    assert run.abstain_threshold is None
+    client.force_login(admin_user)
+    html = client.get("/insights/").content.decode()
+    assert "a default: too few confirmations to validate one" in html
+    assert "validated on people&#x27;s confirmations" not in html

@@ -700,6 +700,9 @@ def _row(kind, slug, confidence, source=ClassificationSource.CLASSIFIER):
         (("resource-leak", 0.4), ("config-change", 0.9, "taxonomy"), "resource-leak"),
         # A trigger put in a mechanism names no change.
         (("resource-leak", 0.4), ("retry-storm", 0.9), "resource-leak"),
+        # A person's word on either statement wins over any guess.
+        (("resource-leak", 1.0, "confirmed"), ("config-change", 0.9), "resource-leak"),
+        (("resource-leak", 0.9), ("bad-deploy", 1.0, "confirmed"), "bad-deploy"),
     ],
 )
 def test_primary_class_is_the_change_when_the_trigger_is_surer(

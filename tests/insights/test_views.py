@@ -237,3 +237,15 @@ def test_merging_a_class_keeps_its_examples_teaching(reviewer_client):
     assert response.status_code == 302
     target.refresh_from_db()
     assert target.examples == before + source.examples
+
+
+@pytest.mark.parametrize("value", ["One statement.", [1, 2], {"a": "b"}])
+def test_class_examples_must_be_a_list_of_texts(db, value):
+    """The admin (and any form) refuses examples that are not texts, with a
+    message that shows the shape wanted."""
+    from django.core.exceptions import ValidationError
+
+    failure_class = FailureClass.objects.get(slug="dns")
+    failure_class.examples = value
+    with pytest.raises(ValidationError, match="list of texts"):
+        failure_class.full_clean()
