@@ -10,8 +10,14 @@ a class with no confirmation yet is not unknown. Label spreading over every
 statement, labelled or not, then lets the unlabelled ones vote: its class
 distribution is blended with the regression's.
 
-Abstention is decided by validation, never by hand: the confirmed examples are
-cross-validated, and the confidence threshold kept is the one that maximises
+Each class's example statements are labelled items like people's confirmations
+(weighted as its description), so a class nobody has confirmed yet is learnt
+from them, and they spread their class to their neighbours too.
+
+Abstention is decided by validation, never by hand: people's confirmations are
+cross-validated (the example statements too, until people have confirmed
+``min_examples`` items; such a threshold is reported as validated on the
+examples), and the confidence threshold kept is the one that maximises
 (right answers − ``abstain_cost`` × wrong answers) among the predictions it
 lets through (Chow's rule with a validated, not assumed, calibration). Below it
 the classifier abstains and the statement is left to the zero-shot and
@@ -43,6 +49,9 @@ BLEND_STEP = 0.25
 TEMPERATURES = (0.02, 0.05, 0.1)
 # Items sampled to estimate a neighbourhood's density beyond this many items.
 DENSITY_SAMPLE = 4096
+# Beyond this many unlabelled items, label spreading links each item to its
+# nearest anchors (labelled items and this many others), not to every item.
+SPREAD_ANCHORS = 2048
 
 
 @dataclass(frozen=True)
@@ -65,8 +74,9 @@ class Params:
     # their intended class 9 -> 8 of 23.
     abstain_cost: float = 2.0
     folds: int = 5
-    # Fewer confirmed examples than this: no validation is possible, so the
-    # classifier abstains on everything and the other stages decide.
+    # Fewer labelled items than this (people's and example statements): no
+    # validation is possible, so the classifier abstains on everything and the
+    # other stages decide. People's labels alone validate from this many on.
     min_examples: int = 4
     density_threshold: float = 0.6
     # The class descriptions' zero-shot distribution blended in as a prior:
@@ -104,7 +114,8 @@ class Prediction:
 class Outcome:
     predictions: list[Prediction]
     threshold: float | None
-    # Cross-validation of the confirmed examples that chose the threshold.
+    # Cross-validation of the labelled items that chose the threshold
+    # (``validated_on``: "people" or "examples").
     validation: dict = field(default_factory=dict)
     classes: list[str] = field(default_factory=list)
     # Each confirmed item's cross-validated (confidence, right answer): what a
@@ -126,7 +137,9 @@ class _ExampleId:
 
 @dataclass(frozen=True)
 class Example:
-    """A labelled text outside the items, such as a class description."""
+    """A labelled text outside the items: a class description (a zero-shot
+    prior, weighted as ``description_weight``), one of a class's example
+    statements, or a statement people confirmed (both become labelled items)."""
 
     slug: str
     vector: np.ndarray
@@ -138,6 +151,8 @@ class Example:
 
 
 def _lexical(texts: Sequence[str]):
+    """tf-idf word and word-pair features of ``texts`` (None when no text has
+    a usable word)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     try:
@@ -147,27 +162,49 @@ def _lexical(texts: Sequence[str]):
             sublinear_tf=True,
             stop_words="english",
             token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z0-9_.-]+\b",
-        ).fit(texts)
+        ).fit_transform(texts)
     except ValueError:  # no usable word at all
         return None
 
 
-def _features(vectors, texts, vectorizer, params):
-    from scipy import sparse
+@dataclass(frozen=True)
+class _Features:
+    """Rows of features kept apart: the unit embedding (dense) and the
+    weighted tf-idf words of the same texts (sparse, or None). Stacking them
+    for every item cost more than the whole regression; only the few training
+    rows are ever stacked."""
 
-    dense = sparse.csr_matrix(normalise_rows(vectors))
-    if vectorizer is None or params.lexical_weight <= 0:
-        return dense
-    words = vectorizer.transform(texts) * params.lexical_weight
-    return sparse.hstack([dense, words], format="csr")
+    dense: np.ndarray
+    words: object | None
+
+    def rows(self, index):
+        """The stacked rows ``index`` (sparse), to train on."""
+        from scipy import sparse
+
+        dense = sparse.csr_matrix(self.dense[index])
+        if self.words is None:
+            return dense
+        return sparse.hstack([dense, self.words[index]], format="csr")
+
+    def all_rows(self):
+        return self.rows(np.arange(len(self.dense)))
 
 
-def _fit_proba(train_x, train_y, train_w, test_x, classes, params) -> np.ndarray:
-    """Class probabilities of ``test_x`` (columns in ``classes`` order)."""
+def _features(vectors, words, params) -> _Features:
+    """The embedding beside the (weighted) tf-idf rows ``words`` of the same
+    texts, or the embedding alone."""
+    if words is None or params.lexical_weight <= 0:
+        return _Features(normalise_rows(vectors), None)
+    return _Features(normalise_rows(vectors), words * params.lexical_weight)
+
+
+def _fit_proba(train_x, train_y, train_w, test: _Features, classes, params):
+    """Class probabilities of the ``test`` rows (columns in ``classes`` order)."""
+    from scipy.special import softmax
     from sklearn.linear_model import LogisticRegression
 
     present = sorted(set(train_y))
-    out = np.zeros((test_x.shape[0], len(classes)))
+    out = np.zeros((len(test.dense), len(classes)))
     column = {c: j for j, c in enumerate(classes)}
     if len(present) == 1:
         out[:, column[present[0]]] = 1.0
@@ -177,33 +214,121 @@ def _fit_proba(train_x, train_y, train_w, test_x, classes, params) -> np.ndarray
         # Few examples per class is the normal case here, not a mistake.
         warnings.simplefilter("ignore", UserWarning)
         model.fit(train_x, train_y, sample_weight=train_w)
-    proba = model.predict_proba(test_x)
+    if len(model.classes_) > 2:
+        # predict_proba's own sum (softmax of the decision function), over
+        # the two blocks of features without stacking them for every item.
+        width = test.dense.shape[1]
+        decision = test.dense @ model.coef_[:, :width].T + model.intercept_
+        if test.words is not None:
+            decision = decision + np.asarray(test.words @ model.coef_[:, width:].T)
+        proba = softmax(decision, axis=1)
+    else:
+        proba = model.predict_proba(test.all_rows())
     for j, label in enumerate(model.classes_):
         out[:, column[label]] = proba[:, j]
     return out
 
 
-def _spread(vectors, labels, classes, params) -> np.ndarray | None:
+@dataclass(frozen=True)
+class _Inputs:
+    """What every fit of one call shares, computed once: the items' and the
+    descriptions' features, and the items' kNN graph for label spreading
+    (None when spreading does not apply)."""
+
+    x_items: _Features
+    x_examples: _Features | None
+    example_slugs: list[str]
+    graph: object | None
+
+
+def _prepare(vectors, texts, labels, examples, params) -> _Inputs:
+    from scipy import sparse
+
+    words = _lexical(list(texts) + [e.text for e in examples])
+    n = len(texts)
+    labelled = [i for i, label in enumerate(labels) if label is not None]
+    if words is not None:
+        # Only words some labelled text uses can get a weight (L2 keeps every
+        # other at exactly zero), so the regression is fitted on those alone:
+        # the same model, on a few thousand columns instead of every word and
+        # word pair of every statement.
+        words = words.tocsr()
+        training = [words[labelled]] + ([words[n:]] if examples else [])
+        used = np.unique(sparse.vstack(training, format="csr").indices)
+        words = words[:, used]
+    x_items = _features(vectors, words[:n] if words is not None else None, params)
+    x_examples = None
+    if examples:
+        x_examples = _features(
+            np.vstack([e.vector for e in examples]),
+            words[n:] if words is not None else None,
+            params,
+        )
+    graph = None
+    if params.spread_weight > 0 and len(vectors) > params.spread_neighbours:
+        graph = _knn_graph(normalise_rows(vectors), labelled, params.spread_neighbours)
+    return _Inputs(
+        x_items=x_items,
+        x_examples=x_examples,
+        example_slugs=[e.slug for e in examples],
+        graph=graph,
+    )
+
+
+def _knn_graph(unit: np.ndarray, labelled: Sequence[int], k: int):
+    """The kNN connectivity graph label spreading runs on, built once for the
+    final fit and every cross-validation fold (only the labels differ).
+
+    Up to ``SPREAD_ANCHORS`` items (and every labelled one) it is the graph
+    ``LabelSpreading(kernel="knn")`` builds. Beyond, each item links to its
+    ``k`` nearest among anchors: every labelled item and a fixed sample of the
+    others (an anchor graph, Liu, He and Chang 2010), so labels still spread
+    anchor to anchor and reach every item, and the cost grows with the items
+    times the anchors, not with the square of the items.
+    """
+    from scipy import sparse
+    from sklearn.neighbors import NearestNeighbors
+
+    n = len(unit)
+    if n <= SPREAD_ANCHORS + len(labelled):
+        return (
+            NearestNeighbors(n_neighbors=k)
+            .fit(unit)
+            .kneighbors_graph(unit, k, mode="connectivity")
+        )
+    others = np.setdiff1d(np.arange(n), labelled)
+    sample = np.random.default_rng(0).choice(others, SPREAD_ANCHORS, replace=False)
+    anchors = np.union1d(np.asarray(labelled, dtype=int), sample)
+    nearest = (
+        NearestNeighbors(n_neighbors=k)
+        .fit(unit[anchors])
+        .kneighbors(unit, return_distance=False)
+    )
+    columns = anchors[nearest].ravel()
+    rows = np.repeat(np.arange(n), k)
+    return sparse.csr_matrix((np.ones(len(rows)), (rows, columns)), shape=(n, n))
+
+
+def _spread(inputs: _Inputs, labels, classes, params) -> np.ndarray | None:
     """Label spreading over all items (kNN graph); None when not applicable."""
-    if params.spread_weight <= 0:
-        return None
     known = [i for i, label in enumerate(labels) if label is not None]
-    if not known or len(vectors) <= params.spread_neighbours:
+    if inputs.graph is None or not known:
         return None
     from sklearn.semi_supervised import LabelSpreading
 
     column = {c: j for j, c in enumerate(classes)}
-    y = np.full(len(vectors), -1)
+    y = np.full(len(labels), -1)
     for i in known:
         y[i] = column[labels[i]]
+    graph = inputs.graph
     model = LabelSpreading(
-        kernel="knn",
-        n_neighbors=params.spread_neighbours,
+        kernel=lambda _x, _y: graph,
         alpha=params.spread_alpha,
         max_iter=100,
     )
-    model.fit(normalise_rows(vectors), y)
-    out = np.zeros((len(vectors), len(classes)))
+    # The kernel ignores the features: one column is enough to fit on.
+    model.fit(np.zeros((len(labels), 1)), y)
+    out = np.zeros((len(labels), len(classes)))
     distributions = np.nan_to_num(model.label_distributions_)
     for j, label in enumerate(model.classes_):
         out[:, int(label)] = distributions[:, j]
@@ -212,30 +337,24 @@ def _spread(vectors, labels, classes, params) -> np.ndarray | None:
     return out / sums
 
 
-def _probabilities(
-    vectors, texts, labels, examples, classes, params, vectorizer, weights
-):
+def _probabilities(inputs: _Inputs, labels, classes, params, weights):
     """Blend of regression and spreading probabilities for every item.
 
     ``weights``: each item's weight as a training example (a class's example
     statement counts as its description does; a person's label fully)."""
-    known = [i for i, label in enumerate(labels) if label is not None]
-    x_items = _features(vectors, texts, vectorizer, params)
-    rows = [x_items[known]]
-    y = [labels[i] for i in known]
-    w = [float(weights[i]) for i in known]
-    if examples:
-        ex_vectors = np.vstack([e.vector for e in examples])
-        rows.append(
-            _features(ex_vectors, [e.text for e in examples], vectorizer, params)
-        )
-        y += [e.slug for e in examples]
-        w += [params.description_weight] * len(examples)
     from scipy import sparse
 
+    known = [i for i, label in enumerate(labels) if label is not None]
+    rows = [inputs.x_items.rows(known)]
+    y = [labels[i] for i in known]
+    w = [float(weights[i]) for i in known]
+    if inputs.x_examples is not None:
+        rows.append(inputs.x_examples.all_rows())
+        y += inputs.example_slugs
+        w += [params.description_weight] * len(inputs.example_slugs)
     train_x = sparse.vstack(rows, format="csr")
-    proba = _fit_proba(train_x, y, np.asarray(w), x_items, classes, params)
-    spread = _spread(vectors, labels, classes, params)
+    proba = _fit_proba(train_x, y, np.asarray(w), inputs.x_items, classes, params)
+    spread = _spread(inputs, labels, classes, params)
     if spread is not None:
         proba = (1 - params.spread_weight) * proba + params.spread_weight * spread
     return proba
@@ -278,25 +397,34 @@ def choose_threshold(
     return threshold, figures
 
 
-def _validate(
-    vectors, texts, labels, examples, classes, params, vectorizer, weights, held
-):
+def _validate(inputs, vectors, labels, examples, classes, params, weights, held):
     """Cross-validated class probabilities of the ``held`` items (labelled
     ones, in item order), and their indexes; the other labelled items always
     stay in training."""
-    from sklearn.model_selection import KFold
+    from collections import Counter
+
+    from sklearn.model_selection import KFold, StratifiedKFold
 
     known = np.asarray(held)
     folds = min(params.folds, len(known))
     cv = np.zeros((len(labels), len(classes)))
     proto = np.zeros((len(labels), len(classes)))
-    for _train, test in KFold(folds, shuffle=True, random_state=0).split(known):
+    truth = [labels[i] for i in known]
+    # Stratified where some class has a label per fold: every fold then holds
+    # out its share of each class, so the threshold does not hang on which
+    # class a shuffle happened to hold out whole.
+    if max(Counter(truth).values()) >= folds:
+        splitter = StratifiedKFold(folds, shuffle=True, random_state=0)
+    else:
+        splitter = KFold(folds, shuffle=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # classes of few labels
+        splits = list(splitter.split(known, truth))
+    for _train, test in splits:
         masked = list(labels)
         for i in known[test]:
             masked[i] = None
-        proba = _probabilities(
-            vectors, texts, masked, examples, classes, params, vectorizer, weights
-        )
+        proba = _probabilities(inputs, masked, classes, params, weights)
         cv[known[test]] = proba[known[test]]
         proto[known[test]] = _prototype_sims(vectors, masked, examples, classes)[
             known[test]
@@ -332,8 +460,9 @@ def _softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
 
 
 def _prototype_sims(vectors, labels, examples, classes) -> np.ndarray:
-    """Cosine to each class's prototype: the normalised sum of its confirmed
-    items and description(s); -inf for a class with neither."""
+    """Cosine to each class's prototype: the normalised sum of its labelled
+    items (people's and example statements) and description(s); -inf for a
+    class with neither."""
     column = {c: j for j, c in enumerate(classes)}
     totals = np.zeros((len(classes), vectors.shape[1]))
     unit = normalise_rows(vectors)
@@ -421,7 +550,10 @@ def fit_predict(
     # A labelled text (not a description) is one more labelled item: it is
     # cross-validated with people's labels and spreads its class to its
     # neighbours. Its predictions are dropped again below.
-    labelled = [e for e in examples if not e.description]
+    labelled = sorted(
+        (e for e in examples if not e.description),
+        key=lambda e: (e.slug, e.text, e.confirmed),
+    )
     examples = [e for e in examples if e.description]
     if n and labelled:
         ids = ids + [_ExampleId(k, e.confirmed) for k, e in enumerate(labelled)]
@@ -469,7 +601,7 @@ def fit_predict(
 def _fit_predict(
     ids, vectors, texts, item_labels, examples, classes, params, threshold, mask
 ):
-    vectorizer = _lexical(list(texts) + [e.text for e in examples])
+    inputs = _prepare(vectors, texts, item_labels, examples, params)
     validation: dict = {}
     cross_validated: dict = {}
     prior_sims = _prior_sims(vectors, examples, classes)
@@ -490,15 +622,7 @@ def _fit_predict(
         people = [i for i in labelled if not is_example[i]]
         held = people if len(people) >= params.min_examples else labelled
         cv, proto_cv, known = _validate(
-            vectors,
-            texts,
-            item_labels,
-            examples,
-            classes,
-            params,
-            vectorizer,
-            weights,
-            held,
+            inputs, vectors, item_labels, examples, classes, params, weights, held
         )
         truth = [item_labels[i] for i in known]
         prior_cv = prior_sims[known] if prior_sims is not None else None
@@ -522,9 +646,7 @@ def _fit_predict(
             validated_on="people" if held is people else "examples",
         )
     proba = _blend(
-        _probabilities(
-            vectors, texts, item_labels, examples, classes, params, vectorizer, weights
-        ),
+        _probabilities(inputs, item_labels, classes, params, weights),
         _prototype_sims(vectors, item_labels, examples, classes),
         prior_sims,
         choice,

@@ -198,7 +198,7 @@ def _statement(slug: str, centre: np.ndarray, k: int) -> classifier.Example:
     return classifier.Example(
         slug=slug,
         vector=centre + 0.05 * rng.standard_normal(len(centre)),
-        text="",
+        text=f"{slug} example {k}",
         description=False,
     )
 
@@ -253,3 +253,28 @@ def test_fit_predict_validates_on_people_once_they_have_confirmed_enough():
     assert outcome.validation["validated_on"] == "people"
     assert outcome.validation["validated"] == len(labels)
     assert set(outcome.cross_validated) == set(labels)
+
+
+def test_fit_predict_ignores_the_order_of_example_statements():
+    ids, vectors, labels = _three_classes()
+    centres = np.eye(8)[:3]
+    statements = [
+        _statement(name, centres[c], k)
+        for c, name in enumerate(["cert", "dns", "leak"])
+        for k in range(3)
+    ]
+    few = dict(list(labels.items())[:2])
+
+    def run(examples):
+        return classifier.fit_predict(
+            ids=ids,
+            vectors=vectors,
+            texts=[f"t{i}" for i in range(len(ids))],
+            labels=few,
+            examples=examples,
+            params=PARAMS,
+        )
+
+    first, second = run(statements), run(list(reversed(statements)))
+    assert first.predictions == second.predictions
+    assert first.threshold == second.threshold
