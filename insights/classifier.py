@@ -223,7 +223,15 @@ def _fit_proba(train_x, train_y, train_w, test: _Features, classes, params):
             decision = decision + np.asarray(test.words @ model.coef_[:, width:].T)
         proba = softmax(decision, axis=1)
     else:
-        proba = model.predict_proba(test.all_rows())
+        # Two classes: predict_proba's logistic of the one decision column.
+        from scipy.special import expit
+
+        width = test.dense.shape[1]
+        decision = test.dense @ model.coef_[0, :width] + model.intercept_[0]
+        if test.words is not None:
+            decision = decision + np.asarray(test.words @ model.coef_[0, width:])
+        positive = expit(decision)
+        proba = np.column_stack([1.0 - positive, positive])
     for j, label in enumerate(model.classes_):
         out[:, column[label]] = proba[:, j]
     return out
@@ -244,7 +252,9 @@ class _Inputs:
 def _prepare(vectors, texts, labels, examples, params) -> _Inputs:
     from scipy import sparse
 
-    words = _lexical(list(texts) + [e.text for e in examples])
+    words = None
+    if params.lexical_weight > 0:
+        words = _lexical(list(texts) + [e.text for e in examples])
     n = len(texts)
     labelled = [i for i, label in enumerate(labels) if label is not None]
     if words is not None:
@@ -279,12 +289,16 @@ def _knn_graph(unit: np.ndarray, labelled: Sequence[int], k: int):
     """The kNN connectivity graph label spreading runs on, built once for the
     final fit and every cross-validation fold (only the labels differ).
 
-    Up to ``SPREAD_ANCHORS`` items (and every labelled one) it is the graph
+    Up to ``SPREAD_ANCHORS`` unlabelled items it is the graph
     ``LabelSpreading(kernel="knn")`` builds. Beyond, each item links to its
     ``k`` nearest among anchors: every labelled item and a fixed sample of the
-    others (an anchor graph, Liu, He and Chang 2010), so labels still spread
-    anchor to anchor and reach every item, and the cost grows with the items
-    times the anchors, not with the square of the items.
+    others. Labels then spread anchor to anchor and reach every item, and the
+    cost grows with the items times the anchors, not with the square of the
+    items. It is an approximation, not the exact graph: only anchors pass
+    labels on, and the normalisation by in-degree over all items weakens
+    anchor-to-anchor spreading (a reviewer's scaled-down check, 3,000 items and 360
+    anchors, gave 0.929 accuracy on the unlabelled items against 0.926 for the
+    exact graph).
     """
     from scipy import sparse
     from sklearn.neighbors import NearestNeighbors

@@ -278,3 +278,32 @@ def test_fit_predict_ignores_the_order_of_example_statements():
     first, second = run(statements), run(list(reversed(statements)))
     assert first.predictions == second.predictions
     assert first.threshold == second.threshold
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_probabilities_are_the_regressions_own_without_stacking_every_item(
+    n_classes,
+):
+    """The probabilities computed block by block (embedding, then words) are
+    the fitted regression's predict_proba on the stacked features, for two
+    classes (a logistic) and more (a softmax)."""
+    from scipy import sparse
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(3)
+    dense = classifier.normalise_rows(rng.standard_normal((30, 8)))
+    words = sparse.random(30, 5, density=0.3, random_state=3, format="csr")
+    features = classifier._Features(dense, words)
+    labels = [f"c{i % n_classes}" for i in range(30)]
+    train = list(range(12))
+    x_train = features.rows(train)
+    y_train = [labels[i] for i in train]
+    classes = sorted(set(labels))
+    params = classifier.Params()
+    ours = classifier._fit_proba(
+        x_train, y_train, np.ones(len(train)), features, classes, params
+    )
+    model = LogisticRegression(C=params.C, max_iter=2000).fit(x_train, y_train)
+    np.testing.assert_allclose(
+        ours, model.predict_proba(features.all_rows()), atol=1e-9
+    )
