@@ -251,9 +251,9 @@ class UnstorableInputMiddleware:
         field, problem = found
         detail = f'Field "{field}": the text {problem}'
         logger.info("Refused %s %s: %s", request.method, request.path, detail)
-        wants_html = "text/html" in request.headers.get(
-            "Accept", ""
-        ) or request.headers.get("HX-Request")
+        wants_html = "text/html" in request.headers.get("Accept", "") or bool(
+            request.htmx
+        )
         if request.path.startswith("/api/") or not wants_html:
             return problem_response(
                 status=400,
@@ -312,7 +312,7 @@ def _unstorable_page(request, field: str, problem: str) -> HttpResponse:
         "back": back,
     }
     response = render(request, "unstorable_input.html", context, status=400)
-    if request.headers.get("HX-Request"):
+    if request.htmx:
         # The page goes in place of the whole one, not into the form's target
         # (static/js/app.js lets htmx swap a 400 that names its target).
         response["HX-Retarget"] = "body"

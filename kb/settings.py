@@ -135,13 +135,14 @@ MIDDLEWARE = [
     "kb.middleware.PermissionDeniedAuditMiddleware",
     # Outside the views, so it sees (and overrides) what they set.
     "kb.middleware.PrivateCacheControlMiddleware",
-    # A NUL in a posted form field: a 400 naming it, never stored.
-    "kb.middleware.UnstorableInputMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "kb.middleware.FlashMessagesMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # A NUL in a posted form field: a 400 naming it, never stored. Inside CSP
+    # and X-Frame-Options, so its page carries their headers, and after htmx.
+    "kb.middleware.UnstorableInputMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # Axes must be last: it turns repeated login failures into a lockout response.
     "axes.middleware.AxesMiddleware",

@@ -5,10 +5,27 @@ import pytest
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("path", ["/accounts/login/", "/incidents/", "/healthz"])
-def test_security_headers_on_every_page(client, editor, path):
-    client.force_login(editor)
-    response = client.get(path)
+def _nul_post(client, path):
+    """The 400 page a form post with a NUL gets (it echoes what was typed)."""
+    response = client.post(path, {"body": "a\x00b"}, HTTP_ACCEPT="text/html")
+    assert response.status_code == 400
+    return response
+
+
+@pytest.mark.parametrize(
+    ("path", "signed_in", "how"),
+    [
+        ("/accounts/login/", True, "get"),
+        ("/incidents/", True, "get"),
+        ("/healthz", True, "get"),
+        ("/incidents/", True, "nul"),
+        ("/accounts/login/", False, "nul"),
+    ],
+)
+def test_security_headers_on_every_page(client, editor, path, signed_in, how):
+    if signed_in:
+        client.force_login(editor)
+    response = client.get(path) if how == "get" else _nul_post(client, path)
     csp = response["Content-Security-Policy"]
     directives = dict(
         (part.strip().split(" ", 1) + [""])[:2] for part in csp.split(";") if part
