@@ -200,7 +200,7 @@ def _features(vectors, words, params) -> _Features:
 
 def _fit_proba(train_x, train_y, train_w, test: _Features, classes, params):
     """Class probabilities of the ``test`` rows (columns in ``classes`` order)."""
-    from scipy.special import softmax
+    from scipy.special import expit, softmax
     from sklearn.linear_model import LogisticRegression
 
     present = sorted(set(train_y))
@@ -214,23 +214,17 @@ def _fit_proba(train_x, train_y, train_w, test: _Features, classes, params):
         # Few examples per class is the normal case here, not a mistake.
         warnings.simplefilter("ignore", UserWarning)
         model.fit(train_x, train_y, sample_weight=train_w)
+    # predict_proba's own sums over the two blocks of features, without
+    # stacking them for every item: the softmax of the decision function, or
+    # with two classes the logistic of its one column.
+    width = test.dense.shape[1]
+    decision = test.dense @ model.coef_[:, :width].T + model.intercept_
+    if test.words is not None:
+        decision = decision + np.asarray(test.words @ model.coef_[:, width:].T)
     if len(model.classes_) > 2:
-        # predict_proba's own sum (softmax of the decision function), over
-        # the two blocks of features without stacking them for every item.
-        width = test.dense.shape[1]
-        decision = test.dense @ model.coef_[:, :width].T + model.intercept_
-        if test.words is not None:
-            decision = decision + np.asarray(test.words @ model.coef_[:, width:].T)
         proba = softmax(decision, axis=1)
     else:
-        # Two classes: predict_proba's logistic of the one decision column.
-        from scipy.special import expit
-
-        width = test.dense.shape[1]
-        decision = test.dense @ model.coef_[0, :width] + model.intercept_[0]
-        if test.words is not None:
-            decision = decision + np.asarray(test.words @ model.coef_[0, width:])
-        positive = expit(decision)
+        positive = expit(decision[:, 0])
         proba = np.column_stack([1.0 - positive, positive])
     for j, label in enumerate(model.classes_):
         out[:, column[label]] = proba[:, j]

@@ -12,14 +12,14 @@ Each item gets at most one class, decided in this order:
 3. ``taxonomy``: classes with a description but no confirmed examples classify
    zero-shot, when the raw cosine similarity between the item and the
    class's description vector reaches ``zero_shot_threshold``.
-
-A class's description vector is the normalised mean of its embedded
-description and example statements (``KnownClass``).
 4. ``cluster``: the rest keep the proposed class they had last run (sticky, so
    adding items never reshuffles existing classes), join an existing proposed
    class whose centroid is close enough, or are clustered (agglomerative,
    average linkage, cosine distance) into new proposed classes named by their
    distinctive terms (c-TF-IDF). Items that still fit nothing stay unassigned.
+
+A class's description vector is the normalised mean of its embedded
+description and example statements (``KnownClass``).
 
 Prototype matching and clustering happen in a "profiled" space: each vector is
 concatenated with its soft similarity profile over the class descriptions. The
@@ -81,15 +81,16 @@ class KnownClass:
 
     ``description_vector`` is the class's prototype (taxonomy and accepted
     classes): the normalised mean of its embedded description and examples,
-    which ``anchor_vectors`` holds one per row; ``centroid`` is a proposed
-    class's stored centroid, in the profiled space as returned by
-    :func:`classify`.
+    whose texts ``anchor_texts`` and vectors ``anchor_vectors`` hold, the
+    description first; ``centroid`` is a proposed class's stored centroid, in
+    the profiled space as returned by :func:`classify`.
     """
 
     slug: str
     proposed: bool = False
     description_vector: np.ndarray | None = None
     centroid: np.ndarray | None = None
+    anchor_texts: tuple[str, ...] = ()
     anchor_vectors: np.ndarray | None = None
 
 

@@ -63,22 +63,43 @@ def anchor_texts(entry: dict) -> list[str]:
 
 def class_anchors(
     slug: str, texts: Sequence[str], vectors: np.ndarray
-) -> tuple[clustering.KnownClass, list[classifier.Example]]:
+) -> clustering.KnownClass:
     """One described class for the pipeline, from its :func:`anchor_texts` and
-    their vectors: a known class whose prototype is the normalised mean of them
-    all (so one phrasing does not stand for the class), and one classifier
-    example per text: the description (a zero-shot prior), then each example
-    statement as a labelled text."""
+    their vectors: its prototype is the normalised mean of them all (so one
+    phrasing does not stand for the class)."""
     unit = normalise_rows(np.asarray(vectors, dtype=np.float32))
-    prototype = normalise_rows(unit.mean(axis=0, keepdims=True))[0]
-    known = clustering.KnownClass(
-        slug=slug, description_vector=prototype, anchor_vectors=unit
+    return clustering.KnownClass(
+        slug=slug,
+        description_vector=normalise_rows(unit.mean(axis=0, keepdims=True))[0],
+        anchor_texts=tuple(texts),
+        anchor_vectors=unit,
     )
-    examples = [
-        classifier.Example(slug=slug, vector=unit[i], text=text, description=i == 0)
-        for i, text in enumerate(texts)
+
+
+def classes_from_anchors(
+    slugs: Sequence[str], groups: Sequence[Sequence[str]], vectors: np.ndarray
+) -> list[clustering.KnownClass]:
+    """:func:`class_anchors` for each class, its texts' vectors given one after
+    the other in ``groups`` order (one encode call for them all)."""
+    known, start = [], 0
+    for slug, group in zip(slugs, groups, strict=True):
+        known.append(class_anchors(slug, group, vectors[start : start + len(group)]))
+        start += len(group)
+    return known
+
+
+def known_examples(known: Sequence[clustering.KnownClass]) -> list[classifier.Example]:
+    """Described classes as classifier examples, one per anchor text: the
+    description (a zero-shot prior), then each example statement as a
+    labelled text. Proposed classes have none."""
+    return [
+        classifier.Example(slug=k.slug, vector=vector, text=text, description=i == 0)
+        for k in known
+        if k.anchor_vectors is not None and not k.proposed
+        for i, (text, vector) in enumerate(
+            zip(k.anchor_texts, k.anchor_vectors, strict=True)
+        )
     ]
-    return known, examples
 
 
 def evaluate(
@@ -148,15 +169,8 @@ def taxonomy_examples(
     taxonomy = load_taxonomy()
     texts = [anchor_texts(entry) for entry in taxonomy]
     vectors = embedder.encode([t for group in texts for t in group])
-    known, examples, start = [], [], 0
-    for entry, group in zip(taxonomy, texts, strict=True):
-        one, many = class_anchors(
-            entry["slug"], group, vectors[start : start + len(group)]
-        )
-        known.append(one)
-        examples += many
-        start += len(group)
-    return known, examples
+    known = classes_from_anchors([e["slug"] for e in taxonomy], texts, vectors)
+    return known, known_examples(known)
 
 
 def hindsight_labels(

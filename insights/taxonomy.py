@@ -21,8 +21,6 @@ from functools import cache
 from pathlib import Path
 
 TAXONOMY_PATH = Path(__file__).with_name("taxonomy.json")
-CHANGE = "change"
-MECHANISM = "mechanism"
 
 
 @cache
@@ -37,13 +35,3 @@ def load_taxonomy() -> list[dict]:
     statements of the class, written for it without reading any evaluation
     corpus; the classifier learns from them as from labelled statements."""
     return [dict(entry) for entry in _load()]
-
-
-def change_class_slugs() -> frozenset[str]:
-    """Slugs of the starter classes that name a change (``axis`` ``change``).
-
-    The database's ``FailureClass.axis`` is what runs read: the starter
-    classes take theirs from here, and a class people add is a mechanism
-    unless they say it is a change (or merge a class of change into it).
-    """
-    return frozenset(e["slug"] for e in _load() if e.get("axis") == CHANGE)

@@ -15,7 +15,7 @@ from django.utils.module_loading import import_string
 
 from insights import clustering, extensions
 from insights.embeddings import Embedder, text_hash
-from insights.evaluation import anchor_texts, class_anchors
+from insights.evaluation import anchor_texts, classes_from_anchors
 from insights.models import (
     ClassStatus,
     EmbeddingCache,
@@ -208,16 +208,19 @@ def class_inputs(
         for c in classes
         if (c.description.strip() or c.examples) and not c.is_proposed
     ]
-    groups = [anchor_texts(class_entry(c)) for c in described]
+    groups = [
+        anchor_texts(
+            {"name": c.name, "description": c.description, "examples": c.examples}
+        )
+        for c in described
+    ]
     vectors, _, _ = cached_vectors(
         texts=[text for group in groups for text in group], embedder=embedder
     )
-    by_slug, start = {}, 0
-    for c, group in zip(described, groups, strict=True):
-        by_slug[c.slug], _ = class_anchors(
-            c.slug, group, vectors[start : start + len(group)]
-        )
-        start += len(group)
+    by_slug = {
+        k.slug: k
+        for k in classes_from_anchors([c.slug for c in described], groups, vectors)
+    }
     return [
         dataclasses.replace(
             by_slug[c.slug], proposed=c.is_proposed, centroid=c.centroid_vector
@@ -228,8 +231,3 @@ def class_inputs(
         )
         for c in classes
     ]
-
-
-def class_entry(c: FailureClass) -> dict:
-    """A class as the taxonomy's plain entry: name, description, examples."""
-    return {"name": c.name, "description": c.description, "examples": c.examples}

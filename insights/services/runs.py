@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from insights import classifier, clustering
 from insights.embeddings import Embedder, text_hash
+from insights.evaluation import known_examples
 from insights.models import (
     CauseStatement,
     ClassificationSource,
@@ -36,7 +37,6 @@ from insights.services.inputs import (
 )
 from insights.services.results import existing_rows, save_full_results
 from insights.services.statements import (
-    class_examples,
     classifier_params,
     classify_statements,
     confirmed_postmortem_labels,
@@ -286,7 +286,7 @@ def _execute_full(run: InsightRun, embedder: Embedder) -> str:
         vectors=vectors,
         texts=texts,
         labels=in_run,
-        examples=class_examples(classes, known),
+        examples=known_examples(known),
         params=model_params,
     )
     result = clustering.classify(
@@ -516,7 +516,7 @@ def _execute_single(run: InsightRun, embedder: Embedder) -> str:
                 vectors=single_vectors,
                 texts=[text] + [other_texts.get(pk, "") for pk in single_ids[1:]],
                 labels=confirmed_labels,
-                examples=class_examples(classes, known),
+                examples=known_examples(known),
                 params=_validated_params(last_full, "postmortems"),
                 threshold=threshold,
             )

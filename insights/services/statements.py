@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from insights import classifier
 from insights.embeddings import normalise_rows, text_hash
-from insights.evaluation import anchor_texts
+from insights.evaluation import known_examples
 from insights.models import (
     CauseStatement,
     ClassAxis,
@@ -38,7 +38,6 @@ from insights.models import (
     PostmortemClassification,
     StatementKind,
 )
-from insights.services.inputs import class_entry
 from postmortems.models import ContributingFactor, Postmortem
 
 logger = logging.getLogger(__name__)
@@ -103,24 +102,6 @@ def statement_inputs(
 def classifier_params() -> classifier.Params:
     """Classifier parameters: the defaults, overridable in settings."""
     return classifier.Params(**getattr(settings, "KB_INSIGHTS_CLASSIFIER_PARAMS", {}))
-
-
-def class_examples(classes: Sequence[FailureClass], known) -> list[classifier.Example]:
-    """Described (not proposed) classes as extra training examples: each one's
-    description and example statements, one example per text."""
-    vectors = {k.slug: k.anchor_vectors for k in known}
-    out = []
-    for c in classes:
-        if c.is_proposed or vectors.get(c.slug) is None:
-            continue
-        texts = anchor_texts(class_entry(c))
-        out += [
-            classifier.Example(
-                slug=c.slug, vector=vector, text=text, description=i == 0
-            )
-            for i, (text, vector) in enumerate(zip(texts, vectors[c.slug], strict=True))
-        ]
-    return out
 
 
 @dataclass(frozen=True)
@@ -260,7 +241,7 @@ def classify_statements(
             derived.add(item_id)
 
     kind_of = {s.item_id: s.kind for s in statements}
-    descriptions = class_examples(classes, known)
+    descriptions = known_examples(known)
     described = {e.slug for e in descriptions}
     prototypes = [
         (k.slug, k.description_vector)

@@ -203,18 +203,23 @@ def _statement(slug: str, centre: np.ndarray, k: int) -> classifier.Example:
     )
 
 
+def _statements(per_class: int) -> list[classifier.Example]:
+    """``per_class`` example statements near each of the three classes."""
+    centres = np.eye(8)[:3]
+    return [
+        _statement(name, centres[c], k)
+        for c, name in enumerate(["cert", "dns", "leak"])
+        for k in range(per_class)
+    ]
+
+
 def test_fit_predict_validates_on_example_statements_before_anyone_confirms():
     """GIVEN no confirmation at all, but each class's example statements
     WHEN the classifier runs
     THEN it classifies the clear items from the examples, with a threshold it
     validated on them and says so, and abstains on the item between two."""
     ids, vectors, _ = _three_classes()
-    centres = np.eye(8)[:3]
-    statements = [
-        _statement(name, centres[c], k)
-        for c, name in enumerate(["cert", "dns", "leak"])
-        for k in range(4)
-    ]
+    statements = _statements(4)
     outcome = classifier.fit_predict(
         ids=ids,
         vectors=vectors,
@@ -257,12 +262,7 @@ def test_fit_predict_validates_on_people_once_they_have_confirmed_enough():
 
 def test_fit_predict_ignores_the_order_of_example_statements():
     ids, vectors, labels = _three_classes()
-    centres = np.eye(8)[:3]
-    statements = [
-        _statement(name, centres[c], k)
-        for c, name in enumerate(["cert", "dns", "leak"])
-        for k in range(3)
-    ]
+    statements = _statements(3)
     few = dict(list(labels.items())[:2])
 
     def run(examples):

@@ -314,4 +314,4 @@ def test_a_threshold_validated_on_example_statements_never_counts(
     client.force_login(admin_user)
     html = client.get("/insights/").content.decode()
     assert "a default: too few confirmations to validate one" in html
-    assert "validated on people&#x27;s confirmations" not in html
+    assert "validated on people's confirmations" not in html
