@@ -18,14 +18,39 @@ from insights.choices import (  # noqa: F401
 )
 from postmortems.models import ContributingFactor, Postmortem
 
+# A class's examples are embedded and trained on in every run: bounded.
+MAX_EXAMPLES = 50
+MAX_EXAMPLE_CHARS = 2000
+
+
+def clean_examples(lines, *, truncate: bool = False) -> list[str]:
+    """Example statements as stored: stripped, blank and repeated ones dropped,
+    at most ``MAX_EXAMPLES`` of at most ``MAX_EXAMPLE_CHARS`` characters each.
+    Beyond that a ValidationError, or with ``truncate`` the first ones kept."""
+    kept = list(dict.fromkeys(t for t in (str(line).strip() for line in lines) if t))
+    if len(kept) > MAX_EXAMPLES and not truncate:
+        raise ValidationError(
+            f"A class keeps at most {MAX_EXAMPLES} examples; {len(kept)} were given."
+        )
+    longest = max((len(t) for t in kept), default=0)
+    if longest > MAX_EXAMPLE_CHARS:
+        raise ValidationError(
+            f"An example is at most {MAX_EXAMPLE_CHARS} characters; one has {longest}."
+        )
+    return kept[:MAX_EXAMPLES]
+
 
 def validate_examples(value) -> None:
-    """A class's examples: a list of texts, one cause statement each."""
+    """A class's examples: a list of texts, one cause statement each (no line
+    breaks: the class page edits them one per line), within the limits."""
     if not isinstance(value, list) or not all(isinstance(e, str) for e in value):
         raise ValidationError(
             "Examples are a list of texts, one cause statement each, such as "
             '["The certificate expired.", "Renewal was manual."].'
         )
+    if any("\n" in e or "\r" in e for e in value):
+        raise ValidationError("Each example is one line: no line breaks within one.")
+    clean_examples(value)
 
 
 class FailureClass(models.Model):

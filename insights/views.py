@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -189,13 +189,17 @@ def class_rename(request: HttpRequest, slug: str) -> HttpResponse:
         messages.error(request, "A class needs a name.")
         return redirect(failure_class)
     examples = request.POST.get("examples")
-    services.failure_class_rename(
-        failure_class=failure_class,
-        name=name,
-        description=request.POST.get("description"),
-        axis=request.POST.get("axis"),
-        examples=examples.splitlines() if examples is not None else None,
-    )
+    try:
+        services.failure_class_rename(
+            failure_class=failure_class,
+            name=name,
+            description=request.POST.get("description"),
+            axis=request.POST.get("axis"),
+            examples=examples.splitlines() if examples is not None else None,
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(failure_class)
     messages.success(request, f"Saved “{failure_class.name}”.")
     return redirect(failure_class)
 

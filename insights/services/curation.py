@@ -17,6 +17,7 @@ from insights.models import (
     ClassStatus,
     FailureClass,
     PostmortemClassification,
+    clean_examples,
 )
 from insights.services.statements import (
     confirmation_record,
@@ -73,16 +74,6 @@ def _unique_slug(base: str) -> str:
     while FailureClass.objects.filter(slug=slug).exists():
         slug, n = f"{base}-{n}", n + 1
     return slug
-
-
-def _examples(lines: Sequence[str]) -> list[str]:
-    """Example statements as stored: stripped, blank and repeated ones dropped."""
-    kept: list[str] = []
-    for line in lines:
-        text = str(line).strip()
-        if text and text not in kept:
-            kept.append(text)
-    return kept
 
 
 def _axis(axis: str | None, default: str) -> str:
@@ -144,12 +135,13 @@ def failure_class_rename(
     examples: Sequence[str] | None = None,
 ) -> FailureClass:
     """Rename (and optionally redescribe, give new example statements, or
-    change the axis of) a class; its slug never changes."""
+    change the axis of) a class; its slug never changes. Examples beyond the
+    limits are a ValidationError (models.clean_examples), nothing saved."""
     failure_class.name = name.strip() or failure_class.name
     if description is not None:
         failure_class.description = description.strip()
     if examples is not None:
-        failure_class.examples = _examples(examples)
+        failure_class.examples = clean_examples(examples)
     failure_class.axis = _axis(axis, failure_class.axis)
     failure_class.save()
     return failure_class
@@ -167,7 +159,9 @@ def failure_class_merge(*, source: FailureClass, target: FailureClass) -> Failur
     if source.axis == ClassAxis.CHANGE and target.axis != ClassAxis.CHANGE:
         target.axis = ClassAxis.CHANGE
     # The examples that taught the classifier the source now teach the target.
-    target.examples = _examples([*target.examples, *source.examples])
+    target.examples = clean_examples(
+        [*target.examples, *source.examples], truncate=True
+    )
     target.save(update_fields=["axis", "examples", "updated_at"])
     PostmortemClassification.objects.filter(failure_class=source).update(
         failure_class=target

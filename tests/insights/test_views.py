@@ -230,13 +230,19 @@ def test_merging_a_class_keeps_its_examples_teaching(reviewer_client):
     it, without repeats, so the classifier still learns what it looked like."""
     source = FailureClass.objects.get(slug="dns")
     target = FailureClass.objects.get(slug="network")
+    shared = "A resolver change dropped traffic between zones."
+    source.examples = [*source.examples, shared]
+    source.save()
+    target.examples = [*target.examples, shared]
+    target.save()
     before = list(target.examples)
     response = reviewer_client.post(
         reverse("insights:class_merge", args=["dns"]), {"target": "network"}
     )
     assert response.status_code == 302
     target.refresh_from_db()
-    assert target.examples == before + source.examples
+    assert target.examples == before + source.examples[:-1]
+    assert target.examples.count(shared) == 1
 
 
 @pytest.mark.parametrize("value", ["One statement.", [1, 2], {"a": "b"}])
@@ -249,3 +255,26 @@ def test_class_examples_must_be_a_list_of_texts(db, value):
     failure_class.examples = value
     with pytest.raises(ValidationError, match="list of texts"):
         failure_class.full_clean()
+
+
+@pytest.mark.parametrize(
+    ("examples", "message"),
+    [
+        ("\n".join(f"Example number {n}." for n in range(51)), "at most 50 examples"),
+        ("x" * 2001, "at most 2000 characters"),
+    ],
+)
+def test_class_examples_beyond_the_limits_are_refused_and_nothing_saved(
+    reviewer_client, examples, message
+):
+    """Every example is embedded and trained on in every run: a save beyond
+    the limits is refused with the reason, and the class keeps what it had."""
+    before = FailureClass.objects.get(slug="dns")
+    response = reviewer_client.post(
+        reverse("insights:class_rename", args=["dns"]),
+        {"name": "Renamed", "examples": examples},
+        follow=True,
+    )
+    assert message in response.content.decode()
+    after = FailureClass.objects.get(slug="dns")
+    assert (after.name, after.examples) == (before.name, before.examples)
