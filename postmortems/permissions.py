@@ -25,8 +25,8 @@ PUBLIC_STATUSES = (PostmortemStatus.APPROVED, PostmortemStatus.PUBLISHED)
 def public_q(prefix: str = "") -> Q:
     """The condition "everyone signed in may read it" on a postmortem reached
     through ``prefix`` (``"postmortem__"`` from an incident): approved or published.
-    For text that outlives its reader's access (drafted facts, search over every
-    incident, a team's chat channel), where the reader is not one person."""
+    For text that outlives its reader's access (drafted facts, a team's chat
+    channel), where the reader is not one person."""
     return Q(**{f"{prefix}status__in": PUBLIC_STATUSES})
 
 

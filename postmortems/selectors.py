@@ -3,7 +3,8 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from postmortems.blameless import analyze_fields
 from postmortems.diff import document_fields
@@ -208,9 +209,6 @@ def postmortem_blame_hits(
 def reviewer_choices(*, team, exclude=None):
     """People who may be named reviewers of ``team``'s postmortem, by name: its
     reviewers, and admins (the rule itself is the service's _check_reviewers)."""
-    from django.contrib.auth import get_user_model
-    from django.db.models import Q
-
     queryset = (
         get_user_model()
         .objects.filter(is_active=True)

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from actions import selectors as action_selectors
 from actions.models import ActionItem
+from actions.permissions import can_edit_item
 from trackers import services
 from trackers.models import TrackerLink
 
@@ -20,7 +21,7 @@ def item_tracker(request: HttpRequest, pk: int) -> HttpResponse:
         item = action_selectors.action_item_detail(user=request.user, pk=pk)
     except ActionItem.DoesNotExist:
         raise Http404("No such action item.") from None
-    if not action_selectors.can_edit_item(request.user, item):
+    if not can_edit_item(request.user, item):
         raise PermissionDenied("Only editors of the item's team link its issue.")
     action = request.POST.get("action", "")
     typed = request.POST.get("issue", "").strip()

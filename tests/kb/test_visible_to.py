@@ -278,12 +278,12 @@ SURFACES = [
         _page(_with_query("postmortems:postmortem_list", f"q={SEARCH_WORD}")),
         "draft-link",
     ),
-    # The incident search reads only approved and published text, for everyone:
-    # the member does not find the draft there either (nobody must).
+    # The incident search reads the postmortems the searcher may read: the
+    # draft's own team finds it by its text, nobody else does.
     Surface(
         "incident search",
         _page(_with_query("postmortems:incident_list", f"q={SEARCH_WORD}")),
-        "",
+        "draft-link",
     ),
     # The document and its exports.
     Surface(
