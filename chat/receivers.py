@@ -10,7 +10,11 @@ from actions import signals as action_signals
 from actions.models import OPEN_STATUSES
 from chat import tasks
 from chat.models import ChatMessage
-from chat.services.notifications import STATUS_FLAGS, overdue_event_key
+from chat.services.notifications import (
+    STATUS_FLAGS,
+    item_subject,
+    overdue_event_key,
+)
 from findings.models import FindingMatch
 from postmortems import outbox
 from postmortems import signals as core_signals
@@ -46,7 +50,7 @@ def on_action_items_overdue(sender, *, items, **kwargs) -> None:
         announced.update(
             # By subject, which is indexed; the key then picks the due date.
             ChatMessage.objects.filter(
-                subject__in={f"action-item:{i['item_id']}" for _, i in chunk},
+                subject__in={item_subject(i["item_id"]) for _, i in chunk},
                 event_key__in=[key for key, _ in chunk],
             ).values_list("event_key", flat=True)
         )
@@ -65,7 +69,7 @@ def on_action_item_status_changed(
     if (
         chat_enabled()
         and to_status not in OPEN_STATUSES
-        and ChatMessage.objects.filter(subject=f"action-item:{item_id}").exists()
+        and ChatMessage.objects.filter(subject=item_subject(item_id)).exists()
     ):
         outbox.enqueue(tasks.notify_action_item_closed, item_id=item_id)
 

@@ -116,9 +116,14 @@ def chat_notify_postmortem_status(*, postmortem_id: int, to_status: str) -> int:
     return len(rows)
 
 
+def item_subject(item_id: int) -> str:
+    """What a message about an action item is about, so later events find it."""
+    return f"action-item:{item_id}"
+
+
 def overdue_event_key(item_id: int, due_date: str) -> str:
     """The overdue announcement's key: once per item and due date (ISO)."""
-    return f"action-item:{item_id}:overdue:{due_date}"
+    return f"{item_subject(item_id)}:overdue:{due_date}"
 
 
 def chat_notify_action_item_overdue(*, item_id: int, due_date: dt.date) -> int:
@@ -139,7 +144,7 @@ def chat_notify_action_item_overdue(*, item_id: int, due_date: dt.date) -> int:
     rows = _post(
         channel_ids=channels,
         event_key=overdue_event_key(item.pk, item.due_date.isoformat()),
-        subject=f"action-item:{item.pk}",
+        subject=item_subject(item.pk),
         message=messages.action_item_overdue(item=_item_facts(item)),
     )
     return len(rows)
@@ -155,7 +160,7 @@ def chat_notify_action_item_closed(*, item_id: int) -> int:
     if item is None or item.status in OPEN_STATUSES or item.due_date is None:
         return 0
     return chat_messages_update(
-        subject=f"action-item:{item.pk}",
+        subject=item_subject(item.pk),
         message=messages.action_item_closed(
             item=_item_facts(item), status_label=item.get_status_display()
         ),
