@@ -8,7 +8,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from actions.models import Status
@@ -21,6 +20,7 @@ from insights.models import (
     InsightRun,
 )
 from insights.report import SCORE_FORMULA
+from kb.redirects import same_site_url
 from postmortems.models import ContributingFactorKind, Postmortem, Role
 from postmortems.permissions import has_role
 
@@ -247,12 +247,7 @@ def postmortem_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _safe_next(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return default
-    return target
+    return same_site_url(request, request.POST.get("next", ""), default)
 
 
 @require_POST

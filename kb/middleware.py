@@ -15,10 +15,10 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 
 from kb import safejson
 from kb.problems import problem_response
+from kb.redirects import same_site_url
 
 logger = logging.getLogger(__name__)
 
@@ -295,16 +295,7 @@ def _unstorable_page(request, field: str, problem: str) -> HttpResponse:
         if not any(word in key.lower() for word in SECRET_FIELDS)
         and any("\x00" in value for value in values)
     ]
-    referer = request.headers.get("Referer", "")
-    back = (
-        referer
-        if url_has_allowed_host_and_scheme(
-            referer,
-            allowed_hosts={request.get_host()},
-            require_https=request.is_secure(),
-        )
-        else ""
-    )
+    back = same_site_url(request, request.headers.get("Referer", ""))
     context = {
         "field": _label(field),
         "problem": problem.rstrip("."),

@@ -59,3 +59,27 @@ def test_hsts_and_secure_cookies_in_production(settings, client, editor):
     assert cookie["secure"] and cookie["httponly"] and cookie["samesite"] == "Lax"
     page = client.get("/accounts/login/", secure=True)
     assert page["Strict-Transport-Security"].startswith("max-age=31536000")
+
+
+@pytest.mark.parametrize(
+    ("referer", "linked"),
+    [
+        ("http://testserver/incidents/new/", True),
+        ("https://evil.example/phish", False),
+        ("//evil.example/phish", False),
+    ],
+)
+def test_the_nul_page_links_back_only_to_this_site(client, editor, referer, linked):
+    """The 400 page offers "Back to the form" from the Referer, which a stranger
+    can set: only to a page of this site."""
+    client.force_login(editor)
+    response = client.post(
+        "/incidents/",
+        {"body": "a\x00b"},
+        HTTP_ACCEPT="text/html",
+        HTTP_REFERER=referer,
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert ("Back to the form" in page) is linked
+    assert "evil.example" not in page
