@@ -88,11 +88,16 @@ def existing_sections(text: str) -> dict[str, str]:
     return {name: text.rstrip("\n") + "\n" for name, text in sections.items()}
 
 
-def _written_by_a_benchmark(section: str) -> bool:
-    """Whether a section was written by this script (its first line of text
-    names the benchmark's command), not by hand."""
+def _command(name: str) -> str:
+    """How a section names the benchmark that wrote it."""
+    return f"`python bench/{name}_bench.py`"
+
+
+def _written_by_a_benchmark(name: str, section: str) -> bool:
+    """Whether section ``name`` was written by this script (its first line of
+    text names that benchmark's command), not by hand."""
     lines = [line for line in section.splitlines()[1:] if line.strip()]
-    return bool(lines) and lines[0].startswith("`python bench/")
+    return bool(lines) and lines[0].startswith(f"{_command(name)} (")
 
 
 def _has_prose(section: str) -> bool:
@@ -109,7 +114,7 @@ def _has_prose(section: str) -> bool:
 def render_section(name: str, data: dict | None, error: str, elapsed: float) -> str:
     out = [f"## {name}", ""]
     out.append(
-        f"`python bench/{name}_bench.py` ({elapsed:.0f} s, "
+        f"{_command(name)} ({elapsed:.0f} s, "
         f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; {machine()})"
     )
     out.append("")
@@ -166,7 +171,7 @@ def main() -> int:
     # hand and always kept; a partial run keeps the other benchmarks' too.
     sections = {}
     for name, text in old.items():
-        if name not in names and _written_by_a_benchmark(text):
+        if name not in names and _written_by_a_benchmark(name, text):
             # A benchmark since renamed or removed: its figures describe nothing.
             print(f"   note: dropped '{name}', which no benchmark writes any more")
         elif name not in names or only:
