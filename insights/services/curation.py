@@ -21,7 +21,7 @@ from insights.models import (
 )
 from insights.services.statements import (
     confirmation_record,
-    confirmation_statement_key,
+    confirmation_statement_keys,
 )
 from postmortems.models import Postmortem
 
@@ -59,9 +59,9 @@ def postmortem_class_confirm(
     if retrain:
         confirmation_record(
             postmortem_ids=[postmortem.pk],
-            statement_key=confirmation_statement_key(
-                sections=postmortem.sections, failure_class=failure_class
-            ),
+            statement_key=confirmation_statement_keys([postmortem.pk], failure_class)[
+                postmortem.pk
+            ],
             failure_class=failure_class,
             user=user,
         )
@@ -194,10 +194,11 @@ def failure_class_split(
     # A split is a confirmation of each moved postmortem: it teaches the
     # classifier, and the run it queues records what it changed.
     by_key: dict[str, list[int]] = {}
-    for pk, sections in moved.order_by("postmortem_id").values_list(
-        "postmortem_id", "postmortem__sections"
-    ):
-        key = confirmation_statement_key(sections=sections, failure_class=new_class)
+    keys = confirmation_statement_keys(
+        list(moved.order_by("postmortem_id").values_list("postmortem_id", flat=True)),
+        new_class,
+    )
+    for pk, key in keys.items():
         by_key.setdefault(key, []).append(pk)
     for key, ids in sorted(by_key.items()):
         confirmation_record(

@@ -221,20 +221,14 @@ def classify_statements(
         if row.failure_class is not None:
             labels[item_id] = row.failure_class.slug
             confirmer[item_id] = (row.confirmed_by_id, row.confirmed_at)
-    first_of: dict[int, tuple[int, str]] = {}
-    trigger_of: dict[int, tuple[int, str]] = {}
+    keys_of: dict[int, list[str]] = {}
     for s in statements:
-        if s.key == TRIGGER_KEY:
-            trigger_of[s.postmortem_id] = s.item_id
-        if s.key == ROOT_CAUSE_KEY or s.postmortem_id not in first_of:
-            if first_of.get(s.postmortem_id, ("", ""))[1] != ROOT_CAUSE_KEY:
-                first_of[s.postmortem_id] = s.item_id
+        keys_of.setdefault(s.postmortem_id, []).append(s.key)
     changes = {c.slug for c in classes if c.axis == ClassAxis.CHANGE}
     derived: set[tuple[int, str]] = set()
     for pk, (slug, user_id, at) in confirmed_postmortems.items():
-        # A change is written down in the trigger; a mechanism in the root cause.
-        item_id = trigger_of.get(pk) if slug in changes else None
-        item_id = item_id or first_of.get(pk)
+        key = labelled_key(keys_of.get(pk, []), is_change=slug in changes)
+        item_id = (pk, key) if key is not None else None
         if item_id is not None and item_id not in labels and slug in by_slug:
             labels[item_id] = slug
             confirmer[item_id] = (user_id, at)
@@ -478,16 +472,31 @@ def cause_statement_confirm(
     return statement
 
 
-def confirmation_statement_key(
-    *, sections: dict | None, failure_class: FailureClass
-) -> str:
-    """The statement a postmortem confirmed in ``failure_class`` labels: its
-    trigger for a class of change (when it has one), its root cause otherwise
-    (as :func:`classify_statements` derives it)."""
-    trigger = str((sections or {}).get(TRIGGER_KEY) or "").strip()
-    if failure_class.axis == ClassAxis.CHANGE and trigger:
+def labelled_key(keys: Sequence[str], *, is_change: bool) -> str | None:
+    """The statement a postmortem's confirmed class labels, among its statement
+    ``keys`` (in key order): a change is written down in the trigger, a
+    mechanism in the root cause; without either, its first statement."""
+    if is_change and TRIGGER_KEY in keys:
         return TRIGGER_KEY
-    return ROOT_CAUSE_KEY
+    if ROOT_CAUSE_KEY in keys:
+        return ROOT_CAUSE_KEY
+    return min(keys, default=None)
+
+
+def confirmation_statement_keys(
+    postmortem_ids: Sequence[int], failure_class: FailureClass
+) -> dict[int, str]:
+    """For each postmortem confirmed in ``failure_class``, the statement the
+    confirmation labels (as :func:`classify_statements` derives it); the root
+    cause for one without statements."""
+    keys_of: dict[int, list[str]] = {pk: [] for pk in postmortem_ids}
+    for s in statement_inputs(postmortem_ids):
+        keys_of[s.postmortem_id].append(s.key)
+    is_change = failure_class.axis == ClassAxis.CHANGE
+    return {
+        pk: labelled_key(keys, is_change=is_change) or ROOT_CAUSE_KEY
+        for pk, keys in keys_of.items()
+    }
 
 
 def confirmation_record(

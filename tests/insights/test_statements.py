@@ -645,16 +645,20 @@ def _split_from(slug):
     ],
     ids=lambda v: getattr(v, "__name__", v),
 )
+@pytest.mark.parametrize("shape", ["root cause and trigger", "a factor only"])
 def test_a_postmortem_confirmation_records_the_statement_it_labels(
-    config_confirmed, make_postmortem, client, editor, confirm, slug
+    config_confirmed, make_postmortem, client, editor, confirm, slug, shape
 ):
-    """GIVEN a postmortem with a root cause and a trigger
+    """GIVEN a postmortem with a root cause and a trigger, or a factor only
     WHEN a person confirms its class, on the page or by a split, in a class of
     change or of mechanism
     THEN its ConfirmationEffect names the statement the run labels with it (the
-    trigger for a change, the root cause for a mechanism)."""
+    trigger for a change, the root cause for a mechanism, else the first)."""
     config_confirmed(4)
-    postmortem = make_postmortem(LEAK_ROOT_CAUSE, trigger=NEW_TRIGGER)
+    if shape == "a factor only":
+        postmortem = make_postmortem("", factors=[("technical", LEAK_ROOT_CAUSE)])
+    else:
+        postmortem = make_postmortem(LEAK_ROOT_CAUSE, trigger=NEW_TRIGGER)
     confirm(client, editor, postmortem, FailureClass.objects.get(slug=slug))
     _run()
     labelled = CauseStatement.objects.get(
@@ -664,7 +668,10 @@ def test_a_postmortem_confirmation_records_the_statement_it_labels(
     )
     effect = ConfirmationEffect.objects.get(postmortem=postmortem)
     assert effect.statement_key == labelled.key
-    assert labelled.key == ("trigger" if slug == "config-change" else "root_cause")
+    if shape == "a factor only":
+        assert labelled.key.startswith("factor:")
+    else:
+        assert labelled.key == ("trigger" if slug == "config-change" else "root_cause")
 
 
 def _row(kind, slug, confidence, source=ClassificationSource.CLASSIFIER):
