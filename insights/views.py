@@ -196,6 +196,7 @@ def class_rename(request: HttpRequest, slug: str) -> HttpResponse:
             description=request.POST.get("description"),
             axis=request.POST.get("axis"),
             examples=examples.splitlines() if examples is not None else None,
+            user=request.user,
         )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))

@@ -19,6 +19,7 @@ from insights.models import (
     PostmortemClassification,
     clean_examples,
 )
+from insights.services.runs import insight_run_request
 from insights.services.statements import (
     confirmation_record,
     confirmation_statement_keys,
@@ -133,10 +134,15 @@ def failure_class_rename(
     description: str | None = None,
     axis: str | None = None,
     examples: Sequence[str] | None = None,
+    user=None,
 ) -> FailureClass:
     """Rename (and optionally redescribe, give new example statements, or
     change the axis of) a class; its slug never changes. Examples beyond the
-    limits are a ValidationError (models.clean_examples), nothing saved."""
+    limits are a ValidationError (models.clean_examples), nothing saved.
+
+    A change to what the classifier reads (description, examples, axis)
+    queues a full run, as a confirmation does: it learns from them at once."""
+    read = (failure_class.description, failure_class.examples, failure_class.axis)
     failure_class.name = name.strip() or failure_class.name
     if description is not None:
         failure_class.description = description.strip()
@@ -144,6 +150,8 @@ def failure_class_rename(
         failure_class.examples = clean_examples(examples)
     failure_class.axis = _axis(axis, failure_class.axis)
     failure_class.save()
+    if read != (failure_class.description, failure_class.examples, failure_class.axis):
+        insight_run_request(user=user)
     return failure_class
 
 

@@ -188,7 +188,8 @@ def test_class_examples_ship_show_edit_and_teach_the_next_run(
     """GIVEN the starter taxonomy's example statements
     THEN every starter class has them, the class page and the API show them,
     a reviewer can rewrite them (one per line; blank and repeated lines
-    dropped), and the next run recomputes instead of skipping."""
+    dropped), and saving them queues a run that recomputes instead of
+    skipping; a rename alone queues none."""
     from insights.taxonomy import load_taxonomy
 
     shipped = {e["slug"]: e["examples"] for e in load_taxonomy()}
@@ -221,8 +222,15 @@ def test_class_examples_ship_show_edit_and_teach_the_next_run(
         "Resolver cache kept a stale NXDOMAIN.",
         "A zone lost its NS records.",
     ]
-    second = InsightRun.objects.create(kind=RunKind.FULL)
-    assert services.insight_run_execute(run_id=second.pk) == RunStatus.SUCCEEDED
+    # The save queued a full run, which recomputes rather than skips.
+    queued = InsightRun.objects.get(status=RunStatus.PENDING)
+    assert services.insight_run_execute(run_id=queued.pk) == RunStatus.SUCCEEDED
+    # Renaming alone changes nothing the classifier reads: no run.
+    reviewer_client.post(
+        reverse("insights:class_rename", args=["dns"]),
+        {"name": "Name resolution"},
+    )
+    assert not InsightRun.objects.filter(status=RunStatus.PENDING).exists()
 
 
 def test_merging_a_class_keeps_its_examples_teaching(reviewer_client):
