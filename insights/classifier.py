@@ -78,6 +78,11 @@ class Params:
     # validation is possible, so the classifier abstains on everything and the
     # other stages decide. People's labels alone validate from this many on.
     min_examples: int = 4
+    # A class people made themselves, with no example statements of its own,
+    # adopts the examples of a described class when more of people's
+    # statements nearest that class are in it than this pseudo-count plus
+    # those in the described class itself (see _adopt_examples).
+    adopt_prior: float = 1.0
     density_threshold: float = 0.6
     # The class descriptions' zero-shot distribution blended in as a prior:
     # weight and softmax temperature. None: chosen by cross-validation among
@@ -563,6 +568,7 @@ def fit_predict(
         key=lambda e: (e.slug, e.text, e.confirmed),
     )
     examples = [e for e in examples if e.description]
+    labelled = _adopt_examples(labelled, examples, vectors, item_labels, params)
     if n and labelled:
         ids = ids + [_ExampleId(k, e.confirmed) for k, e in enumerate(labelled)]
         texts = texts + [e.text for e in labelled]
@@ -604,6 +610,64 @@ def fit_predict(
             if not isinstance(k, _ExampleId)
         }
     return outcome
+
+
+def _adopt_examples(labelled, descriptions, vectors, item_labels, params):
+    """Example statements relabelled to the classes people use for them.
+
+    A team that files its incidents under classes of its own (no description,
+    no examples) confirms into those, and a starter class's examples would
+    otherwise keep teaching a class nobody picks. Each statement people
+    labelled is placed at the nearest described class (the normalised mean of
+    its description and examples); a described class whose placed statements
+    people put more often in one such class of their own than in itself (plus
+    ``adopt_prior``) lends its examples to that class. Nothing moves between
+    described classes: their examples are theirs."""
+    own = {e.slug for e in labelled if not e.confirmed} | {e.slug for e in descriptions}
+    people = [
+        (vector, label)
+        for vector, label in zip(vectors, item_labels, strict=False)
+        if label is not None
+    ] + [(e.vector, e.slug) for e in labelled if e.confirmed]
+    if not own or not any(label not in own for _, label in people):
+        return labelled
+    slugs = sorted(own)
+    anchors: dict[str, list] = {slug: [] for slug in slugs}
+    for e in list(descriptions) + [e for e in labelled if not e.confirmed]:
+        anchors[e.slug].append(np.asarray(e.vector, dtype=np.float32))
+    prototypes = normalise_rows(
+        np.vstack(
+            [normalise_rows(np.vstack(anchors[slug])).mean(axis=0) for slug in slugs]
+        )
+    )
+    placed = (
+        normalise_rows(np.vstack([np.asarray(v, dtype=np.float32) for v, _ in people]))
+        @ prototypes.T
+    ).argmax(axis=1)
+    counts: dict[str, dict[str, int]] = {slug: {} for slug in slugs}
+    for column, (_, label) in zip(placed, people, strict=True):
+        tally = counts[slugs[column]]
+        tally[label] = tally.get(label, 0) + 1
+    adopted = {}
+    for slug, tally in counts.items():
+        theirs = [(n, label) for label, n in tally.items() if label not in own]
+        if not theirs:
+            continue
+        n, label = max(theirs, key=lambda t: (t[0], t[1]))
+        if n > params.adopt_prior + tally.get(slug, 0):
+            adopted[slug] = label
+    if not adopted:
+        return labelled
+    return [
+        Example(
+            slug=adopted.get(e.slug, e.slug) if not e.confirmed else e.slug,
+            vector=e.vector,
+            text=e.text,
+            description=False,
+            confirmed=e.confirmed,
+        )
+        for e in labelled
+    ]
 
 
 def _fit_predict(

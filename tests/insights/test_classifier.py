@@ -307,3 +307,58 @@ def test_probabilities_are_the_regressions_own_without_stacking_every_item(
     np.testing.assert_allclose(
         ours, model.predict_proba(features.all_rows()), atol=1e-9
     )
+
+
+def _team_labels(n: int) -> tuple[list, np.ndarray, dict]:
+    """Items near the three example classes; people label ``n`` of those near
+    "cert" with a class of their own, "TLS", and some near "dns" as "dns"."""
+    rng = np.random.default_rng(7)
+    centres = np.eye(8)[:3]
+    ids, vectors, labels = [], [], {}
+    for c, name in enumerate(["cert", "dns", "leak"]):
+        for k in range(6):
+            ids.append(f"{name}-{k}")
+            vectors.append(centres[c] + 0.05 * rng.standard_normal(8))
+    for k in range(n):
+        labels[f"cert-{k}"] = "TLS"
+    for k in range(3):
+        labels[f"dns-{k}"] = "dns"
+    return ids, np.vstack(vectors), labels
+
+
+def test_a_class_people_made_adopts_the_examples_of_the_class_they_use_it_for():
+    """GIVEN example statements of cert, dns and leak, and a team that files
+    what reads like cert under a class of its own, "TLS"
+    WHEN the classifier runs
+    THEN the unlabelled items near cert are put in TLS, not in cert, which
+    nobody picks; on one label of the team's (not more than the adoption
+    pseudo-count, 1, plus cert's own labels, 0) cert keeps its examples."""
+    ids, vectors, labels = _team_labels(3)
+    outcome = classifier.fit_predict(
+        ids=ids,
+        vectors=vectors,
+        texts=[""] * len(ids),
+        labels=labels,
+        examples=_statements(8),
+        params=PARAMS,
+    )
+    by_id = outcome.by_id()
+    # Without adoption, cert's eight examples outvote the team's three labels
+    # on one of these.
+    assert [by_id[f"cert-{k}"].best for k in range(3, 6)] == ["TLS"] * 3
+    assert "cert" not in {p.best for p in outcome.predictions}
+
+    ids, vectors, labels = _team_labels(1)
+    kept = classifier._adopt_examples(
+        _statements(4), [], vectors, [labels.get(i) for i in ids], PARAMS
+    )
+    assert {e.slug for e in kept} == {"cert", "dns", "leak"}
+
+
+def test_examples_never_move_between_classes_that_have_their_own():
+    """People labelling cert-like items "dns" (a described class) correct
+    those items, not the examples: cert's examples stay cert's."""
+    ids, vectors, _ = _team_labels(0)
+    labels = [("dns" if i.startswith("cert") else None) for i in ids]
+    kept = classifier._adopt_examples(_statements(4), [], vectors, labels, PARAMS)
+    assert [e.slug for e in kept] == [e.slug for e in _statements(4)]
