@@ -362,3 +362,29 @@ def test_examples_never_move_between_classes_that_have_their_own():
     labels = [("dns" if i.startswith("cert") else None) for i in ids]
     kept = classifier._adopt_examples(_statements(4), [], vectors, labels, PARAMS)
     assert [e.slug for e in kept] == [e.slug for e in _statements(4)]
+
+
+@pytest.mark.parametrize(
+    "richer_right, picked_spread",
+    [(16, 0.0), (20, 0.3)],
+)
+def test_blend_is_the_simplest_within_its_tolerance_of_the_best(
+    richer_right, picked_spread
+):
+    """GIVEN 30 cross-validated items, the regression right on 15 of them and
+    the regression with label spreading right on ``richer_right``
+    WHEN the blend is chosen (tolerance: half a standard error, about 0.045)
+    THEN spreading is mixed in only when it wins by more than that (16 of 30
+    is luck on so few; 20 of 30 is not)."""
+    classes = ["a", "b"]
+    truth = ["a"] * 30
+    lr = np.tile([0.4, 0.6], (30, 1))
+    lr[:15] = [0.6, 0.4]
+    spread = np.tile([0.0, 1.0], (30, 1))
+    spread[:richer_right] = [1.0, 0.0]
+    proto = np.tile([-1.0, 1.0], (30, 1))  # the class prototypes: always wrong
+    choice = classifier._choose_blend(
+        (lr, spread), proto, None, truth, classes, classifier.Params()
+    )
+    assert choice[0] == picked_spread
+    assert choice[1] == choice[3] == 0.0
