@@ -451,6 +451,28 @@ def compare(
     }
 
 
+def learnable_ceiling(records: Sequence[dict], embedder: Embedder, folds: int = 5):
+    """How far the corpus's labels can be learnt from these vectors at all:
+    logistic regression's accuracy with (folds - 1)/folds of the records
+    labelled (stratified cross-validation, fixed seed), beside the share of
+    the commonest label (what always answering it scores). A corpus whose
+    ceiling is near that share cannot tell methods apart at 25% confirmed."""
+    from collections import Counter
+
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    records = single_label_records(records)
+    truth = [r["labels"][0] for r in records]
+    vectors = normalise_rows(embedder.encode([r["text"] for r in records]))
+    splitter = StratifiedKFold(folds, shuffle=True, random_state=0)
+    accuracy = cross_val_score(
+        LogisticRegression(max_iter=2000), vectors, truth, cv=splitter
+    )
+    majority = Counter(truth).most_common(1)[0][1] / len(truth)
+    return float(accuracy.mean()), majority
+
+
 def summarise(comparison: dict) -> dict:
     """Mean and standard deviation over seeds of every score of every method."""
     out = {}
