@@ -256,7 +256,10 @@ def main() -> None:
                 f"{name}: ceiling, logistic regression with 80% labelled (5-fold)",
                 round(ceiling, 4),
                 "",
-                reference={"metric": "always the commonest label", "value": majority},
+                reference={
+                    "metric": "always the commonest label",
+                    "value": round(majority, 3),
+                },
                 note="not a target: how learnable the labels are",
             )
         )
