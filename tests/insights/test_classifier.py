@@ -339,7 +339,7 @@ def test_a_class_people_made_adopts_the_examples_of_the_class_they_use_it_for():
         vectors=vectors,
         texts=[""] * len(ids),
         labels=labels,
-        examples=_statements(8),
+        examples=_statements(8) + _descriptions(),
         params=PARAMS,
     )
     by_id = outcome.by_id()
@@ -355,13 +355,59 @@ def test_a_class_people_made_adopts_the_examples_of_the_class_they_use_it_for():
     assert {e.slug for e in kept} == {"cert", "dns", "leak"}
 
 
+def _descriptions() -> list[classifier.Example]:
+    return [
+        classifier.Example(slug=name, vector=np.eye(8)[c], text=name)
+        for c, name in enumerate(["cert", "dns", "leak"])
+    ]
+
+
+def _slugs(examples) -> list[str]:
+    return [e.slug for e in examples]
+
+
 def test_examples_never_move_between_classes_that_have_their_own():
     """People labelling cert-like items "dns" (a described class) correct
-    those items, not the examples: cert's examples stay cert's."""
+    those items, not the examples: cert's examples stay cert's, even while a
+    class of the team's own is in use elsewhere."""
     ids, vectors, _ = _team_labels(0)
-    labels = [("dns" if i.startswith("cert") else None) for i in ids]
-    kept = classifier._adopt_examples(_statements(4), [], vectors, labels, PARAMS)
-    assert [e.slug for e in kept] == [e.slug for e in _statements(4)]
+    labels = [
+        "dns" if i.startswith("cert") else "MINE" if i == "leak-0" else None
+        for i in ids
+    ]
+    kept = classifier._adopt_examples(
+        _statements(4), _descriptions(), vectors, labels, PARAMS
+    )
+    assert _slugs(kept) == _slugs(_statements(4))
+
+
+def test_no_adoption_on_a_tie_between_two_classes_of_the_teams():
+    ids, vectors, _ = _team_labels(0)
+    names = {"cert-0": "TLS", "cert-1": "TLS", "cert-2": "SSL", "cert-3": "SSL"}
+    labels = [names.get(i) for i in ids]
+    kept = classifier._adopt_examples(
+        _statements(4), _descriptions(), vectors, labels, PARAMS
+    )
+    assert _slugs(kept) == _slugs(_statements(4))
+
+
+def test_a_class_a_trigger_needs_keeps_its_examples():
+    """GIVEN cert as the only class a trigger may take (as a class of change
+    is), and root causes that read like cert filed under the team's "MINE"
+    WHEN the examples are placed
+    THEN cert keeps them (a trigger could never be put in MINE); with no
+    trigger restricted, MINE adopts them."""
+    ids, vectors, _ = _team_labels(0)
+    labels = [("MINE" if i in {"cert-0", "cert-1", "cert-2"} else None) for i in ids]
+    restricted = [{"cert"} if i == "cert-5" else None for i in ids]
+    kept = classifier._adopt_examples(
+        _statements(4), _descriptions(), vectors, labels, PARAMS, restricted
+    )
+    assert "cert" in _slugs(kept) and "MINE" not in _slugs(kept)
+    adopted = classifier._adopt_examples(
+        _statements(4), _descriptions(), vectors, labels, PARAMS
+    )
+    assert "MINE" in _slugs(adopted) and "cert" not in _slugs(adopted)
 
 
 @pytest.mark.parametrize(
