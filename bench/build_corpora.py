@@ -161,7 +161,7 @@ def cloud_rca_records(
             if vendor == "azure":
                 title, body = _azure_report(row["description"])
                 tracking = re.search(
-                    r"Tracking ID:\s*([A-Z0-9_-]+)", row["description"]
+                    r"Tracking ID:?\s*([A-Z0-9_-]+)", row["description"]
                 )
                 key = tracking.group(1) if tracking else f"row{number}"
             else:
@@ -218,14 +218,17 @@ def build(source: Source, mirror: Path) -> tuple[dict[str, list[dict]], Counter]
         if not body:
             dropped["empty text"] += 1
             continue
-        # One report filed twice, under another title, is one record.
-        fingerprint = re.sub(r"\W+", "", body.lower())
-        if fingerprint in seen:
+        # One report filed twice (under another title, or for another cloud,
+        # the same cause section) is one record, in every view.
+        texts = {name: view(title, body) for name, view in source.views.items()}
+        fingerprints = {
+            re.sub(r"\W+", "", text.lower()) for text in [body, *texts.values()]
+        }
+        if fingerprints & seen:
             dropped["repeated report"] += 1
             continue
-        seen.add(fingerprint)
-        for name, view in source.views.items():
-            text = view(title, body)
+        seen |= fingerprints
+        for name, text in texts.items():
             corpora[name].append({"id": record_id, "text": text, "labels": [label]})
     return corpora, dropped
 
