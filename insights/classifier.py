@@ -33,8 +33,9 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections import Counter
 from collections.abc import Collection, Hashable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -420,8 +421,6 @@ def _validate(inputs, vectors, labels, examples, classes, params, weights, held)
     """Cross-validated class probabilities of the ``held`` items (labelled
     ones, in item order), and their indexes; the other labelled items always
     stay in training."""
-    from collections import Counter
-
     from sklearn.model_selection import KFold, StratifiedKFold
 
     known = np.asarray(held)
@@ -684,38 +683,30 @@ def _adopt_examples(
     (a class of change keeps its examples from a team's class of mechanism).
     """
     own = {e.slug for e in labelled if not e.confirmed} | {e.slug for e in descriptions}
-    restricted = list(restricted or [])
-    restricted += [None] * (len(item_labels) - len(restricted))
+    restricted = restricted or [None] * len(item_labels)
     people = [
         (vector, label, may)
-        for vector, label, may in zip(vectors, item_labels, restricted, strict=False)
+        for vector, label, may in zip(vectors, item_labels, restricted, strict=True)
         if label is not None
     ] + [(e.vector, e.slug, None) for e in labelled if e.confirmed]
     if not own or not any(label not in own for _, label, _ in people):
         return labelled
     slugs = sorted(own)
-    anchors: dict[str, list] = {slug: [] for slug in slugs}
-    for e in list(descriptions) + [e for e in labelled if not e.confirmed]:
-        anchors[e.slug].append(np.asarray(e.vector, dtype=np.float32))
-    prototypes = normalise_rows(
-        np.vstack(
-            [normalise_rows(np.vstack(anchors[slug])).mean(axis=0) for slug in slugs]
-        )
+    # Each described class's prototype: its description and examples alone.
+    anchors = list(descriptions) + [e for e in labelled if not e.confirmed]
+    sims = _prototype_sims(
+        np.vstack([np.asarray(v, dtype=np.float32) for v, _, _ in people]),
+        [None] * len(people),
+        anchors,
+        slugs,
     )
-    sims = (
-        normalise_rows(
-            np.vstack([np.asarray(v, dtype=np.float32) for v, _, _ in people])
-        )
-        @ prototypes.T
-    )
-    counts: dict[str, dict[str, int]] = {slug: {} for slug in slugs}
+    counts: dict[str, Counter] = {slug: Counter() for slug in slugs}
     for row, (_, label, may) in zip(sims, people, strict=True):
         if may is not None:
             row = np.where([slug in may for slug in slugs], row, -np.inf)
             if not np.isfinite(row).any():
                 continue
-        tally = counts[slugs[int(row.argmax())]]
-        tally[label] = tally.get(label, 0) + 1
+        counts[slugs[int(row.argmax())]][label] += 1
     limits = {frozenset(may) for may in restricted if may is not None}
 
     def may_lend(slug, label):
@@ -730,18 +721,12 @@ def _adopt_examples(
         if not theirs or (len(theirs) > 1 and theirs[1][0] == theirs[0][0]):
             continue
         n, label = theirs[0]
-        if n > params.adopt_prior + tally.get(slug, 0) and may_lend(slug, label):
+        if n > params.adopt_prior + tally[slug] and may_lend(slug, label):
             adopted[slug] = label
     if not adopted:
         return labelled
     return [
-        Example(
-            slug=adopted.get(e.slug, e.slug) if not e.confirmed else e.slug,
-            vector=e.vector,
-            text=e.text,
-            description=False,
-            confirmed=e.confirmed,
-        )
+        replace(e, slug=adopted[e.slug]) if not e.confirmed and e.slug in adopted else e
         for e in labelled
     ]
 
