@@ -138,6 +138,22 @@ def fingerprint(
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
 
+def similar_digest(
+    *, model_name: str, version: int, items: Sequence[tuple[int, str]], k: int
+) -> str:
+    """Hash of what a full run's similar incidents depend on: the model and
+    every postmortem's text, nothing else. A run after a confirmation (labels
+    changed, no text) finds the same neighbours, so it keeps the stored ones."""
+    payload = {
+        "model": model_name,
+        "version": version,
+        "k": k,
+        "items": sorted([pk, digest] for pk, digest in items),
+    }
+    encoded = json.dumps(payload, separators=(",", ":"))
+    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
 def _chunks(values: Sequence, size: int):
     for start in range(0, len(values), size):
         yield values[start : start + size]

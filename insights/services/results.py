@@ -67,7 +67,10 @@ def save_full_results(
     statement_rows=None,
     inputs_read_at=None,
 ) -> dict:
-    """Write a run's results in one transaction: all or nothing."""
+    """Write a run's results in one transaction: all or nothing.
+
+    ``neighbours`` None: the stored similar incidents stand (no text changed
+    since the run that found them)."""
     by_slug = {c.slug: c for c in FailureClass.objects.all()}
     created = 0
     for proposed in result.proposed:
@@ -142,25 +145,7 @@ def save_full_results(
         batch_size=500,
     )
 
-    current: dict[int, list[tuple[int, float]]] = {}
-    for pk, similar_id, score in SimilarPostmortem.objects.order_by(
-        "postmortem_id", "rank"
-    ).values_list("postmortem_id", "similar_id", "score"):
-        current.setdefault(pk, []).append((similar_id, score))
-    links = {
-        ids[i]: [(ids[j], round(score, 6)) for j, score in row]
-        for i, row in enumerate(neighbours)
-    }
-    redo = [pk for pk in set(current) | set(links) if current.get(pk) != links.get(pk)]
-    SimilarPostmortem.objects.filter(postmortem_id__in=redo).delete()
-    SimilarPostmortem.objects.bulk_create(
-        [
-            SimilarPostmortem(postmortem_id=pk, similar_id=j, score=score, rank=r)
-            for pk in sorted(redo)
-            for r, (j, score) in enumerate(links.get(pk, []), start=1)
-        ],
-        batch_size=1000,
-    )
+    redo = [] if neighbours is None else _similar_save(ids, neighbours)
     moved_statements = 0
     if statement_rows is not None:
         moved_statements = statements_save(rows=statement_rows, run=run)
@@ -183,8 +168,34 @@ def save_full_results(
         "postmortems_moved": moved_postmortems,
         "rows_written": len(changed),
         "similar_rewritten": len(redo),
+        "similar_kept": neighbours is None,
         "classified": sum(1 for a in result.assignments if a.slug),
         "unassigned": sum(1 for a in result.assignments if not a.slug),
         "classes": len({a.slug for a in result.assignments if a.slug}),
         "proposed_created": created,
     }
+
+
+def _similar_save(ids, neighbours) -> list[int]:
+    """Rewrite the similar incidents of the postmortems whose list changed;
+    returns their ids."""
+    current: dict[int, list[tuple[int, float]]] = {}
+    for pk, similar_id, score in SimilarPostmortem.objects.order_by(
+        "postmortem_id", "rank"
+    ).values_list("postmortem_id", "similar_id", "score"):
+        current.setdefault(pk, []).append((similar_id, score))
+    links = {
+        ids[i]: [(ids[j], round(score, 6)) for j, score in row]
+        for i, row in enumerate(neighbours)
+    }
+    redo = [pk for pk in set(current) | set(links) if current.get(pk) != links.get(pk)]
+    SimilarPostmortem.objects.filter(postmortem_id__in=redo).delete()
+    SimilarPostmortem.objects.bulk_create(
+        [
+            SimilarPostmortem(postmortem_id=pk, similar_id=j, score=score, rank=r)
+            for pk in sorted(redo)
+            for r, (j, score) in enumerate(links.get(pk, []), start=1)
+        ],
+        batch_size=1000,
+    )
+    return redo

@@ -34,6 +34,7 @@ from insights.services.inputs import (
     fingerprint,
     get_embedder,
     postmortem_texts,
+    similar_digest,
 )
 from insights.services.results import existing_rows, save_full_results
 from insights.services.statements import (
@@ -306,9 +307,18 @@ def _execute_full(run: InsightRun, embedder: Embedder) -> str:
     )
     timings["classify"] = time.perf_counter() - mark
 
-    _progress(run, 90, "Finding similar incidents")
     mark = time.perf_counter()
-    neighbours = top_similar(vectors, k=SIMILAR_LIMIT)
+    texts_digest = similar_digest(
+        model_name=embedder.model_name,
+        version=embedder.version,
+        items=hashes,
+        k=SIMILAR_LIMIT,
+    )
+    # No text changed since the last full run: its neighbours stand.
+    neighbours = None
+    if last is None or last.similar_digest != texts_digest:
+        _progress(run, 90, "Finding similar incidents")
+        neighbours = top_similar(vectors, k=SIMILAR_LIMIT)
     timings["similar"] = time.perf_counter() - mark
 
     _progress(run, 95, "Saving results")
@@ -341,6 +351,7 @@ def _execute_full(run: InsightRun, embedder: Embedder) -> str:
         RunStatus.SUCCEEDED,
         progress=100,
         progress_note="Done",
+        similar_digest=texts_digest,
         counts=counts,
         timings={k: round(v, 3) for k, v in timings.items()},
         # The report counts an inferred class from this confidence on: only a

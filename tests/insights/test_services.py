@@ -277,6 +277,105 @@ def test_insight_run_execute_rewrites_only_changed_rows(fake_model, corpus_postm
     assert _classes() and SimilarPostmortem.objects.count() == 8 * 5
 
 
+def _similar_lists() -> dict[int, list[tuple[int, float]]]:
+    lists: dict[int, list[tuple[int, float]]] = {}
+    for pk, other, score in SimilarPostmortem.objects.order_by(
+        "postmortem_id", "rank"
+    ).values_list("postmortem_id", "similar_id", "score"):
+        lists.setdefault(pk, []).append((other, score))
+    return lists
+
+
+def test_full_run_after_a_confirmation_keeps_similar_incidents(
+    fake_model, corpus_postmortems, editor
+):
+    """GIVEN a full run
+    WHEN a person confirms a class (labels change, no text does)
+    THEN the next full run retrains but keeps the similar incidents it found."""
+    _run()
+    before = _similar_lists()
+    services.postmortem_class_confirm(
+        postmortem=corpus_postmortems["leap"][0],
+        failure_class=FailureClass.objects.get(slug="time-and-clocks"),
+        user=editor,
+    )
+    run = _run()
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert run.counts["similar_kept"] is True
+    assert _similar_lists() == before
+
+
+def _edit_root_cause(postmortems, make_postmortem, fake_model):
+    postmortem = postmortems["leap"][0]
+    postmortem.sections = {"root_cause": postmortems["cert"][0].sections["root_cause"]}
+    postmortem.save()
+
+
+def _add_factor(postmortems, make_postmortem, fake_model):
+    from postmortems.models import ContributingFactor
+
+    ContributingFactor.objects.create(
+        postmortem=postmortems["indexer"][0],
+        kind="technical",
+        description="The TLS certificate expired because renewal was manual.",
+        position=9,
+    )
+
+
+def _add_postmortem(postmortems, make_postmortem, fake_model):
+    make_postmortem("The TLS certificate expired: nobody renewed it.", days=1)
+
+
+def _delete_postmortem(postmortems, make_postmortem, fake_model):
+    postmortems["cert"][1].incident.delete()
+
+
+def _confirm_finding(postmortems, make_postmortem, fake_model):
+    from findings.models import RootCauseVerdict
+    from tests import factories
+
+    factories.FindingFactory(
+        incident=postmortems["indexer"][1].incident,
+        root_cause="An expired TLS certificate on the indexer endpoint.",
+        verdict=RootCauseVerdict.CONFIRMED,
+    )
+
+
+def _change_model(postmortems, make_postmortem, fake_model):
+    fake_model.KB_EMBEDDING_MODEL = "fake-other-model"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        _edit_root_cause,
+        _add_factor,
+        _add_postmortem,
+        _delete_postmortem,
+        _confirm_finding,
+        _change_model,
+    ],
+)
+def test_full_run_finds_similar_incidents_afresh_when_what_they_come_from_changes(
+    fake_model, corpus_postmortems, make_postmortem, change
+):
+    """GIVEN a full run
+    WHEN a text it read changes, in every way one can (an edit, a factor, a
+    postmortem added or deleted, a confirmed finding, another model)
+    THEN the next full run's similar incidents are those a run from nothing
+    finds: never the stale ones."""
+    _run()
+    change(corpus_postmortems, make_postmortem, fake_model)
+    run = _run()
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert run.counts["similar_kept"] is False
+    after = _similar_lists()
+    SimilarPostmortem.objects.all().delete()
+    InsightRun.objects.all().delete()
+    _run()
+    assert after == _similar_lists()
+
+
 def test_postmortem_texts_add_confirmed_findings_root_causes(make_postmortem):
     from findings.models import RootCauseVerdict
     from tests import factories
