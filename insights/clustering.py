@@ -361,9 +361,12 @@ def _cluster_rest(
         else:
             new_groups.append(group)
 
-    # Name the new groups against every other group so their terms are distinctive.
-    documents, targets = _class_documents(texts, slugs, new_groups)
-    terms = class_terms(documents, params.name_terms)
+    # Name the new groups against every other group so their terms are
+    # distinctive (with none, as in most runs after the first, nothing to name).
+    terms, targets = [], []
+    if new_groups:
+        documents, targets = _class_documents(texts, slugs, new_groups)
+        terms = class_terms(documents, params.name_terms)
     new_slugs = {}
     for k, group in enumerate(new_groups):
         group_terms = terms[targets[k]] if targets[k] is not None else ()
