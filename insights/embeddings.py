@@ -6,7 +6,6 @@ that importing this module (from URLs, tasks or admin) never loads torch.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 import re
@@ -49,13 +48,8 @@ class Embedder(Protocol):
     def encode(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
-@functools.lru_cache(maxsize=1 << 16)
 def text_hash(text: str) -> str:
-    """Stable cache key for a text: SHA-256 of its whitespace-normalised form.
-
-    Remembered for the last 65,536 texts: a full run hashes each postmortem's
-    and statement's text several times (its fingerprint, the vector cache,
-    the rows it compares), 110,000 hashes at 10,000 postmortems."""
+    """Stable cache key for a text: SHA-256 of its whitespace-normalised form."""
     normalised = " ".join(text.split())
     return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
 

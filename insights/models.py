@@ -236,9 +236,11 @@ class InsightRun(models.Model):
         related_name="+",
     )
     fingerprint = models.CharField(max_length=64, blank=True)
-    # What the run's similar incidents were found from (model and texts):
-    # the next full run with the same digest keeps them (a confirmation
-    # retrains the classifier but moves no neighbour).
+    # What the results this run wrote come from (model and texts), stored in
+    # the transaction that writes them (blank: it wrote none). The last run to
+    # finish with one wrote the stored results; the next full run with the
+    # same digest keeps their similar incidents (a confirmation retrains the
+    # classifier but moves no neighbour).
     similar_digest = models.CharField(max_length=64, blank=True)
     model_name = models.CharField(max_length=200, blank=True)
     params = models.JSONField(default=dict, blank=True)

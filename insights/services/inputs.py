@@ -147,6 +147,7 @@ def similar_digest(
     payload = {
         "model": model_name,
         "version": version,
+        "rules": RULES_VERSION,
         "k": k,
         "items": sorted([pk, digest] for pk, digest in items),
     }
@@ -164,13 +165,15 @@ def cached_vectors(
     texts: Sequence[str],
     embedder: Embedder,
     on_progress: Callable[[int, int], None] | None = None,
+    hashes: Sequence[str] | None = None,
 ) -> tuple[np.ndarray, list[EmbeddingCache], int]:
     """Vectors of ``texts``, embedding only those not cached for this model.
 
     Returns (matrix, cache rows, number newly embedded). New vectors are saved
     batch by batch, so a run killed half-way keeps what it already computed.
+    ``hashes``: the texts' :func:`text_hash`, when the caller has them.
     """
-    hashes = [text_hash(t) for t in texts]
+    hashes = list(hashes) if hashes is not None else [text_hash(t) for t in texts]
     wanted = list(dict.fromkeys(hashes))
     rows: dict[str, EmbeddingCache] = {}
     for batch in _chunks(wanted, 500):

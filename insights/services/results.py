@@ -13,6 +13,7 @@ from insights.models import (
     ClassOrigin,
     ClassStatus,
     FailureClass,
+    InsightRun,
     PostmortemClassification,
     SimilarPostmortem,
 )
@@ -66,11 +67,14 @@ def save_full_results(
     existing,
     statement_rows=None,
     inputs_read_at=None,
+    similar_digest="",
 ) -> dict:
     """Write a run's results in one transaction: all or nothing.
 
     ``neighbours`` None: the stored similar incidents stand (no text changed
-    since the run that found them)."""
+    since the run that found them). ``similar_digest`` (the texts the results
+    come from) is stored on the run in the same transaction, so the stored
+    results always name the run that wrote them."""
     by_slug = {c.slug: c for c in FailureClass.objects.all()}
     created = 0
     for proposed in result.proposed:
@@ -146,6 +150,8 @@ def save_full_results(
     )
 
     redo = [] if neighbours is None else _similar_save(ids, neighbours)
+    # With the results, so that the run that wrote the stored ones is known.
+    InsightRun.objects.filter(pk=run.pk).update(similar_digest=similar_digest)
     moved_statements = 0
     if statement_rows is not None:
         moved_statements = statements_save(rows=statement_rows, run=run)

@@ -208,6 +208,7 @@ def _execute_full(run: InsightRun, embedder: Embedder) -> str:
     }
     hashes = [(pk, text_hash(text)) for pk, text in items]
     statements = statement_inputs()
+    statement_hashes = [text_hash(s.text) for s in statements]
     statement_labels = sorted(
         [pk, key, slug]
         # Labels derived from confirmed postmortems are in ``confirmed``.
@@ -224,7 +225,10 @@ def _execute_full(run: InsightRun, embedder: Embedder) -> str:
         classes=classes,
         confirmed=confirmed,
         items=hashes,
-        statements=[[s.postmortem_id, s.key, text_hash(s.text)] for s in statements],
+        statements=[
+            [s.postmortem_id, s.key, h]
+            for s, h in zip(statements, statement_hashes, strict=True)
+        ],
         statement_labels=statement_labels,
     )
     InsightRun.objects.filter(pk=run.pk).update(
@@ -232,13 +236,13 @@ def _execute_full(run: InsightRun, embedder: Embedder) -> str:
         model_name=embedder.model_name,
         params=params.as_dict(),
     )
-    last = _last_success(RunKind.FULL)
-    if last is not None and last.fingerprint == run_fingerprint:
+    stored = _results_stored()
+    if stored is not None and stored.fingerprint == run_fingerprint:
         _finish(
             run,
             RunStatus.SKIPPED,
             progress=100,
-            progress_note=f"Inputs unchanged since run {last.pk}.",
+            progress_note=f"Inputs unchanged since run {stored.pk}.",
             counts={"postmortems": len(items)},
         )
         return RunStatus.SKIPPED
@@ -255,6 +259,7 @@ def _execute_full(run: InsightRun, embedder: Embedder) -> str:
         texts=texts + [s.text for s in statements],
         embedder=embedder,
         on_progress=on_progress,
+        hashes=[h for _, h in hashes] + statement_hashes,
     )
     statement_vectors = vectors[len(texts) :]
     vectors, cache_rows = vectors[: len(texts)], cache_rows[: len(texts)]
@@ -314,9 +319,9 @@ def _execute_full(run: InsightRun, embedder: Embedder) -> str:
         items=hashes,
         k=SIMILAR_LIMIT,
     )
-    # No text changed since the last full run: its neighbours stand.
+    # No text changed since the stored results: their similar incidents stand.
     neighbours = None
-    if last is None or last.similar_digest != texts_digest:
+    if stored is None or stored.similar_digest != texts_digest:
         _progress(run, 90, "Finding similar incidents")
         neighbours = top_similar(vectors, k=SIMILAR_LIMIT)
     timings["similar"] = time.perf_counter() - mark
@@ -334,12 +339,11 @@ def _execute_full(run: InsightRun, embedder: Embedder) -> str:
         existing=existing,
         statement_rows=statement_rows,
         inputs_read_at=inputs_read_at,
+        similar_digest=texts_digest,
     )
     timings["save"] = time.perf_counter() - mark
     timings["total"] = time.perf_counter() - started
-    distinct = len(
-        {text_hash(t) for t in texts} | {text_hash(s.text) for s in statements}
-    )
+    distinct = len({h for _, h in hashes} | set(statement_hashes))
     counts.update(
         postmortems=len(items),
         statements=len(statements),
@@ -351,7 +355,6 @@ def _execute_full(run: InsightRun, embedder: Embedder) -> str:
         RunStatus.SUCCEEDED,
         progress=100,
         progress_note="Done",
-        similar_digest=texts_digest,
         counts=counts,
         timings={k: round(v, 3) for k, v in timings.items()},
         # The report counts an inferred class from this confidence on: only a
@@ -372,6 +375,32 @@ def _execute_full(run: InsightRun, embedder: Embedder) -> str:
         },
     )
     return RunStatus.SUCCEEDED
+
+
+def _results_stored() -> InsightRun | None:
+    """The full run whose results are stored, while nothing else has written
+    any since: else None (then a full run recomputes everything).
+
+    A full run stores its digest of the texts (``similar_digest``) in the
+    transaction that writes its results, so the run that wrote the stored
+    results is the last to finish among those with a digest, whatever its
+    status: one that failed after writing counts, and of two overlapping runs
+    the one that wrote last. A single run since it started has rewritten one
+    postmortem's class and similar incidents, so none is trusted then.
+    """
+    wrote = (
+        InsightRun.objects.filter(kind=RunKind.FULL)
+        .exclude(similar_digest="")
+        .exclude(finished_at=None)
+        .order_by("-finished_at", "-pk")
+        .first()
+    )
+    if wrote is None or wrote.started_at is None:
+        return None
+    singles = InsightRun.objects.filter(
+        kind=RunKind.SINGLE, created_at__gte=wrote.started_at
+    )
+    return None if singles.exists() else wrote
 
 
 def top_similar(vectors: np.ndarray, *, k: int = SIMILAR_LIMIT):

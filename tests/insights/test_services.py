@@ -345,6 +345,17 @@ def _change_model(postmortems, make_postmortem, fake_model):
     fake_model.KB_EMBEDDING_MODEL = "fake-other-model"
 
 
+def _single_run_then_text_cleared(postmortems, make_postmortem, fake_model):
+    """A single run writes a new postmortem's similar incidents; its text is
+    then cleared, so the full run reads the same texts as the last one did."""
+    new = make_postmortem("The TLS certificate expired: nobody renewed it.", days=1)
+    single = InsightRun.objects.create(kind=RunKind.SINGLE, postmortem=new)
+    services.insight_run_execute(run_id=single.pk)
+    assert SimilarPostmortem.objects.filter(postmortem=new).exists()
+    new.sections = {"root_cause": ""}
+    new.save()
+
+
 @pytest.mark.parametrize(
     "change",
     [
@@ -354,6 +365,7 @@ def _change_model(postmortems, make_postmortem, fake_model):
         _delete_postmortem,
         _confirm_finding,
         _change_model,
+        _single_run_then_text_cleared,
     ],
 )
 def test_full_run_finds_similar_incidents_afresh_when_what_they_come_from_changes(
@@ -361,11 +373,51 @@ def test_full_run_finds_similar_incidents_afresh_when_what_they_come_from_change
 ):
     """GIVEN a full run
     WHEN a text it read changes, in every way one can (an edit, a factor, a
-    postmortem added or deleted, a confirmed finding, another model)
+    postmortem added or deleted, a confirmed finding, another model, a single
+    run's list for a postmortem whose text is then cleared)
     THEN the next full run's similar incidents are those a run from nothing
-    finds: never the stale ones."""
+    finds, and only postmortems with a text have a class: nothing stale."""
+    from insights.services.inputs import _inputs
+
     _run()
     change(corpus_postmortems, make_postmortem, fake_model)
+    run = _run()
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert run.counts["similar_kept"] is False
+    assert set(_classes()) == {pk for pk, _ in _inputs()}
+    after = _similar_lists()
+    SimilarPostmortem.objects.all().delete()
+    InsightRun.objects.all().delete()
+    _run()
+    assert after == _similar_lists()
+
+
+def test_full_run_after_one_that_failed_late_finds_similar_incidents_afresh(
+    fake_model, corpus_postmortems, monkeypatch
+):
+    """GIVEN a full run, then a text edit and a run that wrote its similar
+    incidents but failed after that
+    WHEN the edit is undone and a full run follows
+    THEN it finds them afresh (the texts equal the last successful run's, but
+    the stored incidents are the failed run's)."""
+    from insights.services import runs
+
+    _run()
+    postmortem = corpus_postmortems["leap"][0]
+    original = dict(postmortem.sections)
+    postmortem.sections = {
+        "root_cause": corpus_postmortems["cert"][0].sections["root_cause"]
+    }
+    postmortem.save()
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("after the save")
+
+    monkeypatch.setattr(runs, "validated_kinds", explode)
+    assert _run().status == RunStatus.FAILED
+    monkeypatch.undo()
+    postmortem.sections = original
+    postmortem.save()
     run = _run()
     assert run.status == RunStatus.SUCCEEDED, run.error
     assert run.counts["similar_kept"] is False
