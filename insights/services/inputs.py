@@ -134,6 +134,11 @@ def fingerprint(
         "statements": [list(s) for s in statements],
         "statement_labels": [list(s) for s in statement_labels],
     }
+    return _digest(payload)
+
+
+def _digest(payload: dict) -> str:
+    """SHA-256 of a JSON payload, independent of key order."""
     encoded = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
@@ -151,8 +156,7 @@ def similar_digest(
         "k": k,
         "items": sorted([pk, digest] for pk, digest in items),
     }
-    encoded = json.dumps(payload, separators=(",", ":"))
-    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+    return _digest(payload)
 
 
 def _chunks(values: Sequence, size: int):

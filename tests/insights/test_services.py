@@ -286,6 +286,15 @@ def _similar_lists() -> dict[int, list[tuple[int, float]]]:
     return lists
 
 
+def _assert_similar_as_from_nothing() -> None:
+    """The stored similar incidents are those a run from nothing finds."""
+    after = _similar_lists()
+    SimilarPostmortem.objects.all().delete()
+    InsightRun.objects.all().delete()
+    _run()
+    assert after == _similar_lists()
+
+
 def test_full_run_after_a_confirmation_keeps_similar_incidents(
     fake_model, corpus_postmortems, editor
 ):
@@ -385,11 +394,7 @@ def test_full_run_finds_similar_incidents_afresh_when_what_they_come_from_change
     assert run.status == RunStatus.SUCCEEDED, run.error
     assert run.counts["similar_kept"] is False
     assert set(_classes()) == {pk for pk, _ in _inputs()}
-    after = _similar_lists()
-    SimilarPostmortem.objects.all().delete()
-    InsightRun.objects.all().delete()
-    _run()
-    assert after == _similar_lists()
+    _assert_similar_as_from_nothing()
 
 
 def test_full_run_after_one_that_failed_late_finds_similar_incidents_afresh(
@@ -421,11 +426,7 @@ def test_full_run_after_one_that_failed_late_finds_similar_incidents_afresh(
     run = _run()
     assert run.status == RunStatus.SUCCEEDED, run.error
     assert run.counts["similar_kept"] is False
-    after = _similar_lists()
-    SimilarPostmortem.objects.all().delete()
-    InsightRun.objects.all().delete()
-    _run()
-    assert after == _similar_lists()
+    _assert_similar_as_from_nothing()
 
 
 def test_postmortem_texts_add_confirmed_findings_root_causes(make_postmortem):
