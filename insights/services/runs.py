@@ -385,8 +385,10 @@ def _results_stored() -> InsightRun | None:
     transaction that writes its results, so the run that wrote the stored
     results is the last to finish among those with a digest, whatever its
     status: one that failed after writing counts, and of two overlapping runs
-    the one that wrote last. A single run since it started has rewritten one
-    postmortem's class and similar incidents, so none is trusted then.
+    the one that wrote last. A single run requested, started or finished since
+    it started may have rewritten one postmortem's class and similar incidents
+    (one queued before it but executed after it too), so none is trusted then;
+    one still running is caught by the first full run after it finishes.
     """
     wrote = (
         InsightRun.objects.filter(kind=RunKind.FULL)
@@ -397,8 +399,11 @@ def _results_stored() -> InsightRun | None:
     )
     if wrote is None or wrote.started_at is None:
         return None
-    singles = InsightRun.objects.filter(
-        kind=RunKind.SINGLE, created_at__gte=wrote.started_at
+    since = wrote.started_at
+    singles = InsightRun.objects.filter(kind=RunKind.SINGLE).filter(
+        Q(created_at__gte=since)
+        | Q(started_at__gte=since)
+        | Q(finished_at__gte=since)
     )
     return None if singles.exists() else wrote
 

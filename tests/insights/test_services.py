@@ -365,6 +365,21 @@ def _single_run_then_text_cleared(postmortems, make_postmortem, fake_model):
     new.save()
 
 
+def _single_run_queued_before_the_full_run(postmortems, make_postmortem, fake_model):
+    """As above, but the single run was requested before the last full run
+    started and executed after it finished (a busy queue)."""
+    last_full = InsightRun.objects.filter(kind=RunKind.FULL).latest("started_at")
+    new = make_postmortem("The TLS certificate expired: nobody renewed it.", days=1)
+    single = InsightRun.objects.create(kind=RunKind.SINGLE, postmortem=new)
+    InsightRun.objects.filter(pk=single.pk).update(
+        created_at=last_full.started_at - dt.timedelta(seconds=1)
+    )
+    services.insight_run_execute(run_id=single.pk)
+    assert SimilarPostmortem.objects.filter(postmortem=new).exists()
+    new.sections = {"root_cause": ""}
+    new.save()
+
+
 @pytest.mark.parametrize(
     "change",
     [
@@ -375,6 +390,7 @@ def _single_run_then_text_cleared(postmortems, make_postmortem, fake_model):
         _confirm_finding,
         _change_model,
         _single_run_then_text_cleared,
+        _single_run_queued_before_the_full_run,
     ],
 )
 def test_full_run_finds_similar_incidents_afresh_when_what_they_come_from_changes(
