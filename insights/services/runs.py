@@ -44,6 +44,7 @@ from insights.services.statements import (
     primary_supervision,
     statement_inputs,
     statements_save,
+    unchanged_kept,
     validated_kinds,
 )
 from insights.topk import top_k
@@ -450,8 +451,9 @@ def _validated_params(last_full, level: str):
 def _single_statements(
     postmortem_id, statements, vectors, embedder, classes, known, last_full
 ):
-    """Classify one postmortem's statements with the last full run's threshold,
-    trained on every confirmed statement (vectors from the cache)."""
+    """Classify one postmortem's new or changed statements with the last full
+    run's threshold, trained on every confirmed statement (vectors from the
+    cache); the others keep their stored rows (see ``unchanged_kept``)."""
     confirmed = list(
         CauseStatement.objects.filter(source=ClassificationSource.CONFIRMED)
         .exclude(postmortem_id=postmortem_id)
@@ -484,7 +486,7 @@ def _single_statements(
             for i, (slug, text) in enumerate(confirmed)
         ],
     )
-    return rows, threshold is not None
+    return unchanged_kept(rows, {c.pk for c in classes}), threshold is not None
 
 
 def _execute_single(run: InsightRun, embedder: Embedder) -> str:

@@ -111,6 +111,98 @@ def test_single_run_classifies_a_new_postmortems_statements(taught, make_postmor
     }
 
 
+STATEMENT_FIELDS = (
+    "key",
+    "text",
+    "failure_class_id",
+    "confidence",
+    "source",
+    "abstained",
+    "best_guess_id",
+    "runner_up_id",
+    "margin",
+    "teach_score",
+)
+
+
+def _statement_rows(postmortem) -> dict[str, dict]:
+    return {
+        row["key"]: row
+        for row in CauseStatement.objects.filter(postmortem=postmortem).values(
+            *STATEMENT_FIELDS
+        )
+    }
+
+
+def _edit_section(key):
+    def edit(postmortem):
+        postmortem.sections = {
+            **postmortem.sections,
+            key: postmortem.sections[key] + " It had happened once before.",
+        }
+        postmortem.save()
+
+    edit.__name__ = f"edit_{key}"
+    return edit
+
+
+def _edit_factor(postmortem):
+    factor = postmortem.contributing_factors.order_by("position").first()
+    factor.description += " Nobody owned it."
+    factor.save()
+
+
+def _add_factor(postmortem):
+    postmortem.contributing_factors.create(
+        kind="process", description=UNRELATED_FACTOR, position=9
+    )
+
+
+def _remove_factor(postmortem):
+    postmortem.contributing_factors.order_by("position").first().delete()
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        _edit_section("root_cause"),
+        _edit_section("trigger"),
+        _edit_factor,
+        _add_factor,
+        _remove_factor,
+    ],
+    ids=lambda edit: edit.__name__,
+)
+def test_single_run_after_an_edit_keeps_what_the_full_run_said_of_the_rest(
+    taught, make_postmortem, edit
+):
+    """GIVEN a full run over a postmortem with a root cause, a trigger and two
+    factors
+    WHEN one statement is edited, added or removed and its single run follows
+    THEN every statement it did not touch keeps the class, confidence and
+    "confirm these next" score the full run gave it (a single run trains on a
+    few dozen texts and would say otherwise), and the touched one is read
+    afresh."""
+    postmortem = make_postmortem(
+        ROOT_CAUSES["cert"][2],
+        trigger="A deploy at 09:00 rotated the load balancer's listeners.",
+        factors=[
+            ("technical", INDEXER_FACTOR),
+            ("process", "Certificate renewal was a manual calendar reminder."),
+        ],
+    )
+    _run()
+    before = _statement_rows(postmortem)
+    edit(postmortem)
+    _run(kind=RunKind.SINGLE, postmortem_id=postmortem.pk)
+    after = _statement_rows(postmortem)
+    common = before.keys() & after.keys()
+    unchanged = sorted(k for k in common if before[k]["text"] == after[k]["text"])
+    # Exactly one statement was edited, added or removed.
+    assert len((before.keys() | after.keys()) - set(unchanged)) == 1
+    assert [after[k] for k in unchanged] == [before[k] for k in unchanged]
+
+
 def _confirm_on_page(client, editor, postmortem, failure_class):
     client.force_login(editor)
     response = client.post(
