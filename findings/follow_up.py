@@ -25,6 +25,7 @@ from findings.services.follow_up_steps import (
     findings_link_services,
     findings_link_waiting_children,
     findings_record_timeline,
+    findings_reread_postmortems,
     findings_sync_suggestions,
 )
 from findings.services.upsert import RESEND_AFTER, lock_in_write_order
@@ -133,6 +134,8 @@ def findings_follow_up(
     suggestions = findings_sync_suggestions(findings=findings)
     matches = similarity.match_past_incidents(findings=findings, past=past)
     done(findings)
+    if announce:
+        findings_reread_postmortems(findings=findings)
     firing = [f for f in findings if f.ended_at is None]
     if firing and announce:
         signals.send_on_commit(

@@ -8,9 +8,13 @@ call, as the direct call it replaces did.
 
 - ``approval_checks``: ``(*, postmortem) -> None`` before a postmortem is
   approved; raise ``ValidationError`` to refuse (actions: the coverage policy).
-- ``edit_hooks``: ``(*, postmortem_id) -> None`` when a saved edit changed a
-  postmortem, inside its transaction (insights: record a reclassification run,
-  queued on commit, so the run row commits or rolls back with the edit).
+- ``edit_hooks``: ``(*, postmortem_id) -> None`` when what a postmortem says
+  may have changed: an edit, its first text (written at the start or drafted
+  from the incident), or a confirmed finding's root cause on its incident.
+  Called through ``postmortem_text_changed``, inside the change's transaction
+  (insights: record a reclassification run, queued on commit, so the run row
+  commits or rolls back with the change; it queues nothing when the text it
+  reads is unchanged).
 - ``postmortem_page_contexts``: ``(*, user, postmortem) -> dict`` of context the
   postmortem page adds (actions: its action-item panel and the panel's template).
 - ``import_checks``: ``(*, record) -> list[str]``: what an imported record names
@@ -103,6 +107,12 @@ class Relay:
 
 
 relays: list[Relay] = []
+
+
+def postmortem_text_changed(*, postmortem_id: int) -> None:
+    """Tell the ``edit_hooks`` that what this postmortem says may have changed."""
+    for hook in edit_hooks:
+        hook(postmortem_id=postmortem_id)
 
 
 def register(registry: list, hook) -> None:

@@ -23,6 +23,7 @@ from findings.services.follow_up_steps import (
     findings_link_services,
     findings_link_waiting_children,
     findings_record_timeline,
+    findings_reread_postmortems,
     findings_sync_suggestions,
     suggestion_key,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "findings_link_services",
     "findings_link_waiting_children",
     "findings_record_timeline",
+    "findings_reread_postmortems",
     "findings_sync_suggestions",
     "idempotency_records_purge",
     "idempotent_call",

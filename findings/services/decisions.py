@@ -11,6 +11,7 @@ from findings.models import (
     RootCauseVerdict,
     SuggestionStatus,
 )
+from postmortems import extensions
 from postmortems.models import Postmortem, TimelineEntry, TimelineKind, TimelineSource
 
 
@@ -37,14 +38,23 @@ def finding_add_to_timeline(*, finding: Finding, user) -> TimelineEntry:
     return entry
 
 
+@transaction.atomic
 def finding_set_verdict(*, finding: Finding, verdict: str, user) -> Finding:
-    """A reviewer's verdict on the suspected root cause ("" clears it)."""
+    """A reviewer's verdict on the suspected root cause ("" clears it).
+
+    A confirmed root cause is part of what the incident's postmortem says
+    (insights reads it), so the postmortem is re-read when one is confirmed or
+    no longer is."""
     if verdict and verdict not in RootCauseVerdict.values:
         raise ValueError(f"Unknown verdict {verdict!r}.")
     finding.verdict = verdict
     finding.verdict_by = user if verdict else None
     finding.verdict_at = timezone.now() if verdict else None
     finding.save(update_fields=["verdict", "verdict_by", "verdict_at"])
+    for postmortem_id in Postmortem.objects.filter(
+        incident_id=finding.incident_id
+    ).values_list("pk", flat=True):
+        extensions.postmortem_text_changed(postmortem_id=postmortem_id)
     return finding
 
 

@@ -10,9 +10,16 @@ import hashlib
 
 from django.db import transaction
 
-from findings.models import Finding, FindingSource, FindingSuggestion
+from findings.models import Finding, FindingSource, FindingSuggestion, RootCauseVerdict
 from findings.services.upsert import lock_in_write_order, parent_by_key
-from postmortems.models import Incident, TimelineEntry, TimelineKind, TimelineSource
+from postmortems import extensions
+from postmortems.models import (
+    Incident,
+    Postmortem,
+    TimelineEntry,
+    TimelineKind,
+    TimelineSource,
+)
 
 
 def findings_link_waiting_children(*, findings: list[Finding]) -> int:
@@ -43,6 +50,22 @@ def _link_parents(ids: list[int]) -> int:
     with transaction.atomic():
         locked = lock_in_write_order(pk__in=ids)
         return Finding.objects.filter(pk__in=locked).update(parent_id=parent_by_key())
+
+
+def findings_reread_postmortems(*, findings: list[Finding]) -> int:
+    """Tell the core that the postmortems of incidents with one of these
+    findings confirmed may say something new: a re-sent finding keeps its
+    verdict but may bring another root cause, which insights reads. Returns how
+    many postmortems were told (each re-read only if its text changed)."""
+    incidents = {f.incident_id for f in findings if f.verdict == RootCauseVerdict.CONFIRMED}
+    ids = list(
+        Postmortem.objects.filter(incident_id__in=incidents)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for postmortem_id in ids:
+        extensions.postmortem_text_changed(postmortem_id=postmortem_id)
+    return len(ids)
 
 
 def findings_link_services(*, findings: list[Finding]) -> int:

@@ -108,7 +108,17 @@ def postmortem_changed(*, postmortem_id: int) -> InsightRun | None:
     """
     text = postmortem_texts([postmortem_id]).get(postmortem_id, "")
     if not text:
-        return None
+        # Nothing left to read: what was found from its old text must go.
+        stored = (
+            PostmortemClassification.objects.filter(postmortem_id=postmortem_id)
+            .exclude(source=ClassificationSource.CONFIRMED)
+            .exists()
+            or CauseStatement.objects.filter(postmortem_id=postmortem_id).exists()
+            or SimilarPostmortem.objects.filter(postmortem_id=postmortem_id).exists()
+        )
+        if not stored:
+            return None
+        return insight_run_request(kind=RunKind.SINGLE, postmortem_id=postmortem_id)
     unchanged = PostmortemClassification.objects.filter(
         postmortem_id=postmortem_id,
         model_name=settings.KB_EMBEDDING_MODEL,
@@ -498,8 +508,22 @@ def _execute_single(run: InsightRun, embedder: Embedder) -> str:
         return RunStatus.SKIPPED
     text = postmortem_texts([postmortem.pk]).get(postmortem.pk, "")
     if not text:
-        _finish(run, RunStatus.SKIPPED, progress=100, progress_note="Nothing to read")
-        return RunStatus.SKIPPED
+        # As a full run leaves a postmortem with nothing to read: no inferred
+        # class, statements or similar incidents (a person's class stays).
+        with transaction.atomic():
+            PostmortemClassification.objects.filter(postmortem=postmortem).exclude(
+                source=ClassificationSource.CONFIRMED
+            ).delete()
+            statements_save(rows={}, run=run, postmortem_ids=[postmortem.pk])
+            SimilarPostmortem.objects.filter(postmortem=postmortem).delete()
+        _finish(
+            run,
+            RunStatus.SUCCEEDED,
+            progress=100,
+            progress_note="Nothing to read: what its old text gave is cleared",
+            counts={"postmortems": 1, "cleared": True},
+        )
+        return RunStatus.SUCCEEDED
     statements = statement_inputs([postmortem.pk])
     # One encode call for the postmortem and its statements: each call to the
     # model has a fixed cost, and only texts not cached are encoded at all.

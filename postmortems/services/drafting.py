@@ -121,6 +121,7 @@ def postmortem_fill_draft(*, postmortem: Postmortem, actor) -> drafting.Draft:
     current._history_user = actor
     current._change_reason = REASON_DRAFTED
     current.save()
+    extensions.postmortem_text_changed(postmortem_id=current.pk)
     # The caller's object shows the draft.
     postmortem.version = current.version
     postmortem.sections = current.sections

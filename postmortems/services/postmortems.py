@@ -210,6 +210,9 @@ def postmortem_create(
     _announce_reviewers(postmortem, [r.pk for r in reviewers], author)
     if draft:
         postmortem_fill_draft(postmortem=postmortem, actor=author)
+    elif content is not None:
+        # Its first text, sent with the start (a draft tells the hooks itself).
+        extensions.postmortem_text_changed(postmortem_id=postmortem.pk)
     logger.info("Postmortem %s started for incident %s", postmortem.pk, incident.pk)
     return postmortem
 
@@ -322,8 +325,7 @@ def postmortem_update(
     _save(current, actor, "Edited")
     # Inside the transaction, so work recorded for the edit (insights re-reading
     # the root cause) commits or rolls back with it.
-    for edited in extensions.edit_hooks:
-        edited(postmortem_id=current.pk)
+    extensions.postmortem_text_changed(postmortem_id=current.pk)
     return current
 
 
