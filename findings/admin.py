@@ -124,6 +124,25 @@ class FindingAdmin(admin.ModelAdmin):
     readonly_fields = ("dedupe_key", "first_seen_at", "last_seen_at", "follow_up_due")
     inlines = [FindingSuggestionInline]
 
+    # A confirmed root cause is part of what the incident's postmortem says:
+    # edits here re-read it as the pages do (the old incident's too, if moved).
+    def save_model(self, request, obj, form, change) -> None:
+        before = list(
+            Finding.objects.filter(pk=obj.pk).values_list("incident_id", flat=True)
+        )
+        super().save_model(request, obj, form, change)
+        services.incident_postmortems_reread(incident_ids=[obj.incident_id, *before])
+
+    def delete_model(self, request, obj) -> None:
+        incident_id = obj.incident_id
+        super().delete_model(request, obj)
+        services.incident_postmortems_reread(incident_ids=[incident_id])
+
+    def delete_queryset(self, request, queryset) -> None:
+        incident_ids = set(queryset.values_list("incident_id", flat=True))
+        super().delete_queryset(request, queryset)
+        services.incident_postmortems_reread(incident_ids=incident_ids)
+
 
 @admin.register(FindingMatch)
 class FindingMatchAdmin(admin.ModelAdmin):

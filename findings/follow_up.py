@@ -133,9 +133,10 @@ def findings_follow_up(
     entries = findings_record_timeline(findings=findings)
     suggestions = findings_sync_suggestions(findings=findings)
     matches = similarity.match_past_incidents(findings=findings, past=past)
-    done(findings)
     if announce:
+        # Before done(): a failure here leaves the findings due, for the retry.
         findings_reread_postmortems(findings=findings)
+    done(findings)
     firing = [f for f in findings if f.ended_at is None]
     if firing and announce:
         signals.send_on_commit(

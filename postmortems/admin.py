@@ -1,7 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from postmortems import models
+from postmortems import extensions, models
 
 
 @admin.register(models.Team)
@@ -67,6 +67,11 @@ class PostmortemAdmin(SimpleHistoryAdmin):
     filter_horizontal = ("reviewers",)
     raw_id_fields = ("incident",)
     inlines = [ContributingFactorInline, HypothesisInline]
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        # Sections or factors may have changed: as the editor's save does.
+        extensions.postmortem_text_changed(postmortem_id=form.instance.pk)
 
 
 @admin.register(models.WorkflowEvent)

@@ -25,6 +25,7 @@ from findings.services.follow_up_steps import (
     findings_record_timeline,
     findings_reread_postmortems,
     findings_sync_suggestions,
+    incident_postmortems_reread,
     suggestion_key,
 )
 from findings.services.idempotency import (
@@ -63,6 +64,7 @@ __all__ = [
     "findings_record_timeline",
     "findings_reread_postmortems",
     "findings_sync_suggestions",
+    "incident_postmortems_reread",
     "idempotency_records_purge",
     "idempotent_call",
     "suggestion_key",

@@ -11,7 +11,7 @@ from findings.models import (
     RootCauseVerdict,
     SuggestionStatus,
 )
-from postmortems import extensions
+from findings.services.follow_up_steps import incident_postmortems_reread
 from postmortems.models import Postmortem, TimelineEntry, TimelineKind, TimelineSource
 
 
@@ -51,10 +51,7 @@ def finding_set_verdict(*, finding: Finding, verdict: str, user) -> Finding:
     finding.verdict_by = user if verdict else None
     finding.verdict_at = timezone.now() if verdict else None
     finding.save(update_fields=["verdict", "verdict_by", "verdict_at"])
-    for postmortem_id in Postmortem.objects.filter(
-        incident_id=finding.incident_id
-    ).values_list("pk", flat=True):
-        extensions.postmortem_text_changed(postmortem_id=postmortem_id)
+    incident_postmortems_reread(incident_ids=[finding.incident_id])
     return finding
 
 

@@ -57,9 +57,17 @@ def findings_reread_postmortems(*, findings: list[Finding]) -> int:
     findings confirmed may say something new: a re-sent finding keeps its
     verdict but may bring another root cause, which insights reads. Returns how
     many postmortems were told (each re-read only if its text changed)."""
-    incidents = {f.incident_id for f in findings if f.verdict == RootCauseVerdict.CONFIRMED}
+    confirmed = RootCauseVerdict.CONFIRMED
+    return incident_postmortems_reread(
+        incident_ids={f.incident_id for f in findings if f.verdict == confirmed}
+    )
+
+
+def incident_postmortems_reread(*, incident_ids) -> int:
+    """Tell the core that the postmortems of these incidents may say something
+    new (a confirmed root cause came, changed or went); returns how many."""
     ids = list(
-        Postmortem.objects.filter(incident_id__in=incidents)
+        Postmortem.objects.filter(incident_id__in=set(incident_ids))
         .order_by("pk")
         .values_list("pk", flat=True)
     )

@@ -130,6 +130,18 @@ def save_full_results(
         if pk not in wanted and row.source != ClassificationSource.CONFIRMED
     ]
     changed = [pk for pk, row in wanted.items() if existing.get(pk) != row]
+    # A person's class on a postmortem with nothing left to read stays, but no
+    # longer says what text it read (see runs._execute_single).
+    emptied = [
+        pk
+        for pk, row in existing.items()
+        if pk not in wanted
+        and row.source == ClassificationSource.CONFIRMED
+        and (row.text_hash or row.embedding_id)
+    ]
+    PostmortemClassification.objects.filter(postmortem_id__in=emptied).update(
+        text_hash="", embedding=None
+    )
     PostmortemClassification.objects.filter(postmortem_id__in=stale + changed).delete()
     PostmortemClassification.objects.bulk_create(
         [

@@ -411,10 +411,16 @@ def _results_stored() -> InsightRun | None:
     if wrote is None or wrote.started_at is None:
         return None
     since = wrote.started_at
-    singles = InsightRun.objects.filter(kind=RunKind.SINGLE).filter(
-        Q(created_at__gte=since)
-        | Q(started_at__gte=since)
-        | Q(finished_at__gte=since)
+    # Skipped and failed single runs wrote nothing (a single run writes in
+    # one transaction, last).
+    singles = (
+        InsightRun.objects.filter(kind=RunKind.SINGLE)
+        .exclude(status__in=[RunStatus.SKIPPED, RunStatus.FAILED])
+        .filter(
+            Q(created_at__gte=since)
+            | Q(started_at__gte=since)
+            | Q(finished_at__gte=since)
+        )
     )
     return None if singles.exists() else wrote
 
@@ -496,7 +502,14 @@ def _single_statements(
             for i, (slug, text) in enumerate(confirmed)
         ],
     )
-    return unchanged_kept(rows, {c.pk for c in classes}), threshold is not None
+    return _kept(rows, classes, last_full, embedder), threshold is not None
+
+
+def _kept(rows, classes, last_full, embedder):
+    """``unchanged_kept``, when the stored rows came from this model."""
+    if last_full is None or last_full.model_name != embedder.model_name:
+        return rows
+    return unchanged_kept(rows, {c.pk for c in classes})
 
 
 def _execute_single(run: InsightRun, embedder: Embedder) -> str:
@@ -511,9 +524,12 @@ def _execute_single(run: InsightRun, embedder: Embedder) -> str:
         # As a full run leaves a postmortem with nothing to read: no inferred
         # class, statements or similar incidents (a person's class stays).
         with transaction.atomic():
-            PostmortemClassification.objects.filter(postmortem=postmortem).exclude(
-                source=ClassificationSource.CONFIRMED
-            ).delete()
+            rows = PostmortemClassification.objects.filter(postmortem=postmortem)
+            rows.exclude(source=ClassificationSource.CONFIRMED).delete()
+            # A person's class stays, but no longer says what text it read:
+            # the same text coming back is then read afresh, and no other
+            # postmortem finds this one similar from a text it no longer has.
+            rows.update(text_hash="", embedding=None)
             statements_save(rows={}, run=run, postmortem_ids=[postmortem.pk])
             SimilarPostmortem.objects.filter(postmortem=postmortem).delete()
         _finish(
@@ -627,6 +643,9 @@ def _execute_single(run: InsightRun, embedder: Embedder) -> str:
         PostmortemClassification.objects.update_or_create(
             postmortem=postmortem, defaults=fields
         )
+        # Kept rows read again inside the write: a full run may have written
+        # since they were read.
+        statement_rows = _kept(statement_rows, classes, last_full, embedder)
         statements_save(rows=statement_rows, run=run, postmortem_ids=[postmortem.pk])
         SimilarPostmortem.objects.filter(postmortem=postmortem).delete()
         SimilarPostmortem.objects.bulk_create(

@@ -210,8 +210,9 @@ def postmortem_create(
     _announce_reviewers(postmortem, [r.pk for r in reviewers], author)
     if draft:
         postmortem_fill_draft(postmortem=postmortem, actor=author)
-    elif content is not None:
-        # Its first text, sent with the start (a draft tells the hooks itself).
+    else:
+        # Its first text: sent with the start, or its incident's confirmed
+        # findings' root causes (a draft tells the hooks itself).
         extensions.postmortem_text_changed(postmortem_id=postmortem.pk)
     logger.info("Postmortem %s started for incident %s", postmortem.pk, incident.pk)
     return postmortem

@@ -123,6 +123,92 @@ def _confirmed_finding_resent_with_another_root_cause(
     return postmortem.pk
 
 
+def _admin_form_data(client, url, changes, inline_changes=None):
+    """What the admin change page would post back: every field as the page
+    shows it (inline formsets included), with ``changes`` applied."""
+    page = client.get(url)
+    assert page.status_code == 200
+    data = {}
+
+    def add(form):
+        for name in form.fields:
+            value = form[name].value()
+            if value is None:
+                continue
+            key = form.add_prefix(name)
+            if isinstance(value, (list, tuple)):
+                data[key] = [str(v) for v in value]
+            elif isinstance(value, bool):
+                if value:
+                    data[key] = "on"
+            else:
+                data[key] = str(value)
+
+    add(page.context["adminform"].form)
+    for inline in page.context["inline_admin_formsets"]:
+        formset = inline.formset
+        management = formset.management_form
+        for name in management.fields:
+            data[management.add_prefix(name)] = management[name].value()
+        for form in formset.forms:
+            add(form)
+    data.update(changes)
+    data.update(inline_changes or {})
+    return data
+
+
+def _edited_in_the_admin(client, incident, editor, reviewer):
+    from postmortems.services.postmortems import postmortem_create
+    from tests import factories
+
+    postmortem = postmortem_create(
+        incident=incident, template=factories.google_sre_template(), author=editor
+    )
+    admin = factories.UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    url = f"/admin/postmortems/postmortem/{postmortem.pk}/change/"
+    sections = {**postmortem.sections, "root_cause": CERT}
+    import json
+
+    response = client.post(
+        url, _admin_form_data(client, url, {"sections": json.dumps(sections)})
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    return postmortem.pk
+
+
+def _finding_confirmed_in_the_admin(client, incident, editor, reviewer):
+    from postmortems.services.postmortems import postmortem_create
+    from tests import factories
+
+    postmortem = postmortem_create(
+        incident=incident, template=factories.google_sre_template(), author=editor
+    )
+    finding = factories.FindingFactory(incident=incident, root_cause=CERT)
+    admin = factories.UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    url = f"/admin/findings/finding/{finding.pk}/change/"
+    response = client.post(url, _admin_form_data(client, url, {"verdict": "confirmed"}))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    return postmortem.pk
+
+
+def _started_on_the_page_after_its_finding_was_confirmed(
+    client, incident, editor, reviewer
+):
+    from postmortems.models import Postmortem
+    from tests import factories
+
+    _confirmed_finding(incident)
+    client.force_login(editor)
+    response = client.post(
+        f"/incidents/{incident.pk}/postmortem/new/",
+        {"template": factories.google_sre_template().pk},
+    )
+    assert response.status_code == 302
+    return Postmortem.objects.get(incident=incident).pk
+
+
 @pytest.mark.parametrize(
     "path",
     [
@@ -131,6 +217,9 @@ def _confirmed_finding_resent_with_another_root_cause(
         _drafted_into_an_empty_postmortem,
         _finding_confirmed_on_the_page,
         _confirmed_finding_resent_with_another_root_cause,
+        _started_on_the_page_after_its_finding_was_confirmed,
+        _edited_in_the_admin,
+        _finding_confirmed_in_the_admin,
     ],
 )
 def test_every_way_a_postmortem_gets_its_text_classifies_it_after_commit(
@@ -176,7 +265,39 @@ def _clear_the_verdict(postmortem, finding, reviewer, client):
     client.post(f"/findings/{finding.pk}/verdict/", {"verdict": ""})
 
 
-@pytest.mark.parametrize("clear", [_clear_by_edit, _clear_the_verdict])
+def _finding_deleted_in_the_admin(postmortem, finding, reviewer, client):
+    from tests import factories
+
+    admin = factories.UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    response = client.post(
+        f"/admin/findings/finding/{finding.pk}/delete/", {"post": "yes"}
+    )
+    assert response.status_code == 302
+
+
+def _finding_moved_in_the_admin(postmortem, finding, reviewer, client):
+    from tests import factories
+
+    elsewhere = factories.IncidentFactory(team=postmortem.incident.team)
+    admin = factories.UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    url = f"/admin/findings/finding/{finding.pk}/change/"
+    response = client.post(
+        url, _admin_form_data(client, url, {"incident": str(elsewhere.pk)})
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+
+
+@pytest.mark.parametrize(
+    "clear",
+    [
+        _clear_by_edit,
+        _clear_the_verdict,
+        _finding_deleted_in_the_admin,
+        _finding_moved_in_the_admin,
+    ],
+)
 def test_a_postmortem_left_with_nothing_to_read_loses_what_its_old_text_gave(
     fake_model,
     client,
@@ -188,7 +309,8 @@ def test_a_postmortem_left_with_nothing_to_read_loses_what_its_old_text_gave(
 ):
     """GIVEN a postmortem classified from its text (its root cause, or a
     confirmed finding's)
-    WHEN that text goes (the section emptied, the verdict cleared)
+    WHEN that text goes (the section emptied; the verdict cleared, or the
+    finding deleted or moved to another incident in the admin)
     THEN its inferred class, cause statements and similar incidents go too,
     after commit, as a full run would leave them."""
     from insights.models import CauseStatement, SimilarPostmortem
@@ -232,3 +354,53 @@ def test_a_postmortem_left_with_nothing_to_read_loses_what_its_old_text_gave(
     assert not PostmortemClassification.objects.filter(postmortem=postmortem).exists()
     assert not SimilarPostmortem.objects.filter(postmortem=postmortem).exists()
     assert not CauseStatement.objects.filter(postmortem=postmortem).exists()
+
+
+def test_a_confirmed_postmortems_text_read_again_when_it_comes_back(
+    fake_model, team, editor, django_capture_on_commit_callbacks
+):
+    """GIVEN a postmortem whose class a person confirmed
+    WHEN its root cause is emptied, then written back as it was
+    THEN the person's class stays throughout, and the text is read again: its
+    cause statements and similar incidents come back."""
+    from insights.models import CauseStatement, FailureClass, SimilarPostmortem
+    from insights.services import postmortem_class_confirm
+    from postmortems.services.postmortems import postmortem_create
+    from tests import factories
+
+    def write(postmortem, text):
+        postmortem.refresh_from_db()
+        with django_capture_on_commit_callbacks(execute=True):
+            postmortem_update(
+                postmortem=postmortem,
+                actor=editor,
+                base_version=postmortem.version,
+                content=PostmortemContent(sections={"root_cause": text}),
+            )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        postmortem_create(
+            incident=factories.IncidentFactory(team=team),
+            template=factories.google_sre_template(),
+            author=editor,
+            content=PostmortemContent(sections={"root_cause": CERT + " Twice."}),
+        )
+        postmortem = postmortem_create(
+            incident=factories.IncidentFactory(team=team),
+            template=factories.google_sre_template(),
+            author=editor,
+            content=PostmortemContent(sections={"root_cause": CERT}),
+        )
+    postmortem_class_confirm(
+        postmortem=postmortem,
+        failure_class=FailureClass.objects.get(slug="certificate-expiry"),
+        user=editor,
+        retrain=False,
+    )
+    write(postmortem, "")
+    assert not SimilarPostmortem.objects.filter(postmortem=postmortem).exists()
+    write(postmortem, CERT)
+    row = PostmortemClassification.objects.get(postmortem=postmortem)
+    assert (row.failure_class.slug, row.is_confirmed) == ("certificate-expiry", True)
+    assert SimilarPostmortem.objects.filter(postmortem=postmortem).exists()
+    assert CauseStatement.objects.filter(postmortem=postmortem).exists()
