@@ -73,6 +73,16 @@ class PostmortemAdmin(SimpleHistoryAdmin):
         # Sections or factors may have changed: as the editor's save does.
         extensions.postmortem_text_changed(postmortem_id=form.instance.pk)
 
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        response = super().history_form_view(
+            request, object_id, version_id, extra_context
+        )
+        # Reverting to an earlier version saves the postmortem alone (no
+        # save_related): its sections may say something else now.
+        if request.method == "POST" and response.status_code == 302:
+            extensions.postmortem_text_changed(postmortem_id=int(object_id))
+        return response
+
 
 @admin.register(models.WorkflowEvent)
 class WorkflowEventAdmin(admin.ModelAdmin):

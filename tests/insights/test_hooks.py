@@ -145,7 +145,8 @@ def _admin_form_data(client, url, changes, inline_changes=None):
                 data[key] = str(value)
 
     add(page.context["adminform"].form)
-    for inline in page.context["inline_admin_formsets"]:
+    # The history (revert) form shows the postmortem alone.
+    for inline in page.context.get("inline_admin_formsets", []):
         formset = inline.formset
         management = formset.management_form
         for name in management.fields:
@@ -173,6 +174,28 @@ def _edited_in_the_admin(client, incident, editor, reviewer):
     response = client.post(
         url, _admin_form_data(client, url, {"sections": json.dumps(sections)})
     )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    return postmortem.pk
+
+
+def _reverted_in_the_admin(client, incident, editor, reviewer):
+    """Reverted to an earlier version that had the text (since emptied). The
+    versions are saved on the model directly, so no run is queued before the
+    revert (queued runs only execute at the end, and read the text then)."""
+    from tests import factories
+
+    postmortem = factories.PostmortemFactory(
+        incident=incident, author=editor, sections={"root_cause": CERT}
+    )
+    with_text = postmortem.history.latest("history_id")
+    postmortem.sections = {"root_cause": ""}
+    postmortem.save()
+    admin = factories.UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    url = (
+        f"/admin/postmortems/postmortem/{postmortem.pk}/history/{with_text.history_id}/"
+    )
+    response = client.post(url, _admin_form_data(client, url, {}))
     assert response.status_code == 302, response.context["adminform"].form.errors
     return postmortem.pk
 
@@ -219,6 +242,7 @@ def _started_on_the_page_after_its_finding_was_confirmed(
         _confirmed_finding_resent_with_another_root_cause,
         _started_on_the_page_after_its_finding_was_confirmed,
         _edited_in_the_admin,
+        _reverted_in_the_admin,
         _finding_confirmed_in_the_admin,
     ],
 )
