@@ -25,7 +25,6 @@ from findings.services.follow_up_steps import (
     findings_record_timeline,
     findings_reread_postmortems,
     findings_sync_suggestions,
-    incident_postmortems_reread,
     suggestion_key,
 )
 from findings.services.idempotency import (
@@ -35,6 +34,7 @@ from findings.services.idempotency import (
     idempotent_call,
 )
 from findings.services.ingest import findings_ingest
+from findings.services.reread import incident_postmortems_reread
 from findings.services.upsert import (
     UPDATE_FIELDS,
     AutoIncidentsDisabled,

@@ -11,7 +11,7 @@ from findings.models import (
     RootCauseVerdict,
     SuggestionStatus,
 )
-from findings.services.follow_up_steps import incident_postmortems_reread
+from findings.services.reread import incident_postmortems_reread
 from postmortems.models import Postmortem, TimelineEntry, TimelineKind, TimelineSource
 
 

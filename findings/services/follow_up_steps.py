@@ -11,15 +11,9 @@ import hashlib
 from django.db import transaction
 
 from findings.models import Finding, FindingSource, FindingSuggestion, RootCauseVerdict
+from findings.services.reread import incident_postmortems_reread
 from findings.services.upsert import lock_in_write_order, parent_by_key
-from postmortems import extensions
-from postmortems.models import (
-    Incident,
-    Postmortem,
-    TimelineEntry,
-    TimelineKind,
-    TimelineSource,
-)
+from postmortems.models import Incident, TimelineEntry, TimelineKind, TimelineSource
 
 
 def findings_link_waiting_children(*, findings: list[Finding]) -> int:
@@ -61,19 +55,6 @@ def findings_reread_postmortems(*, findings: list[Finding]) -> int:
     return incident_postmortems_reread(
         incident_ids={f.incident_id for f in findings if f.verdict == confirmed}
     )
-
-
-def incident_postmortems_reread(*, incident_ids) -> int:
-    """Tell the core that the postmortems of these incidents may say something
-    new (a confirmed root cause came, changed or went); returns how many."""
-    ids = list(
-        Postmortem.objects.filter(incident_id__in=set(incident_ids))
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    for postmortem_id in ids:
-        extensions.postmortem_text_changed(postmortem_id=postmortem_id)
-    return len(ids)
 
 
 def findings_link_services(*, findings: list[Finding]) -> int:

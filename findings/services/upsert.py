@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from django.db import IntegrityError, connection, transaction
 from django.db.models import OuterRef, Subquery
 
-from findings.models import Finding
+from findings.models import Finding, RootCauseVerdict
 from findings.records import (
     FindingRecord,
     IncidentSpec,
 )
+from findings.services.reread import incident_postmortems_reread
 from postmortems.models import Incident, IncidentStatus, Team
 
 logger = logging.getLogger(__name__)
@@ -223,10 +224,21 @@ def upsert_findings(
     update_fields: list[str] = UPDATE_FIELDS,
     parent_keys: dict[int, str] | None = None,
 ) -> list[IngestedFinding]:
-    """Insert or update ``records`` (incident ids already set) in one statement."""
+    """Insert or update ``records`` (incident ids already set) in one statement.
+
+    A confirmed finding re-sent under another incident takes its root cause
+    away from the old incident's postmortem, which is told (the new one is
+    told by the follow-up, as for every re-sent confirmed finding)."""
     by_key: dict[str, FindingRecord] = {}
     for record in records:
         by_key[record.dedupe_key] = record  # the last copy of a key wins
+    moved_from = [
+        incident_id
+        for key, incident_id in Finding.objects.filter(
+            team=team, dedupe_key__in=list(by_key), verdict=RootCauseVerdict.CONFIRMED
+        ).values_list("dedupe_key", "incident_id")
+        if incident_id != by_key[key].incident_id
+    ]
     parent_keys = parent_keys or {}
     rows = []
     for key in sorted(by_key):
@@ -284,6 +296,8 @@ def upsert_findings(
     ]
     if needs_parent:
         Finding.objects.filter(pk__in=needs_parent).update(parent_id=parent_by_key())
+    if moved_from:
+        incident_postmortems_reread(incident_ids=moved_from)
     return [
         IngestedFinding(
             index=record.index,

@@ -428,3 +428,71 @@ def test_a_confirmed_postmortems_text_read_again_when_it_comes_back(
     assert (row.failure_class.slug, row.is_confirmed) == ("certificate-expiry", True)
     assert SimilarPostmortem.objects.filter(postmortem=postmortem).exists()
     assert CauseStatement.objects.filter(postmortem=postmortem).exists()
+
+
+def test_a_confirmed_finding_resent_under_another_incident_leaves_the_old_postmortem(
+    fake_model,
+    client,
+    team,
+    editor,
+    reviewer,
+    findings_key,
+    django_capture_on_commit_callbacks,
+):
+    """GIVEN a postmortem classified from its incident's confirmed finding
+    WHEN the analyzer re-sends that finding under another incident key
+    THEN the old postmortem no longer reads its root cause: its inferred class
+    and similar incidents go, after commit."""
+    import json
+
+    from findings.models import Finding
+    from findings.services import finding_set_verdict
+    from insights.models import SimilarPostmortem
+    from postmortems.services.postmortems import postmortem_create
+    from tests import factories
+
+    factories.ServiceFactory(slug="checkout-web", name="Checkout Web", team=team)
+
+    def send(incident_key):
+        payload = {
+            "analyzer": "api-tracer",
+            "analyzer_version": "2.1.0",
+            "fingerprint": "cert-1",
+            "incident_key": incident_key,
+            "service": "checkout-web",
+            "severity": "high",
+            "title": "TLS handshakes failing on checkout",
+            "root_cause": {"text": CERT},
+            "started_at": "2026-05-01T10:15:00Z",
+        }
+        response = client.post(
+            "/api/v1/findings/",
+            data=json.dumps(payload),
+            content_type="application/json",
+            headers={"Authorization": f"Api-Key {findings_key}"},
+        )
+        assert response.status_code in (200, 201), response.content
+        return Finding.objects.get(pk=response.json()["id"])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        postmortem_create(
+            incident=factories.IncidentFactory(team=team),
+            template=factories.google_sre_template(),
+            author=editor,
+            content=PostmortemContent(sections={"root_cause": CERT + " Twice."}),
+        )
+        finding = send("checkout-tls-2026-05-01")
+        postmortem = postmortem_create(
+            incident=finding.incident,
+            template=factories.google_sre_template(),
+            author=editor,
+        )
+        finding_set_verdict(finding=finding, verdict="confirmed", user=reviewer)
+    assert PostmortemClassification.objects.get(postmortem=postmortem).failure_class
+    assert SimilarPostmortem.objects.filter(postmortem=postmortem).exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        moved = send("checkout-tls-2026-05-02")
+    assert moved.pk == finding.pk and moved.incident_id != finding.incident_id
+    assert not PostmortemClassification.objects.filter(postmortem=postmortem).exists()
+    assert not SimilarPostmortem.objects.filter(postmortem=postmortem).exists()
