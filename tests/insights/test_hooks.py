@@ -1,7 +1,12 @@
 import pytest
 
 from insights.models import InsightRun, PostmortemClassification, RunKind, RunStatus
-from postmortems.services.postmortems import PostmortemContent, postmortem_update
+from postmortems.services.postmortems import (
+    PostmortemContent,
+    postmortem_create,
+    postmortem_update,
+)
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -41,9 +46,26 @@ def test_postmortem_update_classifies_the_edited_postmortem_after_commit(
 CERT = "The TLS certificate expired; renewal was manual."
 
 
+def _start(incident, author, root_cause=None):
+    """Start the incident's postmortem, with a root cause when given."""
+    content = None
+    if root_cause is not None:
+        content = PostmortemContent(sections={"root_cause": root_cause})
+    return postmortem_create(
+        incident=incident,
+        template=factories.google_sre_template(),
+        author=author,
+        content=content,
+    )
+
+
+def _log_in_as_admin(client):
+    admin = factories.UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+
+
 def _confirmed_finding(incident):
     from findings.models import RootCauseVerdict
-    from tests import factories
 
     return factories.FindingFactory(
         incident=incident, root_cause=CERT, verdict=RootCauseVerdict.CONFIRMED
@@ -67,7 +89,6 @@ def _started_with_text_on_the_api(client, incident, editor, reviewer):
 
 def _started_as_a_draft_on_the_page(client, incident, editor, reviewer):
     from postmortems.models import Postmortem
-    from tests import factories
 
     _confirmed_finding(incident)
     client.force_login(editor)
@@ -81,24 +102,16 @@ def _started_as_a_draft_on_the_page(client, incident, editor, reviewer):
 
 def _drafted_into_an_empty_postmortem(client, incident, editor, reviewer):
     from postmortems.services.drafting import postmortem_fill_draft
-    from postmortems.services.postmortems import postmortem_create
-    from tests import factories
 
-    postmortem = postmortem_create(
-        incident=incident, template=factories.google_sre_template(), author=editor
-    )
+    postmortem = _start(incident, editor)
     _confirmed_finding(incident)
     postmortem_fill_draft(postmortem=postmortem, actor=editor)
     return postmortem.pk
 
 
 def _finding_confirmed_on_the_page(client, incident, editor, reviewer):
-    from postmortems.services.postmortems import postmortem_create
-    from tests import factories
 
-    postmortem = postmortem_create(
-        incident=incident, template=factories.google_sre_template(), author=editor
-    )
+    postmortem = _start(incident, editor)
     finding = factories.FindingFactory(incident=incident, root_cause=CERT)
     client.force_login(reviewer)
     client.post(f"/findings/{finding.pk}/verdict/", {"verdict": "confirmed"})
@@ -110,12 +123,8 @@ def _confirmed_finding_resent_with_another_root_cause(
 ):
     from findings.follow_up import findings_follow_up
     from findings.models import Finding
-    from postmortems.services.postmortems import postmortem_create
-    from tests import factories
 
-    postmortem = postmortem_create(
-        incident=incident, template=factories.google_sre_template(), author=editor
-    )
+    postmortem = _start(incident, editor)
     finding = _confirmed_finding(incident)
     # What an analyzer's re-send writes (the verdict stays), then its follow-up.
     Finding.objects.filter(pk=finding.pk).update(root_cause=CERT + " Again.")
@@ -159,14 +168,9 @@ def _admin_form_data(client, url, changes, inline_changes=None):
 
 
 def _edited_in_the_admin(client, incident, editor, reviewer):
-    from postmortems.services.postmortems import postmortem_create
-    from tests import factories
 
-    postmortem = postmortem_create(
-        incident=incident, template=factories.google_sre_template(), author=editor
-    )
-    admin = factories.UserFactory(username="root", is_staff=True, is_superuser=True)
-    client.force_login(admin)
+    postmortem = _start(incident, editor)
+    _log_in_as_admin(client)
     url = f"/admin/postmortems/postmortem/{postmortem.pk}/change/"
     sections = {**postmortem.sections, "root_cause": CERT}
     import json
@@ -182,7 +186,6 @@ def _reverted_in_the_admin(client, incident, editor, reviewer):
     """Reverted to an earlier version that had the text (since emptied). The
     versions are saved on the model directly, so no run is queued before the
     revert (queued runs only execute at the end, and read the text then)."""
-    from tests import factories
 
     postmortem = factories.PostmortemFactory(
         incident=incident, author=editor, sections={"root_cause": CERT}
@@ -190,8 +193,7 @@ def _reverted_in_the_admin(client, incident, editor, reviewer):
     with_text = postmortem.history.latest("history_id")
     postmortem.sections = {"root_cause": ""}
     postmortem.save()
-    admin = factories.UserFactory(username="root", is_staff=True, is_superuser=True)
-    client.force_login(admin)
+    _log_in_as_admin(client)
     url = (
         f"/admin/postmortems/postmortem/{postmortem.pk}/history/{with_text.history_id}/"
     )
@@ -201,15 +203,10 @@ def _reverted_in_the_admin(client, incident, editor, reviewer):
 
 
 def _finding_confirmed_in_the_admin(client, incident, editor, reviewer):
-    from postmortems.services.postmortems import postmortem_create
-    from tests import factories
 
-    postmortem = postmortem_create(
-        incident=incident, template=factories.google_sre_template(), author=editor
-    )
+    postmortem = _start(incident, editor)
     finding = factories.FindingFactory(incident=incident, root_cause=CERT)
-    admin = factories.UserFactory(username="root", is_staff=True, is_superuser=True)
-    client.force_login(admin)
+    _log_in_as_admin(client)
     url = f"/admin/findings/finding/{finding.pk}/change/"
     response = client.post(url, _admin_form_data(client, url, {"verdict": "confirmed"}))
     assert response.status_code == 302, response.context["adminform"].form.errors
@@ -220,7 +217,6 @@ def _started_on_the_page_after_its_finding_was_confirmed(
     client, incident, editor, reviewer
 ):
     from postmortems.models import Postmortem
-    from tests import factories
 
     _confirmed_finding(incident)
     client.force_login(editor)
@@ -263,7 +259,6 @@ def test_every_way_a_postmortem_gets_its_text_classifies_it_after_commit(
     its page shows a class without waiting for the nightly run."""
     from insights.embeddings import text_hash
     from insights.services.inputs import postmortem_texts
-    from tests import factories
 
     incident = factories.IncidentFactory(team=team)
     with django_capture_on_commit_callbacks(execute=True):
@@ -290,10 +285,8 @@ def _clear_the_verdict(postmortem, finding, reviewer, client):
 
 
 def _finding_deleted_in_the_admin(postmortem, finding, reviewer, client):
-    from tests import factories
 
-    admin = factories.UserFactory(username="root", is_staff=True, is_superuser=True)
-    client.force_login(admin)
+    _log_in_as_admin(client)
     response = client.post(
         f"/admin/findings/finding/{finding.pk}/delete/", {"post": "yes"}
     )
@@ -301,11 +294,9 @@ def _finding_deleted_in_the_admin(postmortem, finding, reviewer, client):
 
 
 def _finding_moved_in_the_admin(postmortem, finding, reviewer, client):
-    from tests import factories
 
     elsewhere = factories.IncidentFactory(team=postmortem.incident.team)
-    admin = factories.UserFactory(username="root", is_staff=True, is_superuser=True)
-    client.force_login(admin)
+    _log_in_as_admin(client)
     url = f"/admin/findings/finding/{finding.pk}/change/"
     response = client.post(
         url, _admin_form_data(client, url, {"incident": str(elsewhere.pk)})
@@ -338,21 +329,12 @@ def test_a_postmortem_left_with_nothing_to_read_loses_what_its_old_text_gave(
     THEN its inferred class, cause statements and similar incidents go too,
     after commit, as a full run would leave them."""
     from insights.models import CauseStatement, SimilarPostmortem
-    from postmortems.services.postmortems import postmortem_create
-    from tests import factories
 
     other = factories.IncidentFactory(team=team)
     incident = factories.IncidentFactory(team=team)
     with django_capture_on_commit_callbacks(execute=True):
-        postmortem_create(
-            incident=other,
-            template=factories.google_sre_template(),
-            author=editor,
-            content=PostmortemContent(sections={"root_cause": CERT + " Twice."}),
-        )
-        postmortem = postmortem_create(
-            incident=incident, template=factories.google_sre_template(), author=editor
-        )
+        _start(other, editor, CERT + " Twice.")
+        postmortem = _start(incident, editor)
         if clear is _clear_by_edit:
             finding = None
             postmortem_update(
@@ -389,8 +371,6 @@ def test_a_confirmed_postmortems_text_read_again_when_it_comes_back(
     cause statements and similar incidents come back."""
     from insights.models import CauseStatement, FailureClass, SimilarPostmortem
     from insights.services import postmortem_class_confirm
-    from postmortems.services.postmortems import postmortem_create
-    from tests import factories
 
     def write(postmortem, text):
         postmortem.refresh_from_db()
@@ -403,18 +383,8 @@ def test_a_confirmed_postmortems_text_read_again_when_it_comes_back(
             )
 
     with django_capture_on_commit_callbacks(execute=True):
-        postmortem_create(
-            incident=factories.IncidentFactory(team=team),
-            template=factories.google_sre_template(),
-            author=editor,
-            content=PostmortemContent(sections={"root_cause": CERT + " Twice."}),
-        )
-        postmortem = postmortem_create(
-            incident=factories.IncidentFactory(team=team),
-            template=factories.google_sre_template(),
-            author=editor,
-            content=PostmortemContent(sections={"root_cause": CERT}),
-        )
+        _start(factories.IncidentFactory(team=team), editor, CERT + " Twice.")
+        postmortem = _start(factories.IncidentFactory(team=team), editor, CERT)
     postmortem_class_confirm(
         postmortem=postmortem,
         failure_class=FailureClass.objects.get(slug="certificate-expiry"),
@@ -448,8 +418,6 @@ def test_a_confirmed_finding_resent_under_another_incident_leaves_the_old_postmo
     from findings.models import Finding
     from findings.services import finding_set_verdict
     from insights.models import SimilarPostmortem
-    from postmortems.services.postmortems import postmortem_create
-    from tests import factories
 
     factories.ServiceFactory(slug="checkout-web", name="Checkout Web", team=team)
 
@@ -475,18 +443,9 @@ def test_a_confirmed_finding_resent_under_another_incident_leaves_the_old_postmo
         return Finding.objects.get(pk=response.json()["id"])
 
     with django_capture_on_commit_callbacks(execute=True):
-        postmortem_create(
-            incident=factories.IncidentFactory(team=team),
-            template=factories.google_sre_template(),
-            author=editor,
-            content=PostmortemContent(sections={"root_cause": CERT + " Twice."}),
-        )
+        _start(factories.IncidentFactory(team=team), editor, CERT + " Twice.")
         finding = send("checkout-tls-2026-05-01")
-        postmortem = postmortem_create(
-            incident=finding.incident,
-            template=factories.google_sre_template(),
-            author=editor,
-        )
+        postmortem = _start(finding.incident, editor)
         finding_set_verdict(finding=finding, verdict="confirmed", user=reviewer)
     assert PostmortemClassification.objects.get(postmortem=postmortem).failure_class
     assert SimilarPostmortem.objects.filter(postmortem=postmortem).exists()
