@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from insights import services
 from insights.models import (
     EmbeddingCache,
     FailureClass,
@@ -18,6 +19,24 @@ class FailureClassAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         # A new class gets its slug here; an existing one keeps it forever.
         return self.readonly_fields if obj else ["terms", "merged_into"]
+
+    # The admin writes classes without the curation services: as they do, a
+    # change to what the classifier reads queues a full run.
+    def save_model(self, request, obj, form, change) -> None:
+        before = FailureClass.objects.filter(pk=obj.pk).first() if change else None
+        super().save_model(request, obj, form, change)
+        if before is None or services.class_reading(before) != services.class_reading(
+            obj
+        ):
+            services.classes_changed(user=request.user)
+
+    def delete_model(self, request, obj) -> None:
+        super().delete_model(request, obj)
+        services.classes_changed(user=request.user)
+
+    def delete_queryset(self, request, queryset) -> None:
+        super().delete_queryset(request, queryset)
+        services.classes_changed(user=request.user)
 
 
 @admin.register(PostmortemClassification)

@@ -176,6 +176,7 @@ def class_accept(request: HttpRequest, slug: str) -> HttpResponse:
         name=request.POST.get("name", ""),
         description=request.POST.get("description", ""),
         axis=request.POST.get("axis"),
+        user=request.user,
     )
     messages.success(request, f"Accepted “{failure_class.name}”.")
     return redirect(failure_class)
@@ -212,7 +213,7 @@ def class_merge(request: HttpRequest, slug: str) -> HttpResponse:
         FailureClass.objects.exclude(status="merged").exclude(pk=source.pk),
         slug=request.POST.get("target", ""),
     )
-    services.failure_class_merge(source=source, target=target)
+    services.failure_class_merge(source=source, target=target, user=request.user)
     messages.success(request, f"Merged “{source.name}” into “{target.name}”.")
     return redirect(target)
 

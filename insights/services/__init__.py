@@ -6,6 +6,8 @@ inside the functions that embed or cluster.
 """
 
 from insights.services.curation import (
+    class_reading,
+    classes_changed,
     demo_classes_confirm,
     failure_class_accept,
     failure_class_create,
@@ -48,6 +50,8 @@ __all__ = [
     "class_inputs",
     "current_params",
     "demo_classes_confirm",
+    "class_reading",
+    "classes_changed",
     "failure_class_accept",
     "failure_class_create",
     "failure_class_merge",

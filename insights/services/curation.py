@@ -69,6 +69,27 @@ def postmortem_class_confirm(
     return classification
 
 
+def class_reading(failure_class: FailureClass) -> tuple:
+    """What the classifier reads of a class, as the full run's fingerprint
+    hashes it: its status (merged and proposed classes teach differently), its
+    name (embedded with its description), description, axis and examples."""
+    return (
+        failure_class.status,
+        failure_class.name,
+        failure_class.description,
+        failure_class.axis,
+        list(failure_class.examples),
+    )
+
+
+def classes_changed(*, user=None) -> None:
+    """The classes the classifier reads changed: queue a full run (one already
+    waiting is reused), sent once the calling transaction commits, so the
+    report and class pages follow the change instead of waiting for the
+    nightly run."""
+    insight_run_request(user=user)
+
+
 def _unique_slug(base: str) -> str:
     base = slugify(base)[:70] or "class"
     slug, n = base, 2
@@ -81,14 +102,16 @@ def _axis(axis: str | None, default: str) -> str:
     return axis if axis in ClassAxis.values else default
 
 
+@transaction.atomic
 def failure_class_create(
-    *, name: str, description: str = "", axis: str = ClassAxis.MECHANISM
+    *, name: str, description: str = "", axis: str = ClassAxis.MECHANISM, user=None
 ) -> FailureClass:
     """A person adds a class of their own; it is accepted from the start.
 
     It names a mechanism unless the person says it names a change (``axis``).
+    A full run is queued: every postmortem may now belong to it.
     """
-    return FailureClass.objects.create(
+    failure_class = FailureClass.objects.create(
         slug=_unique_slug(name),
         name=name.strip(),
         description=description.strip(),
@@ -96,19 +119,24 @@ def failure_class_create(
         origin=ClassOrigin.PERSON,
         axis=_axis(axis, ClassAxis.MECHANISM),
     )
+    classes_changed(user=user)
+    return failure_class
 
 
+@transaction.atomic
 def failure_class_accept(
     *,
     failure_class: FailureClass,
     name: str = "",
     description: str = "",
     axis: str | None = None,
+    user=None,
 ) -> FailureClass:
     """Accept a proposed class, optionally naming, describing it and saying
     its axis (it keeps its own otherwise).
 
     The slug stays. Without a description, its distinctive terms stand in.
+    The classifier now reads it as a person's class: a full run is queued.
     """
     failure_class.status = ClassStatus.ACCEPTED
     failure_class.axis = _axis(axis, failure_class.axis)
@@ -124,9 +152,11 @@ def failure_class_accept(
         )
     )
     failure_class.save()
+    classes_changed(user=user)
     return failure_class
 
 
+@transaction.atomic
 def failure_class_rename(
     *,
     failure_class: FailureClass,
@@ -140,9 +170,10 @@ def failure_class_rename(
     change the axis of) a class; its slug never changes. Examples beyond the
     limits are a ValidationError (models.clean_examples), nothing saved.
 
-    A change to what the classifier reads (description, examples, axis)
-    queues a full run, as a confirmation does: it learns from them at once."""
-    read = (failure_class.description, failure_class.examples, failure_class.axis)
+    A change to what the classifier reads (:func:`class_reading`: the name
+    too, embedded with the description) queues a full run, as a confirmation
+    does: it learns from them at once."""
+    read = class_reading(failure_class)
     failure_class.name = name.strip() or failure_class.name
     if description is not None:
         failure_class.description = description.strip()
@@ -150,17 +181,20 @@ def failure_class_rename(
         failure_class.examples = clean_examples(examples)
     failure_class.axis = _axis(axis, failure_class.axis)
     failure_class.save()
-    if read != (failure_class.description, failure_class.examples, failure_class.axis):
-        insight_run_request(user=user)
+    if read != class_reading(failure_class):
+        classes_changed(user=user)
     return failure_class
 
 
 @transaction.atomic
-def failure_class_merge(*, source: FailureClass, target: FailureClass) -> FailureClass:
+def failure_class_merge(
+    *, source: FailureClass, target: FailureClass, user=None
+) -> FailureClass:
     """Move every postmortem of ``source`` into ``target``; ``source`` is retired.
 
     A class of change merged in makes ``target`` one: its confirmations keep
-    labelling triggers, and triggers keep being read for it.
+    labelling triggers, and triggers keep being read for it. A full run is
+    queued to retrain on the merged classes.
     """
     if source.pk == target.pk:
         raise ValueError("A class cannot be merged into itself.")
@@ -179,6 +213,7 @@ def failure_class_merge(*, source: FailureClass, target: FailureClass) -> Failur
     source.merged_into = target
     source.centroid = None
     source.save()
+    classes_changed(user=user)
     return target
 
 
@@ -195,6 +230,7 @@ def failure_class_split(
     new_class = failure_class_create(
         name=name,
         axis=failure_class.axis if failure_class is not None else ClassAxis.MECHANISM,
+        user=user,
     )
     moved = PostmortemClassification.objects.filter(
         failure_class=failure_class, postmortem_id__in=list(postmortem_ids)

@@ -189,7 +189,7 @@ def test_class_examples_ship_show_edit_and_teach_the_next_run(
     THEN every starter class has them, the class page and the API show them,
     a reviewer can rewrite them (one per line; blank and repeated lines
     dropped), and saving them queues a run that recomputes instead of
-    skipping; a rename alone queues none."""
+    skipping; saving them unchanged queues none."""
     from insights.taxonomy import load_taxonomy
 
     shipped = {e["slug"]: e["examples"] for e in load_taxonomy()}
@@ -225,10 +225,16 @@ def test_class_examples_ship_show_edit_and_teach_the_next_run(
     # The save queued a full run, which recomputes rather than skips.
     queued = InsightRun.objects.get(status=RunStatus.PENDING)
     assert services.insight_run_execute(run_id=queued.pk) == RunStatus.SUCCEEDED
-    # Renaming alone changes nothing the classifier reads: no run.
+    # Saving the same name, description and examples changes nothing the
+    # classifier reads: no run.
+    dns = FailureClass.objects.get(slug="dns")
     reviewer_client.post(
         reverse("insights:class_rename", args=["dns"]),
-        {"name": "Name resolution"},
+        {
+            "name": dns.name,
+            "description": dns.description,
+            "examples": "\n".join(dns.examples),
+        },
     )
     assert not InsightRun.objects.filter(status=RunStatus.PENDING).exists()
 
