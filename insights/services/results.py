@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import Q
 
 from insights.models import (
     ClassificationSource,
@@ -97,12 +98,27 @@ def save_full_results(
                 centroid=proposed.centroid.tobytes()
             )
 
+    # A person who confirmed a class after the run read its inputs wins: the
+    # run's row comes from before that answer (the confirmation queued the
+    # run that learns from it).
+    answered = {
+        pk
+        for pk, class_id, confirmed_at in PostmortemClassification.objects.filter(
+            source=ClassificationSource.CONFIRMED
+        ).values_list("postmortem_id", "failure_class_id", "confirmed_at")
+        if (pk not in existing)
+        or (existing[pk].source, existing[pk].class_id, existing[pk].confirmed_at)
+        != (ClassificationSource.CONFIRMED, class_id, confirmed_at)
+    }
+
     # Only rows that change are written: a nightly run over unchanged
     # postmortems touches almost nothing.
     index_of = {pk: i for i, pk in enumerate(ids)}
     wanted: dict[int, tuple] = {}
     for assignment in result.assignments:
         pk = assignment.item_id
+        if pk in answered:
+            continue
         row = existing.get(pk)
         failure_class = by_slug.get(assignment.slug) if assignment.slug else None
         if row is not None and row.source == ClassificationSource.CONFIRMED:
@@ -127,7 +143,9 @@ def save_full_results(
     stale = [
         pk
         for pk, row in existing.items()
-        if pk not in wanted and row.source != ClassificationSource.CONFIRMED
+        if pk not in wanted
+        and row.source != ClassificationSource.CONFIRMED
+        and pk not in answered
     ]
     changed = [pk for pk, row in wanted.items() if existing.get(pk) != row]
     # A person's class on a postmortem with nothing left to read stays, but no
@@ -138,11 +156,22 @@ def save_full_results(
         if pk not in wanted
         and row.source == ClassificationSource.CONFIRMED
         and (row.text_hash or row.embedding_id)
+        and pk not in answered
     ]
     PostmortemClassification.objects.filter(postmortem_id__in=emptied).update(
         text_hash="", embedding=None
     )
-    PostmortemClassification.objects.filter(postmortem_id__in=stale + changed).delete()
+    # Rows read as computed are deleted only while still computed: on
+    # PostgreSQL a confirmation committed meanwhile is re-checked here, kept,
+    # and the run's row for it dropped (ignore_conflicts below).
+    was_confirmed = [
+        pk
+        for pk in stale + changed
+        if pk in existing and existing[pk].source == ClassificationSource.CONFIRMED
+    ]
+    PostmortemClassification.objects.filter(postmortem_id__in=stale + changed).filter(
+        Q(postmortem_id__in=was_confirmed) | ~Q(source=ClassificationSource.CONFIRMED)
+    ).delete()
     PostmortemClassification.objects.bulk_create(
         [
             PostmortemClassification(
@@ -159,6 +188,7 @@ def save_full_results(
             for pk in changed
         ],
         batch_size=500,
+        ignore_conflicts=True,
     )
 
     redo = [] if neighbours is None else _similar_save(ids, neighbours)

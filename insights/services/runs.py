@@ -10,7 +10,7 @@ from dataclasses import replace
 import numpy as np
 from django.conf import settings
 from django.db import OperationalError, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, Q
 from django.utils import timezone
 
 from insights import classifier, clustering
@@ -67,33 +67,46 @@ def insight_run_request(
 ) -> InsightRun:
     """Record a pending run and enqueue it (outbox) once the transaction commits.
 
-    A full run already waiting or running is returned instead of a second one.
+    A full run already waiting is returned instead of a second one, and sent
+    again: a message lost, or refused while another full run ran, cannot strand
+    it. A full run already running has read its inputs, so a change made now
+    gets a new run, which starts once that one finishes
+    (:func:`insight_run_claim`).
     """
     from insights import tasks
     from postmortems import outbox
 
+    note = ""
     if kind == RunKind.FULL:
-        active = (
-            InsightRun.objects.filter(
-                kind=RunKind.FULL, status__in=[RunStatus.PENDING, RunStatus.RUNNING]
-            )
-            .order_by("-pk")
-            .first()
-        )
-        if active is not None and not _is_stale(active):
-            return active
-        if active is not None:
-            # Its worker died and no retry took it over: say so, start afresh.
+        live = []
+        for running in InsightRun.objects.filter(
+            kind=RunKind.FULL, status=RunStatus.RUNNING
+        ).order_by("pk"):
+            if not _is_stale(running):
+                live.append(running)
+                continue
+            # Its worker died and no retry took it over: say so.
             _finish(
-                active,
+                running,
                 RunStatus.FAILED,
                 error="The worker running it stopped reporting; a new run replaced it.",
             )
+        if live:
+            note = f"Waiting for run {live[0].pk} to finish."
+        waiting = (
+            InsightRun.objects.filter(kind=RunKind.FULL, status=RunStatus.PENDING)
+            .order_by("pk")
+            .first()
+        )
+        if waiting is not None:
+            outbox.enqueue(tasks.run_insights, run_id=waiting.pk)
+            return waiting
     run = InsightRun.objects.create(
         kind=kind,
         postmortem_id=postmortem_id,
         requested_by=user if getattr(user, "is_authenticated", False) else None,
         model_name=settings.KB_EMBEDDING_MODEL,
+        progress_note=note,
     )
     outbox.enqueue(tasks.run_insights, run_id=run.pk)
     return run
@@ -137,25 +150,49 @@ def _is_stale(run: InsightRun) -> bool:
 
 
 def insight_run_claim(*, run_id: int) -> bool:
-    """Take a pending run, or a running one whose worker stopped beating."""
+    """Take a pending run, or a running one whose worker stopped beating.
+
+    A full run waits while another full run is running (not stale): two would
+    write their results in the order they finish, not the order they read
+    their inputs. The one running sends it again when it ends.
+    """
     now = timezone.now()
     stale = now - dt.timedelta(seconds=settings.KB_INSIGHTS_STALE_SECONDS)
+    another_full_running = InsightRun.objects.filter(
+        kind=RunKind.FULL, status=RunStatus.RUNNING, heartbeat_at__gte=stale
+    ).exclude(pk=run_id)
     claimed = (
         InsightRun.objects.filter(pk=run_id)
         .filter(
             Q(status=RunStatus.PENDING)
             | Q(status=RunStatus.RUNNING, heartbeat_at__lt=stale)
         )
+        .filter(Q(kind=RunKind.SINGLE) | ~Exists(another_full_running))
         .update(
             status=RunStatus.RUNNING,
             started_at=now,
             heartbeat_at=now,
             attempts=F("attempts") + 1,
             progress=0,
+            progress_note="",
             error="",
         )
     )
     return claimed == 1
+
+
+def _send_waiting_full_run() -> None:
+    """Send the full run that waited for the one that just ended, if any."""
+    from insights import tasks
+    from postmortems import outbox
+
+    waiting = (
+        InsightRun.objects.filter(kind=RunKind.FULL, status=RunStatus.PENDING)
+        .order_by("pk")
+        .first()
+    )
+    if waiting is not None:
+        outbox.enqueue(tasks.run_insights, run_id=waiting.pk)
 
 
 def _progress(run: InsightRun, percent: int, note: str) -> None:
@@ -193,7 +230,9 @@ def insight_run_execute(*, run_id: int, embedder: Embedder | None = None) -> str
     except Exception as exc:
         logger.exception("Insights run %s failed", run.pk)
         _finish(run, RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
-        return RunStatus.FAILED
+        status = RunStatus.FAILED
+    if run.kind == RunKind.FULL:
+        _send_waiting_full_run()
     return status
 
 
@@ -634,7 +673,14 @@ def _execute_single(run: InsightRun, embedder: Embedder) -> str:
             "text_hash": cache_row.text_hash,
             "embedding": cache_row,
         }
-        if assignment is not None:
+        # Read again, locked: a person who confirmed a class while this run
+        # worked wins over what it computed.
+        now = (
+            PostmortemClassification.objects.select_for_update()
+            .filter(postmortem=postmortem)
+            .first()
+        )
+        if assignment is not None and not (now is not None and now.is_confirmed):
             fields.update(
                 failure_class=by_slug.get(assignment.slug) if assignment.slug else None,
                 source=assignment.source or ClassificationSource.NONE,

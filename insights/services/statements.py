@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from insights import classifier
@@ -420,8 +421,22 @@ def statements_save(
     result transaction.
     """
     current, current_pks = _current_rows(postmortem_ids)
-    gone = [k for k in current if k not in rows]
-    changed = [k for k, row in rows.items() if current.get(k) != row]
+    # A person who put a statement in a class while the run worked (after it
+    # read its inputs) wins: the run's row comes from before that answer.
+    answered = {
+        k
+        for k, now in current.items()
+        if _persons(now)
+        and k in rows
+        and (
+            rows[k].source != ClassificationSource.CONFIRMED
+            or rows[k].class_id != now.class_id
+        )
+    }
+    gone = [k for k in current if k not in rows and k not in answered]
+    changed = [
+        k for k, row in rows.items() if current.get(k) != row and k not in answered
+    ]
     moved = sum(
         1
         for k in changed
@@ -432,8 +447,17 @@ def statements_save(
     # By primary key, 500 at a time: one DELETE per statement took 36 s when a
     # confirmation moved the scores of 20,000 statements.
     stale = sorted(current_pks[k] for k in gone + changed if k in current_pks)
+    persons = [current_pks[k] for k in gone + changed if _persons(current.get(k))]
     for start in range(0, len(stale), 500):
-        CauseStatement.objects.filter(pk__in=stale[start : start + 500]).delete()
+        # Rows read as computed stay deletable only while computed: on
+        # PostgreSQL a person's answer committed meanwhile is re-checked here,
+        # kept, and the run's row for it dropped (ignore_conflicts below).
+        batch = stale[start : start + 500]
+        CauseStatement.objects.filter(pk__in=batch).filter(
+            Q(pk__in=persons)
+            | ~Q(source=ClassificationSource.CONFIRMED)
+            | Q(from_postmortem=True)
+        ).delete()
     CauseStatement.objects.bulk_create(
         [
             CauseStatement(
@@ -459,8 +483,19 @@ def statements_save(
             for pk, key in changed
         ],
         batch_size=500,
+        ignore_conflicts=True,
     )
     return moved
+
+
+def _persons(row: StatementRow | None) -> bool:
+    """A person's own answer for this statement (not one derived from the
+    postmortem's confirmed class)."""
+    return (
+        row is not None
+        and row.source == ClassificationSource.CONFIRMED
+        and not row.from_postmortem
+    )
 
 
 def confirmation_effects_settle(

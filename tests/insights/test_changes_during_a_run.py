@@ -1,0 +1,213 @@
+"""A change made while a full run is running reaches the report.
+
+A full run reads its inputs first and works on them for seconds (minutes on
+a large corpus). A confirmation or a class edited meanwhile is not in what it
+read: a full run must follow it, start only once the running one has ended
+(two full runs would write in the order they finish), and learn from it.
+"""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from insights import services, tasks
+from insights.models import (
+    CauseStatement,
+    ConfirmationEffect,
+    InsightRun,
+    PostmortemClassification,
+    RunKind,
+    RunStatus,
+)
+from insights.services import runs
+
+pytestmark = pytest.mark.django_db
+
+
+def _confirmed_on_the_page(client, editor, reviewer):
+    postmortem = (
+        PostmortemClassification.objects.exclude(failure_class__slug="dns")
+        .first()
+        .postmortem
+    )
+    client.force_login(editor)
+    client.post(
+        reverse("insights:postmortem_confirm", args=[postmortem.pk]),
+        {"failure_class": "dns"},
+    )
+    return lambda: ConfirmationEffect.objects.get().run_id is not None
+
+
+def _statement_confirmed_on_the_page(client, editor, reviewer):
+    statement = CauseStatement.objects.exclude(failure_class__slug="dns").first()
+    client.force_login(editor)
+    client.post(
+        reverse(
+            "insights:statement_confirm",
+            args=[statement.postmortem_id, statement.key],
+        ),
+        {"failure_class": "dns"},
+    )
+    return lambda: ConfirmationEffect.objects.get().run_id is not None
+
+
+def _class_redescribed_on_the_page(client, editor, reviewer):
+    client.force_login(reviewer)
+    client.post(
+        reverse("insights:class_rename", args=["dns"]),
+        {"name": "DNS", "description": "Resolvers answered wrongly or not at all."},
+    )
+    return lambda: True
+
+
+def _class_merged_on_the_page(client, editor, reviewer):
+    client.force_login(reviewer)
+    client.post(reverse("insights:class_merge", args=["dns"]), {"target": "network"})
+    return lambda: (
+        not PostmortemClassification.objects.filter(failure_class__slug="dns").exists()
+    )
+
+
+CHANGES = [
+    _confirmed_on_the_page,
+    _statement_confirmed_on_the_page,
+    _class_redescribed_on_the_page,
+    _class_merged_on_the_page,
+]
+
+
+@pytest.mark.parametrize("change", CHANGES, ids=lambda f: f.__name__)
+def test_a_change_made_while_a_full_run_runs_gets_a_run_after_it(
+    change,
+    fake_model,
+    corpus_postmortems,
+    make_postmortem,
+    editor,
+    reviewer,
+    monkeypatch,
+    django_capture_on_commit_callbacks,
+):
+    """GIVEN stored results and a full run that has read its inputs
+    WHEN a person changes what the classifier learns from, mid-run
+    THEN a second full run is queued; a worker offered it while the first
+    runs leaves it waiting (and says for which run); once the first ends the
+    second runs, recomputes (its inputs changed) and records what the change
+    did."""
+    baseline = InsightRun.objects.create(kind=RunKind.FULL)
+    assert services.insight_run_execute(run_id=baseline.pk) == RunStatus.SUCCEEDED
+    # Something new for the first run to read, so that it does not skip.
+    make_postmortem("The TLS certificate expired again; renewal was manual.")
+
+    first = InsightRun.objects.create(kind=RunKind.FULL)
+    seen = {}
+    progress = runs._progress
+
+    def mid_run(run, percent, note):
+        if not seen:
+            seen["done"] = change(Client(), editor, reviewer)
+            waiting = InsightRun.objects.filter(
+                kind=RunKind.FULL, status=RunStatus.PENDING
+            ).exclude(pk=first.pk)
+            assert [w.progress_note for w in waiting] == [
+                f"Waiting for run {first.pk} to finish."
+            ]
+            # A second worker picks it up now: it must wait.
+            assert tasks.run_insights(run_id=waiting[0].pk) == "not claimed (pending)"
+        progress(run, percent, note)
+
+    monkeypatch.setattr(runs, "_progress", mid_run)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.insight_run_execute(run_id=first.pk) == RunStatus.SUCCEEDED
+    after = InsightRun.objects.filter(kind=RunKind.FULL, pk__gt=first.pk)
+    assert [run.status for run in after] == [RunStatus.SUCCEEDED]
+    assert after[0].started_at >= InsightRun.objects.get(pk=first.pk).finished_at
+    assert seen["done"]()
+
+
+def test_a_run_requested_while_one_waits_is_that_run_sent_again(
+    fake_model, corpus_postmortems, django_capture_on_commit_callbacks
+):
+    """A second request returns the waiting run and sends it again, so a lost
+    message (or a worker that found it busy) cannot strand it."""
+    with django_capture_on_commit_callbacks(execute=False):
+        waiting = services.insight_run_request()
+    with django_capture_on_commit_callbacks(execute=True):
+        again = services.insight_run_request()
+    assert again.pk == waiting.pk
+    waiting.refresh_from_db()
+    assert waiting.status == RunStatus.SUCCEEDED
+
+
+def _postmortem_answered(client, editor, postmortem, slug):
+    """Confirm the postmortem's class; returns how to read it back."""
+    client.force_login(editor)
+    client.post(
+        reverse("insights:postmortem_confirm", args=[postmortem.pk]),
+        {"failure_class": slug},
+    )
+    return lambda: PostmortemClassification.objects.values_list(
+        "source", "failure_class__slug"
+    ).get(postmortem=postmortem)
+
+
+def _statement_answered(client, editor, postmortem, slug):
+    """Put its root cause statement in a class; returns how to read it back."""
+    statement = CauseStatement.objects.get(postmortem=postmortem, key="root_cause")
+    client.force_login(editor)
+    client.post(
+        reverse("insights:statement_confirm", args=[postmortem.pk, statement.key]),
+        {"failure_class": slug},
+    )
+    return lambda: CauseStatement.objects.values_list(
+        "source", "failure_class__slug"
+    ).get(postmortem=postmortem, key="root_cause")
+
+
+@pytest.mark.parametrize("kind", [RunKind.FULL, RunKind.SINGLE])
+@pytest.mark.parametrize(
+    "answer", [_postmortem_answered, _statement_answered], ids=lambda f: f.__name__
+)
+def test_a_persons_answer_given_while_a_run_works_is_never_overwritten(
+    kind,
+    answer,
+    fake_model,
+    corpus_postmortems,
+    make_postmortem,
+    editor,
+    monkeypatch,
+    django_capture_on_commit_callbacks,
+):
+    """GIVEN a run (of all postmortems, or of one) that has read its inputs
+    WHEN a person confirms the postmortem's class, or its root cause's
+    THEN the run's write keeps the person's answer, not what it computed from
+    before it."""
+    baseline = InsightRun.objects.create(kind=RunKind.FULL)
+    assert services.insight_run_execute(run_id=baseline.pk) == RunStatus.SUCCEEDED
+    postmortem = corpus_postmortems["cert"][0]
+    inferred = PostmortemClassification.objects.get(postmortem=postmortem)
+    assert not inferred.is_confirmed and inferred.failure_class.slug != "dns"
+    if kind == RunKind.FULL:
+        make_postmortem("The TLS certificate expired again; renewal was manual.")
+    else:
+        # A single run reads the postmortem afresh, as after an edit.
+        PostmortemClassification.objects.filter(postmortem=postmortem).update(
+            text_hash=""
+        )
+    run = InsightRun.objects.create(
+        kind=kind, postmortem_id=postmortem.pk if kind == RunKind.SINGLE else None
+    )
+    answered = {}
+    # The answer comes as late as it can: just before the run writes.
+    last_step = "save_full_results" if kind == RunKind.FULL else "top_k"
+    step = getattr(runs, last_step)
+
+    def mid_run(*args, **kwargs):
+        if not answered:
+            with django_capture_on_commit_callbacks(execute=False):
+                answered["now"] = answer(Client(), editor, postmortem, "dns")
+            assert answered["now"]() == ("confirmed", "dns")
+        return step(*args, **kwargs)
+
+    monkeypatch.setattr(runs, last_step, mid_run)
+    assert services.insight_run_execute(run_id=run.pk) == RunStatus.SUCCEEDED
+    assert answered["now"]() == ("confirmed", "dns")
