@@ -17,6 +17,7 @@ class InsightsConfig(AppConfig):
             receivers.postmortem_imported, dispatch_uid="insights.postmortem_imported"
         )
         extensions.register(extensions.edit_hooks, postmortem_changed)
+        extensions.register(extensions.import_hooks, receivers.postmortems_imported)
         extensions.register(extensions.demo_loaders, demo.load_demo_classes)
         extensions.register(
             extensions.nav_items,

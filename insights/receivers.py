@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 
 from insights import selectors
 from insights.models import FailureClass
-from insights.services import postmortem_class_confirm
+from insights.services import insight_run_request, postmortem_class_confirm
 from postmortems.models import Postmortem
 
 logger = logging.getLogger(__name__)
@@ -52,3 +52,9 @@ def postmortem_imported(
     postmortem_class_confirm(
         postmortem=postmortem, failure_class=chosen, user=actor, retrain=False
     )
+
+
+def postmortems_imported(*, incident_ids: list[int]) -> None:
+    """A file's postmortems were imported: one full run reads them all, sent
+    once the import commits (the classes the file names are recorded first)."""
+    insight_run_request()

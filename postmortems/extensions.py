@@ -22,6 +22,10 @@ call, as the direct call it replaces did.
 - ``import_action_item_writers``: ``(*, record, postmortem, team, teams, people,
   actor) -> int``: write an imported record's action items (the file format has
   an action-items section) and return how many (actions).
+- ``import_hooks``: ``(*, incident_ids) -> None`` once a file's postmortems
+  are written, inside the import's transaction (insights: queue one full run,
+  sent on commit, so imported postmortems reach the report without waiting
+  for the nightly run).
 - ``demo_loaders``: callables ``() -> str`` run by ``manage.py load_demo`` after
   the core corpus is loaded; each returns a line saying what it loaded.
 - ``incident_panels``: ``Panel`` entries included on the incident page, in order,
@@ -56,6 +60,8 @@ postmortem_page_contexts: list[Callable[..., dict]] = []
 import_checks: list[Callable[..., list[str]]] = []
 
 import_action_item_writers: list[Callable[..., int]] = []
+
+import_hooks: list[Callable[..., None]] = []
 
 demo_loaders: list[Callable[[], str]] = []
 

@@ -231,6 +231,9 @@ def postmortem_import_file(
     if problems:
         # Raising inside the atomic block rolls back every row of this file.
         raise ImportFileError(problems)
+    if result.created:
+        for hook in extensions.import_hooks:
+            hook(incident_ids=list(result.created))
     logger.info(
         "Imported %s postmortems from %s (%s already there)",
         len(result.created),

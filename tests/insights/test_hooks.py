@@ -455,3 +455,59 @@ def test_a_confirmed_finding_resent_under_another_incident_leaves_the_old_postmo
     assert moved.pk == finding.pk and moved.incident_id != finding.incident_id
     assert not PostmortemClassification.objects.filter(postmortem=postmortem).exists()
     assert not SimilarPostmortem.objects.filter(postmortem=postmortem).exists()
+
+
+def test_an_imported_file_is_read_by_one_full_run_after_commit(
+    fake_model,
+    make_postmortem,
+    team,
+    other_team,
+    admin_user,
+    tmp_path,
+    django_capture_on_commit_callbacks,
+):
+    """GIVEN a file of postmortems imported on the command line
+    THEN one full run reads them once the import commits: one with a root
+    cause gets a class and similar incidents; a file refused, or one already
+    imported, queues nothing."""
+    from io import StringIO
+    from pathlib import Path
+
+    from django.core.management import CommandError, call_command
+
+    from insights.models import SimilarPostmortem
+    from postmortems.models import Postmortem
+
+    data = Path(__file__).parents[1] / "postmortems" / "data"
+
+    def imported(path):
+        with django_capture_on_commit_callbacks(execute=True):
+            try:
+                return call_command(
+                    "import_postmortems",
+                    str(path),
+                    "--team",
+                    team.slug,
+                    stdout=StringIO(),
+                    stderr=StringIO(),
+                )
+            except CommandError as exc:
+                return exc
+
+    factories.ServiceFactory(slug="checkout", name="Checkout", team=team)
+    earlier = make_postmortem("The processor's TLS handshake was slow; we timed out.")
+    assert not isinstance(imported(data / "good.jsonl"), CommandError)
+    assert [(r.kind, r.status) for r in InsightRun.objects.all()] == [
+        (RunKind.FULL, RunStatus.SUCCEEDED)
+    ]
+    card = Postmortem.objects.get(incident__title="Card processor timeouts")
+    assert PostmortemClassification.objects.filter(postmortem=card).exists()
+    assert [s.similar for s in SimilarPostmortem.objects.filter(postmortem=card)] == [
+        earlier
+    ]
+
+    imported(data / "good.jsonl")  # already there
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"title": "No date"}\n')
+    assert isinstance(imported(bad), CommandError)
+    assert InsightRun.objects.count() == 1
