@@ -570,7 +570,11 @@ def _execute_single(run: InsightRun, embedder: Embedder) -> str:
             # postmortem finds this one similar from a text it no longer has.
             rows.update(text_hash="", embedding=None)
             statements_save(rows={}, run=run, postmortem_ids=[postmortem.pk])
-            SimilarPostmortem.objects.filter(postmortem=postmortem).delete()
+            # Neither its similar incidents nor it among theirs: it says
+            # nothing now (their lists are one shorter until the next full run).
+            SimilarPostmortem.objects.filter(
+                Q(postmortem=postmortem) | Q(similar=postmortem)
+            ).delete()
         _finish(
             run,
             RunStatus.SUCCEEDED,

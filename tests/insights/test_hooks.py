@@ -1,6 +1,7 @@
 import pytest
 
 from insights.models import InsightRun, PostmortemClassification, RunKind, RunStatus
+from insights.services import insight_run_execute
 from postmortems.services.postmortems import (
     PostmortemContent,
     postmortem_create,
@@ -347,9 +348,13 @@ def test_a_postmortem_left_with_nothing_to_read_loses_what_its_old_text_gave(
             finding = factories.FindingFactory(incident=incident, root_cause=CERT)
             client.force_login(reviewer)
             client.post(f"/findings/{finding.pk}/verdict/", {"verdict": "confirmed"})
+    # A full run lists each postmortem among the other's similar incidents.
+    full = InsightRun.objects.create(kind=RunKind.FULL)
+    assert insight_run_execute(run_id=full.pk) == RunStatus.SUCCEEDED
     postmortem.refresh_from_db()
     assert PostmortemClassification.objects.get(postmortem=postmortem).failure_class
     assert SimilarPostmortem.objects.filter(postmortem=postmortem).exists()
+    assert SimilarPostmortem.objects.filter(similar=postmortem).exists()
     # A confirmed finding's root cause is read with the text, not as a statement.
     assert CauseStatement.objects.filter(postmortem=postmortem).exists() == (
         finding is None
@@ -359,6 +364,8 @@ def test_a_postmortem_left_with_nothing_to_read_loses_what_its_old_text_gave(
         clear(postmortem, finding, reviewer, client)
     assert not PostmortemClassification.objects.filter(postmortem=postmortem).exists()
     assert not SimilarPostmortem.objects.filter(postmortem=postmortem).exists()
+    # Nor is it similar to anything any more: it says nothing now.
+    assert not SimilarPostmortem.objects.filter(similar=postmortem).exists()
     assert not CauseStatement.objects.filter(postmortem=postmortem).exists()
 
 
