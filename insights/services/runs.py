@@ -67,11 +67,11 @@ def insight_run_request(
 ) -> InsightRun:
     """Record a pending run and enqueue it (outbox) once the transaction commits.
 
-    A full run already waiting is returned instead of a second one, and sent
-    again: a message lost, or refused while another full run ran, cannot strand
-    it. A full run already running has read its inputs, so a change made now
-    gets a new run, which starts once that one finishes
-    (:func:`insight_run_claim`).
+    A run of the same kind (for a single run, of the same postmortem) already
+    waiting is returned instead of a second one, and sent again: a message
+    lost, or refused while another full run ran, cannot strand it. A run
+    already running has read its inputs, so a change made now gets a new run;
+    a full one starts once the running one finishes (:func:`insight_run_claim`).
     """
     from insights import tasks
     from postmortems import outbox
@@ -93,14 +93,20 @@ def insight_run_request(
             )
         if live:
             note = f"Waiting for run {live[0].pk} to finish."
-        waiting = (
-            InsightRun.objects.filter(kind=RunKind.FULL, status=RunStatus.PENDING)
-            .order_by("pk")
-            .first()
-        )
-        if waiting is not None:
-            outbox.enqueue(tasks.run_insights, run_id=waiting.pk)
-            return waiting
+    # A run still waiting reads its inputs after this change commits, if it
+    # cannot be claimed meanwhile: the row stays locked until then (PostgreSQL;
+    # SQLite lets one transaction write at a time). One claimed before the
+    # lock is no longer pending, and a new run is recorded.
+    waiting = (
+        InsightRun.objects.select_for_update()
+        .filter(kind=kind, status=RunStatus.PENDING)
+        .filter(postmortem_id=postmortem_id if kind == RunKind.SINGLE else None)
+        .order_by("pk")
+        .first()
+    )
+    if waiting is not None:
+        outbox.enqueue(tasks.run_insights, run_id=waiting.pk)
+        return waiting
     run = InsightRun.objects.create(
         kind=kind,
         postmortem_id=postmortem_id,

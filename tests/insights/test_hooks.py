@@ -518,3 +518,30 @@ def test_an_imported_file_is_read_by_one_full_run_after_commit(
     bad.write_text('{"title": "No date"}\n')
     assert isinstance(imported(bad), CommandError)
     assert InsightRun.objects.count() == 1
+
+
+def test_two_edits_before_the_postmortems_run_starts_queue_one_run_that_reads_the_last(
+    fake_model, make_postmortem, admin_user, django_capture_on_commit_callbacks
+):
+    """GIVEN a postmortem edited twice before its single run starts
+    THEN one run is queued, and it classifies the text of the second edit."""
+    postmortem = make_postmortem("Placeholder.")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        for root_cause in (
+            "A DNS resolver returned stale records after a zone change.",
+            CERT,
+        ):
+            postmortem.refresh_from_db()
+            postmortem_update(
+                postmortem=postmortem,
+                actor=admin_user,
+                base_version=postmortem.version,
+                content=PostmortemContent(sections={"root_cause": root_cause}),
+            )
+    run = InsightRun.objects.get(kind=RunKind.SINGLE)
+    for callback in callbacks:
+        callback()
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    row = PostmortemClassification.objects.get(postmortem=postmortem)
+    assert row.failure_class.slug == "certificate-expiry"
