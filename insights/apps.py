@@ -1,5 +1,27 @@
 from django.apps import AppConfig
 
+from postmortems import extensions
+
+
+def _waiting_runs_send() -> int:
+    from insights.services import waiting_runs_send
+
+    return waiting_runs_send()
+
+
+def _waiting_runs_count() -> int:
+    from insights.services import waiting_runs_count
+
+    return waiting_runs_count()
+
+
+RELAY = extensions.Relay(
+    sent_label="{count} waiting insights run(s)",
+    pending_label="{count} insights run(s) waiting",
+    send=_waiting_runs_send,
+    pending=_waiting_runs_count,
+)
+
 
 class InsightsConfig(AppConfig):
     name = "insights"
@@ -8,7 +30,7 @@ class InsightsConfig(AppConfig):
     def ready(self) -> None:
         from insights import demo, receivers
         from insights.services import postmortem_changed
-        from postmortems import extensions, signals
+        from postmortems import signals
 
         signals.root_cause_class_requested.connect(
             receivers.root_cause_class, dispatch_uid="insights.root_cause_class"
@@ -18,6 +40,9 @@ class InsightsConfig(AppConfig):
         )
         extensions.register(extensions.edit_hooks, postmortem_changed)
         extensions.register(extensions.import_hooks, receivers.postmortems_imported)
+        # A full run left waiting (its worker killed, its retries spent) is
+        # sent again by the outbox relay, every minute.
+        extensions.register(extensions.relays, RELAY)
         extensions.register(extensions.demo_loaders, demo.load_demo_classes)
         extensions.register(
             extensions.nav_items,

@@ -166,7 +166,12 @@ class PostmortemClassification(models.Model):
 
     @property
     def is_confirmed(self) -> bool:
-        return self.source == ClassificationSource.CONFIRMED
+        """A person's class that still stands (deleting a class in the admin
+        leaves its confirmations with none: runs then classify them again)."""
+        return (
+            self.source == ClassificationSource.CONFIRMED
+            and self.failure_class_id is not None
+        )
 
 
 class EmbeddingCache(models.Model):
@@ -361,7 +366,12 @@ class CauseStatement(models.Model):
 
     @property
     def is_confirmed(self) -> bool:
-        return self.source == ClassificationSource.CONFIRMED
+        """A person's class that still stands (deleting a class in the admin
+        leaves its confirmations with none: runs then classify them again)."""
+        return (
+            self.source == ClassificationSource.CONFIRMED
+            and self.failure_class_id is not None
+        )
 
 
 class ConfirmationEffect(models.Model):

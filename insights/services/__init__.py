@@ -34,6 +34,8 @@ from insights.services.runs import (
     insight_run_request,
     postmortem_changed,
     top_similar,
+    waiting_runs_count,
+    waiting_runs_send,
 )
 from insights.services.statements import (
     cause_statement_confirm,
@@ -67,4 +69,6 @@ __all__ = [
     "postmortem_text",
     "postmortem_texts",
     "top_similar",
+    "waiting_runs_count",
+    "waiting_runs_send",
 ]

@@ -104,12 +104,20 @@ def save_full_results(
     answered = {
         pk
         for pk, class_id, confirmed_at in PostmortemClassification.objects.filter(
-            source=ClassificationSource.CONFIRMED
+            source=ClassificationSource.CONFIRMED, failure_class__isnull=False
         ).values_list("postmortem_id", "failure_class_id", "confirmed_at")
         if (pk not in existing)
         or (existing[pk].source, existing[pk].class_id, existing[pk].confirmed_at)
         != (ClassificationSource.CONFIRMED, class_id, confirmed_at)
     }
+    if inputs_read_at is not None:
+        # Nor does it overwrite what a single run wrote meanwhile, from a
+        # newer text than the one it read.
+        answered |= set(
+            PostmortemClassification.objects.filter(
+                updated_at__gt=inputs_read_at
+            ).values_list("postmortem_id", flat=True)
+        )
 
     # Only rows that change are written: a nightly run over unchanged
     # postmortems touches almost nothing.
@@ -121,7 +129,7 @@ def save_full_results(
             continue
         row = existing.get(pk)
         failure_class = by_slug.get(assignment.slug) if assignment.slug else None
-        if row is not None and row.source == ClassificationSource.CONFIRMED:
+        if _persons(row):
             class_id, source, confidence = row.class_id, row.source, row.confidence
         else:
             class_id = failure_class.pk if failure_class else None
@@ -143,9 +151,7 @@ def save_full_results(
     stale = [
         pk
         for pk, row in existing.items()
-        if pk not in wanted
-        and row.source != ClassificationSource.CONFIRMED
-        and pk not in answered
+        if pk not in wanted and not _persons(row) and pk not in answered
     ]
     changed = [pk for pk, row in wanted.items() if existing.get(pk) != row]
     # A person's class on a postmortem with nothing left to read stays, but no
@@ -154,7 +160,7 @@ def save_full_results(
         pk
         for pk, row in existing.items()
         if pk not in wanted
-        and row.source == ClassificationSource.CONFIRMED
+        and _persons(row)
         and (row.text_hash or row.embedding_id)
         and pk not in answered
     ]
@@ -170,7 +176,9 @@ def save_full_results(
         if pk in existing and existing[pk].source == ClassificationSource.CONFIRMED
     ]
     PostmortemClassification.objects.filter(postmortem_id__in=stale + changed).filter(
-        Q(postmortem_id__in=was_confirmed) | ~Q(source=ClassificationSource.CONFIRMED)
+        Q(postmortem_id__in=was_confirmed)
+        | ~Q(source=ClassificationSource.CONFIRMED)
+        | Q(failure_class__isnull=True)
     ).delete()
     PostmortemClassification.objects.bulk_create(
         [
@@ -196,7 +204,9 @@ def save_full_results(
     InsightRun.objects.filter(pk=run.pk).update(similar_digest=similar_digest)
     moved_statements = 0
     if statement_rows is not None:
-        moved_statements = statements_save(rows=statement_rows, run=run)
+        moved_statements = statements_save(
+            rows=statement_rows, run=run, written_since=inputs_read_at
+        )
     moved_postmortems = sum(
         1
         for pk in changed
@@ -222,6 +232,16 @@ def save_full_results(
         "classes": len({a.slug for a in result.assignments if a.slug}),
         "proposed_created": created,
     }
+
+
+def _persons(row: ExistingRow | None) -> bool:
+    """A person's class that still stands: deleting a class in the admin
+    leaves its confirmations with none, and runs classify them again."""
+    return (
+        row is not None
+        and row.source == ClassificationSource.CONFIRMED
+        and row.class_id is not None
+    )
 
 
 def _similar_save(ids, neighbours) -> list[int]:

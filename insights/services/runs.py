@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import numpy as np
 from django.conf import settings
-from django.db import OperationalError, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import Exists, F, Q
 from django.utils import timezone
 
@@ -78,19 +78,7 @@ def insight_run_request(
 
     note = ""
     if kind == RunKind.FULL:
-        live = []
-        for running in InsightRun.objects.filter(
-            kind=RunKind.FULL, status=RunStatus.RUNNING
-        ).order_by("pk"):
-            if not _is_stale(running):
-                live.append(running)
-                continue
-            # Its worker died and no retry took it over: say so.
-            _finish(
-                running,
-                RunStatus.FAILED,
-                error="The worker running it stopped reporting; a new run replaced it.",
-            )
+        live = _fail_stale_full_runs()
         if live:
             note = f"Waiting for run {live[0].pk} to finish."
     # A run still waiting reads its inputs after this change commits, if it
@@ -155,50 +143,106 @@ def _is_stale(run: InsightRun) -> bool:
     return run.heartbeat_at < timezone.now() - limit
 
 
+# Serialises the claims of full runs on PostgreSQL (pg_advisory_xact_lock).
+FULL_RUN_CLAIM_LOCK = 7_301_001
+
+
 def insight_run_claim(*, run_id: int) -> bool:
     """Take a pending run, or a running one whose worker stopped beating.
 
     A full run waits while another full run is running (not stale): two would
     write their results in the order they finish, not the order they read
-    their inputs. The one running sends it again when it ends.
+    their inputs. The one running sends it again when it ends, and the outbox
+    relay sends a full run still waiting when none runs (:func:`waiting_runs_send`).
+    Claims of full runs take one lock in turn (PostgreSQL), so two workers
+    cannot each miss the other's claim; SQLite writes one at a time.
     """
     now = timezone.now()
     stale = now - dt.timedelta(seconds=settings.KB_INSIGHTS_STALE_SECONDS)
     another_full_running = InsightRun.objects.filter(
         kind=RunKind.FULL, status=RunStatus.RUNNING, heartbeat_at__gte=stale
     ).exclude(pk=run_id)
-    claimed = (
-        InsightRun.objects.filter(pk=run_id)
-        .filter(
-            Q(status=RunStatus.PENDING)
-            | Q(status=RunStatus.RUNNING, heartbeat_at__lt=stale)
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(%s)", [FULL_RUN_CLAIM_LOCK]
+                )
+        claimed = (
+            InsightRun.objects.filter(pk=run_id)
+            .filter(
+                Q(status=RunStatus.PENDING)
+                | Q(status=RunStatus.RUNNING, heartbeat_at__lt=stale)
+            )
+            .filter(Q(kind=RunKind.SINGLE) | ~Exists(another_full_running))
+            .update(
+                status=RunStatus.RUNNING,
+                started_at=now,
+                heartbeat_at=now,
+                attempts=F("attempts") + 1,
+                progress=0,
+                progress_note="",
+                error="",
+            )
         )
-        .filter(Q(kind=RunKind.SINGLE) | ~Exists(another_full_running))
-        .update(
-            status=RunStatus.RUNNING,
-            started_at=now,
-            heartbeat_at=now,
-            attempts=F("attempts") + 1,
-            progress=0,
-            progress_note="",
-            error="",
-        )
-    )
     return claimed == 1
 
 
-def _send_waiting_full_run() -> None:
-    """Send the full run that waited for the one that just ended, if any."""
+def _fail_stale_full_runs() -> list[InsightRun]:
+    """Record full runs whose worker stopped beating as failed; returns the
+    full runs still live."""
+    live = []
+    for running in InsightRun.objects.filter(
+        kind=RunKind.FULL, status=RunStatus.RUNNING
+    ).order_by("pk"):
+        if not _is_stale(running):
+            live.append(running)
+            continue
+        # Its worker died and no retry took it over: say so.
+        _finish(
+            running,
+            RunStatus.FAILED,
+            error="The worker running it stopped reporting; a new run replaced it.",
+        )
+    return live
+
+
+def _send_waiting_full_run(*, older_than: dt.datetime | None = None) -> int:
+    """Send the oldest full run waiting, if any; returns how many were sent."""
     from insights import tasks
     from postmortems import outbox
 
-    waiting = (
-        InsightRun.objects.filter(kind=RunKind.FULL, status=RunStatus.PENDING)
-        .order_by("pk")
-        .first()
-    )
-    if waiting is not None:
-        outbox.enqueue(tasks.run_insights, run_id=waiting.pk)
+    waiting = InsightRun.objects.filter(kind=RunKind.FULL, status=RunStatus.PENDING)
+    if older_than is not None:
+        waiting = waiting.filter(created_at__lt=older_than)
+    waiting = waiting.order_by("pk").first()
+    if waiting is None:
+        return 0
+    outbox.enqueue(tasks.run_insights, run_id=waiting.pk)
+    return 1
+
+
+def _left_waiting_since() -> dt.datetime:
+    return timezone.now() - dt.timedelta(seconds=settings.KB_INSIGHTS_STALE_SECONDS)
+
+
+def waiting_runs_send() -> int:
+    """For the outbox relay (every minute): when no full run is live, send the
+    oldest one left waiting longer than a run may go without a heartbeat, so
+    none is stranded (its worker was killed, its retries ran out, or its
+    message was refused while another ran). Fresher ones have their own
+    message on the way."""
+    if _fail_stale_full_runs():
+        return 0
+    return _send_waiting_full_run(older_than=_left_waiting_since())
+
+
+def waiting_runs_count() -> int:
+    return InsightRun.objects.filter(
+        kind=RunKind.FULL,
+        status=RunStatus.PENDING,
+        created_at__lt=_left_waiting_since(),
+    ).count()
 
 
 def _progress(run: InsightRun, percent: int, note: str) -> None:

@@ -414,11 +414,14 @@ def statements_save(
     rows: dict[tuple[int, str], StatementRow],
     run: InsightRun,
     postmortem_ids: Sequence[int] | None = None,
+    written_since: dt.datetime | None = None,
 ) -> int:
     """Write the rows that changed (and drop statements that are gone).
 
     Returns how many statements changed class. Call inside the run's
-    result transaction.
+    result transaction. ``written_since``: when the run read its inputs; a
+    row written after it (a single run's, from a newer text, or a person's
+    answer) is left as it is.
     """
     current, current_pks = _current_rows(postmortem_ids)
     # A person who put a statement in a class while the run worked (after it
@@ -433,6 +436,11 @@ def statements_save(
             or rows[k].class_id != now.class_id
         )
     }
+    if written_since is not None:
+        newer = CauseStatement.objects.filter(updated_at__gt=written_since)
+        if postmortem_ids is not None:
+            newer = newer.filter(postmortem_id__in=postmortem_ids)
+        answered |= set(newer.values_list("postmortem_id", "key"))
     gone = [k for k in current if k not in rows and k not in answered]
     changed = [
         k for k, row in rows.items() if current.get(k) != row and k not in answered
@@ -447,16 +455,17 @@ def statements_save(
     # By primary key, 500 at a time: one DELETE per statement took 36 s when a
     # confirmation moved the scores of 20,000 statements.
     stale = sorted(current_pks[k] for k in gone + changed if k in current_pks)
-    persons = [current_pks[k] for k in gone + changed if _persons(current.get(k))]
+    persons = {current_pks[k] for k in gone + changed if _persons(current.get(k))}
     for start in range(0, len(stale), 500):
         # Rows read as computed stay deletable only while computed: on
         # PostgreSQL a person's answer committed meanwhile is re-checked here,
         # kept, and the run's row for it dropped (ignore_conflicts below).
         batch = stale[start : start + 500]
         CauseStatement.objects.filter(pk__in=batch).filter(
-            Q(pk__in=persons)
+            Q(pk__in=persons.intersection(batch))
             | ~Q(source=ClassificationSource.CONFIRMED)
             | Q(from_postmortem=True)
+            | Q(failure_class__isnull=True)
         ).delete()
     CauseStatement.objects.bulk_create(
         [
@@ -495,6 +504,7 @@ def _persons(row: StatementRow | None) -> bool:
         row is not None
         and row.source == ClassificationSource.CONFIRMED
         and not row.from_postmortem
+        and row.class_id is not None
     )
 
 

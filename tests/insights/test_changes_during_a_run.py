@@ -211,3 +211,99 @@ def test_a_persons_answer_given_while_a_run_works_is_never_overwritten(
     monkeypatch.setattr(runs, last_step, mid_run)
     assert services.insight_run_execute(run_id=run.pk) == RunStatus.SUCCEEDED
     assert answered["now"]() == ("confirmed", "dns")
+
+
+def test_a_postmortem_read_and_answered_while_a_full_run_works_is_left_as_they_are(
+    fake_model,
+    corpus_postmortems,
+    make_postmortem,
+    editor,
+    monkeypatch,
+    django_capture_on_commit_callbacks,
+):
+    """GIVEN a full run that has read its inputs
+    WHEN a new postmortem's single run writes its class and statements, and a
+    person then puts its root cause in a class
+    THEN the full run's write leaves both: it never read that postmortem."""
+    baseline = InsightRun.objects.create(kind=RunKind.FULL)
+    assert services.insight_run_execute(run_id=baseline.pk) == RunStatus.SUCCEEDED
+    make_postmortem("The TLS certificate expired again; renewal was manual.")
+    first = InsightRun.objects.create(kind=RunKind.FULL)
+    late = {}
+    step = runs.save_full_results
+
+    def mid_run(*args, **kwargs):
+        if not late:
+            late["postmortem"] = make_postmortem(
+                "A DNS resolver kept stale records after a zone change."
+            )
+            single = InsightRun.objects.create(
+                kind=RunKind.SINGLE, postmortem_id=late["postmortem"].pk
+            )
+            assert services.insight_run_execute(run_id=single.pk) == "succeeded"
+            with django_capture_on_commit_callbacks(execute=False):
+                late["answer"] = _statement_answered(
+                    Client(), editor, late["postmortem"], "network"
+                )
+        return step(*args, **kwargs)
+
+    monkeypatch.setattr(runs, "save_full_results", mid_run)
+    assert services.insight_run_execute(run_id=first.pk) == RunStatus.SUCCEEDED
+    assert late["answer"]() == ("confirmed", "network")
+    assert PostmortemClassification.objects.filter(
+        postmortem=late["postmortem"]
+    ).exists()
+
+
+def test_the_outbox_relay_sends_a_full_run_left_waiting_once_none_runs(
+    fake_model, corpus_postmortems, django_capture_on_commit_callbacks, settings
+):
+    """GIVEN a full run left waiting (its message refused while another ran,
+    and that one's worker killed before it could send it)
+    THEN the relay leaves it while a live run runs, and sends it once the
+    stuck run's worker is seen to have stopped."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from postmortems.tasks import outbox_relay
+
+    stuck = InsightRun.objects.create(kind=RunKind.FULL)
+    assert services.insight_run_claim(run_id=stuck.pk)
+    waiting = InsightRun.objects.create(kind=RunKind.FULL)
+    # Left waiting longer than a run may go without a heartbeat (a fresher
+    # one has its own message on the way).
+    InsightRun.objects.filter(pk=waiting.pk).update(
+        created_at=timezone.now()
+        - dt.timedelta(seconds=settings.KB_INSIGHTS_STALE_SECONDS + 1)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        outbox_relay()
+    waiting.refresh_from_db()
+    assert waiting.status == RunStatus.PENDING
+
+    InsightRun.objects.filter(pk=stuck.pk).update(
+        heartbeat_at=timezone.now()
+        - dt.timedelta(seconds=settings.KB_INSIGHTS_STALE_SECONDS + 1)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "1 waiting insights run(s)" in outbox_relay()
+    stuck.refresh_from_db()
+    waiting.refresh_from_db()
+    assert stuck.status == RunStatus.FAILED
+    assert waiting.status == RunStatus.SUCCEEDED
+
+
+def test_run_insights_on_the_command_line_while_a_worker_runs_one_says_it_waits(
+    fake_model, corpus_postmortems
+):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    running = InsightRun.objects.create(kind=RunKind.FULL)
+    assert services.insight_run_claim(run_id=running.pk)
+    out = StringIO()
+    call_command("run_insights", stdout=out)
+    assert f"is waiting: run {running.pk} is running in a worker" in out.getvalue()
+    assert InsightRun.objects.filter(status=RunStatus.PENDING).count() == 1

@@ -197,3 +197,32 @@ def test_an_admin_save_that_changes_nothing_read_queues_no_run(
         )
     assert response.status_code == 302
     assert not InsightRun.objects.exists()
+
+
+def test_a_class_deleted_in_the_admin_leaves_its_confirmations_to_be_read_again(
+    fake_model, corpus_postmortems, editor, django_capture_on_commit_callbacks
+):
+    """GIVEN a postmortem and a statement people put in a class
+    WHEN an admin deletes that class
+    THEN the run that follows classifies both again, instead of leaving them
+    "confirmed" in no class."""
+    from insights.models import CauseStatement
+
+    first = InsightRun.objects.create(kind=RunKind.FULL)
+    assert services.insight_run_execute(run_id=first.pk) == RunStatus.SUCCEEDED
+    postmortem, other = corpus_postmortems["cert"][:2]
+    dns = FailureClass.objects.get(slug="dns")
+    services.postmortem_class_confirm(
+        postmortem=postmortem, failure_class=dns, user=editor, retrain=False
+    )
+    statement = CauseStatement.objects.get(postmortem=other, key="root_cause")
+    statement.failure_class = dns
+    statement.source = "confirmed"
+    statement.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        _deleted_in_the_admin(Client(), None)
+    row = PostmortemClassification.objects.get(postmortem=postmortem)
+    assert row.failure_class is not None and not row.is_confirmed
+    # Rewritten by the run (a new row).
+    statement = CauseStatement.objects.get(postmortem=other, key="root_cause")
+    assert statement.failure_class is not None and not statement.is_confirmed

@@ -103,6 +103,12 @@ def test_relay_outbox_command_min_age_zero_sends_fresh_rows_too():
     call_command("relay_outbox", "--min-age", "0", stdout=out)
     assert CALLS == [4]
     last = out.getvalue().splitlines()[-1]
-    # The outbox first, then each app's own waiting work (findings first).
-    assert last.startswith("Sent 1 pending task(s) and the follow-up of 0 finding(s)")
-    assert "; 0 task(s) still pending, 0 finding follow-up(s) not yet run" in last
+    # The outbox first, then each app's own waiting work, in app order.
+    assert last.startswith(
+        "Sent 1 pending task(s) and 0 waiting insights run(s) and the follow-up "
+        "of 0 finding(s)"
+    )
+    assert (
+        "; 0 task(s) still pending, 0 insights run(s) waiting, "
+        "0 finding follow-up(s) not yet run"
+    ) in last

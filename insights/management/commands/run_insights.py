@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from insights import services
-from insights.models import InsightRun, RunKind
+from insights.models import InsightRun, RunKind, RunStatus
 
 
 class Command(BaseCommand):
@@ -9,7 +9,20 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         run = InsightRun.objects.create(kind=RunKind.FULL)
-        status = services.insight_run_execute(run_id=run.pk)
+        try:
+            status = services.insight_run_execute(run_id=run.pk)
+        except services.RunNotClaimed:
+            # A worker's full run is running: this one waits for it, and the
+            # worker runs it next.
+            running = InsightRun.objects.filter(
+                kind=RunKind.FULL, status=RunStatus.RUNNING
+            ).first()
+            self.stdout.write(
+                f"Insights run {run.pk} is waiting: run "
+                f"{running.pk if running else '?'} is running in a worker, which "
+                "runs this one when it ends."
+            )
+            return
         run.refresh_from_db()
         self.stdout.write(
             f"Insights run {run.pk}: {status}; counts {run.counts}; "
