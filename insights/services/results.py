@@ -16,6 +16,8 @@ from insights.models import (
     FailureClass,
     InsightRun,
     PostmortemClassification,
+    RunKind,
+    RunStatus,
     SimilarPostmortem,
 )
 from insights.services.statements import confirmation_effects_settle, statements_save
@@ -110,14 +112,11 @@ def save_full_results(
         or (existing[pk].source, existing[pk].class_id, existing[pk].confirmed_at)
         != (ClassificationSource.CONFIRMED, class_id, confirmed_at)
     }
-    if inputs_read_at is not None:
-        # Nor does it overwrite what a single run wrote meanwhile, from a
-        # newer text than the one it read.
-        answered |= set(
-            PostmortemClassification.objects.filter(
-                updated_at__gt=inputs_read_at
-            ).values_list("postmortem_id", flat=True)
-        )
+    # Nor does it touch a postmortem a single run read or wrote meanwhile
+    # (from a newer text, or with nothing left to read): not its class, its
+    # statements or its similar incidents.
+    touched = single_runs_since(inputs_read_at)
+    answered |= touched
 
     # Only rows that change are written: a nightly run over unchanged
     # postmortems touches almost nothing.
@@ -199,14 +198,20 @@ def save_full_results(
         ignore_conflicts=True,
     )
 
-    redo = [] if neighbours is None else _similar_save(ids, neighbours)
+    redo = [] if neighbours is None else _similar_save(ids, neighbours, leave=touched)
+    # A postmortem a single run found with nothing left to read is no one's
+    # similar incident, whatever this run read of it.
+    emptied_since = touched - set(
+        PostmortemClassification.objects.filter(postmortem_id__in=touched)
+        .exclude(text_hash="")
+        .values_list("postmortem_id", flat=True)
+    )
+    SimilarPostmortem.objects.filter(similar_id__in=emptied_since).delete()
     # With the results, so that the run that wrote the stored ones is known.
     InsightRun.objects.filter(pk=run.pk).update(similar_digest=similar_digest)
     moved_statements = 0
     if statement_rows is not None:
-        moved_statements = statements_save(
-            rows=statement_rows, run=run, written_since=inputs_read_at
-        )
+        moved_statements = statements_save(rows=statement_rows, run=run, leave=touched)
     moved_postmortems = sum(
         1
         for pk in changed
@@ -244,9 +249,27 @@ def _persons(row: ExistingRow | None) -> bool:
     )
 
 
-def _similar_save(ids, neighbours) -> list[int]:
-    """Rewrite the similar incidents of the postmortems whose list changed;
-    returns their ids."""
+def single_runs_since(read_at: dt.datetime | None) -> set[int]:
+    """Postmortems whose single run was running, or started or finished, since
+    a full run began reading its inputs at ``read_at``: what it read of them
+    may be older than what is stored."""
+    if read_at is None:
+        return set()
+    return set(
+        InsightRun.objects.filter(kind=RunKind.SINGLE)
+        .filter(
+            Q(status=RunStatus.RUNNING)
+            | Q(started_at__gte=read_at)
+            | Q(finished_at__gte=read_at)
+        )
+        .exclude(postmortem_id=None)
+        .values_list("postmortem_id", flat=True)
+    )
+
+
+def _similar_save(ids, neighbours, *, leave=frozenset()) -> list[int]:
+    """Rewrite the similar incidents of the postmortems whose list changed,
+    but those in ``leave``; returns their ids."""
     current: dict[int, list[tuple[int, float]]] = {}
     for pk, similar_id, score in SimilarPostmortem.objects.order_by(
         "postmortem_id", "rank"
@@ -256,7 +279,11 @@ def _similar_save(ids, neighbours) -> list[int]:
         ids[i]: [(ids[j], round(score, 6)) for j, score in row]
         for i, row in enumerate(neighbours)
     }
-    redo = [pk for pk in set(current) | set(links) if current.get(pk) != links.get(pk)]
+    redo = [
+        pk
+        for pk in set(current) | set(links)
+        if current.get(pk) != links.get(pk) and pk not in leave
+    ]
     SimilarPostmortem.objects.filter(postmortem_id__in=redo).delete()
     SimilarPostmortem.objects.bulk_create(
         [

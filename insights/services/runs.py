@@ -162,8 +162,9 @@ def insight_run_claim(*, run_id: int) -> bool:
     another_full_running = InsightRun.objects.filter(
         kind=RunKind.FULL, status=RunStatus.RUNNING, heartbeat_at__gte=stale
     ).exclude(pk=run_id)
+    kind = InsightRun.objects.filter(pk=run_id).values_list("kind", flat=True).first()
     with transaction.atomic():
-        if connection.vendor == "postgresql":
+        if kind == RunKind.FULL and connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute(
                     "SELECT pg_advisory_xact_lock(%s)", [FULL_RUN_CLAIM_LOCK]
@@ -297,6 +298,9 @@ def _last_success(kind: str) -> InsightRun | None:
 def _execute_full(run: InsightRun, embedder: Embedder) -> str:
     timings: dict[str, float] = {}
     started = time.perf_counter()
+    # Before the first read: whatever is written from here on may be newer
+    # than what this run reads (save_full_results leaves it).
+    inputs_read_at = timezone.now()
     params = current_params()
     items = _inputs()
     classes = _known_classes()
@@ -316,7 +320,6 @@ def _execute_full(run: InsightRun, embedder: Embedder) -> str:
             source=ClassificationSource.CONFIRMED, from_postmortem=False
         ).values_list("postmortem_id", "key", "failure_class__slug")
     )
-    inputs_read_at = timezone.now()
     model_params = classifier_params()
     run_fingerprint = fingerprint(
         model_name=embedder.model_name,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 
 import numpy as np
@@ -414,14 +414,14 @@ def statements_save(
     rows: dict[tuple[int, str], StatementRow],
     run: InsightRun,
     postmortem_ids: Sequence[int] | None = None,
-    written_since: dt.datetime | None = None,
+    leave: Set[int] = frozenset(),
 ) -> int:
     """Write the rows that changed (and drop statements that are gone).
 
     Returns how many statements changed class. Call inside the run's
-    result transaction. ``written_since``: when the run read its inputs; a
-    row written after it (a single run's, from a newer text, or a person's
-    answer) is left as it is.
+    result transaction. The statements of postmortems in ``leave`` (a single
+    run read or wrote them after a full run read its inputs) are left as
+    they are.
     """
     current, current_pks = _current_rows(postmortem_ids)
     # A person who put a statement in a class while the run worked (after it
@@ -436,11 +436,7 @@ def statements_save(
             or rows[k].class_id != now.class_id
         )
     }
-    if written_since is not None:
-        newer = CauseStatement.objects.filter(updated_at__gt=written_since)
-        if postmortem_ids is not None:
-            newer = newer.filter(postmortem_id__in=postmortem_ids)
-        answered |= set(newer.values_list("postmortem_id", "key"))
+    answered |= {k for k in [*current, *rows] if k[0] in leave}
     gone = [k for k in current if k not in rows and k not in answered]
     changed = [
         k for k, row in rows.items() if current.get(k) != row and k not in answered

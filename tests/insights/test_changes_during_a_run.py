@@ -7,6 +7,7 @@ read: a full run must follow it, start only once the running one has ended
 """
 
 import pytest
+from django.db.models import Q
 from django.test import Client
 from django.urls import reverse
 
@@ -18,6 +19,7 @@ from insights.models import (
     PostmortemClassification,
     RunKind,
     RunStatus,
+    SimilarPostmortem,
 )
 from insights.services import runs
 
@@ -252,6 +254,44 @@ def test_a_postmortem_read_and_answered_while_a_full_run_works_is_left_as_they_a
     assert late["answer"]() == ("confirmed", "network")
     assert PostmortemClassification.objects.filter(
         postmortem=late["postmortem"]
+    ).exists()
+    assert SimilarPostmortem.objects.filter(postmortem=late["postmortem"]).exists()
+
+
+def test_a_postmortem_emptied_while_a_full_run_works_stays_empty(
+    fake_model,
+    corpus_postmortems,
+    make_postmortem,
+    monkeypatch,
+):
+    """GIVEN a full run that has read a postmortem's text
+    WHEN the text is emptied and its single run clears what it gave
+    THEN the full run's write does not bring back its class, statements or
+    similar incidents."""
+    baseline = InsightRun.objects.create(kind=RunKind.FULL)
+    assert services.insight_run_execute(run_id=baseline.pk) == RunStatus.SUCCEEDED
+    make_postmortem("The TLS certificate expired again; renewal was manual.")
+    postmortem = corpus_postmortems["cert"][0]
+    first = InsightRun.objects.create(kind=RunKind.FULL)
+    emptied = {}
+    step = runs.save_full_results
+
+    def mid_run(*args, **kwargs):
+        if not emptied:
+            type(postmortem).objects.filter(pk=postmortem.pk).update(sections={})
+            single = InsightRun.objects.create(
+                kind=RunKind.SINGLE, postmortem_id=postmortem.pk
+            )
+            emptied["status"] = services.insight_run_execute(run_id=single.pk)
+        return step(*args, **kwargs)
+
+    monkeypatch.setattr(runs, "save_full_results", mid_run)
+    assert services.insight_run_execute(run_id=first.pk) == RunStatus.SUCCEEDED
+    assert emptied["status"] == RunStatus.SUCCEEDED
+    assert not PostmortemClassification.objects.filter(postmortem=postmortem).exists()
+    assert not CauseStatement.objects.filter(postmortem=postmortem).exists()
+    assert not SimilarPostmortem.objects.filter(
+        Q(postmortem=postmortem) | Q(similar=postmortem)
     ).exists()
 
 

@@ -14,13 +14,16 @@ class Command(BaseCommand):
         except services.RunNotClaimed:
             # A worker's full run is running: this one waits for it, and the
             # worker runs it next.
-            running = InsightRun.objects.filter(
-                kind=RunKind.FULL, status=RunStatus.RUNNING
-            ).first()
+            running = (
+                InsightRun.objects.filter(kind=RunKind.FULL, status=RunStatus.RUNNING)
+                .order_by("pk")
+                .first()
+            )
             self.stdout.write(
                 f"Insights run {run.pk} is waiting: run "
-                f"{running.pk if running else '?'} is running in a worker, which "
-                "runs this one when it ends."
+                f"{running.pk if running else '?'} is running in a worker. The "
+                "worker sends this one when that run ends (the outbox relay "
+                "does, if the worker stops)."
             )
             return
         run.refresh_from_db()
