@@ -1,27 +1,5 @@
 from django.apps import AppConfig
 
-from postmortems import extensions
-
-
-def _waiting_runs_send() -> int:
-    from insights.services import waiting_runs_send
-
-    return waiting_runs_send()
-
-
-def _waiting_runs_count() -> int:
-    from insights.services import waiting_runs_count
-
-    return waiting_runs_count()
-
-
-RELAY = extensions.Relay(
-    sent_label="{count} waiting insights run(s)",
-    pending_label="{count} insights run(s) waiting",
-    send=_waiting_runs_send,
-    pending=_waiting_runs_count,
-)
-
 
 class InsightsConfig(AppConfig):
     name = "insights"
@@ -30,7 +8,8 @@ class InsightsConfig(AppConfig):
     def ready(self) -> None:
         from insights import demo, receivers
         from insights.services import postmortem_changed
-        from postmortems import signals
+        from insights.services.runs import RELAY
+        from postmortems import extensions, signals
 
         signals.root_cause_class_requested.connect(
             receivers.root_cause_class, dispatch_uid="insights.root_cause_class"

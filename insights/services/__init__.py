@@ -6,7 +6,6 @@ inside the functions that embed or cluster.
 """
 
 from insights.services.curation import (
-    class_reading,
     classes_changed,
     demo_classes_confirm,
     failure_class_accept,
@@ -20,6 +19,7 @@ from insights.services.inputs import (
     _embedders,
     cached_vectors,
     class_inputs,
+    class_reading,
     current_params,
     fingerprint,
     get_embedder,

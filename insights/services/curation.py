@@ -19,6 +19,7 @@ from insights.models import (
     PostmortemClassification,
     clean_examples,
 )
+from insights.services.inputs import class_reading
 from insights.services.runs import insight_run_request
 from insights.services.statements import (
     confirmation_record,
@@ -67,19 +68,6 @@ def postmortem_class_confirm(
             user=user,
         )
     return classification
-
-
-def class_reading(failure_class: FailureClass) -> tuple:
-    """What the classifier reads of a class, as the full run's fingerprint
-    hashes it: its status (merged and proposed classes teach differently), its
-    name (embedded with its description), description, axis and examples."""
-    return (
-        failure_class.status,
-        failure_class.name,
-        failure_class.description,
-        failure_class.axis,
-        list(failure_class.examples),
-    )
 
 
 def classes_changed(*, user=None) -> None:

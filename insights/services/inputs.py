@@ -103,6 +103,20 @@ def _known_classes() -> list[FailureClass]:
     )
 
 
+def class_reading(failure_class: FailureClass) -> list:
+    """What the classifier reads of a class, as the fingerprint hashes it: its
+    status (merged and proposed classes teach differently), its name (embedded
+    with its description), description, axis and examples. A change to any
+    of them queues a full run (curation, the admin)."""
+    return [
+        failure_class.status,
+        failure_class.name,
+        failure_class.description,
+        failure_class.axis,
+        list(failure_class.examples),
+    ]
+
+
 def fingerprint(
     *,
     model_name: str,
@@ -124,11 +138,7 @@ def fingerprint(
         # Proposed classes are the pipeline's own output: only people's classes
         # (and their edits) are inputs. A class's axis says which statements
         # are read for it; its examples teach the classifier.
-        "classes": [
-            [c.slug, c.status, c.name, c.description, c.axis, c.examples]
-            for c in classes
-            if not c.is_proposed
-        ],
+        "classes": [[c.slug, *class_reading(c)] for c in classes if not c.is_proposed],
         "confirmed": sorted(confirmed.items()),
         "items": [[pk, digest] for pk, digest in items],
         "statements": [list(s) for s in statements],

@@ -48,6 +48,7 @@ from insights.services.statements import (
     validated_kinds,
 )
 from insights.topk import top_k
+from postmortems import extensions
 from postmortems.models import Postmortem
 
 logger = logging.getLogger(__name__)
@@ -244,6 +245,15 @@ def waiting_runs_count() -> int:
         status=RunStatus.PENDING,
         created_at__lt=_left_waiting_since(),
     ).count()
+
+
+# The outbox relay's entry for insights (registered by InsightsConfig.ready()).
+RELAY = extensions.Relay(
+    sent_label="{count} waiting insights run(s)",
+    pending_label="{count} insights run(s) waiting",
+    send=waiting_runs_send,
+    pending=waiting_runs_count,
+)
 
 
 def _progress(run: InsightRun, percent: int, note: str) -> None:

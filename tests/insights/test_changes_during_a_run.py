@@ -26,6 +26,30 @@ from insights.services import runs
 pytestmark = pytest.mark.django_db
 
 
+def _stored_results(make_postmortem=None) -> None:
+    """A full run's results stored; then, given ``make_postmortem``, a new
+    postmortem, so that the next full run recomputes instead of skipping."""
+    baseline = InsightRun.objects.create(kind=RunKind.FULL)
+    assert services.insight_run_execute(run_id=baseline.pk) == RunStatus.SUCCEEDED
+    if make_postmortem is not None:
+        make_postmortem("The TLS certificate expired again; renewal was manual.")
+
+
+def _just_before(monkeypatch, step: str, action) -> dict:
+    """Make ``action()`` happen once, as a run reaches ``step`` (a function
+    of insights.services.runs); what it returned is under "done"."""
+    seen: dict = {}
+    original = getattr(runs, step)
+
+    def wrapped(*args, **kwargs):
+        if "done" not in seen:
+            seen["done"] = action()
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(runs, step, wrapped)
+    return seen
+
+
 def _confirmed_on_the_page(client, editor, reviewer):
     postmortem = (
         PostmortemClassification.objects.exclude(failure_class__slug="dns")
@@ -95,29 +119,22 @@ def test_a_change_made_while_a_full_run_runs_gets_a_run_after_it(
     runs leaves it waiting (and says for which run); once the first ends the
     second runs, recomputes (its inputs changed) and records what the change
     did."""
-    baseline = InsightRun.objects.create(kind=RunKind.FULL)
-    assert services.insight_run_execute(run_id=baseline.pk) == RunStatus.SUCCEEDED
-    # Something new for the first run to read, so that it does not skip.
-    make_postmortem("The TLS certificate expired again; renewal was manual.")
-
+    _stored_results(make_postmortem)
     first = InsightRun.objects.create(kind=RunKind.FULL)
-    seen = {}
-    progress = runs._progress
 
-    def mid_run(run, percent, note):
-        if not seen:
-            seen["done"] = change(Client(), editor, reviewer)
-            waiting = InsightRun.objects.filter(
-                kind=RunKind.FULL, status=RunStatus.PENDING
-            ).exclude(pk=first.pk)
-            assert [w.progress_note for w in waiting] == [
-                f"Waiting for run {first.pk} to finish."
-            ]
-            # A second worker picks it up now: it must wait.
-            assert tasks.run_insights(run_id=waiting[0].pk) == "not claimed (pending)"
-        progress(run, percent, note)
+    def mid_run():
+        check = change(Client(), editor, reviewer)
+        waiting = InsightRun.objects.filter(
+            kind=RunKind.FULL, status=RunStatus.PENDING
+        ).exclude(pk=first.pk)
+        assert [w.progress_note for w in waiting] == [
+            f"Waiting for run {first.pk} to finish."
+        ]
+        # A second worker picks it up now: it must wait.
+        assert tasks.run_insights(run_id=waiting[0].pk) == "not claimed (pending)"
+        return check
 
-    monkeypatch.setattr(runs, "_progress", mid_run)
+    seen = _just_before(monkeypatch, "_progress", mid_run)
     with django_capture_on_commit_callbacks(execute=True):
         assert services.insight_run_execute(run_id=first.pk) == RunStatus.SUCCEEDED
     after = InsightRun.objects.filter(kind=RunKind.FULL, pk__gt=first.pk)
@@ -183,8 +200,7 @@ def test_a_persons_answer_given_while_a_run_works_is_never_overwritten(
     WHEN a person confirms the postmortem's class, or its root cause's
     THEN the run's write keeps the person's answer, not what it computed from
     before it."""
-    baseline = InsightRun.objects.create(kind=RunKind.FULL)
-    assert services.insight_run_execute(run_id=baseline.pk) == RunStatus.SUCCEEDED
+    _stored_results()
     postmortem = corpus_postmortems["cert"][0]
     inferred = PostmortemClassification.objects.get(postmortem=postmortem)
     assert not inferred.is_confirmed and inferred.failure_class.slug != "dns"
@@ -198,21 +214,19 @@ def test_a_persons_answer_given_while_a_run_works_is_never_overwritten(
     run = InsightRun.objects.create(
         kind=kind, postmortem_id=postmortem.pk if kind == RunKind.SINGLE else None
     )
-    answered = {}
+
+    def mid_run():
+        with django_capture_on_commit_callbacks(execute=False):
+            now = answer(Client(), editor, postmortem, "dns")
+        assert now() == ("confirmed", "dns")
+        return now
+
     # The answer comes as late as it can: just before the run writes.
-    last_step = "save_full_results" if kind == RunKind.FULL else "top_k"
-    step = getattr(runs, last_step)
-
-    def mid_run(*args, **kwargs):
-        if not answered:
-            with django_capture_on_commit_callbacks(execute=False):
-                answered["now"] = answer(Client(), editor, postmortem, "dns")
-            assert answered["now"]() == ("confirmed", "dns")
-        return step(*args, **kwargs)
-
-    monkeypatch.setattr(runs, last_step, mid_run)
+    answered = _just_before(
+        monkeypatch, "save_full_results" if kind == RunKind.FULL else "top_k", mid_run
+    )
     assert services.insight_run_execute(run_id=run.pk) == RunStatus.SUCCEEDED
-    assert answered["now"]() == ("confirmed", "dns")
+    assert answered["done"]() == ("confirmed", "dns")
 
 
 def test_a_postmortem_read_and_answered_while_a_full_run_works_is_left_as_they_are(
@@ -227,35 +241,27 @@ def test_a_postmortem_read_and_answered_while_a_full_run_works_is_left_as_they_a
     WHEN a new postmortem's single run writes its class and statements, and a
     person then puts its root cause in a class
     THEN the full run's write leaves both: it never read that postmortem."""
-    baseline = InsightRun.objects.create(kind=RunKind.FULL)
-    assert services.insight_run_execute(run_id=baseline.pk) == RunStatus.SUCCEEDED
-    make_postmortem("The TLS certificate expired again; renewal was manual.")
+    _stored_results(make_postmortem)
     first = InsightRun.objects.create(kind=RunKind.FULL)
-    late = {}
-    step = runs.save_full_results
 
-    def mid_run(*args, **kwargs):
-        if not late:
-            late["postmortem"] = make_postmortem(
-                "A DNS resolver kept stale records after a zone change."
-            )
-            single = InsightRun.objects.create(
-                kind=RunKind.SINGLE, postmortem_id=late["postmortem"].pk
-            )
-            assert services.insight_run_execute(run_id=single.pk) == "succeeded"
-            with django_capture_on_commit_callbacks(execute=False):
-                late["answer"] = _statement_answered(
-                    Client(), editor, late["postmortem"], "network"
-                )
-        return step(*args, **kwargs)
+    def mid_run():
+        postmortem = make_postmortem(
+            "A DNS resolver kept stale records after a zone change."
+        )
+        single = InsightRun.objects.create(
+            kind=RunKind.SINGLE, postmortem_id=postmortem.pk
+        )
+        assert services.insight_run_execute(run_id=single.pk) == "succeeded"
+        with django_capture_on_commit_callbacks(execute=False):
+            answer = _statement_answered(Client(), editor, postmortem, "network")
+        return postmortem, answer
 
-    monkeypatch.setattr(runs, "save_full_results", mid_run)
+    late = _just_before(monkeypatch, "save_full_results", mid_run)
     assert services.insight_run_execute(run_id=first.pk) == RunStatus.SUCCEEDED
-    assert late["answer"]() == ("confirmed", "network")
-    assert PostmortemClassification.objects.filter(
-        postmortem=late["postmortem"]
-    ).exists()
-    assert SimilarPostmortem.objects.filter(postmortem=late["postmortem"]).exists()
+    postmortem, answer = late["done"]
+    assert answer() == ("confirmed", "network")
+    assert PostmortemClassification.objects.filter(postmortem=postmortem).exists()
+    assert SimilarPostmortem.objects.filter(postmortem=postmortem).exists()
 
 
 def test_a_postmortem_emptied_while_a_full_run_works_stays_empty(
@@ -268,26 +274,20 @@ def test_a_postmortem_emptied_while_a_full_run_works_stays_empty(
     WHEN the text is emptied and its single run clears what it gave
     THEN the full run's write does not bring back its class, statements or
     similar incidents."""
-    baseline = InsightRun.objects.create(kind=RunKind.FULL)
-    assert services.insight_run_execute(run_id=baseline.pk) == RunStatus.SUCCEEDED
-    make_postmortem("The TLS certificate expired again; renewal was manual.")
+    _stored_results(make_postmortem)
     postmortem = corpus_postmortems["cert"][0]
     first = InsightRun.objects.create(kind=RunKind.FULL)
-    emptied = {}
-    step = runs.save_full_results
 
-    def mid_run(*args, **kwargs):
-        if not emptied:
-            type(postmortem).objects.filter(pk=postmortem.pk).update(sections={})
-            single = InsightRun.objects.create(
-                kind=RunKind.SINGLE, postmortem_id=postmortem.pk
-            )
-            emptied["status"] = services.insight_run_execute(run_id=single.pk)
-        return step(*args, **kwargs)
+    def mid_run():
+        type(postmortem).objects.filter(pk=postmortem.pk).update(sections={})
+        single = InsightRun.objects.create(
+            kind=RunKind.SINGLE, postmortem_id=postmortem.pk
+        )
+        return services.insight_run_execute(run_id=single.pk)
 
-    monkeypatch.setattr(runs, "save_full_results", mid_run)
+    emptied = _just_before(monkeypatch, "save_full_results", mid_run)
     assert services.insight_run_execute(run_id=first.pk) == RunStatus.SUCCEEDED
-    assert emptied["status"] == RunStatus.SUCCEEDED
+    assert emptied["done"] == RunStatus.SUCCEEDED
     assert not PostmortemClassification.objects.filter(postmortem=postmortem).exists()
     assert not CauseStatement.objects.filter(postmortem=postmortem).exists()
     assert not SimilarPostmortem.objects.filter(
